@@ -1,0 +1,37 @@
+# Every target does its own set-up, so `make run` and `make test` work on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench lint check clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	# The constraints pin the whole tree (CPU torch 2.13.0 included); pyproject keeps loose ranges.
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/gradquiz
+
+test: $(STAMP)
+	$(BIN)/ruff check gradquiz tests bench
+	$(BIN)/ruff format --check gradquiz tests bench
+	$(BIN)/mypy
+	$(BIN)/gradquiz check
+	$(BIN)/pytest -n 2 -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check gradquiz tests bench
+	$(BIN)/ruff format --check gradquiz tests bench
+	$(BIN)/mypy
+
+check: $(STAMP)
+	$(BIN)/gradquiz check
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info

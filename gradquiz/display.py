@@ -1,0 +1,64 @@
+"""How traced values read on a screen: rounded for display; the trace keeps full precision."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+DIGITS = 6
+
+
+def number(value: float, digits: int = DIGITS) -> str:
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if value != 0 and (abs(value) >= 1e6 or abs(value) < 10 ** (-digits + 1)):
+        return f"{value:.{digits - 1}e}"
+    text = f"{value:.{digits}f}"
+    return text
+
+
+def cell(value: Any, digits: int = DIGITS, max_items: int = 6) -> str:
+    """A short form of a traced value: numbers rounded, long tensors elided."""
+    if value is None:
+        return "None"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return number(value, digits)
+    if isinstance(value, list):
+        flat = flatten(value)
+        if len(flat) == 1:
+            return f"[{cell(flat[0], digits)}]" if _depth(value) else cell(flat[0], digits)
+        shown = [cell(v, digits) for v in flat[:max_items]]
+        more = f", … ({len(flat)} values)" if len(flat) > max_items else ""
+        return "[" + ", ".join(shown) + more + "]"
+    return str(value)
+
+
+def flatten(value: Any) -> list[Any]:
+    if isinstance(value, list):
+        return [item for sub in value for item in flatten(sub)]
+    return [value]
+
+
+def _depth(value: Any) -> int:
+    depth = 0
+    while isinstance(value, list) and value:
+        depth += 1
+        value = value[0]
+    return depth
+
+
+def jsonable(value: Any) -> Any:
+    """Non-finite floats as strings: JSON has no NaN or Infinity."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, list):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    return value

@@ -1,0 +1,288 @@
+"""Question files -> validated questions, with every problem of every file located."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gradquiz.format.model import (
+    Choice,
+    Experiment,
+    NumericAnswer,
+    PackInfo,
+    Question,
+    QuestionType,
+    Verify,
+)
+from gradquiz.format.problems import Location, Problem, ProblemError
+from gradquiz.format.schema import (
+    FILE_FIELDS,
+    NUMERIC_FIELDS,
+    QUESTION_FIELDS,
+    ProblemGroup,
+    expected,
+    read_fields,
+)
+from gradquiz.format.yamlsafe import Mapping, Node, Scalar, Sequence, parse, read_text
+
+SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class Library:
+    """Everything loaded at once: the questions in order, and what was wrong."""
+
+    questions: list[Question] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    def get(self, question_id: str) -> Question | None:
+        return next((q for q in self.questions if q.id == question_id), None)
+
+
+def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
+    """Expand directories into their question files, in sorted path order."""
+    found: list[Path] = []
+    problems: list[Problem] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file()))
+        elif path.is_file():
+            found.append(path)
+        else:
+            problems.append(Problem(Location(str(path)), "no such file or directory"))
+    return found, problems
+
+
+def load(paths: Iterable[str | Path]) -> Library:
+    files, problems = find_files(paths)
+    library = Library(problems=problems)
+    first_seen: dict[str, Location] = {}
+    seen_files: set[Path] = set()
+    for path in files:
+        if path.resolve() in seen_files:
+            continue
+        seen_files.add(path.resolve())
+        library.files.append(str(path))
+        questions, file_problems = load_file(path)
+        library.problems.extend(file_problems)
+        for question in questions:
+            if question.id in first_seen:
+                library.problems.append(
+                    Problem(
+                        question.where("id"),
+                        f"duplicate question id {question.id!r}, first defined at "
+                        f"{first_seen[question.id]}",
+                    )
+                )
+                continue
+            first_seen[question.id] = question.where("id")
+            library.questions.append(question)
+    return library
+
+
+def load_file(path: Path) -> tuple[list[Question], list[Problem]]:
+    name = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return [], [Problem(Location(name), f"cannot read file: {exc.strerror}")]
+    try:
+        root = parse(name, read_text(name, data))
+    except ProblemError as exc:
+        return [], [exc.problem]
+    return load_document(name, root)
+
+
+def load_document(name: str, root: Node | None) -> tuple[list[Question], list[Problem]]:
+    problems: list[ProblemError] = []
+    if root is None:
+        return [], [Problem(Location(name), "file is empty; expected a pack or a question")]
+    if isinstance(root, Mapping) and root.get("id") is not None:
+        pack = PackInfo(name)
+        nodes: list[Node] = [root]
+    else:
+        try:
+            values, _ = read_fields(root, FILE_FIELDS, "a question file", problems)
+        except ProblemError as exc:
+            return [], [exc.problem]
+        pack = _pack(name, values.get("pack", {}))
+        listed = values.get("questions")
+        nodes = []
+        if isinstance(listed, Sequence):
+            nodes = listed.items
+        elif listed is not None:
+            problems.append(expected(listed, "a list of questions"))
+    questions = []
+    for node in nodes:
+        question = _question(node, pack, problems)
+        if question is not None:
+            questions.append(question)
+    return questions, sorted(_flatten(problems))
+
+
+def _flatten(problems: list[ProblemError]) -> list[Problem]:
+    flat: list[Problem] = []
+    for error in problems:
+        if isinstance(error, ProblemGroup):
+            flat.extend(_flatten(error.problems))
+        else:
+            flat.append(error.problem)
+    return flat
+
+
+def _pack(name: str, values: dict[str, Any]) -> PackInfo:
+    return PackInfo(
+        name, values.get("title"), values.get("description"), tuple(values.get("authors", ()))
+    )
+
+
+def _question(node: Node, pack: PackInfo, problems: list[ProblemError]) -> Question | None:
+    found: list[ProblemError] = []
+    try:
+        values, locations = read_fields(node, QUESTION_FIELDS, "a question", found)
+    except ProblemError as exc:
+        problems.append(exc)
+        return None
+    assert isinstance(node, Mapping)
+    kind: QuestionType | None = values.get("type")
+    choices = tuple(Choice(**c) for c in values.get("choices", ()))
+    experiment = Experiment(**values["experiment"]) if "experiment" in values else None
+    verify = Verify(**values["verify"]) if "verify" in values else None
+    answer: Any = None
+    if "answer" in values and kind is not None:
+        try:
+            answer = _answer(kind, values["answer"], choices)
+        except ProblemError as exc:
+            found.append(exc)
+    required = ("id", "type", "title", "prompt", "topic")
+    if found or kind is None or any(name not in values for name in required):
+        problems.extend(found)
+        return None
+    question = Question(
+        id=values["id"],
+        type=kind,
+        title=values["title"],
+        prompt=values["prompt"],
+        topic=values["topic"],
+        pack=pack,
+        location=node.location,
+        tags=tuple(values.get("tags", ())),
+        difficulty=values.get("difficulty", 2),
+        hints=tuple(values.get("hints", ())),
+        explanation=values.get("explanation"),
+        references=tuple(values.get("references", ())),
+        experiment=experiment,
+        choices=choices,
+        answer=answer,
+        verify=verify,
+        lines=tuple(values.get("lines", ())),
+        distractors=tuple(values.get("distractors", ())),
+        field_locations=locations,
+    )
+    rule_problems = [ProblemError(loc, msg) for loc, msg in _rules(question)]
+    problems.extend(rule_problems)
+    return None if rule_problems else question
+
+
+def _answer(kind: str, node: Node, choices: tuple[Choice, ...]) -> Any:
+    if kind == "single":
+        if not isinstance(node, Scalar) or not isinstance(node.value, str | int):
+            raise expected(node, "one choice id")
+        return _choice_id(node, str(node.value), choices)
+    if kind == "multiple":
+        if not isinstance(node, Sequence):
+            raise expected(node, "a list of choice ids")
+        ids = []
+        for item in node.items:
+            if not isinstance(item, Scalar) or not isinstance(item.value, str | int):
+                raise expected(item, "a choice id")
+            ids.append(_choice_id(item, str(item.value), choices))
+        if len(set(ids)) != len(ids):
+            raise ProblemError(node.location, "a choice id is listed twice")
+        return tuple(ids)
+    if kind == "truefalse":
+        if not isinstance(node, Scalar) or not isinstance(node.value, bool):
+            raise expected(node, "true or false")
+        return node.value
+    if kind == "numeric":
+        found: list[ProblemError] = []
+        values, _ = read_fields(node, NUMERIC_FIELDS, "a numeric answer", found)
+        if found:
+            raise ProblemGroup(found)
+        return NumericAnswer(**values)
+    raise ProblemError(node.location, "order questions have no answer: they are graded by running")
+
+
+def _choice_id(node: Node, value: str, choices: tuple[Choice, ...]) -> str:
+    if choices and all(c.id != value for c in choices):
+        known = ", ".join(c.id for c in choices)
+        raise ProblemError(node.location, f"answer {value!r} is not a choice id ({known})")
+    return value
+
+
+def _rules(q: Question) -> list[tuple[Location, str]]:
+    """The rules that tie fields together once each one is valid on its own."""
+    out: list[tuple[Location, str]] = []
+    has = q.field_locations
+    if q.type in ("single", "multiple"):
+        if not q.choices:
+            out.append((q.location, f"a {q.type} question needs 'choices'"))
+        ids = [c.id for c in q.choices]
+        for index, choice_id in enumerate(ids):
+            if choice_id in ids[:index]:
+                out.append((q.where("choices"), f"choice id {choice_id!r} is used twice"))
+    elif "choices" in has:
+        out.append((q.where("choices"), f"a {q.type} question has no 'choices'"))
+    if q.type != "order" and "answer" not in has:
+        out.append((q.location, f"a {q.type} question needs an 'answer'"))
+    if q.type == "order":
+        if not q.lines:
+            out.append((q.location, "an order question needs 'lines'"))
+        if q.experiment is None:
+            out.append((q.location, "an order question needs an 'experiment'"))
+    else:
+        for name in ("lines", "distractors"):
+            if name in has:
+                out.append((q.where(name), f"only order questions have {name!r}"))
+    if q.type == "numeric" and q.experiment is None:
+        out.append((q.location, "a numeric question needs an 'experiment' to compute its answer"))
+    out.extend(_experiment_rules(q))
+    out.extend(_verify_rules(q))
+    return out
+
+
+def _experiment_rules(q: Question) -> list[tuple[Location, str]]:
+    out: list[tuple[Location, str]] = []
+    needs_code = [v for v in q.variants() if v.code is None]
+    if needs_code and q.experiment is not None:
+        which = "a choice without 'code'" if q.has_choice_variants else "the question"
+        out.append((q.where("experiment"), f"experiment needs 'code': {which} runs it"))
+    if q.experiment is None and any(c.code or c.setup for c in q.choices):
+        out.append((q.where("choices"), "choices carry code but there is no 'experiment'"))
+    return out
+
+
+def _verify_rules(q: Question) -> list[tuple[Location, str]]:
+    if q.verify is None:
+        return []
+    where = q.where("verify")
+    if q.verify.same_as is None and q.verify.expr is None:
+        return [(where, "verify needs 'same_as' or 'expr'")]
+    if q.verify.same_as is not None and q.verify.expr is not None:
+        return [(where, "verify takes 'same_as' or 'expr', not both")]
+    if q.type not in ("single", "multiple", "truefalse"):
+        return [(where, f"verify is for single, multiple and truefalse, not {q.type}")]
+    if q.experiment is None:
+        return [(where, "verify needs an 'experiment' to run")]
+    if q.verify.same_as is not None:
+        if q.type == "truefalse":
+            return [(where, "same_as compares choices; a truefalse question has none")]
+        if q.choice(q.verify.same_as) is None:
+            return [(where, f"same_as names {q.verify.same_as!r}, which is not a choice id")]
+    if q.type in ("single", "multiple") and not q.has_choice_variants:
+        return [(where, "verify compares choices' runs, but no choice carries its own 'code'")]
+    return []

@@ -1,0 +1,160 @@
+"""The validated question model: what a question file means, free of YAML and of torch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from gradquiz.format.problems import Location
+
+QuestionType = Literal["single", "multiple", "truefalse", "numeric", "order"]
+QUESTION_TYPES: tuple[QuestionType, ...] = ("single", "multiple", "truefalse", "numeric", "order")
+
+
+@dataclass(frozen=True)
+class Text:
+    """Markdown in one or more languages; the first language is the fallback."""
+
+    by_language: dict[str, str]
+
+    @property
+    def languages(self) -> list[str]:
+        return list(self.by_language)
+
+    def get(self, language: str | None = None) -> str:
+        if language:
+            if language in self.by_language:
+                return self.by_language[language]
+            base = language.split("-")[0].split("_")[0]
+            if base in self.by_language:
+                return self.by_language[base]
+        return next(iter(self.by_language.values()))
+
+    @classmethod
+    def plain(cls, text: str) -> Text:
+        return cls({"en": text})
+
+
+@dataclass(frozen=True)
+class Code:
+    """Python source and where its first line sits in the question file."""
+
+    source: str
+    origin: Location
+
+
+@dataclass(frozen=True)
+class Choice:
+    id: str
+    text: Text
+    code: Code | None = None
+    setup: Code | None = None
+    feedback: Text | None = None
+
+
+@dataclass(frozen=True)
+class Experiment:
+    seed: int = 0
+    setup: Code | None = None
+    code: Code | None = None
+    steps: int = 1
+    watch: tuple[tuple[str, Code], ...] | None = None
+    timeout: float = 10.0
+    tolerance: float = 1e-6
+
+
+@dataclass(frozen=True)
+class NumericAnswer:
+    expr: Code
+    tolerance: float = 1e-3
+    value: float | None = None
+
+
+Answer = str | tuple[str, ...] | bool | NumericAnswer | None
+
+
+@dataclass(frozen=True)
+class Verify:
+    same_as: str | None = None
+    expr: Code | None = None
+
+
+@dataclass(frozen=True)
+class PackInfo:
+    file: str
+    title: Text | None = None
+    description: Text | None = None
+    authors: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.title.get() if self.title else self.file
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One run of the experiment: the code a choice (or the reference) stands for."""
+
+    id: str
+    code: Code | None
+    setup: Code | None = None
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    type: QuestionType
+    title: Text
+    prompt: Text
+    topic: str
+    pack: PackInfo
+    location: Location
+    tags: tuple[str, ...] = ()
+    difficulty: int = 2
+    hints: tuple[Text, ...] = ()
+    explanation: Text | None = None
+    references: tuple[str, ...] = ()
+    experiment: Experiment | None = None
+    choices: tuple[Choice, ...] = ()
+    answer: Answer = None
+    verify: Verify | None = None
+    lines: tuple[str, ...] = ()
+    distractors: tuple[str, ...] = ()
+    # Where each top-level key was written, so checks can point at `answer` or `verify`.
+    field_locations: dict[str, Location] = field(default_factory=dict, compare=False)
+
+    @property
+    def languages(self) -> list[str]:
+        return self.title.languages
+
+    def where(self, key: str) -> Location:
+        return self.field_locations.get(key, self.location)
+
+    def choice(self, choice_id: str) -> Choice | None:
+        return next((c for c in self.choices if c.id == choice_id), None)
+
+    @property
+    def has_choice_variants(self) -> bool:
+        return any(c.code is not None for c in self.choices)
+
+    def variants(self) -> list[Variant]:
+        """The runs that show this question's experiment, before the learner answers."""
+        if self.experiment is None:
+            return []
+        if self.type == "order":
+            return [Variant("reference", self.arrangement(self.lines))]
+        if self.has_choice_variants:
+            return [Variant(c.id, c.code or self.experiment.code, c.setup) for c in self.choices]
+        return [Variant("main", self.experiment.code)]
+
+    def arrangement(self, lines: tuple[str, ...] | list[str]) -> Code:
+        """An `order` answer as step code, located at the question's `lines`."""
+        return Code("\n".join(lines) + "\n", self.where("lines"))
+
+    def correct_choices(self) -> set[str]:
+        """The choice ids the answer key marks correct (single and multiple)."""
+        if isinstance(self.answer, str):
+            return {self.answer}
+        if isinstance(self.answer, tuple):
+            return set(self.answer)
+        return set()

@@ -1,0 +1,201 @@
+"""Grading from traces: is a learner's answer right, and does the answer key hold? Pure."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gradquiz.format.model import NumericAnswer, Question
+from gradquiz.format.problems import Problem
+from gradquiz.lab.protocol import RunError, VariantResult
+
+Results = Mapping[str, VariantResult]
+Response = str | frozenset[str] | bool | float | tuple[str, ...]
+
+
+def values_equal(a: Any, b: Any, tolerance: float) -> bool:
+    """Equal as traced values: numbers within `tolerance` (NaN equals NaN), lists elementwise."""
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(
+            values_equal(x, y, tolerance) for x, y in zip(a, b, strict=True)
+        )
+    numbers = (int, float)
+    if (
+        isinstance(a, numbers)
+        and isinstance(b, numbers)
+        and not isinstance(a, bool)
+        and not isinstance(b, bool)
+    ):
+        if math.isnan(a) or math.isnan(b):
+            return math.isnan(a) and math.isnan(b)
+        return a == b or abs(a - b) <= tolerance
+    return type(a) is type(b) and bool(a == b)
+
+
+def errors_equal(a: RunError | None, b: RunError | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return (a.type, a.message, a.step) == (b.type, b.message, b.step)
+
+
+def traces_equal(a: VariantResult, b: VariantResult, tolerance: float) -> bool:
+    """Same rows at the same steps with equal values, and the same error or none."""
+    if a.columns != b.columns or len(a.rows) != len(b.rows):
+        return False
+    for row_a, row_b in zip(a.rows, b.rows, strict=True):
+        if row_a.step != row_b.step or row_a.values.keys() != row_b.values.keys():
+            return False
+        if not all(values_equal(v, row_b.values[k], tolerance) for k, v in row_a.values.items()):
+            return False
+    return errors_equal(a.error, b.error)
+
+
+def tolerance_of(question: Question) -> float:
+    return question.experiment.tolerance if question.experiment else 1e-6
+
+
+def proven(question: Question, results: Results) -> set[str] | bool | None:
+    """What the experiment proves through `verify`: the correct choice ids, or for truefalse
+    whether the statement holds. None when there is no verify or it could not be evaluated."""
+    verify = question.verify
+    if verify is None:
+        return None
+    if verify.same_as is not None:
+        anchor = results.get(verify.same_as)
+        if anchor is None:
+            return None
+        tolerance = tolerance_of(question)
+        return {
+            choice.id
+            for choice in question.choices
+            if choice.id in results and traces_equal(results[choice.id], anchor, tolerance)
+        }
+    outcomes = {variant: result.verify for variant, result in results.items()}
+    if any(o is None or o.error is not None for o in outcomes.values()):
+        return None
+    if question.type == "truefalse":
+        main = outcomes.get("main")
+        return None if main is None else bool(main.value)
+    return {variant for variant, outcome in outcomes.items() if outcome and outcome.value}
+
+
+def numeric_value(question: Question, results: Results) -> float | None:
+    """The correct number for a numeric question: its `expr` after the main run."""
+    main = results.get("main")
+    if main is None or main.answer is None or main.answer.error is not None:
+        return None
+    value = main.answer.value
+    while isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def variant_correct(question: Question, variant: str, results: Results) -> bool | None:
+    """Whether a variant stands for a correct answer, where the key or the run says."""
+    if question.type == "order":
+        if variant == "reference":
+            return True
+        if variant in results and "reference" in results:
+            return traces_equal(results[variant], results["reference"], tolerance_of(question))
+        return None
+    if question.choice(variant) is not None:
+        return variant in question.correct_choices()
+    return None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    correct: bool
+    detail: str
+
+
+def grade(question: Question, response: Response, results: Results) -> Verdict:
+    """Grade a learner's response; `results` must hold the runs the type needs."""
+    kind = question.type
+    if kind == "single":
+        right = question.correct_choices()
+        return Verdict(response in right, f"The answer is {', '.join(sorted(right))}.")
+    if kind == "multiple":
+        right = question.correct_choices()
+        picked = set(response) if isinstance(response, frozenset) else set()
+        return Verdict(picked == right, f"The correct choices are {', '.join(sorted(right))}.")
+    if kind == "truefalse":
+        truth = bool(question.answer)
+        return Verdict(response is truth, f"The statement is {str(truth).lower()}.")
+    if kind == "numeric":
+        assert isinstance(question.answer, NumericAnswer)
+        value = numeric_value(question, results)
+        if value is None or not isinstance(response, int | float):
+            return Verdict(False, "The experiment did not produce a number.")
+        tolerance = question.answer.tolerance
+        ok = abs(float(response) - value) <= tolerance
+        return Verdict(ok, f"PyTorch computes {value:.6g} (accepted within ±{tolerance:g}).")
+    yours, reference = results.get("yours"), results.get("reference")
+    if yours is None or reference is None:
+        return Verdict(False, "The arrangement has not been run.")
+    same = traces_equal(yours, reference, tolerance_of(question))
+    detail = (
+        "Your arrangement behaves exactly like the reference."
+        if same
+        else "Your arrangement's trace differs from the reference's."
+    )
+    return Verdict(same, detail)
+
+
+def _names(ids: set[str]) -> str:
+    return ", ".join(sorted(ids)) or "none"
+
+
+def check(question: Question, results: Results) -> list[Problem]:
+    """Every way the answer key, `verify` or a numeric `value` disagrees with the runs."""
+    problems = [
+        Problem(question.where("experiment"), f"variant {variant}: {result.error}")
+        for variant, result in results.items()
+        if result.error is not None and result.error.type in ("Timeout", "WorkerDied")
+    ]
+    for variant, result in results.items():
+        for name, outcome in (("verify", result.verify), ("answer", result.answer)):
+            if outcome is not None and outcome.error is not None:
+                where = question.where(name)
+                problems.append(Problem(where, f"{name} expr failed in {variant}: {outcome.error}"))
+    if problems:
+        return problems
+    shown = proven(question, results)
+    where = question.where("answer")
+    if question.type in ("single", "multiple") and isinstance(shown, set):
+        key = question.correct_choices()
+        if shown != key:
+            problems.append(
+                Problem(
+                    where,
+                    f"answer key says {_names(key)} but the experiment proves {_names(shown)}",
+                )
+            )
+    elif question.type == "truefalse" and isinstance(shown, bool) and shown != question.answer:
+        said, found = str(question.answer).lower(), str(shown).lower()
+        problems.append(Problem(where, f"answer key says {said} but the experiment shows {found}"))
+    elif question.type == "numeric":
+        assert isinstance(question.answer, NumericAnswer)
+        value = numeric_value(question, results)
+        if value is None:
+            problems.append(Problem(where, "answer expr did not give a single number"))
+        elif question.answer.value is not None and not (
+            abs(question.answer.value - value) <= question.answer.tolerance
+        ):
+            problems.append(
+                Problem(
+                    where,
+                    f"answer value is {question.answer.value:g} but PyTorch computes {value:.6g}",
+                )
+            )
+    elif question.type == "order":
+        reference = results.get("reference")
+        if reference is not None and reference.error is not None:
+            problems.append(
+                Problem(question.where("lines"), f"the lines in order fail: {reference.error}")
+            )
+    return problems

@@ -1,0 +1,1 @@
+"""The experiment engine. `client` and `protocol` import no torch; the worker does."""

@@ -1,0 +1,191 @@
+"""Runs one variant of an experiment. Lives in a forked child of the worker, so anything the
+snippet does to torch, to modules or to the process ends with the child."""
+
+from __future__ import annotations
+
+import ast
+import random
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from types import CodeType, TracebackType
+from typing import Any
+
+import torch
+from torch import nn, optim
+from torch.nn import functional
+
+from gradquiz.lab.protocol import Outcome, Row, RunError, Snippet, VariantRequest
+
+REPR_CHARS = 2000
+
+
+def plain(value: Any) -> Any:
+    """A watched value as plain JSON-ready Python, keeping full precision."""
+    if isinstance(value, torch.Tensor):
+        tensor = value.detach()
+        if tensor.is_complex() or tensor.is_sparse or tensor.is_quantized or tensor.is_meta:
+            return _repr(tensor)
+        return tensor.cpu().tolist()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list | tuple) and all(isinstance(v, bool | int | float) for v in value):
+        return list(value)
+    return _repr(value)
+
+
+def _repr(value: Any) -> str:
+    try:
+        text = repr(value)
+    except Exception as exc:  # a snippet's own __repr__ may raise anything
+        text = f"<unrepresentable {type(value).__name__}: {exc}>"
+    return text if len(text) <= REPR_CHARS else text[:REPR_CHARS] + "…"
+
+
+def compile_snippet(snippet: Snippet, mode: str) -> CodeType:
+    """Compile with line numbers shifted so tracebacks name lines of the question file."""
+    tree = ast.parse(snippet.source, snippet.file, mode)
+    assert isinstance(tree, ast.Module | ast.Expression)
+    ast.increment_lineno(tree, snippet.line - 1)
+    code: CodeType = compile(tree, snippet.file, mode, flags=0, dont_inherit=True)
+    return code
+
+
+class StopRun(Exception):
+    """Raised out of the step loop once an error has been recorded."""
+
+
+class Run:
+    """One variant's namespace, trace and error, filled as its steps run."""
+
+    def __init__(self, request: VariantRequest, emit: Callable[[dict[str, Any]], None]) -> None:
+        self.request = request
+        self.emit = emit
+        self.step = 0
+        self.rows: list[Row] = []
+        self.recorded_this_step = False
+        self.columns: list[str] | None = None
+        self.watch: list[tuple[str, CodeType]] = []
+        self.error: RunError | None = None
+        self.namespace: dict[str, Any] = {
+            "__name__": "__gradquiz__",
+            "torch": torch,
+            "nn": nn,
+            "F": functional,
+            "optim": optim,
+            "record": self.record,
+            "step": 0,
+        }
+
+    def record(self) -> None:
+        """Take a row of the trace now (question code calls this as `record()`)."""
+        self.recorded_this_step = True
+        self._take_row()
+
+    def _take_row(self) -> None:
+        if self.columns is None:
+            self.choose_columns()
+        values = {}
+        for label, expr in self.watch:
+            try:
+                values[label] = plain(eval(expr, self.namespace))
+            except Exception as exc:
+                values[label] = f"<{type(exc).__name__}: {exc}>"
+        row = Row(self.step, values)
+        self.rows.append(row)
+        self.emit({"row": {"step": row.step, "values": row.values}})
+
+    def choose_columns(self) -> None:
+        request = self.request
+        if request.watch is not None:
+            self.watch = [(label, compile_snippet(s, "eval")) for label, s in request.watch]
+        else:
+            self.watch = default_watch(self.namespace)
+        self.columns = [label for label, _ in self.watch]
+        self.emit({"columns": self.columns})
+
+    def fail(self, exc: BaseException) -> None:
+        self.error = RunError(
+            type(exc).__name__, str(exc), self.step, _question_line(exc, self.request)
+        )
+
+    def execute(self) -> None:
+        request = self.request
+        try:
+            for snippet in request.setup:
+                exec(compile_snippet(snippet, "exec"), self.namespace)
+            code = compile_snippet(request.code, "exec")
+        except BaseException as exc:  # sys.exit() in a snippet is its result too
+            self.fail(exc)
+            return
+        for step in range(1, request.steps + 1):
+            self.step = step
+            self.namespace["step"] = step
+            self.recorded_this_step = False
+            self.emit({"step": step})
+            try:
+                exec(code, self.namespace)
+            except BaseException as exc:
+                self.fail(exc)
+                return
+            if not self.recorded_this_step:
+                self._take_row()
+
+    def evaluate(self, snippet: Snippet | None) -> Outcome | None:
+        if snippet is None:
+            return None
+        scope = dict(self.namespace)
+        scope["trace"] = [dict(row.values) for row in self.rows]
+        scope["error"] = str(self.error) if self.error else None
+        try:
+            return Outcome(value=plain(eval(compile_snippet(snippet, "eval"), scope)))
+        except Exception as exc:
+            return Outcome(error=f"{type(exc).__name__}: {exc}")
+
+
+def default_watch(namespace: dict[str, Any]) -> list[tuple[str, CodeType]]:
+    """`<name>.grad` and `<name>` for each parameter of `model`, then `loss`."""
+    watch = []
+    model = namespace.get("model")
+    if isinstance(model, nn.Module):
+        for name, _ in model.named_parameters():
+            getter = f"model.get_parameter({name!r})"
+            watch.append((f"{name}.grad", compile(f"{getter}.grad", "<watch>", "eval")))
+            watch.append((name, compile(getter, "<watch>", "eval")))
+    if "loss" in namespace:
+        watch.append(("loss", compile("loss", "<watch>", "eval")))
+    return watch
+
+
+def _question_line(exc: BaseException, request: VariantRequest) -> int | None:
+    files = {request.code.file, *(s.file for s in request.setup)}
+    line = None
+    tb: TracebackType | None = exc.__traceback__
+    for frame, lineno in traceback.walk_tb(tb):
+        if frame.f_code.co_filename in files:
+            line = lineno
+    if isinstance(exc, SyntaxError) and exc.filename in files:
+        line = exc.lineno
+    return line
+
+
+def run_variant(request: VariantRequest, emit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """Seed, run setup and steps, evaluate verify and answer; the final frame's content."""
+    started = time.perf_counter()
+    torch.manual_seed(request.seed)
+    random.seed(request.seed)
+    if "numpy" in sys.modules:
+        sys.modules["numpy"].random.seed(request.seed)
+    run = Run(request, emit)
+    run.execute()
+    if run.columns is None:
+        run.choose_columns()
+    verify = run.evaluate(request.verify)
+    answer = run.evaluate(request.answer)
+    return {
+        "error": None if run.error is None else vars(run.error),
+        "verify": None if verify is None else vars(verify),
+        "answer": None if answer is None else vars(answer),
+        "seconds": time.perf_counter() - started,
+    }

@@ -1,0 +1,277 @@
+"""The worker: imports torch once, then runs each variant in a forked child (a fork server).
+
+The child starts from the warm, untouched parent, so a variant costs a fork instead of an
+interpreter and a torch import, and nothing it changes (grad mode, dtype, RNG, monkeypatched
+modules, open files) can reach the next variant. The parent enforces the limits: it kills the
+child's process group at the timeout and reports a child that dies, and stays warm for the next.
+
+Run as `python -m gradquiz.lab.worker IN_FD OUT_FD`; it speaks frames (see protocol) on them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import select
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gradquiz.lab.protocol import (
+    FrameError,
+    FrameReader,
+    RunError,
+    VariantRequest,
+    read_frame,
+    write_frame,
+)
+
+OUTPUT_FILE = ".gradquiz-output"
+MAX_FILE_BYTES = 256 * 1024 * 1024
+
+
+class CappedStream:
+    """sys.stdout for a snippet: writes through to the output file until the cap, then drops."""
+
+    def __init__(self, fd: int, cap: int) -> None:
+        self.fd = fd
+        self.left = cap
+        self.dropped = 0
+
+    def write(self, text: str) -> int:
+        if self.left > 0:
+            kept = text[: self.left]
+            self.left -= len(kept)
+            with contextlib.suppress(OSError):
+                os.write(self.fd, kept.encode("utf-8", "replace"))
+            self.dropped += len(text) - len(kept)
+        else:
+            self.dropped += len(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def close_note(self) -> None:
+        if self.dropped:
+            note = f"\n[output cut: {self.dropped:,} more characters not kept]\n"
+            with contextlib.suppress(OSError):
+                os.write(self.fd, note.encode())
+
+
+def _virtual_memory() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmSize:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def peak_memory_kb() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _child(request: VariantRequest, result_fd: int, workdir: str) -> None:
+    """In the forked child: confine, run, report. Never returns."""
+    from gradquiz.lab.runner import run_variant
+
+    os.setpgid(0, 0)
+    os.chdir(workdir)
+    os.environ["TMPDIR"] = workdir
+    tempfile.tempdir = None
+    output_fd = os.open(OUTPUT_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(output_fd, 1)
+    os.dup2(output_fd, 2)
+    stream = CappedStream(output_fd, request.limits.output_chars)
+    sys.stdout = sys.stderr = stream
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
+    limit = _virtual_memory() + request.limits.memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    status = 0
+    try:
+        done = run_variant(request, lambda message: write_frame(result_fd, message))
+        stream.close_note()
+        write_frame(result_fd, {"done": done})
+    except BaseException:
+        status = 70
+    os._exit(status)
+
+
+def _describe_death(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        return f"the experiment's process was killed by {name} (signal {number})"
+    return f"the experiment's process exited with code {os.waitstatus_to_exitcode(status)}"
+
+
+def _read_output(workdir: str, cap: int) -> str:
+    try:
+        with Path(workdir, OUTPUT_FILE).open("rb") as handle:
+            data = handle.read(cap * 4 + 256)
+    except OSError:
+        return ""
+    text = data.decode("utf-8", "replace")
+    return text if len(text) <= cap + 200 else text[:cap] + "\n[output cut]\n"
+
+
+@dataclass
+class Collected:
+    """What the parent heard from a child before it finished, died or ran out of time."""
+
+    columns: list[str] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    step: int | None = None
+    done: dict[str, Any] | None = None
+    timed_out: bool = False
+    orphaned: bool = False
+    broken: str | None = None
+
+    def take(self, frame: dict[str, Any]) -> None:
+        if "row" in frame:
+            self.rows.append(frame["row"])
+        elif "columns" in frame:
+            self.columns = frame["columns"]
+        elif "step" in frame:
+            self.step = frame["step"]
+        elif "done" in frame:
+            self.done = frame["done"]
+
+
+def _collect(read_fd: int, control_fd: int, deadline: float) -> Collected:
+    collected = Collected()
+    reader = FrameReader()
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                collected.timed_out = True
+                return collected
+            ready, _, _ = select.select([read_fd, control_fd], [], [], left)
+            if control_fd in ready:
+                # gradquiz never writes during a run: this is its end of the pipe closing.
+                collected.orphaned = True
+                return collected
+            if ready:
+                data = os.read(read_fd, 1 << 20)
+                if not data:
+                    return collected
+                for frame in reader.feed(data):
+                    collected.take(frame)
+    except FrameError as exc:
+        collected.broken = f"the experiment sent a broken result: {exc}"
+        return collected
+
+
+def run_in_child(request: VariantRequest, control_fd: int) -> dict[str, Any]:
+    """Fork, collect the child's frames until it finishes or the timeout, and clean up."""
+    if any("torchvision" in s.source for s in (request.code, *request.setup)):
+        from gradquiz.lab.tvcompat import import_torchvision
+
+        import_torchvision()
+    workdir = tempfile.mkdtemp(prefix="gradquiz-run-")
+    read_fd, write_fd = os.pipe()
+    started = time.monotonic()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_fd)
+        _child(request, write_fd, workdir)
+    os.close(write_fd)
+    try:
+        collected = _collect(read_fd, control_fd, started + request.limits.timeout)
+    finally:
+        # The whole group: whatever the snippet started goes with it.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+        os.close(read_fd)
+    output = _read_output(workdir, request.limits.output_chars)
+    shutil.rmtree(workdir, ignore_errors=True)
+    if collected.orphaned:
+        raise SystemExit(0)
+    done = collected.done
+    if done is None:
+        if collected.timed_out:
+            message = f"timed out after {request.limits.timeout:g} s"
+            error = RunError("Timeout", message, collected.step)
+        else:
+            death = collected.broken or _describe_death(status)
+            error = RunError("WorkerDied", death, collected.step)
+        done = {"error": vars(error), "verify": None, "answer": None}
+    return {
+        "question": request.question,
+        "variant": request.variant,
+        "columns": collected.columns,
+        "rows": collected.rows,
+        "error": done["error"],
+        "output": output,
+        "verify": done["verify"],
+        "answer": done["answer"],
+        "seconds": time.monotonic() - started,
+    }
+
+
+def _warm_up() -> None:
+    """Run one tiny training step so the first-call costs are paid before any fork.
+
+    One intra-op thread: the parent must not start thread pools that a fork would copy
+    half-alive, and tiny experiments gain nothing from more.
+    """
+    import torch
+
+    torch.set_num_threads(1)
+    model = torch.nn.Linear(1, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    loss = torch.nn.functional.mse_loss(model(torch.ones(1, 1)), torch.zeros(1, 1))
+    loss.backward()  # type: ignore[no-untyped-call]
+    optimizer.step()
+    optimizer.zero_grad()
+
+
+def serve(in_fd: int, out_fd: int) -> None:
+    import torch
+
+    _warm_up()
+    write_frame(out_fd, {"ready": os.getpid(), "torch": torch.__version__})
+    while True:
+        try:
+            message = read_frame(in_fd)
+        except FrameError:
+            return
+        op = message.get("op")
+        if op == "run":
+            request = VariantRequest.from_json(message["request"])
+            write_frame(out_fd, {"result": run_in_child(request, in_fd)})
+        elif op == "stats":
+            write_frame(out_fd, {"stats": {"peak_rss_kb": peak_memory_kb()}})
+        else:
+            return
+
+
+def main() -> None:
+    in_fd, out_fd = int(sys.argv[1]), int(sys.argv[2])
+    # Keep the import and anything torch prints away from the terminal gradquiz draws on.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    serve(in_fd, out_fd)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The Textual app. Imports no torch: experiments run in the lab's worker processes."""
