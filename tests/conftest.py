@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gradquiz.lab.client import Lab
+
+PACKS = Path(__file__).parent / "packs"
+
+
+@pytest.fixture(autouse=True)
+def _private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the learner's real data and environment out of every test."""
+    monkeypatch.setenv("GRADQUIZ_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("GRADQUIZ_PATH", raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator[Lab]:
+    """One warm worker for the whole session: tests pay torch's import once."""
+    with Lab(1) as shared:
+        yield shared
+
+
+def write(directory: Path, name: str, text: str) -> Path:
+    path = directory / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,207 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gradquiz.cli import main
+from tests.conftest import PACKS, write
+
+GOOD = str(PACKS / "good.yaml")
+
+
+def gradquiz(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gradquiz", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+
+
+def test_list_json_has_the_contract_fields(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list", "--json", "--no-bundled", "--questions", GOOD]) == 0
+    items = json.loads(capsys.readouterr().out)
+    assert [i["id"] for i in items] == ["accumulate", "step-rule", "retain", "reduction", "loop-order"]
+    first = items[0]
+    assert {k: first[k] for k in ("id", "type", "topic", "title", "languages", "file")} == {
+        "id": "accumulate",
+        "type": "single",
+        "topic": "training-loop",
+        "title": "Does .grad pile up?",
+        "languages": ["en", "zh"],
+        "file": GOOD,
+    }
+
+
+def test_common_flags_work_before_and_after_the_command(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["--no-bundled", "--questions", GOOD, "list", "--json"]) == 0
+    before = json.loads(capsys.readouterr().out)
+    assert main(["list", "--json", "--no-bundled", "--questions", GOOD]) == 0
+    assert json.loads(capsys.readouterr().out) == before
+
+
+def test_list_in_chinese(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list", "--no-bundled", "--questions", GOOD, "--lang", "zh"]) == 0
+    assert "梯度会累加吗？" in capsys.readouterr().out
+
+
+def test_run_json_follows_the_contract() -> None:
+    done = gradquiz("run", "accumulate", "--json", "--no-bundled", "--questions", GOOD)
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["question"] == "accumulate"
+    assert document["torch"] == "2.13.0"
+    a, b = document["variants"]
+    assert (a["id"], a["correct"], b["id"], b["correct"]) == ("A", False, "B", True)
+    assert a["columns"] == ["w.grad", "w", "loss"]
+    assert a["rows"][1]["step"] == 2
+    assert a["rows"][1]["values"]["w.grad"][0][0] == pytest.approx(-0.585088, abs=1e-6)
+    assert b["rows"][2]["values"]["w.grad"][0][0] == pytest.approx(-1.752409, abs=1e-6)
+    assert a["error"] is None
+
+
+def test_run_json_reports_errors_with_their_step() -> None:
+    done = gradquiz("run", "retain", "--json", "--no-bundled", "--questions", GOOD)
+    [variant] = json.loads(done.stdout)["variants"]
+    assert variant["rows"] == [{"step": 1, "values": {"x.grad": 4.0}}]
+    assert variant["error"]["type"] == "RuntimeError"
+    assert variant["error"]["step"] == 2
+    assert variant["correct"] is None
+
+
+def test_run_for_people_prints_tables(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "step-rule", "--no-bundled", "--questions", GOOD]) == 0
+    out = capsys.readouterr().out
+    assert "x - lr * grad" in out
+    assert "[100.000000, 100.000000]" in out
+    assert "answer: 0.700000" in out
+
+
+def test_unknown_question_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "acumulate", "--no-bundled", "--questions", GOOD]) == 2
+    assert capsys.readouterr().err == (
+        "gradquiz: no question with id 'acumulate'; did you mean accumulate?\n"
+    )
+
+
+def test_check_clean_pack_exits_zero() -> None:
+    done = gradquiz("check", GOOD)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout == ""
+    assert done.stderr.startswith("5 questions in 1 files, 8 experiment runs in ")
+    assert done.stderr.rstrip().endswith("no problems")
+
+
+def test_check_reports_located_problems_and_exits_one(tmp_path: Path) -> None:
+    bad = (PACKS / "good.yaml").read_text()
+    bad = bad.replace("answer: [A, C]", "answer: [A, B]")
+    bad = bad.replace("value: 0.7}", "value: 0.75}")
+    write(tmp_path, "bad.yaml", bad)
+    write(tmp_path, "broken.yaml", "id: x\ntype: single\n  title: [\n")
+    done = gradquiz("check", str(tmp_path))
+    assert done.returncode == 1
+    lines = done.stdout.splitlines()
+    assert lines == [
+        f"{tmp_path / 'bad.yaml'}:59:5: answer value is 0.75 but PyTorch computes 0.7",
+        f"{tmp_path / 'bad.yaml'}:88:5: answer key says A, B but the experiment proves A, C",
+        f"{tmp_path / 'broken.yaml'}:3:8: YAML: mapping values are not allowed here",
+    ]
+    assert "Traceback" not in done.stderr
+
+
+def test_check_usage_errors_exit_two(tmp_path: Path) -> None:
+    done = gradquiz("check", str(tmp_path / "missing.yaml"))
+    assert done.returncode == 2
+    assert "no such file or directory" in done.stderr
+    assert gradquiz("check", "--bogus").returncode == 2
+
+
+def test_check_survives_a_hostile_pack(tmp_path: Path) -> None:
+    hostile = """\
+questions:
+  - id: forever
+    type: truefalse
+    title: t
+    prompt: p
+    topic: hostile
+    experiment:
+      code: |
+        while True:
+            pass
+      timeout: 1
+    answer: true
+    verify: {expr: "True"}
+  - id: crash
+    type: truefalse
+    title: t
+    prompt: p
+    topic: hostile
+    experiment:
+      code: |
+        import os
+        os._exit(9)
+    answer: true
+    verify: {expr: "True"}
+"""
+    write(tmp_path, "hostile.yaml", hostile)
+    done = gradquiz("check", str(tmp_path))
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        f"{tmp_path / 'hostile.yaml'}:7:5: variant main: Timeout: timed out after 1 s",
+        f"{tmp_path / 'hostile.yaml'}:19:5: variant main: WorkerDied: the experiment's "
+        "process exited with code 9",
+    ]
+
+
+def test_untrusted_packs_are_listed_but_not_run(tmp_path: Path) -> None:
+    env = {**_env(), "GRADQUIZ_PATH": str(tmp_path)}
+    marker = tmp_path / "ran"
+    write(
+        tmp_path,
+        "env.yaml",
+        f"""\
+id: from-env
+type: truefalse
+title: t
+prompt: p
+topic: t
+experiment:
+  code: open({str(marker)!r}, 'w').write('x')
+answer: true
+""",
+    )
+    listed = gradquiz("list", "--json", "--no-bundled", env=env)
+    assert [i["trusted"] for i in json.loads(listed.stdout)] == [False]
+    ran = gradquiz("run", "from-env", "--no-bundled", env=env)
+    assert ran.returncode == 2
+    assert "is not trusted" in ran.stderr
+    checked = gradquiz("check", "--no-bundled", env=env)
+    assert checked.returncode == 0
+    assert "not run: 1 question(s)" in checked.stderr
+    assert not marker.exists()
+    trusted = gradquiz("run", "from-env", "--no-bundled", "--questions", str(tmp_path), env=env)
+    assert trusted.returncode == 0 and marker.exists()
+
+
+def test_schema_is_json_schema() -> None:
+    done = gradquiz("schema")
+    schema = json.loads(done.stdout)
+    question = schema["$defs"]["question"]
+    assert question["additionalProperties"] is False
+    assert question["required"] == ["id", "type", "title", "prompt", "topic"]
+    assert question["properties"]["type"] == {
+        "enum": ["single", "multiple", "truefalse", "numeric", "order"]
+    }
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    return dict(os.environ)
