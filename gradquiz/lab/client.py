@@ -120,8 +120,9 @@ class Worker:
             return VariantResult(request.question, request.variant, [], [], error)
         return VariantResult.from_json(data)
 
-    def peak_memory_kb(self) -> int:
-        return int(self.request({"op": "stats"}, "stats", 30)["peak_rss_kb"])
+    def stats(self) -> dict[str, int]:
+        """Peak resident memory (KiB) of the worker and of the largest variant it forked."""
+        return dict(self.request({"op": "stats"}, "stats", 30))
 
     def restart(self) -> None:
         self.stop()

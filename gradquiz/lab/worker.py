@@ -258,7 +258,9 @@ def serve(in_fd: int, out_fd: int) -> None:
             request = VariantRequest.from_json(message["request"])
             write_frame(out_fd, {"result": run_in_child(request, in_fd)})
         elif op == "stats":
-            write_frame(out_fd, {"stats": {"peak_rss_kb": peak_memory_kb()}})
+            children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            stats = {"peak_rss_kb": peak_memory_kb(), "children_peak_rss_kb": children}
+            write_frame(out_fd, {"stats": stats})
         else:
             return
 

@@ -1,0 +1,151 @@
+"""`make bench`: the speed and memory goals, measured side by side in one run.
+
+Timings on shared machines are noisy, so every figure is a ratio of two things measured
+in the same run, with medians over repeats where a run is short.
+"""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable
+
+from gradquiz import locations
+from gradquiz.format import load
+from gradquiz.lab.client import Lab
+from gradquiz.lab.protocol import Snippet, VariantRequest, requests_for
+
+SETUP = """\
+model = nn.Sequential(nn.Linear(1, 1), nn.Sigmoid())
+optimizer = optim.SGD(model.parameters(), lr=0.01)
+criterion = nn.BCELoss()
+x = torch.tensor([[1.0]]); y = torch.tensor([[1.0]])
+"""
+STEP = """\
+optimizer.zero_grad()
+loss = criterion(model(x), y)
+loss.backward()
+optimizer.step()
+"""
+COLD = f"""\
+import torch
+from torch import nn, optim
+torch.manual_seed(0)
+{SETUP}
+for step in range(10):
+{textwrap.indent(STEP, "    ")}    row = [model[0].weight.grad.tolist(), model[0].weight.tolist(),
+           loss.item()]
+"""
+FLOOR = """\
+import sys, time
+from gradquiz import locations
+from gradquiz.format import load
+from gradquiz.lab.protocol import requests_for
+from gradquiz.lab.runner import run_variant
+from gradquiz.lab.tvcompat import import_torchvision
+import_torchvision()
+library = load([locations.bundled_questions()])
+for question in library.questions:
+    for request in requests_for(question):
+        run_variant(request, lambda message: None)
+"""
+
+
+def median_seconds(action: Callable[[], object], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def python(code: str) -> None:
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def gradquiz_check() -> None:
+    subprocess.run([sys.executable, "-m", "gradquiz", "check"], check=True, capture_output=True)
+
+
+def line(label: str, value: str) -> None:
+    print(f"  {label:<52} {value}")
+
+
+def warm_versus_cold(lab: Lab) -> None:
+    request = VariantRequest(
+        question="bench",
+        variant="main",
+        code=Snippet(STEP, "bench", 1),
+        setup=(Snippet(SETUP, "bench", 1),),
+        steps=10,
+        watch=(
+            ("w.grad", Snippet("model[0].weight.grad", "bench", 1)),
+            ("w", Snippet("model[0].weight", "bench", 1)),
+            ("loss", Snippet("loss", "bench", 1)),
+        ),
+    )
+    lab.run(request)
+    warm = median_seconds(lambda: lab.run(request), 30)
+    cold = median_seconds(lambda: python(COLD), 5)
+    print("(a) a 10-step experiment")
+    line("warm worker (median of 30)", f"{warm * 1000:8.1f} ms")
+    line("cold python process (median of 5)", f"{cold * 1000:8.1f} ms")
+    line("cold / warm (goal: at least 20x)", f"{cold / warm:8.1f}x")
+
+
+def check_versus_floor() -> None:
+    library = load([locations.bundled_questions()])
+    runs = sum(len(requests_for(q)) for q in library.questions)
+    check = median_seconds(gradquiz_check, 3)
+    floor = median_seconds(lambda: python(FLOOR), 3)
+    print(
+        f"(b) gradquiz check on the bundled packs ({len(library.questions)} questions, {runs} runs)"
+    )
+    line("gradquiz check (median of 3)", f"{check:8.2f} s")
+    line("bare sequential floor, one process (median of 3)", f"{floor:8.2f} s")
+    line("check / floor (goal: at most 1.3x; below 1 wins)", f"{check / floor:8.2f}x")
+
+
+CLI_PEAK = """\
+import resource, sys
+from gradquiz.cli import main
+code = main(["check"])
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def memory(lab: Lab) -> None:
+    library = load([locations.bundled_questions()])
+    lab.run_all([r for q in library.questions for r in requests_for(q)])
+    stats = [worker.stats() for worker in lab.workers]
+    done = subprocess.run(
+        [sys.executable, "-c", CLI_PEAK], check=True, capture_output=True, text=True
+    )
+    cli_kb = int(done.stdout.split()[-1])
+    print("(c) peak resident memory")
+    line("gradquiz check, its own process (no torch)", f"{cli_kb / 1024:8.1f} MiB")
+    line(
+        "worker (torch imported, forks variants)",
+        f"{max(s['peak_rss_kb'] for s in stats) / 1024:8.1f} MiB",
+    )
+    line(
+        "largest single variant (forked child)",
+        f"{max(s['children_peak_rss_kb'] for s in stats) / 1024:8.1f} MiB",
+    )
+
+
+def main() -> None:
+    with Lab() as lab:
+        lab.torch_version  # noqa: B018 - start-up is not what is measured
+        warm_versus_cold(lab)
+        check_versus_floor()
+        memory(lab)
+
+
+if __name__ == "__main__":
+    main()
