@@ -51,9 +51,7 @@ def test_traces_compare_rows_steps_and_errors() -> None:
     assert not grading.traces_equal(a, result("b", [{"g": 1.0}]), 0)
     boom = RunError("RuntimeError", "boom", 2)
     assert not grading.traces_equal(a, result("b", [{"g": 1.0}, {"g": 2.0}], boom), 0)
-    assert grading.traces_equal(
-        result("a", [{"g": 1.0}], boom), result("b", [{"g": 1.0}], boom), 0
-    )
+    assert grading.traces_equal(result("a", [{"g": 1.0}], boom), result("b", [{"g": 1.0}], boom), 0)
 
 
 def test_same_as_proves_the_choices_equal_to_the_anchor() -> None:

@@ -74,7 +74,9 @@ def test_non_string_keys_are_rejected() -> None:
 def test_dates_stay_text() -> None:
     root = parse("f.yaml", "d: 2024-01-31\n")
     assert isinstance(root, Mapping)
-    assert root.get("d") == Scalar("2024-01-31", root.items[0][1].location, None, root.items[0][1].location)
+    assert root.get("d") == Scalar(
+        "2024-01-31", root.items[0][1].location, None, root.items[0][1].location
+    )
 
 
 def test_empty_document_is_none() -> None:

@@ -124,7 +124,9 @@ def test_watch_values_keep_kinds_and_full_precision(lab: Lab) -> None:
     }
     result = lab.run(request("pass\n", "x = torch.zeros(1, requires_grad=True)\n", watch=watch))
     values = result.rows[0].values
-    assert values["third"] == float(__import__("numpy").float32(1.0) / __import__("numpy").float32(3))
+    assert values["third"] == float(
+        __import__("numpy").float32(1.0) / __import__("numpy").float32(3)
+    )
     assert values["n"] == 7 and values["flag"] is True and values["nothing"] is None
     assert values["name"] == "hi" and values["other"] == "<class 'object'>"
     assert values["ints"] == [0, 1, 2]
