@@ -6,7 +6,6 @@ in the same run, with medians over repeats where a run is short.
 
 from __future__ import annotations
 
-import resource
 import statistics
 import subprocess
 import sys

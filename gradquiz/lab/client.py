@@ -33,10 +33,17 @@ from gradquiz.lab.protocol import (
 # client allows over a variant's own timeout, which the worker enforces itself.
 START_SECONDS = 120.0
 SLACK_SECONDS = 15.0
+# How long a worker may take to clean up and exit when asked to stop.
+STOP_SECONDS = 3.0
 
 
 class WorkerError(Exception):
     pass
+
+
+def closed_result(request: VariantRequest) -> VariantResult:
+    error = RunError("Closed", "the lab was closed before this ran", None)
+    return VariantResult(request.question, request.variant, [], [], error)
 
 
 class Worker:
@@ -47,6 +54,10 @@ class Worker:
         self.torch_version: str | None = None
         self._frames: deque[dict[str, Any]] = deque()
         self._to_worker = self._from_worker = -1
+        # Held while a request is in flight: `stop` from another thread then leaves the pipes
+        # to that request, which is still reading them.
+        self._busy = threading.Lock()
+        self._stopped = False
         self.start()
 
     def start(self) -> None:
@@ -66,6 +77,7 @@ class Worker:
         self._reader = FrameReader()
         self._frames.clear()
         self.torch_version = None
+        self._stopped = False
 
     def _next(self, key: str, seconds: float, silence: str) -> dict[str, Any]:
         """The next frame holding `key`, waiting at most `seconds`."""
@@ -103,19 +115,29 @@ class Worker:
         return self.torch_version
 
     def request(self, message: dict[str, Any], key: str, seconds: float) -> Any:
-        try:
-            self.wait_ready()
-            write_frame(self._to_worker, message)
-            return self._next(key, seconds, "the worker stopped answering")[key]
-        except (OSError, FrameError, WorkerError) as exc:
-            self.restart()
-            raise WorkerError(str(exc)) from None
+        with self._busy:
+            if self._stopped:
+                raise WorkerError("the lab is closed")
+            try:
+                self.wait_ready()
+                write_frame(self._to_worker, message)
+                return self._next(key, seconds, "the worker stopped answering")[key]
+            except (OSError, FrameError, WorkerError) as exc:
+                if self._stopped:
+                    self._close_pipes()
+                    raise WorkerError("the lab is closed") from None
+                self._kill()
+                self._close_pipes()
+                self.start()
+                raise WorkerError(str(exc)) from None
 
     def run(self, request: VariantRequest) -> VariantResult:
         message = {"op": "run", "request": request.to_json()}
         try:
             data = self.request(message, "result", request.limits.timeout + SLACK_SECONDS)
         except WorkerError as exc:
+            if self._stopped:
+                return closed_result(request)
             error = RunError("WorkerDied", f"{exc}; a new worker was started", None)
             return VariantResult(request.question, request.variant, [], [], error)
         return VariantResult.from_json(data)
@@ -124,20 +146,32 @@ class Worker:
         """Peak resident memory (KiB) of the worker and of the largest variant it forked."""
         return dict(self.request({"op": "stats"}, "stats", 30))
 
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
     def stop(self) -> None:
+        """End the worker for good; safe to call from any thread, during a request too."""
+        self._stopped = True
+        self._kill()
+        if self._busy.acquire(blocking=False):
+            self._close_pipes()
+            self._busy.release()
+
+    def _kill(self) -> None:
+        """SIGTERM lets the worker end the experiment it runs; SIGKILL if it does not go."""
+        process = self.process
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+    def _close_pipes(self) -> None:
         for fd in (self._to_worker, self._from_worker):
             with contextlib.suppress(OSError):
                 os.close(fd)
         self._to_worker = self._from_worker = -1
-        if self.process is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-            self.process = None
 
 
 class Lab:
@@ -156,6 +190,8 @@ class Lab:
         return self.workers[0].wait_ready()
 
     def run(self, request: VariantRequest) -> VariantResult:
+        if self._closed.is_set():
+            return closed_result(request)
         worker = self._idle.get()
         try:
             return worker.run(request)

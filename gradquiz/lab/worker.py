@@ -11,6 +11,8 @@ Run as `python -m gradquiz.lab.worker IN_FD OUT_FD`; it speaks frames (see proto
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import gc
 import os
 import resource
 import select
@@ -34,6 +36,7 @@ from gradquiz.lab.protocol import (
 
 OUTPUT_FILE = ".gradquiz-output"
 MAX_FILE_BYTES = 256 * 1024 * 1024
+PR_SET_PDEATHSIG = 1
 
 
 class CappedStream:
@@ -82,11 +85,79 @@ def peak_memory_kb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+@dataclass
+class Spare:
+    """A child forked ahead of its request, so the fork is paid while the worker is idle."""
+
+    pid: int
+    request_fd: int
+    result_fd: int
+    workdir: str
+    torchvision: bool
+    status: int | None = None
+
+    def kill(self) -> None:
+        """End the child and everything it started (its process group)."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+
+    def wait(self) -> int:
+        if self.status is None:
+            self.status = os.waitpid(self.pid, 0)[1]
+        return self.status
+
+    def discard(self) -> None:
+        self.kill()
+        self.wait()
+        for fd in (self.request_fd, self.result_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to kill this child if the worker dies without cleaning up (SIGKILL, OOM)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(0)
+
+
+def fork_spare(client_fds: tuple[int, ...]) -> Spare:
+    workdir = tempfile.mkdtemp(prefix="gradquiz-run-")
+    request_read, request_write = os.pipe()
+    result_read, result_write = os.pipe()
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        # The child must not hold gradquiz's pipes: a process it leaves behind would keep
+        # them open and hide the worker's death from gradquiz.
+        for fd in (*client_fds, request_write, result_read):
+            os.close(fd)
+        os.setpgid(0, 0)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        _die_with_parent(parent)
+        try:
+            request = VariantRequest.from_json(read_frame(request_read))
+        except FrameError:
+            os._exit(0)  # the worker went away before a request came
+        _child(request, result_write, workdir)
+    # Both sides set the group, so it exists whichever runs first: a kill before the child
+    # got that far must still reach it.
+    with contextlib.suppress(OSError):
+        os.setpgid(pid, pid)
+    os.close(request_read)
+    os.close(result_write)
+    return Spare(pid, request_write, result_read, workdir, "torchvision" in sys.modules)
+
+
 def _child(request: VariantRequest, result_fd: int, workdir: str) -> None:
     """In the forked child: confine, run, report. Never returns."""
     from gradquiz.lab.runner import run_variant
 
-    os.setpgid(0, 0)
     os.chdir(workdir)
     os.environ["TMPDIR"] = workdir
     tempfile.tempdir = None
@@ -178,34 +249,22 @@ def _collect(read_fd: int, control_fd: int, deadline: float) -> Collected:
         return collected
 
 
-def run_in_child(request: VariantRequest, control_fd: int) -> dict[str, Any]:
-    """Fork, collect the child's frames until it finishes or the timeout, and clean up."""
-    if any("torchvision" in s.source for s in (request.code, *request.setup)):
-        from gradquiz.lab.tvcompat import import_torchvision
+def needs_torchvision(request: VariantRequest) -> bool:
+    return any("torchvision" in s.source for s in (request.code, *request.setup))
 
-        import_torchvision()
-    workdir = tempfile.mkdtemp(prefix="gradquiz-run-")
-    read_fd, write_fd = os.pipe()
+
+def run_on(spare: Spare, request: VariantRequest, control_fd: int) -> dict[str, Any]:
+    """Hand the request to a spare child and collect its frames until done or the timeout."""
     started = time.monotonic()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read_fd)
-        _child(request, write_fd, workdir)
-    os.close(write_fd)
-    try:
-        collected = _collect(read_fd, control_fd, started + request.limits.timeout)
-    finally:
-        # The whole group: whatever the snippet started goes with it.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGKILL)
-        _, status = os.waitpid(pid, 0)
-        os.close(read_fd)
-    output = _read_output(workdir, request.limits.output_chars)
-    shutil.rmtree(workdir, ignore_errors=True)
+    write_frame(spare.request_fd, request.to_json())
+    collected = _collect(spare.result_fd, control_fd, started + request.limits.timeout)
+    spare.kill()
     if collected.orphaned:
-        raise SystemExit(0)
+        raise SystemExit(0)  # the server's cleanup discards this child
+    output = _read_output(spare.workdir, request.limits.output_chars)
     done = collected.done
     if done is None:
+        status = spare.wait()
         if collected.timed_out:
             message = f"timed out after {request.limits.timeout:g} s"
             error = RunError("Timeout", message, collected.step)
@@ -243,26 +302,69 @@ def _warm_up() -> None:
     optimizer.zero_grad()
 
 
-def serve(in_fd: int, out_fd: int) -> None:
-    import torch
+class Server:
+    """The worker's loop: one spare child always forked and waiting for the next request."""
 
-    _warm_up()
-    write_frame(out_fd, {"ready": os.getpid(), "torch": torch.__version__})
-    while True:
+    def __init__(self, in_fd: int, out_fd: int) -> None:
+        self.in_fd = in_fd
+        self.out_fd = out_fd
+        self.spare: Spare | None = None
+
+    def fresh_spare(self) -> Spare:
+        if self.spare is not None:
+            self.spare.discard()
+        self.spare = fork_spare((self.in_fd, self.out_fd))
+        return self.spare
+
+    def serve(self) -> None:
+        import torch
+
+        # Imported here, once: every forked child finds the runner loaded.
+        import gradquiz.lab.runner  # noqa: F401
+
+        _warm_up()
+        # Children inherit the heap copy-on-write; a frozen heap keeps the collector in a
+        # child from touching (and so copying) every page of it.
+        gc.freeze()
+        self.fresh_spare()
+        write_frame(self.out_fd, {"ready": os.getpid(), "torch": torch.__version__})
         try:
-            message = read_frame(in_fd)
-        except FrameError:
-            return
-        op = message.get("op")
-        if op == "run":
-            request = VariantRequest.from_json(message["request"])
-            write_frame(out_fd, {"result": run_in_child(request, in_fd)})
-        elif op == "stats":
-            children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-            stats = {"peak_rss_kb": peak_memory_kb(), "children_peak_rss_kb": children}
-            write_frame(out_fd, {"stats": stats})
-        else:
-            return
+            self.loop()
+        finally:
+            # Whatever ends the worker (gradquiz leaving, SIGTERM) ends the experiment too.
+            if self.spare is not None:
+                self.spare.discard()
+
+    def loop(self) -> None:
+        while True:
+            try:
+                message = read_frame(self.in_fd)
+            except FrameError:
+                return
+            op = message.get("op")
+            if op == "run":
+                result = self.run(VariantRequest.from_json(message["request"]))
+                write_frame(self.out_fd, {"result": result})
+                # Reaping, cleaning up and forking the next child overlap gradquiz's work.
+                self.fresh_spare()
+            elif op == "stats":
+                children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+                stats = {"peak_rss_kb": peak_memory_kb(), "children_peak_rss_kb": children}
+                write_frame(self.out_fd, {"stats": stats})
+            else:
+                return
+
+    def run(self, request: VariantRequest) -> dict[str, Any]:
+        spare = self.spare
+        assert spare is not None
+        if needs_torchvision(request) and not spare.torchvision:
+            # Imported once in the worker, so no child pays for it again.
+            from gradquiz.lab.tvcompat import import_torchvision
+
+            import_torchvision()
+            gc.freeze()
+            spare = self.fresh_spare()
+        return run_on(spare, request, self.in_fd)
 
 
 def main() -> None:
@@ -271,8 +373,14 @@ def main() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
+    # Ctrl-C in gradquiz's terminal is gradquiz's to handle; SIGTERM is how it stops us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    serve(in_fd, out_fd)
+    signal.signal(signal.SIGTERM, _terminate)
+    Server(in_fd, out_fd).serve()
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 if __name__ == "__main__":

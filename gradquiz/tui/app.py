@@ -1,24 +1,40 @@
-"""The gradquiz terminal app."""
+"""The gradquiz terminal app. Imports no torch: experiments run in the lab's worker processes."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import ClassVar
 
-from textual.app import App, ComposeResult
+from textual import work
+from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
-from textual.widgets import Footer, Header, Markdown, Static
+from textual.message import Message
 
 from gradquiz.format import Library, Question
+from gradquiz.lab.protocol import VariantRequest, VariantResult, requests_for
+from gradquiz.tui.commands import JumpProvider
+from gradquiz.tui.labpool import SharedLab
+from gradquiz.tui.screens.quiz import QuizScreen
+from gradquiz.tui.session import Session
+
+
+@dataclass
+class ExperimentFinished(Message):
+    """A question's runs came back from the lab (posted from a worker thread)."""
+
+    question: str
+    results: list[VariantResult]
+    arrangement: tuple[str, ...] | None = None
 
 
 class GradquizApp(App[None]):
     TITLE = "gradquiz"
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {JumpProvider}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n", "move(1)", "Next", id="next"),
-        Binding("p", "move(-1)", "Previous", id="previous"),
-        Binding("ctrl+q", "quit", "Quit", id="quit"),
+        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
+        Binding("ctrl+t", "toggle_dark", "Light/dark", id="theme"),
     ]
 
     def __init__(
@@ -27,45 +43,88 @@ class GradquizApp(App[None]):
         trusted: Callable[[Question], bool],
         start: str | None = None,
         language: str | None = None,
+        *,
+        workers: int | None = None,
+        lab: SharedLab | None = None,
     ) -> None:
         super().__init__()
         self.library = library
         self.trusted = trusted
         self.language = language
+        self.session = Session()
+        # A lab handed in belongs to the caller (tests share one); the app closes only its own.
+        self.owns_lab = lab is None
+        self.lab = lab or SharedLab(workers)
         ids = [q.id for q in library.questions]
-        self.index = ids.index(start) if start in ids else 0
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        with VerticalScroll():
-            yield Static(id="where")
-            yield Markdown(id="question")
-        yield Footer()
+        self.start_index = ids.index(start) if start in ids else 0
 
     def on_mount(self) -> None:
-        self.show()
+        self.push_screen(QuizScreen(self.start_index))
+        # Worker processes import torch as they start; starting them now, off the UI thread,
+        # means the first experiment waits for less of it.
+        self.start_lab()
 
-    def show(self) -> None:
-        where = self.query_one("#where", Static)
-        body = self.query_one("#question", Markdown)
-        if not self.library.questions:
-            where.update("No questions are loaded.")
-            body.update("Add packs with `--questions PATH`, or drop `--no-bundled`.")
+    def on_unmount(self) -> None:
+        if self.owns_lab:
+            self.lab.close()
+
+    @work(thread=True, group="lab", exit_on_error=False)
+    def start_lab(self) -> None:
+        self.lab.start()
+
+    def action_toggle_dark(self) -> None:
+        self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
+
+    def quiz_screen(self) -> QuizScreen | None:
+        return next((s for s in self.screen_stack if isinstance(s, QuizScreen)), None)
+
+    def jump(self, question_id: str) -> None:
+        ids = [q.id for q in self.library.questions]
+        screen = self.quiz_screen()
+        if question_id in ids and screen is not None:
+            while self.screen is not screen:
+                self.pop_screen()
+            screen.call_later(screen.show, ids.index(question_id))
+
+    def can_run(self, question: Question) -> bool:
+        return question.experiment is not None and self.trusted(question)
+
+    def run_experiment(
+        self, question: Question, arrangement: tuple[str, ...] | None = None, again: bool = False
+    ) -> None:
+        """Start the question's runs unless their results are here or on their way."""
+        if not self.can_run(question):
             return
-        question = self.library.questions[self.index]
-        where.update(
-            f"{question.pack.name} · {question.topic} · "
-            f"{self.index + 1}/{len(self.library.questions)}"
-        )
-        text = f"# {question.title.get(self.language)}\n\n{question.prompt.get(self.language)}"
-        for number, choice in enumerate(question.choices, 1):
-            text += f"\n\n**{number}.** {choice.text.get(self.language)}"
-        body.update(text)
+        have = self.session.results.get(question.id, {})
+        if again:
+            have = {}
+            self.session.results.pop(question.id, None)
+        elif arrangement is None and (have or self.session.is_running(question.id)):
+            return
+        mine = None if arrangement is None else list(arrangement)
+        requests = requests_for(question, arrangement=mine)
+        if arrangement is not None:
+            requests = [r for r in requests if r.variant not in have or r.variant == "yours"]
+        self.session.started(question.id)
+        self.run_requests(question.id, requests, arrangement)
 
-    def action_move(self, delta: int) -> None:
-        if self.library.questions:
-            self.index = (self.index + delta) % len(self.library.questions)
-            self.show()
+    @work(thread=True, group="lab", exit_on_error=False)
+    def run_requests(
+        self, question_id: str, requests: list[VariantRequest], arrangement: tuple[str, ...] | None
+    ) -> None:
+        results = self.lab.run_all(requests)
+        self.post_message(ExperimentFinished(question_id, results, arrangement))
+
+    def on_experiment_finished(self, message: ExperimentFinished) -> None:
+        self.session.finished(message.question)
+        merged = self.session.results.setdefault(message.question, {})
+        for result in message.results:
+            merged[result.variant] = result
+        if message.arrangement is not None:
+            self.session.arrangements[message.question] = message.arrangement
+        screen = self.quiz_screen()
+        if screen is not None:
+            screen.experiment_finished(message.question)
 
 
 def run_app(
@@ -74,5 +133,9 @@ def run_app(
     start: str | None,
     language: str | None,
 ) -> int:
-    GradquizApp(library, trusted, start, language).run()
+    app = GradquizApp(library, trusted, start, language)
+    try:
+        app.run()
+    finally:
+        app.lab.close()
     return 0

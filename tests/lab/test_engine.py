@@ -168,6 +168,10 @@ def test_runs_in_a_temporary_directory_that_is_removed(lab: Lab) -> None:
     result = lab.run(request("import os\n", watch={"cwd": "os.getcwd()"}))
     cwd = result.rows[0].values["cwd"]
     assert isinstance(cwd, str) and "gradquiz-run-" in cwd
+    # The worker answers first and cleans up while gradquiz reads the answer.
+    deadline = time.monotonic() + 5
+    while Path(cwd).exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert not Path(cwd).exists()
 
 
@@ -288,3 +292,32 @@ def test_a_killed_worker_is_replaced() -> None:
         assert again.rows[0].values == {"ok": 2}
         pid = worker.process.pid
     assert not _alive(pid)
+
+
+def test_closing_the_lab_mid_run_leaves_no_process(tmp_path: Path) -> None:
+    import threading
+
+    marker = tmp_path / "pid"
+    code = (
+        "import os, subprocess\n"
+        "helper = subprocess.Popen(['sleep', '300'])\n"
+        f"open({str(marker)!r}, 'w').write(f'{{os.getpid()}} {{helper.pid}}')\n"
+        "while True:\n"
+        "    pass\n"
+    )
+    lab = Lab(1)
+    results: list[VariantResult] = []
+    runner = threading.Thread(target=lambda: results.append(lab.run(request(code, timeout=60))))
+    runner.start()
+    deadline = time.monotonic() + 60
+    while not marker.exists() or " " not in marker.read_text():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    worker = lab.workers[0].process
+    assert worker is not None
+    pids = [worker.pid, *map(int, marker.read_text().split())]
+    lab.close()
+    runner.join(timeout=10)
+    assert not runner.is_alive()
+    assert results[0].error is not None and results[0].error.type == "Closed"
+    assert [pid for pid in pids if _alive(pid)] == []

@@ -1,0 +1,1 @@
+"""The app's screens: the quiz (with its lab), the question list, help and dialogs."""

@@ -1,0 +1,58 @@
+"""Every key the app answers to, read from the bindings themselves so the list cannot drift."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from gradquiz.tui.screens.dialogs import FullValueDialog
+from gradquiz.tui.widgets.answers import OrderAnswer
+
+
+def _bindings(owner: type) -> list[Binding]:
+    found: list[BindingType] = getattr(owner, "BINDINGS", [])
+    return [b for b in found if isinstance(b, Binding)]
+
+
+def key_table() -> Table:
+    # Imported here: the quiz screen imports this module to open it.
+    from gradquiz.tui.app import GradquizApp
+    from gradquiz.tui.screens.question_list import QuestionListScreen
+    from gradquiz.tui.screens.quiz import QuizScreen
+
+    table = Table("key", "what it does", "where", box=None, pad_edge=False)
+    sections: list[tuple[str, type]] = [
+        ("question", QuizScreen),
+        ("order lines", OrderAnswer),
+        ("question list", QuestionListScreen),
+        ("full value", FullValueDialog),
+        ("anywhere", GradquizApp),
+    ]
+    for where, owner in sections:
+        for binding in _bindings(owner):
+            keys = binding.key.replace("question_mark", "?").replace(",", " / ")
+            table.add_row(keys, binding.description, where)
+    table.add_row("ctrl+p", "command palette: jump to a question by title", "anywhere")
+    table.add_row(
+        "tab / shift+tab", "move focus (tables: arrows + enter show a full value)", "anywhere"
+    )
+    return table
+
+
+class HelpScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,question_mark,q", "app.pop_screen", "Back", id="help.back"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="help"):
+            yield Static("Every key", classes="heading")
+            yield Static(key_table(), id="keys")
+        yield Footer()

@@ -1,0 +1,401 @@
+"""The quiz screen: one question at a time, how to answer it, and the lab once answered."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from rich.text import Text as RichText
+from textual import events, on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.css.query import NoMatches
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Header, Input, Markdown, Static
+
+from gradquiz.format.model import Question
+from gradquiz.grading import Verdict, grade
+from gradquiz.tui.screens.help import HelpScreen
+from gradquiz.tui.screens.question_list import QuestionListScreen
+from gradquiz.tui.session import Answered
+from gradquiz.tui.widgets.answers import (
+    ChoiceAnswer,
+    Incomplete,
+    NumericAnswer,
+    OrderAnswer,
+)
+from gradquiz.tui.widgets.lab import LabPanel
+
+if TYPE_CHECKING:
+    from gradquiz.tui.app import GradquizApp
+
+# Below this the question and its lab cannot be laid out; the screen says so instead.
+MIN_WIDTH, MIN_HEIGHT = 60, 20
+
+AnswerWidget = ChoiceAnswer | NumericAnswer | OrderAnswer
+
+STATE_MARKS = {"new": "· new", "right": "✓ right", "wrong": "✗ wrong"}
+
+
+def answer_widget(question: Question, language: str | None) -> AnswerWidget:
+    if question.type == "numeric":
+        return NumericAnswer()
+    if question.type == "order":
+        return OrderAnswer(question)
+    return ChoiceAnswer(question, language)
+
+
+class QuestionView(VerticalScroll):
+    """A question: where it sits, its text, the answer widget, hints and, once answered, the lab."""
+
+    def __init__(self, question: Question, position: str) -> None:
+        super().__init__(id="question-view")
+        self.question = question
+        self.position = position
+        self.hints_shown = 0
+
+    @property
+    def quiz(self) -> GradquizApp:
+        return cast("GradquizApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        language = self.quiz.language
+        yield Static(id="where")
+        yield Markdown(f"# {self.question.title.get(language)}", id="title")
+        yield Markdown(self.question.prompt.get(language), id="prompt")
+        if not self.quiz.trusted(self.question):
+            yield Static(
+                "Not trusted: code not run. This pack was not named on the command line, so "
+                "its code is shown but nothing runs.",
+                id="untrusted",
+            )
+        yield answer_widget(self.question, language)
+        yield Static(id="problem")
+        yield Markdown(id="hints")
+        yield Static(id="lab-status")
+
+    async def on_mount(self) -> None:
+        self.update_where()
+        self.update_status()
+        answer = self.query_one("#answer")
+        if isinstance(answer, NumericAnswer):
+            answer.query_one(Input).focus()
+        elif isinstance(answer, OrderAnswer):
+            answer.focus()
+        if self.question.id in self.quiz.session.answers:
+            await self.show_lab()
+
+    @property
+    def answered(self) -> Answered | None:
+        return self.quiz.session.answers.get(self.question.id)
+
+    def update_where(self) -> None:
+        state = STATE_MARKS[self.quiz.session.state(self.question.id)]
+        text = f"{self.question.pack.name} · {self.question.topic} · {self.position} · {state}"
+        self.query_one("#where", Static).update(RichText(text))
+
+    def update_status(self) -> None:
+        """Before answering: whether the experiment is ready, so the wait is never a mystery."""
+        session, question = self.quiz.session, self.question
+        if question.experiment is None:
+            text = "No experiment for this question."
+        elif not self.quiz.trusted(question):
+            text = "Experiment: not trusted: code not run."
+        elif session.is_running(question.id):
+            text = "Experiment: running in the lab…"
+        elif question.id in session.results:
+            text = f"Experiment: ready ({len(session.results[question.id])} variant(s))."
+        else:
+            text = "Experiment: waiting for the lab…"
+        self.query_one("#lab-status", Static).update(RichText(text))
+
+    def show_hint(self) -> None:
+        language = self.quiz.language
+        self.hints_shown = min(self.hints_shown + 1, len(self.question.hints))
+        shown = self.question.hints[: self.hints_shown]
+        text = "\n\n".join(
+            f"**Hint {n}/{len(self.question.hints)}.** {h.get(language)}"
+            for n, h in enumerate(shown, 1)
+        )
+        self.query_one("#hints", Markdown).update(text)
+
+    def answer(self) -> AnswerWidget:
+        return cast(AnswerWidget, self.query_one("#answer"))
+
+    async def submit(self) -> None:
+        if self.answered is not None:
+            return
+        problem = self.query_one("#problem", Static)
+        try:
+            response = self.answer().response()
+        except Incomplete as exc:
+            problem.update(RichText(str(exc)))
+            problem.add_class("-shown")
+            return
+        problem.update("")
+        problem.remove_class("-shown")
+        self.quiz.session.answers[self.question.id] = Answered(response)
+        if isinstance(response, tuple):
+            self.quiz.run_experiment(self.question, arrangement=response)
+        await self.show_lab()
+        self.screen.refresh_bindings()
+
+    def verdict(self) -> Verdict | None:
+        """Grade once the runs the answer needs are here (choices need none)."""
+        answered = self.answered
+        if answered is None:
+            return None
+        if answered.verdict is None:
+            results = self.quiz.session.results.get(self.question.id, {})
+            kind = self.question.type
+            ready = kind in ("single", "multiple", "truefalse")
+            if kind == "numeric":
+                ready = "main" in results
+            if kind == "order":
+                ready = self.quiz.session.arrangements.get(self.question.id) == answered.response
+            if ready:
+                answered.verdict = grade(self.question, answered.response, results)
+        return answered.verdict
+
+    async def show_lab(self) -> None:
+        """Mount (or update) the lab: verdict, feedback, explanation, then tables or why not."""
+        answer = self.answer()
+        answer.disabled = True
+        if isinstance(answer, ChoiceAnswer):
+            answer.picked = self.picked_indexes(answer)
+        try:
+            panel = self.query_one(LabPanel)
+        except NoMatches:
+            panel = LabPanel(self.question)
+            await self.mount(panel)
+            await self.mount_all(self.reading(), after=panel.query_one("#verdict"))
+        verdict = self.verdict()
+        self.update_where()
+        if verdict is None:
+            waiting = self.quiz.can_run(self.question)
+            note = (
+                "Running your answer in the lab…"
+                if waiting
+                else "Not trusted: code not run, so this answer cannot be checked."
+            )
+            panel.show_verdict(note, None)
+        else:
+            mark = "✓ Right." if verdict.correct else "✗ Not quite."
+            panel.show_verdict(f"{mark} {verdict.detail}", verdict.correct)
+        await self.show_tables(panel)
+
+    def picked_indexes(self, answer: ChoiceAnswer) -> frozenset[int]:
+        """The choices of the stored answer, so a revisited question shows what was picked."""
+        answered = self.answered
+        if answered is None:
+            return answer.picked
+        response = answered.response
+        if isinstance(response, bool):
+            ids = {"true" if response else "false"}
+        elif isinstance(response, str):
+            ids = {response}
+        elif isinstance(response, frozenset):
+            ids = set(response)
+        else:
+            ids = set()
+        return frozenset(i for i, (choice_id, _) in enumerate(answer.options) if choice_id in ids)
+
+    def reading(self) -> list[Widget]:
+        """The feedback of each picked choice, then the explanation."""
+        language = self.quiz.language
+        widgets: list[Widget] = []
+        answered = self.answered
+        response = answered.response if answered else None
+        picked = (
+            {response}
+            if isinstance(response, str)
+            else set(response or ())
+            if isinstance(response, frozenset)
+            else set()
+        )
+        for choice in self.question.choices:
+            if choice.id in picked and choice.feedback is not None:
+                widgets.append(
+                    Markdown(
+                        f"**{choice.id}:** {choice.feedback.get(language)}", classes="feedback"
+                    )
+                )
+        if self.question.explanation is not None:
+            widgets.append(Markdown(self.question.explanation.get(language), classes="explanation"))
+        return widgets
+
+    async def show_tables(self, panel: LabPanel) -> None:
+        session, question = self.quiz.session, self.question
+        results = session.results.get(question.id)
+        if question.experiment is None:
+            await panel.show_note("This question has no experiment.")
+        elif not self.quiz.trusted(question):
+            await panel.show_note("Not trusted: code not run.")
+        elif session.is_running(question.id) or not results:
+            await panel.show_note("The experiment is running in the lab…", loading=True)
+        else:
+            await panel.show_results(results)
+
+    async def experiment_finished(self) -> None:
+        self.update_status()
+        if self.answered is not None:
+            await self.show_lab()
+
+
+class QuizScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "submit", "Submit", id="submit"),
+        Binding("1", "pick(1)", "Pick", key_display="1-9", id="pick.1"),
+        *[
+            Binding(str(n), f"pick({n})", f"Pick {n}", show=False, id=f"pick.{n}")
+            for n in range(2, 10)
+        ],
+        Binding("t", "truth(True)", "True", id="true"),
+        Binding("f", "truth(False)", "False", id="false"),
+        Binding("h", "hint", "Hint", id="hint", priority=True),
+        Binding("n", "move(1)", "Next", id="next", priority=True),
+        Binding("p", "move(-1)", "Previous", id="previous", priority=True),
+        Binding("r", "rerun", "Re-run", id="rerun", priority=True),
+        Binding("l", "list", "Questions", id="list", priority=True),
+        Binding("question_mark", "help", "Keys", id="help", priority=True),
+    ]
+
+    def __init__(self, index: int) -> None:
+        super().__init__()
+        self.index = index
+
+    @property
+    def quiz(self) -> GradquizApp:
+        return cast("GradquizApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="too-small")
+        yield VerticalScroll(id="body")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        await self.show(self.index)
+
+    def on_resize(self, event: events.Resize) -> None:
+        width, height = event.size
+        small = width < MIN_WIDTH or height < MIN_HEIGHT
+        self.set_class(small, "-too-small")
+        if small:
+            self.query_one("#too-small", Static).update(
+                f"The terminal is {width}×{height}; gradquiz needs at least "
+                f"{MIN_WIDTH}×{MIN_HEIGHT}. Make it bigger, or press ctrl+q to quit."
+            )
+
+    @property
+    def question(self) -> Question | None:
+        questions = self.quiz.library.questions
+        return questions[self.index] if questions else None
+
+    def view(self) -> QuestionView | None:
+        views = self.query(QuestionView)
+        return views.first() if views else None
+
+    async def show(self, index: int) -> None:
+        body = self.query_one("#body", VerticalScroll)
+        await body.remove_children()
+        questions = self.quiz.library.questions
+        if not questions:
+            await body.mount(
+                Markdown(
+                    "No questions are loaded. Add packs with `--questions PATH`, "
+                    "or drop `--no-bundled`."
+                )
+            )
+            return
+        self.index = index % len(questions)
+        question = questions[self.index]
+        self.quiz.run_experiment(question)
+        await body.mount(QuestionView(question, f"{self.index + 1}/{len(questions)}"))
+        self.refresh_bindings()
+
+    def experiment_finished(self, question_id: str) -> None:
+        view = self.view()
+        if view is not None and view.question.id == question_id:
+            self.run_worker(view.experiment_finished(), group="redraw")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        question, view = self.question, self.view()
+        if question is None or view is None:
+            return action in ("help", "list") or None
+        answered = view.answered is not None
+        if action == "pick":
+            if question.type not in ("single", "multiple", "truefalse"):
+                return False
+            count = 2 if question.type == "truefalse" else len(question.choices)
+            number = parameters[0] if parameters else 1
+            if not isinstance(number, int) or number > count:
+                return False
+            return None if answered else True
+        if action == "truth":
+            if question.type != "truefalse":
+                return False
+            return None if answered else True
+        if action == "submit":
+            return None if answered else True
+        if action == "hint":
+            return True if view.hints_shown < len(question.hints) else None
+        if action == "rerun":
+            return True if self.quiz.can_run(question) else None
+        return True
+
+    def action_pick(self, number: int) -> None:
+        view = self.view()
+        if view is not None:
+            answer = view.answer()
+            if isinstance(answer, ChoiceAnswer):
+                answer.pick(number - 1)
+
+    def action_truth(self, value: bool) -> None:
+        self.action_pick(1 if value else 2)
+
+    async def action_submit(self) -> None:
+        view = self.view()
+        if view is not None:
+            await view.submit()
+
+    @on(NumericAnswer.Submitted)
+    async def numeric_submitted(self) -> None:
+        await self.action_submit()
+
+    def action_hint(self) -> None:
+        view = self.view()
+        if view is not None:
+            view.show_hint()
+            self.refresh_bindings()
+
+    async def action_move(self, delta: int) -> None:
+        await self.show(self.index + delta)
+
+    async def action_rerun(self) -> None:
+        view = self.view()
+        if view is None:
+            return
+        question = view.question
+        answered = view.answered
+        arrangement = None
+        if answered is not None and isinstance(answered.response, tuple):
+            # The learner's arrangement is part of the experiment: run it again too.
+            arrangement = answered.response
+            self.quiz.session.arrangements.pop(question.id, None)
+            answered.verdict = None
+        self.quiz.run_experiment(question, arrangement, again=True)
+        view.update_status()
+        if answered is not None:
+            await view.show_lab()
+
+    def action_list(self) -> None:
+        def chosen(question_id: str | None) -> None:
+            if question_id is not None:
+                self.quiz.jump(question_id)
+
+        self.app.push_screen(QuestionListScreen(), chosen)
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen())

@@ -1,0 +1,275 @@
+"""How the learner answers: one widget per kind of answer, each able to say what was answered.
+
+`response()` gives the answer in the form `grading.grade` takes, or raises `Incomplete` with a
+sentence the screen shows, so a bad answer is explained instead of ignored.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.text import Text as RichText
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widget import Widget
+from textual.widgets import Input, Markdown, Static
+
+from gradquiz.format.model import Question
+from gradquiz.grading import Response
+
+
+class Incomplete(Exception):
+    """The answer cannot be submitted yet; the message says why."""
+
+
+class ChoiceRow(Horizontal):
+    """One choice: its key, a box showing whether it is picked, and its Markdown text."""
+
+    @dataclass
+    class Clicked(Message):
+        index: int
+
+    def __init__(self, index: int, key: str, label: str, text: str) -> None:
+        super().__init__(classes="choice")
+        self.index = index
+        self.key = key
+        self.label = label
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        yield Static(classes="mark")
+        yield Markdown(self.text, classes="choice-text")
+
+    def show(self, picked: bool, round_box: bool) -> None:
+        box = ("(•)" if picked else "( )") if round_box else ("[x]" if picked else "[ ]")
+        self.query_one(".mark", Static).update(RichText(f"{self.key} {box} {self.label}"))
+        self.set_class(picked, "-picked")
+
+    def on_click(self, event: events.Click) -> None:
+        event.stop()
+        self.post_message(self.Clicked(self.index))
+
+
+class ChoiceAnswer(Vertical):
+    """single, multiple and truefalse: number keys (and t / f) pick, a click picks too."""
+
+    picked: reactive[frozenset[int]] = reactive(frozenset)
+
+    def __init__(self, question: Question, language: str | None) -> None:
+        super().__init__(id="answer")
+        self.question = question
+        self.multiple = question.type == "multiple"
+        if question.type == "truefalse":
+            self.options = [("true", "True"), ("false", "False")]
+        else:
+            self.options = [(c.id, c.text.get(language)) for c in question.choices]
+
+    def compose(self) -> ComposeResult:
+        for index, (choice_id, text) in enumerate(self.options):
+            label = "" if self.question.type == "truefalse" else f"{choice_id}."
+            yield ChoiceRow(index, str(index + 1), label, text)
+
+    def on_mount(self) -> None:
+        self.watch_picked(self.picked)
+
+    def watch_picked(self, picked: frozenset[int]) -> None:
+        for row in self.query(ChoiceRow):
+            row.show(row.index in picked, round_box=not self.multiple)
+
+    def count(self) -> int:
+        return len(self.options)
+
+    def pick(self, index: int) -> None:
+        """Pick choice `index` (0-based); in a multiple question, toggle it."""
+        if not 0 <= index < len(self.options):
+            return
+        if not self.multiple:
+            self.picked = frozenset({index})
+        elif index in self.picked:
+            self.picked = self.picked - {index}
+        else:
+            self.picked = self.picked | {index}
+
+    def on_choice_row_clicked(self, message: ChoiceRow.Clicked) -> None:
+        if not self.disabled:
+            self.pick(message.index)
+
+    def chosen_ids(self) -> list[str]:
+        return [self.options[i][0] for i in sorted(self.picked)]
+
+    def response(self) -> Response:
+        ids = self.chosen_ids()
+        if self.question.type == "multiple":
+            return frozenset(ids)
+        if not ids:
+            raise Incomplete("Pick an answer first (press its number).")
+        if self.question.type == "truefalse":
+            return ids[0] == "true"
+        return ids[0]
+
+
+def parse_number(text: str) -> float:
+    """The learner's number; Incomplete with the reason when it is not one."""
+    cleaned = text.strip().replace("−", "-")
+    if not cleaned:
+        raise Incomplete("Type a number first, like -1.17, 1e-3 or 200.")
+    try:
+        value = float(cleaned)
+    except ValueError:
+        raise Incomplete(
+            f"{text.strip()!r} is not a number; write it like -1.17, 1e-3 or 200."
+        ) from None
+    if not math.isfinite(value):
+        raise Incomplete("Type a finite number, like -1.17, 1e-3 or 200.")
+    return value
+
+
+class NumberInput(Input):
+    """An input that leaves letters which cannot be part of a number to the screen's keys.
+
+    So `h`, `n`, `p`, `r` and `?` keep working while the learner types; other letters are
+    still typed, and explained on submit, rather than swallowed.
+    """
+
+    NUMBER_CHARACTERS = frozenset("0123456789.-+eE")
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        return character is not None and character in self.NUMBER_CHARACTERS
+
+
+class NumericAnswer(Vertical):
+    """numeric: an input; Enter submits, and input that is not a number is explained."""
+
+    @dataclass
+    class Submitted(Message):
+        """Enter in the input: the screen decides whether the answer is complete."""
+
+    def __init__(self) -> None:
+        super().__init__(id="answer")
+
+    def compose(self) -> ComposeResult:
+        yield NumberInput(placeholder="a number, e.g. -1.17, 1e-3 or 200", id="number")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.post_message(self.Submitted())
+
+    def response(self) -> Response:
+        return parse_number(self.query_one(Input).value)
+
+
+class OrderAnswer(Widget, can_focus=True):
+    """order: the learner's lines on top, in order, and the unused lines (distractors too) below.
+
+    Drawn as plain text rows so code never passes through markup.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "cursor(-1)", "Up", show=False, id="order.up"),
+        Binding("down", "cursor(1)", "Down", show=False, id="order.down"),
+        Binding("space", "use_or_drop", "Use/drop line", id="order.toggle"),
+        Binding("shift+up,u", "shift(-1)", "Move up", id="order.move_up"),
+        Binding("shift+down,d", "shift(1)", "Move down", id="order.move_down"),
+    ]
+
+    cursor: reactive[int] = reactive(0)
+
+    def __init__(self, question: Question) -> None:
+        super().__init__(id="answer")
+        pool = [*question.lines, *question.distractors]
+        # Shuffled the same way every time, so a learner (and a snapshot) sees a stable puzzle.
+        random.Random(question.id).shuffle(pool)
+        self.unused: list[str] = pool
+        self.chosen: list[str] = []
+
+    def arrangement(self) -> list[str]:
+        return list(self.chosen)
+
+    def _rows(self) -> list[tuple[str, str]]:
+        """(list name, line) for every row as drawn."""
+        return [("chosen", line) for line in self.chosen] + [
+            ("unused", line) for line in self.unused
+        ]
+
+    def render(self) -> RichText:
+        text = RichText()
+        text.append("Your step code (space: use/drop, shift+↑/↓ or u/d: move):\n", style="bold")
+        rows = self._rows()
+        if not self.chosen:
+            text.append("   (no lines yet)\n", style="dim")
+        for index, (where, line) in enumerate(rows):
+            if index == len(self.chosen):
+                text.append("Unused lines:\n", style="bold")
+            pointer = "›" if index == self.cursor and self.has_focus else " "
+            number = f"{index + 1:>2}." if where == "chosen" else "  -"
+            style = "reverse" if index == self.cursor else ""
+            text.append(f"{pointer}{number} ", style=style)
+            text.append(line, style=style)
+            text.append("\n")
+        if not self.unused:
+            text.append("Unused lines:\n", style="bold")
+            text.append("   (none)\n", style="dim")
+        return text
+
+    def get_content_height(self, container: object, viewport: object, width: int) -> int:
+        return len(self._rows()) + 3
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    def action_cursor(self, delta: int) -> None:
+        rows = len(self._rows())
+        if rows:
+            self.cursor = max(0, min(rows - 1, self.cursor + delta))
+
+    def action_use_or_drop(self) -> None:
+        self.toggle(self.cursor)
+
+    def toggle(self, index: int) -> None:
+        """Use an unused line (it goes last) or drop a used one (back to the unused lines)."""
+        rows = self._rows()
+        if not 0 <= index < len(rows):
+            return
+        where, _ = rows[index]
+        if where == "chosen":
+            self.unused.insert(0, self.chosen.pop(index))
+            self.cursor = min(index, len(rows) - 1)
+        else:
+            self.chosen.append(self.unused.pop(index - len(self.chosen)))
+            self.cursor = min(index + 1, len(rows) - 1)
+        self.refresh(layout=True)
+
+    def action_shift(self, delta: int) -> None:
+        index, target = self.cursor, self.cursor + delta
+        if index < len(self.chosen) and 0 <= target < len(self.chosen):
+            self.chosen[index], self.chosen[target] = self.chosen[target], self.chosen[index]
+            self.cursor = target
+            self.refresh()
+
+    def on_click(self, event: events.Click) -> None:
+        # Row 0 is the heading; the "Unused lines" heading sits just before the first unused row.
+        y = event.y - 1
+        if not self.chosen:
+            y -= 1
+        elif y == len(self.chosen):
+            return
+        if y >= len(self.chosen):
+            y -= 1
+        if 0 <= y < len(self._rows()):
+            self.cursor = y
+            self.toggle(y)
+
+    def response(self) -> Response:
+        if not self.chosen:
+            raise Incomplete("Use at least one line (space) before running your arrangement.")
+        return tuple(self.chosen)
