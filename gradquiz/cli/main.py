@@ -8,7 +8,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,10 +99,17 @@ def cmd_list(args: argparse.Namespace) -> int:
         from rich.console import Console
         from rich.table import Table
 
-        table = Table("id", "type", "topic", "title", box=None, pad_edge=False)
+        table = Table(box=None, pad_edge=False)
+        # Ids are what people copy into `run` and `--question`: never cut them short.
+        widest = max((len(q.id) for q in cat.library.questions), default=2)
+        table.add_column("id", no_wrap=True, min_width=widest)
+        table.add_column("type", no_wrap=True)
+        table.add_column("topic", no_wrap=True)
+        table.add_column("title", overflow="fold")
         for q in cat.library.questions:
             table.add_row(q.id, q.type, q.topic, q.title.get(lang))
-        Console().print(table)
+        # Piped output is read by grep and less, not wrapped to a guessed 80 columns.
+        Console(width=None if sys.stdout.isatty() else 10_000).print(table)
     if cat.library.problems:
         print(f"{len(cat.library.problems)} problem(s) while loading:", file=sys.stderr)
         for problem in cat.library.problems:
@@ -173,8 +180,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from gradquiz.cli.check import run_check
 
-    cat = catalog(args, args.paths)
-    return run_check(cat.library, cat.trusted, workers=args.workers)
+    def load() -> tuple[Library, Callable[[Question], bool]]:
+        cat = catalog(args, args.paths)
+        return cat.library, cat.trusted
+
+    return run_check(load, workers=args.workers)
 
 
 def cmd_app(args: argparse.Namespace) -> int:

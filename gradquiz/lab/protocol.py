@@ -54,6 +54,10 @@ class VariantRequest:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def uses_torchvision(self) -> bool:
+        return any("torchvision" in s.source for s in (self.code, *self.setup))
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> VariantRequest:
         watch = data["watch"]

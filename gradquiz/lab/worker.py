@@ -249,10 +249,6 @@ def _collect(read_fd: int, control_fd: int, deadline: float) -> Collected:
         return collected
 
 
-def needs_torchvision(request: VariantRequest) -> bool:
-    return any("torchvision" in s.source for s in (request.code, *request.setup))
-
-
 def run_on(spare: Spare, request: VariantRequest, control_fd: int) -> dict[str, Any]:
     """Hand the request to a spare child and collect its frames until done or the timeout."""
     started = time.monotonic()
@@ -283,6 +279,18 @@ def run_on(spare: Spare, request: VariantRequest, control_fd: int) -> dict[str, 
         "answer": done["answer"],
         "seconds": time.monotonic() - started,
     }
+
+
+def _settle() -> None:
+    """Make the worker cheap to fork: every page it maps is a page each fork copies.
+
+    A frozen heap keeps the collector in a child from touching (so copying) every page of
+    it; trimming hands the allocator's free pages back before they are mapped twice.
+    """
+    gc.freeze()
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _warm_up() -> None:
@@ -323,9 +331,7 @@ class Server:
         import gradquiz.lab.runner  # noqa: F401
 
         _warm_up()
-        # Children inherit the heap copy-on-write; a frozen heap keeps the collector in a
-        # child from touching (and so copying) every page of it.
-        gc.freeze()
+        _settle()
         self.fresh_spare()
         write_frame(self.out_fd, {"ready": os.getpid(), "torch": torch.__version__})
         try:
@@ -357,12 +363,12 @@ class Server:
     def run(self, request: VariantRequest) -> dict[str, Any]:
         spare = self.spare
         assert spare is not None
-        if needs_torchvision(request) and not spare.torchvision:
+        if request.uses_torchvision and not spare.torchvision:
             # Imported once in the worker, so no child pays for it again.
             from gradquiz.lab.tvcompat import import_torchvision
 
             import_torchvision()
-            gc.freeze()
+            _settle()
             spare = self.fresh_spare()
         return run_on(spare, request, self.in_fd)
 
