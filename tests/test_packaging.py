@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -20,19 +21,19 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_wheel_carries_and_finds_the_bundled_packs(tmp_path: Path) -> None:
+    # Built from a copy: setuptools keeps a build/ directory that would go stale in the tree.
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "gradquiz", "questions"):
+        if (ROOT / name).is_dir():
+            shutil.copytree(
+                ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__")
+            )
+        else:
+            shutil.copy(ROOT / name, source / name)
+    build = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation"]
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "-q",
-            "--no-deps",
-            "--no-build-isolation",
-            "-w",
-            str(tmp_path / "dist"),
-            str(ROOT),
-        ],
+        [*build, "-w", str(tmp_path / "dist"), str(source)],
         check=True,
         capture_output=True,
     )
