@@ -13,6 +13,7 @@ import textwrap
 import time
 from collections.abc import Callable
 
+from bench import tui
 from gradquiz import locations
 from gradquiz.format import load
 from gradquiz.lab.client import Lab
@@ -41,6 +42,7 @@ for step in range(10):
 """
 FLOOR = """\
 import sys, time
+from bench import tui
 from gradquiz import locations
 from gradquiz.format import load
 from gradquiz.lab.protocol import requests_for
@@ -138,12 +140,29 @@ def memory(lab: Lab) -> None:
     )
 
 
+def the_app() -> None:
+    minimal = statistics.median(
+        tui.first_paint([sys.executable, "-c", tui.MINIMAL]) for _ in range(5)
+    )
+    gradquiz = statistics.median(tui.first_paint([tui.GRADQUIZ]) for _ in range(5))
+    print("(d) time to first paint, in a 120x40 pseudo-terminal")
+    line("minimal Textual app: header, one line, footer (median of 5)", f"{minimal * 1000:8.0f} ms")
+    line("gradquiz, bundled packs (median of 5)", f"{gradquiz * 1000:8.0f} ms")
+    line("gradquiz / minimal (goal: at most 1.5x)", f"{gradquiz / minimal:8.2f}x")
+    enter, count = tui.enter_to_tables_median()
+    print("(e) Enter to both tables drawn, worker warm")
+    line(f"median over {count} questions (goal: at most 100 ms)", f"{enter * 1000:8.1f} ms")
+    print("(f) the app's own process")
+    line("peak memory after answering (goal: under 100 MB)", f"{tui.app_memory():8.1f} MiB")
+
+
 def main() -> None:
     with Lab() as lab:
         lab.torch_version  # noqa: B018 - start-up is not what is measured
         warm_versus_cold(lab)
         check_versus_floor()
         memory(lab)
+    the_app()
 
 
 if __name__ == "__main__":

@@ -118,7 +118,7 @@ def test_check_reports_located_problems_and_exits_one(tmp_path: Path) -> None:
     assert lines == [
         f"{tmp_path / 'bad.yaml'}:59:5: answer value is 0.75 but PyTorch computes 0.7",
         f"{tmp_path / 'bad.yaml'}:88:5: answer key says A, B but the experiment proves A, C",
-        f"{tmp_path / 'broken.yaml'}:3:8: YAML: mapping values are not allowed here",
+        f"{tmp_path / 'broken.yaml'}:3:8: YAML: mapping values are not allowed in this context",
     ]
     assert "Traceback" not in done.stderr
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 from textual import work
@@ -30,7 +31,8 @@ class ExperimentFinished(Message):
 
 class GradquizApp(App[None]):
     TITLE = "gradquiz"
-    CSS_PATH = "app.tcss"
+    # Absolute, so subclasses defined elsewhere (the benchmark's) find it too.
+    CSS_PATH = Path(__file__).with_name("app.tcss")
     COMMANDS = App.COMMANDS | {JumpProvider}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),

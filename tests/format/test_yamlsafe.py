@@ -2,8 +2,18 @@ from __future__ import annotations
 
 import pytest
 
+from gradquiz.format import yamlsafe
 from gradquiz.format.problems import ProblemError
 from gradquiz.format.yamlsafe import MAX_FILE_BYTES, Mapping, Scalar, parse, read_text
+
+
+@pytest.fixture(autouse=True, params=["libyaml", "python"])
+def composer(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every rule holds with libyaml's parser and with PyYAML's pure-Python fallback."""
+    if request.param == "python":
+        monkeypatch.setattr(yamlsafe, "_Composer", yamlsafe._PythonComposer)
+    else:
+        assert yamlsafe._Composer.__name__ == "_FastComposer"
 
 
 def problem(text: str) -> str:

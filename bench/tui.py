@@ -1,0 +1,147 @@
+"""The app's numbers: first paint against a minimal Textual app, Enter to tables, memory."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pty
+import select
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from gradquiz import locations
+from gradquiz.format import load
+from gradquiz.tui.app import GradquizApp
+from gradquiz.tui.labpool import SharedLab
+from gradquiz.tui.widgets.lab import LabPanel
+
+MINIMAL = """\
+from textual.app import App
+from textual.widgets import Footer, Header, Static
+
+class Minimal(App[None]):
+    TITLE = "gradquiz"
+
+    def compose(self):
+        yield Header()
+        yield Static("one line")
+        yield Footer()
+
+Minimal().run()
+"""
+GRADQUIZ = str(Path(sys.executable).with_name("gradquiz"))
+
+
+class Terminal:
+    """A program in a pseudo-terminal of 120x40, read as a person's terminal would be."""
+
+    def __init__(self, command: list[str]) -> None:
+        self.master, slave = pty.openpty()
+        os.set_blocking(self.master, False)
+        env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40"}
+        subprocess.run(["stty", "cols", "120", "rows", "40"], stdin=slave, check=True)
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(
+            command, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
+        )
+        os.close(slave)
+        self.seen = b""
+
+    def wait_for(self, text: str, seconds: float = 60) -> float:
+        """Seconds from start until `text` is on the screen."""
+        deadline = time.perf_counter() + seconds
+        needle = text.encode()
+        while needle not in self.seen:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                raise TimeoutError(f"{text!r} did not appear")
+            ready, _, _ = select.select([self.master], [], [], left)
+            if ready:
+                try:
+                    self.seen += os.read(self.master, 1 << 16)
+                except OSError:
+                    raise TimeoutError(f"the program ended before {text!r}") from None
+        return time.perf_counter() - self.started
+
+    def type(self, keys: str) -> None:
+        os.write(self.master, keys.encode())
+
+    def peak_memory_mib(self) -> float:
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        line = next(line for line in status.splitlines() if line.startswith("VmHWM:"))
+        return int(line.split()[1]) / 1024
+
+    def close(self) -> None:
+        self.type("\x11")  # ctrl+q
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        os.close(self.master)
+
+
+def first_paint(command: list[str]) -> float:
+    terminal = Terminal(command)
+    try:
+        return terminal.wait_for("gradquiz")
+    finally:
+        terminal.close()
+
+
+def app_memory() -> float:
+    """Peak memory of the app's own process after answering a question and drawing its lab."""
+    terminal = Terminal([GRADQUIZ])
+    try:
+        terminal.wait_for("Experiment: ready", seconds=120)
+        terminal.type("1")
+        terminal.type("\r")
+        terminal.wait_for("step", seconds=60)
+        time.sleep(1)
+        return terminal.peak_memory_mib()
+    finally:
+        terminal.close()
+
+
+class TimedApp(GradquizApp):
+    """The app, noting when each question's tables are drawn."""
+
+    drawn_at: float | None = None
+
+    def on_lab_panel_tables_drawn(self, message: LabPanel.TablesDrawn) -> None:
+        self.drawn_at = time.perf_counter()
+
+
+async def enter_to_tables(lab: SharedLab, question_id: str) -> float:
+    library = load([locations.bundled_questions()])
+    app = TimedApp(library, lambda q: True, question_id, None, lab=lab)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(600):
+            if question_id in app.session.results and not app.session.is_running(question_id):
+                break
+            await pilot.pause(0.05)
+        await pilot.press("1")
+        started = time.perf_counter()
+        await pilot.press("enter")
+        while app.drawn_at is None:
+            await pilot.pause(0.001)
+        return app.drawn_at - started
+
+
+def enter_to_tables_median(count: int = 10) -> tuple[float, int]:
+    library = load([locations.bundled_questions()])
+    chosen = [
+        q.id
+        for q in library.questions
+        if q.type in ("single", "multiple") and q.has_choice_variants and len(q.choices) >= 2
+    ][:count]
+    lab = SharedLab()
+    try:
+        times = [asyncio.run(enter_to_tables(lab, question_id)) for question_id in chosen]
+    finally:
+        lab.close()
+    return statistics.median(times), len(times)
