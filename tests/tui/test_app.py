@@ -386,3 +386,18 @@ async def test_quitting_leaves_no_worker_process(make_app: MakeApp) -> None:
         await pilot.press("ctrl+q")
     for pid in pids:
         assert not Path(f"/proc/{pid}").exists()
+
+
+async def test_tables_are_drawn_before_enter_and_only_revealed(make_app: MakeApp) -> None:
+    app = make_app("accumulate")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        panel = app.screen.query_one(LabPanel)
+        tables_before = list(panel.query(DataTable))
+        assert not panel.display
+        assert len(tables_before) == 2
+        await pilot.press("1", "enter")
+        await settle(pilot)
+        assert panel.display
+        assert list(panel.query(DataTable)) == tables_before
+        assert "Right" in str(panel.query_one("#verdict", Static).render())

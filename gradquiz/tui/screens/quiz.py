@@ -85,6 +85,8 @@ class QuestionView(VerticalScroll):
             answer.focus()
         if self.question.id in self.quiz.session.answers:
             await self.show_lab()
+        else:
+            await self.prepare_lab()
 
     @property
     def answered(self) -> Answered | None:
@@ -138,8 +140,9 @@ class QuestionView(VerticalScroll):
         self.quiz.session.answers[self.question.id] = Answered(response)
         if isinstance(response, tuple):
             self.quiz.run_experiment(self.question, arrangement=response)
-        await self.show_lab()
-        self.screen.refresh_bindings()
+        with self.app.batch_update():
+            await self.show_lab()
+            self.screen.refresh_bindings()
 
     def verdict(self) -> Verdict | None:
         """Grade once the runs the answer needs are here (choices need none)."""
@@ -158,18 +161,36 @@ class QuestionView(VerticalScroll):
                 answered.verdict = grade(self.question, answered.response, results)
         return answered.verdict
 
+    async def lab_panel(self) -> LabPanel:
+        try:
+            return self.query_one(LabPanel)
+        except NoMatches:
+            panel = LabPanel(self.question)
+            await self.mount(panel)
+            return panel
+
+    async def prepare_lab(self) -> None:
+        """Draw the tables out of sight as soon as the runs are back, so Enter only reveals
+        them: the learner reads the question meanwhile."""
+        if self.answered is None and self.question.id in self.quiz.session.results:
+            panel = await self.lab_panel()
+            # Inline, not a class: showing it then costs a layout, not a restyle of every table.
+            panel.display = False
+            await self.mount_explanation(panel)
+            await self.show_tables(panel)
+
     async def show_lab(self) -> None:
         """Mount (or update) the lab: verdict, feedback, explanation, then tables or why not."""
         answer = self.answer()
         answer.disabled = True
         if isinstance(answer, ChoiceAnswer):
             answer.picked = self.picked_indexes(answer)
-        try:
-            panel = self.query_one(LabPanel)
-        except NoMatches:
-            panel = LabPanel(self.question)
-            await self.mount(panel)
-            await self.mount_all(self.reading(), after=panel.query_one("#verdict"))
+        panel = await self.lab_panel()
+        await self.mount_explanation(panel)
+        if not panel.has_feedback:
+            panel.has_feedback = True
+            await self.mount_all(self.feedback(), after=panel.query_one("#verdict"))
+        panel.display = True
         verdict = self.verdict()
         self.update_where()
         if verdict is None:
@@ -201,10 +222,9 @@ class QuestionView(VerticalScroll):
             ids = set()
         return frozenset(i for i, (choice_id, _) in enumerate(answer.options) if choice_id in ids)
 
-    def reading(self) -> list[Widget]:
-        """The feedback of each picked choice, then the explanation."""
+    def feedback(self) -> list[Widget]:
+        """The feedback of each picked choice."""
         language = self.quiz.language
-        widgets: list[Widget] = []
         answered = self.answered
         response = answered.response if answered else None
         picked = (
@@ -214,16 +234,18 @@ class QuestionView(VerticalScroll):
             if isinstance(response, frozenset)
             else set()
         )
-        for choice in self.question.choices:
-            if choice.id in picked and choice.feedback is not None:
-                widgets.append(
-                    Markdown(
-                        f"**{choice.id}:** {choice.feedback.get(language)}", classes="feedback"
-                    )
-                )
-        if self.question.explanation is not None:
-            widgets.append(Markdown(self.question.explanation.get(language), classes="explanation"))
-        return widgets
+        return [
+            Markdown(f"**{choice.id}:** {choice.feedback.get(language)}", classes="feedback")
+            for choice in self.question.choices
+            if choice.id in picked and choice.feedback is not None
+        ]
+
+    async def mount_explanation(self, panel: LabPanel) -> None:
+        explanation = self.question.explanation
+        if explanation is not None and not panel.has_explanation:
+            panel.has_explanation = True
+            widget = Markdown(explanation.get(self.quiz.language), classes="explanation")
+            await self.mount(widget, after=panel.query_one("#verdict"))
 
     async def show_tables(self, panel: LabPanel) -> None:
         session, question = self.quiz.session, self.question
@@ -241,6 +263,8 @@ class QuestionView(VerticalScroll):
         self.update_status()
         if self.answered is not None:
             await self.show_lab()
+        else:
+            await self.prepare_lab()
 
 
 class QuizScreen(Screen[None]):

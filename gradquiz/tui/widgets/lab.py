@@ -16,6 +16,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
+from textual.widget import Widget
 from textual.widgets import (
     DataTable,
     Label,
@@ -230,6 +231,10 @@ class TracePlot(Vertical):
         plot.refresh()
 
 
+def _same_runs(a: Results, b: Results) -> bool:
+    return a.keys() == b.keys() and all(a[variant] is b[variant] for variant in a)
+
+
 class LabPanel(Vertical):
     """What the learner sees after answering: verdict, feedback, explanation, tables, plot."""
 
@@ -242,6 +247,9 @@ class LabPanel(Vertical):
     def __init__(self, question: Question) -> None:
         super().__init__(id="lab")
         self.question = question
+        self.has_explanation = False
+        self.has_feedback = False
+        self.shown: Results | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="verdict")
@@ -254,10 +262,19 @@ class LabPanel(Vertical):
         verdict.set_class(correct is False, "-wrong")
 
     async def show_results(self, results: Results) -> None:
+        if self.shown is not None and _same_runs(results, self.shown):
+            # Drawn while the learner was reading: nothing left to do but say so.
+            self.call_after_refresh(self.post_message, self.TablesDrawn(self.question.id))
+            return
+        self.shown = dict(results)
         body = self.query_one("#lab-body", Vertical)
         await body.remove_children()
         tables = VariantTables(self.question, results)
-        tables.set_reactive(VariantTables.side_by_side, tables.fits(self.size.width))
+        # A panel drawn out of sight has no width yet; its parent's is the one it will get.
+        width = self.size.width or (
+            self.parent.size.width if isinstance(self.parent, Widget) else 0
+        )
+        tables.set_reactive(VariantTables.side_by_side, tables.fits(width))
         widgets: list[Any] = [tables]
         if plottable_columns(results):
             widgets.append(TracePlot(results))
@@ -266,6 +283,7 @@ class LabPanel(Vertical):
 
     async def show_note(self, text: str, loading: bool = False) -> None:
         """A line in place of the tables: why there are none, or that they are on their way."""
+        self.shown = None
         body = self.query_one("#lab-body", Vertical)
         await body.remove_children()
         widgets: list[Any] = [Static(RichText(text), classes="lab-note")]
