@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,14 +60,19 @@ class GradquizApp(App[None]):
         self.lab = lab or SharedLab(workers)
         ids = [q.id for q in library.questions]
         self.start_index = ids.index(start) if start in ids else 0
+        self.painted = threading.Event()
 
     def on_mount(self) -> None:
         self.push_screen(QuizScreen(self.start_index))
-        # Worker processes import torch as they start; starting them now, off the UI thread,
-        # means the first experiment waits for less of it.
+
+    def on_ready(self) -> None:
+        # Worker processes import torch as they start, on the same cores the first paint
+        # needs; so they start once it is on the screen, and runs asked for earlier wait.
+        self.painted.set()
         self.start_lab()
 
     def on_unmount(self) -> None:
+        self.painted.set()  # runs still waiting for the first paint find the lab closed
         if self.owns_lab:
             self.lab.close()
 
@@ -114,6 +120,7 @@ class GradquizApp(App[None]):
     def run_requests(
         self, question_id: str, requests: list[VariantRequest], arrangement: tuple[str, ...] | None
     ) -> None:
+        self.painted.wait()
         results = self.lab.run_all(requests)
         self.post_message(ExperimentFinished(question_id, results, arrangement))
 

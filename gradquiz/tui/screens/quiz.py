@@ -16,8 +16,6 @@ from textual.widgets import Footer, Header, Input, Markdown, Static
 
 from gradquiz.format.model import Question
 from gradquiz.grading import Verdict, grade
-from gradquiz.tui.screens.help import HelpScreen
-from gradquiz.tui.screens.question_list import QuestionListScreen
 from gradquiz.tui.session import Answered
 from gradquiz.tui.widgets.answers import (
     ChoiceAnswer,
@@ -25,10 +23,10 @@ from gradquiz.tui.widgets.answers import (
     NumericAnswer,
     OrderAnswer,
 )
-from gradquiz.tui.widgets.lab import LabPanel
 
 if TYPE_CHECKING:
     from gradquiz.tui.app import GradquizApp
+    from gradquiz.tui.widgets.lab import LabPanel
 
 # Below this the question and its lab cannot be laid out; the screen says so instead.
 MIN_WIDTH, MIN_HEIGHT = 60, 20
@@ -162,6 +160,9 @@ class QuestionView(VerticalScroll):
         return answered.verdict
 
     async def lab_panel(self) -> LabPanel:
+        # Imported on first use: tables and plots are not needed for the first paint.
+        from gradquiz.tui.widgets.lab import LabPanel
+
         try:
             return self.query_one(LabPanel)
         except NoMatches:
@@ -288,6 +289,7 @@ class QuizScreen(Screen[None]):
     def __init__(self, index: int) -> None:
         super().__init__()
         self.index = index
+        self._view: QuestionView | None = None
 
     @property
     def quiz(self) -> GradquizApp:
@@ -318,11 +320,12 @@ class QuizScreen(Screen[None]):
         return questions[self.index] if questions else None
 
     def view(self) -> QuestionView | None:
-        views = self.query(QuestionView)
-        return views.first() if views else None
+        # Kept, not queried: check_action asks for it on every binding refresh.
+        return self._view
 
     async def show(self, index: int) -> None:
         body = self.query_one("#body", VerticalScroll)
+        self._view = None
         await body.remove_children()
         questions = self.quiz.library.questions
         if not questions:
@@ -336,7 +339,8 @@ class QuizScreen(Screen[None]):
         self.index = index % len(questions)
         question = questions[self.index]
         self.quiz.run_experiment(question)
-        await body.mount(QuestionView(question, f"{self.index + 1}/{len(questions)}"))
+        self._view = QuestionView(question, f"{self.index + 1}/{len(questions)}")
+        await body.mount(self._view)
         self.refresh_bindings()
 
     def experiment_finished(self, question_id: str) -> None:
@@ -419,7 +423,11 @@ class QuizScreen(Screen[None]):
             if question_id is not None:
                 self.quiz.jump(question_id)
 
+        from gradquiz.tui.screens.question_list import QuestionListScreen
+
         self.app.push_screen(QuestionListScreen(), chosen)
 
     def action_help(self) -> None:
+        from gradquiz.tui.screens.help import HelpScreen
+
         self.app.push_screen(HelpScreen())
