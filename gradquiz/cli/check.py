@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -33,23 +34,22 @@ def _progress(total: int) -> Any:
 
 
 def run_check(
-    load: Callable[[], tuple[Library, Callable[[Question], bool]]], workers: int | None = None
+    library: Library, trusted: Callable[[Question], bool], workers: int | None = None
 ) -> int:
-    """Check what `load` loads. The workers start first: they import torch while we parse."""
     started = time.perf_counter()
-    with Lab(workers) as lab:
-        library, trusted = load()
-        problems: list[Problem] = list(library.problems)
-        runnable = [q for q in library.questions if q.experiment is not None and trusted(q)]
-        untrusted = [q for q in library.questions if q.experiment is not None and not trusted(q)]
-        # The slow runs (torchvision models and datasets) first, so no worker is left with
-        # one of them at the end while the other waits.
-        requests: list[VariantRequest] = sorted(
-            (r for q in runnable for r in requests_for(q)),
-            key=lambda r: not r.uses_torchvision,
-        )
-        results: dict[tuple[str, str], VariantResult] = {}
-        with _progress(len(requests)) as progress:
+    problems: list[Problem] = list(library.problems)
+    runnable = [q for q in library.questions if q.experiment is not None and trusted(q)]
+    untrusted = [q for q in library.questions if q.experiment is not None and not trusted(q)]
+    # The slow runs (torchvision models and datasets) first, so no worker is left with one
+    # of them at the end while the other waits.
+    requests: list[VariantRequest] = sorted(
+        (r for q in runnable for r in requests_for(q)), key=lambda r: not r.uses_torchvision
+    )
+    results: dict[tuple[str, str], VariantResult] = {}
+    if requests:
+        torchvision = any(r.uses_torchvision for r in requests)
+        size = min(workers or os.cpu_count() or 1, len(requests))
+        with _progress(len(requests)) as progress, Lab(size, torchvision) as lab:
             task = progress.add_task("check", total=len(requests)) if progress else None
 
             def advance(_: VariantResult) -> None:

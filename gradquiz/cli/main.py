@@ -8,7 +8,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -180,11 +180,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from gradquiz.cli.check import run_check
 
-    def load() -> tuple[Library, Callable[[Question], bool]]:
-        cat = catalog(args, args.paths)
-        return cat.library, cat.trusted
-
-    return run_check(load, workers=args.workers)
+    cat = catalog(args, args.paths)
+    return run_check(cat.library, cat.trusted, workers=args.workers)
 
 
 def cmd_app(args: argparse.Namespace) -> int:

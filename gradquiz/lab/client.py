@@ -46,34 +46,67 @@ def closed_result(request: VariantRequest) -> VariantResult:
     return VariantResult(request.question, request.variant, [], [], error)
 
 
-class Worker:
-    """One worker process; restarted whenever it dies or stops answering."""
+Pipes = tuple[int, int]  # (to the worker, from the worker)
 
-    def __init__(self) -> None:
-        self.process: subprocess.Popen[bytes] | None = None
+
+def spawn(servers: int, torchvision: bool = False) -> tuple[subprocess.Popen[bytes], list[Pipes]]:
+    """Start one worker process that imports torch once and serves `servers` pipe pairs,
+    forking a server per extra pair (see worker.main)."""
+    ours: list[Pipes] = []
+    theirs: list[int] = []
+    for _ in range(servers):
+        to_read, to_write = os.pipe()
+        from_read, from_write = os.pipe()
+        ours.append((to_write, from_read))
+        theirs += [to_read, from_write]
+    pairs = [f"{theirs[i]}:{theirs[i + 1]}" for i in range(0, len(theirs), 2)]
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "gradquiz.lab.worker"),
+            *(["--torchvision"] if torchvision else []),
+            *pairs,
+        ],
+        pass_fds=theirs,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    for fd in theirs:
+        os.close(fd)
+    return process, ours
+
+
+class Worker:
+    """One server in a worker process; restarted on its own whenever it dies or goes quiet.
+
+    `process` is None for a server forked inside another worker process: it is then known
+    by the pid it reports when ready.
+    """
+
+    def __init__(
+        self, process: subprocess.Popen[bytes] | None = None, pipes: Pipes | None = None
+    ) -> None:
         self.torch_version: str | None = None
+        self.pid: int | None = None
         self._frames: deque[dict[str, Any]] = deque()
-        self._to_worker = self._from_worker = -1
         # Held while a request is in flight: `stop` from another thread then leaves the pipes
         # to that request, which is still reading them.
         self._busy = threading.Lock()
         self._stopped = False
-        self.start()
+        if pipes is None:
+            self.start()
+        else:
+            self._attach(process, pipes)
 
     def start(self) -> None:
-        to_read, to_write = os.pipe()
-        from_read, from_write = os.pipe()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gradquiz.lab.worker", str(to_read), str(from_write)],
-            pass_fds=(to_read, from_write),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        os.close(to_read)
-        os.close(from_write)
-        self._to_worker, self._from_worker = to_write, from_read
+        process, [pipes] = spawn(1)
+        self._attach(process, pipes)
+
+    def _attach(self, process: subprocess.Popen[bytes] | None, pipes: Pipes) -> None:
+        self.process = process
+        self.pid = process.pid if process is not None else None
+        self._to_worker, self._from_worker = pipes
         self._reader = FrameReader()
         self._frames.clear()
         self.torch_version = None
@@ -98,7 +131,8 @@ class Worker:
                 self._frames.extend(self._reader.feed(data))
 
     def _death(self) -> str:
-        assert self.process is not None
+        if self.process is None:
+            return "the worker closed its pipe"
         try:
             code = self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -112,6 +146,7 @@ class Worker:
         if self.torch_version is None:
             frame = self._next("ready", START_SECONDS, "the worker did not start in time")
             self.torch_version = str(frame["torch"])
+            self.pid = int(frame["ready"])
         return self.torch_version
 
     def request(self, message: dict[str, Any], key: str, seconds: float) -> Any:
@@ -157,15 +192,19 @@ class Worker:
     def _kill(self) -> None:
         """SIGTERM lets the worker end the experiment it runs; SIGKILL if it does not go."""
         process = self.process
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        if process is not None:
+            if process.poll() is not None:
+                return
+            process.terminate()
+            try:
+                process.wait(timeout=STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        elif self.pid is not None:
+            _end(self.pid)
+        self.pid = None
 
     def _close_pipes(self) -> None:
         for fd in (self._to_worker, self._from_worker):
@@ -174,12 +213,40 @@ class Worker:
         self._to_worker = self._from_worker = -1
 
 
+def _end(pid: int) -> None:
+    """End a server that is not our child: ask, wait a little, then insist."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_SECONDS
+        while time.monotonic() < deadline and not _gone(pid):
+            time.sleep(0.01)
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+
+
+def _gone(pid: int) -> bool:
+    """Exited: no such process, or a zombie its new parent has not reaped yet."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:  # noqa: PTH123
+            return stat.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+
 class Lab:
     """A pool of workers: `run` takes the next idle one, `run_all` keeps them all busy."""
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, torchvision: bool = False) -> None:
+        """`torchvision`: import it before the servers fork, for runs known to need it."""
         self.size = max(1, workers or os.cpu_count() or 1)
-        self.workers = [Worker() for _ in range(self.size)]
+        # One process imports torch once; the other servers are forked from it.
+        process, pipes = spawn(self.size, torchvision)
+        self.workers = [Worker(process if i == 0 else None, p) for i, p in enumerate(pipes)]
         self._idle: queue.Queue[Worker] = queue.Queue()
         for worker in self.workers:
             self._idle.put(worker)

@@ -325,13 +325,9 @@ class Server:
         return self.spare
 
     def serve(self) -> None:
+        """Answer requests until gradquiz goes away; torch must already be imported."""
         import torch
 
-        # Imported here, once: every forked child finds the runner loaded.
-        import gradquiz.lab.runner  # noqa: F401
-
-        _warm_up()
-        _settle()
         self.fresh_spare()
         write_frame(self.out_fd, {"ready": os.getpid(), "torch": torch.__version__})
         try:
@@ -373,8 +369,48 @@ class Server:
         return run_on(spare, request, self.in_fd)
 
 
+def prepare(torchvision: bool) -> None:
+    """Import and warm up once, so that every server and every child forked later has it."""
+    import torch  # noqa: F401
+
+    import gradquiz.lab.runner  # noqa: F401
+
+    _warm_up()
+    if torchvision:
+        from gradquiz.lab.tvcompat import import_torchvision
+
+        import_torchvision()
+    _settle()
+
+
+def clone(pair: tuple[int, int], others: list[tuple[int, int]]) -> None:
+    """Fork a server for `pair` that shares this process's imports instead of repeating them.
+
+    Forked twice, so the server belongs to no one here: this process never has to reap it.
+    """
+    if os.fork() == 0:
+        if os.fork() == 0:
+            for fd in (fd for other in others for fd in other):
+                with contextlib.suppress(OSError):  # those of earlier clones are closed
+                    os.close(fd)
+            try:
+                Server(*pair).serve()
+            finally:
+                os._exit(0)
+        os._exit(0)
+    os.wait()
+    for fd in pair:
+        os.close(fd)
+
+
 def main() -> None:
-    in_fd, out_fd = int(sys.argv[1]), int(sys.argv[2])
+    """`python -m gradquiz.lab.worker [--torchvision] IN:OUT [IN:OUT ...]`: one server per pair."""
+    arguments = sys.argv[1:]
+    torchvision = "--torchvision" in arguments
+    pairs = [
+        (int(a), int(b))
+        for a, b in (argument.split(":") for argument in arguments if ":" in argument)
+    ]
     # Keep the import and anything torch prints away from the terminal gradquiz draws on.
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
@@ -382,7 +418,10 @@ def main() -> None:
     # Ctrl-C in gradquiz's terminal is gradquiz's to handle; SIGTERM is how it stops us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _terminate)
-    Server(in_fd, out_fd).serve()
+    prepare(torchvision)
+    for index, pair in enumerate(pairs[1:], start=1):
+        clone(pair, [p for i, p in enumerate(pairs) if i != index])
+    Server(*pairs[0]).serve()
 
 
 def _terminate(signum: int, frame: object) -> None:

@@ -46,7 +46,7 @@ class SharedLab:
         lab = self._lab
         if lab is None:
             return []
-        return [w.process.pid for w in lab.workers if w.process is not None]
+        return [w.pid for w in lab.workers if w.pid is not None]
 
     def close(self) -> None:
         with self._lock:

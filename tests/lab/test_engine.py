@@ -321,3 +321,15 @@ def test_closing_the_lab_mid_run_leaves_no_process(tmp_path: Path) -> None:
     assert not runner.is_alive()
     assert results[0].error is not None and results[0].error.type == "Closed"
     assert [pid for pid in pids if _alive(pid)] == []
+
+
+def test_servers_share_one_torch_import_and_all_stop() -> None:
+    with Lab(2) as lab:
+        first, second = lab.workers
+        assert first.wait_ready() == second.wait_ready()
+        assert first.process is not None and second.process is None
+        assert first.pid != second.pid and second.pid is not None
+        results = lab.run_all([request("pass\n", watch={"n": str(n)}) for n in range(6)])
+        assert [r.rows[0].values["n"] for r in results] == list(range(6))
+        pids = [first.pid, second.pid]
+    assert [pid for pid in pids if _alive(pid)] == []
