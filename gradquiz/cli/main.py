@@ -18,7 +18,6 @@ from gradquiz.format import Library, Problem, Question, load
 from gradquiz.format.schema import json_schema
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
-COMMON = ("questions", "no_bundled", "question", "lang")
 
 
 class UsageError(Exception):
@@ -193,36 +192,42 @@ def cmd_app(args: argparse.Namespace) -> int:
     return run_app(cat.library, cat.trusted, args.question, language(args))
 
 
-def _common(parser: argparse.ArgumentParser, prefix: str = "") -> None:
-    parser.add_argument(
+# The flags every command takes, before or after its name: (flag, dest, default, options).
+COMMON_FLAGS: list[tuple[str, str, Any, dict[str, Any]]] = [
+    (
         "--questions",
-        dest=prefix + "questions",
-        action="append",
-        default=[] if not prefix else argparse.SUPPRESS,
-        metavar="PATH",
-        help="add the packs in a file or directory (repeatable); their code is trusted",
-    )
-    parser.add_argument(
+        "questions",
+        [],
+        {
+            "action": "append",
+            "metavar": "PATH",
+            "help": "add the packs in a file or directory (repeatable); their code is trusted",
+        },
+    ),
+    (
         "--no-bundled",
-        dest=prefix + "no_bundled",
-        action="store_true",
-        default=False if not prefix else argparse.SUPPRESS,
-        help="do not load the packs that come with gradquiz",
-    )
-    parser.add_argument(
-        "--question",
-        dest=prefix + "question",
-        metavar="ID",
-        default=None if not prefix else argparse.SUPPRESS,
-        help="open the app at this question",
-    )
-    parser.add_argument(
+        "no_bundled",
+        False,
+        {"action": "store_true", "help": "do not load the packs that come with gradquiz"},
+    ),
+    ("--question", "question", None, {"metavar": "ID", "help": "open the app at this question"}),
+    (
         "--lang",
-        dest=prefix + "lang",
-        metavar="CODE",
-        default=None if not prefix else argparse.SUPPRESS,
-        help="language of question text, e.g. en or zh (default: from LANG)",
-    )
+        "lang",
+        None,
+        {
+            "metavar": "CODE",
+            "help": "language of question text, e.g. en or zh (default: from LANG)",
+        },
+    ),
+]
+
+
+def _common(parser: argparse.ArgumentParser, prefix: str = "") -> None:
+    """Add the common flags; on a command (`prefix`), unset ones leave the top level's alone."""
+    for flag, dest, default, options in COMMON_FLAGS:
+        value = argparse.SUPPRESS if prefix else default
+        parser.add_argument(flag, dest=prefix + dest, default=value, **options)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -263,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
-    for name in COMMON:
+    for _, name, _, _ in COMMON_FLAGS:
         sub = getattr(args, "sub_" + name, None)
         if sub is None or sub is False:
             continue
