@@ -18,6 +18,7 @@ from gradquiz.format.model import (
 )
 from gradquiz.format.problems import Location, Problem, ProblemError
 from gradquiz.format.schema import (
+    CHOICE_ID_KIND,
     FILE_FIELDS,
     NUMERIC_FIELDS,
     QUESTION_FIELDS,
@@ -190,17 +191,11 @@ def _question(node: Node, pack: PackInfo, problems: list[ProblemError]) -> Quest
 
 def _answer(kind: str, node: Node, choices: tuple[Choice, ...]) -> Any:
     if kind == "single":
-        if not isinstance(node, Scalar) or not isinstance(node.value, str | int):
-            raise expected(node, "one choice id")
-        return _choice_id(node, str(node.value), choices)
+        return _choice_id(node, CHOICE_ID_KIND.read(node), choices)
     if kind == "multiple":
         if not isinstance(node, Sequence):
             raise expected(node, "a list of choice ids")
-        ids = []
-        for item in node.items:
-            if not isinstance(item, Scalar) or not isinstance(item.value, str | int):
-                raise expected(item, "a choice id")
-            ids.append(_choice_id(item, str(item.value), choices))
+        ids = [_choice_id(item, CHOICE_ID_KIND.read(item), choices) for item in node.items]
         if len(set(ids)) != len(ids):
             raise ProblemError(node.location, "a choice id is listed twice")
         return tuple(ids)

@@ -32,7 +32,10 @@ def _describe(node: Node) -> str:
     if value is None:
         return "nothing (null)"
     if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
+        said = str(value).lower()
+        if node.text.lower() != said:
+            return f"the boolean {said} (YAML reads {node.text} as {said}; quote it: '{node.text}')"
+        return f"the boolean {said}"
     if isinstance(value, int | float):
         return f"the number {value}"
     return f"the string {value!r}" if len(value) < 40 else "a string"
@@ -129,7 +132,16 @@ def list_of(kind: Kind[T], min_items: int = 0) -> Kind[tuple[T, ...]]:
             raise expected(node, "a list")
         if len(node.items) < min_items:
             raise ProblemError(node.location, f"needs at least {min_items} item(s)")
-        return tuple(kind.read(item) for item in node.items)
+        items: list[T] = []
+        problems: list[ProblemError] = []
+        for item in node.items:
+            try:
+                items.append(kind.read(item))
+            except ProblemError as exc:
+                problems.append(exc)
+        if problems:
+            raise ProblemGroup(problems)
+        return tuple(items)
 
     return Kind(read, {"type": "array", "items": kind.schema, "minItems": min_items})
 
@@ -151,10 +163,19 @@ SLUG_KIND = Kind(
     _pattern(SLUG, "a slug (lowercase letters, digits and -)"),
     {"type": "string", "pattern": SLUG.pattern},
 )
-CHOICE_ID_KIND = Kind(
-    _pattern(CHOICE_ID, "a short choice id (letters, digits, - or _)"),
-    {"type": "string", "pattern": CHOICE_ID.pattern},
-)
+
+
+def _choice_id(node: Node) -> str:
+    value = node.value if isinstance(node, Scalar) else None
+    # `id: 1` is as good a label as `id: A`; `yes` (read as true) is not.
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not CHOICE_ID.match(value):
+        raise expected(node, "a short choice id (letters, digits, - or _)")
+    return value
+
+
+CHOICE_ID_KIND = Kind(_choice_id, {"type": ["string", "integer"], "pattern": CHOICE_ID.pattern})
 TEXT = Kind(_text, TEXT_SCHEMA)
 BOOLEAN = Kind(_boolean, {"type": "boolean"})
 PYTHON = Kind(code_kind("exec"), {"type": "string", "description": "Python statements"})

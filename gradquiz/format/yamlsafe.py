@@ -27,6 +27,8 @@ class Scalar:
     # For block scalars: where the first content line starts (line, column), so code inside
     # the file can be located exactly.
     content_origin: Location | None = None
+    # The scalar as written, for messages: YAML reads `yes` as true.
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,8 @@ def _convert(path: str, node: yaml.Node, lines: list[str]) -> Node:
         if node.tag not in _SCALAR_TAGS:
             raise ProblemError(where, f"YAML tags like {node.tag!r} are not allowed")
         style = node.style or None  # libyaml says "" where PyYAML says None
-        return Scalar(_scalar_value(node), where, style, _content_origin(path, node, lines))
+        origin = _content_origin(path, node, lines)
+        return Scalar(_scalar_value(node), where, style, origin, str(node.value))
     if isinstance(node, yaml.SequenceNode):
         if node.tag != _YAML + "seq":
             raise ProblemError(where, f"YAML tags like {node.tag!r} are not allowed")

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from gradquiz.format import yamlsafe
+from gradquiz.format import load, yamlsafe
 from gradquiz.format.problems import ProblemError
 from gradquiz.format.yamlsafe import MAX_FILE_BYTES, Mapping, Scalar, parse, read_text
 
@@ -84,9 +86,25 @@ def test_non_string_keys_are_rejected() -> None:
 def test_dates_stay_text() -> None:
     root = parse("f.yaml", "d: 2024-01-31\n")
     assert isinstance(root, Mapping)
-    assert root.get("d") == Scalar(
-        "2024-01-31", root.items[0][1].location, None, root.items[0][1].location
+    value = root.get("d")
+    assert isinstance(value, Scalar) and value.value == "2024-01-31"
+
+
+def test_yes_is_explained_where_it_is_not_a_boolean(tmp_path: Path) -> None:
+    (tmp_path / "q.yaml").write_text(
+        "id: q\ntype: single\ntitle: t\nprompt: p\ntopic: t\n"
+        "choices:\n  - {id: yes, text: a}\n  - {id: no, text: b}\nanswer: yes\n"
     )
+    messages = [str(p) for p in load([tmp_path]).problems]
+    assert messages == [
+        f"{tmp_path / 'q.yaml'}:7:10: expected a short choice id (letters, digits, - or _), "
+        "got the boolean true (YAML reads yes as true; quote it: 'yes')",
+        f"{tmp_path / 'q.yaml'}:8:10: expected a short choice id (letters, digits, - or _), "
+        "got the boolean false (YAML reads no as false; quote it: 'no')",
+        f"{tmp_path / 'q.yaml'}:9:9: expected a short choice id (letters, digits, - or _), "
+        "got the boolean true "
+        "(YAML reads yes as true; quote it: 'yes')",
+    ]
 
 
 def test_empty_document_is_none() -> None:

@@ -328,7 +328,8 @@ def test_servers_share_one_torch_import_and_all_stop() -> None:
         first, second = lab.workers
         assert first.wait_ready() == second.wait_ready()
         assert first.process is not None and second.process is None
-        assert first.pid != second.pid and second.pid is not None
+        assert first.pid is not None and second.pid is not None
+        assert first.pid != second.pid
         results = lab.run_all([request("pass\n", watch={"n": str(n)}) for n in range(6)])
         assert [r.rows[0].values["n"] for r in results] == list(range(6))
         pids = [first.pid, second.pid]
