@@ -12,12 +12,13 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from bench import tui
 from gradquiz import locations
 from gradquiz.format import load
 from gradquiz.lab.client import Lab
-from gradquiz.lab.protocol import Snippet, VariantRequest, requests_for
+from gradquiz.lab.protocol import Limits, Snippet, VariantRequest, requests_for
 
 SETUP = """\
 model = nn.Sequential(nn.Linear(1, 1), nn.Sigmoid())
@@ -97,6 +98,12 @@ def warm_versus_cold(lab: Lab) -> None:
     line("warm worker (median of 30)", f"{warm * 1000:8.1f} ms")
     line("cold python process (median of 5)", f"{cold * 1000:8.1f} ms")
     line("cold / warm (goal: at least 20x)", f"{cold / warm:8.1f}x")
+    forever = replace(request, code=Snippet("while True:\n    pass\n", "bench", 1))
+    forever = replace(forever, limits=Limits(timeout=1.0))
+    looped = median_seconds(lambda: lab.run(forever), 3)
+    after = median_seconds(lambda: lab.run(request), 5)
+    line("a snippet that loops forever, timeout 1 s (median of 3)", f"{looped * 1000:8.1f} ms")
+    line("the same 10-step experiment right after it (median of 5)", f"{after * 1000:8.1f} ms")
 
 
 def check_versus_floor() -> None:

@@ -182,14 +182,12 @@ def test_output_is_captured_and_capped(lab: Lab) -> None:
     assert result.error is None
 
 
-def test_timeout_costs_the_timeout_and_the_next_variant_runs(lab: Lab) -> None:
-    started = time.monotonic()
+def test_a_timeout_is_reported_and_the_next_variant_runs(lab: Lab) -> None:
+    # What a timeout costs in seconds is measured by `make bench`, not asserted here.
     result = lab.run(request("while True:\n    pass\n", steps=5, timeout=1.0))
-    elapsed = time.monotonic() - started
     assert result.error is not None
     assert (result.error.type, result.error.message) == ("Timeout", "timed out after 1 s")
     assert result.error.step == 1
-    assert elapsed < 5
     after = lab.run(request("pass\n", watch={"ok": "1 + 1"}))
     assert after.rows[0].values == {"ok": 2}
 

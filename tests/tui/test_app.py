@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -208,7 +207,8 @@ async def test_order_wrong_arrangement_is_marked(make_app: MakeApp) -> None:
 
 
 async def test_hints_next_previous(make_app: MakeApp) -> None:
-    app = make_app()
+    # Its own lab: wrapping around lands on the looping question, whose run dies with the app.
+    app = make_app(own_lab=True)
     async with app.run_test(size=SIZE) as pilot:
         assert app.screen.check_action("hint", ()) is True
         await pilot.press("h")
@@ -220,7 +220,6 @@ async def test_hints_next_previous(make_app: MakeApp) -> None:
         assert view(app).question.id == "pick-many"
         await pilot.press("p", "p")
         assert view(app).question.id == "loops"
-        await settle(pilot)
 
 
 async def test_rerun_runs_again(make_app: MakeApp) -> None:
@@ -360,21 +359,18 @@ async def test_chinese_text_and_theme_toggle(make_app: MakeApp) -> None:
 
 
 async def test_keys_answer_while_a_snippet_loops(make_app: MakeApp) -> None:
-    app = make_app("loops")
+    app = make_app("loops", own_lab=True)
     async with app.run_test(size=SIZE) as pilot:
         assert app.session.is_running("loops")
-        started = time.monotonic()
         await pilot.press("n")
         assert view(app).question.id == "accumulate"
         await pilot.press("p", "t", "enter")
         assert view(app).question.id == "loops"
         assert app.session.state("loops") == "right"
-        # The snippet loops for 3 s in the lab; the keys did not wait for it.
-        assert time.monotonic() - started < 2
+        # Every key was handled while the snippet still looped (its timeout is 30 s): the
+        # keys did not wait for the lab. Closing the app ends the run.
+        assert app.session.is_running("loops")
         assert app.screen.query_one(LoadingIndicator)
-        await settle(pilot)
-        error = app.session.results["loops"]["main"].error
-        assert error is not None and error.type == "Timeout"
 
 
 async def test_quitting_leaves_no_worker_process(make_app: MakeApp) -> None:

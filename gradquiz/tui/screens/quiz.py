@@ -140,7 +140,8 @@ class QuestionView(VerticalScroll):
             self.quiz.run_experiment(self.question, arrangement=response)
         with self.app.batch_update():
             await self.show_lab()
-            self.screen.refresh_bindings()
+        # The footer (Submit now greyed) follows the tables by a frame: they come first.
+        self.call_after_refresh(self.screen.refresh_bindings)
 
     def verdict(self) -> Verdict | None:
         """Grade once the runs the answer needs are here (choices need none)."""
