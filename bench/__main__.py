@@ -171,7 +171,9 @@ def main() -> None:
     with Lab() as lab:
         lab.torch_version  # noqa: B018 - start-up is not what is measured
         warm_versus_cold(lab)
-        check_versus_floor()
+    # Nothing of ours stays up while check and the floor compete for the cores.
+    check_versus_floor()
+    with Lab() as lab:
         memory(lab)
     the_app()
 
