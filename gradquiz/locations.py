@@ -1,11 +1,9 @@
-"""Where gradquiz finds its packs and keeps the learner's data."""
+"""Where gradquiz finds its packs."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-
-import platformdirs
 
 PACKAGE = Path(__file__).resolve().parent
 
@@ -14,12 +12,6 @@ def bundled_questions() -> Path:
     """The packs shipped with gradquiz: inside the wheel, or at the top of a checkout."""
     installed = PACKAGE / "questions"
     return installed if installed.is_dir() else PACKAGE.parent / "questions"
-
-
-def home() -> Path:
-    """The learner's data directory: GRADQUIZ_HOME, else the platform's user data directory."""
-    override = os.environ.get("GRADQUIZ_HOME")
-    return Path(override) if override else Path(platformdirs.user_data_dir("gradquiz"))
 
 
 def environment_paths() -> list[Path]:

@@ -30,10 +30,6 @@ class Text:
                 return self.by_language[base]
         return next(iter(self.by_language.values()))
 
-    @classmethod
-    def plain(cls, text: str) -> Text:
-        return cls({"en": text})
-
 
 @dataclass(frozen=True)
 class Code:
