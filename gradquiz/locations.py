@@ -1,4 +1,4 @@
-"""Where gradquiz finds its packs."""
+"""Where gradquiz finds its packs and keeps the learner's data."""
 
 from __future__ import annotations
 
@@ -17,3 +17,21 @@ def bundled_questions() -> Path:
 def environment_paths() -> list[Path]:
     """Packs named by GRADQUIZ_PATH (joined by ':'); found this way, they are not trusted."""
     return [Path(p) for p in os.environ.get("GRADQUIZ_PATH", "").split(os.pathsep) if p]
+
+
+def home() -> Path:
+    """The learner's data directory: GRADQUIZ_HOME, else the platform's user data directory.
+
+    Not created here: a caller that cannot create it carries on without saving.
+    """
+    named = os.environ.get("GRADQUIZ_HOME")
+    if named:
+        return Path(named).expanduser()
+    from platformdirs import user_data_path
+
+    return user_data_path("gradquiz", appauthor=False)
+
+
+def settings_file() -> Path:
+    """Hand-written settings (TOML): extra packs, daily limits."""
+    return home() / "settings.toml"
