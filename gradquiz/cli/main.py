@@ -192,6 +192,36 @@ def cmd_app(args: argparse.Namespace) -> int:
     return run_app(cat.library, cat.trusted, args.question, language(args))
 
 
+def cmd_stats(args: argparse.Namespace) -> int:
+    from gradquiz.cli import progress
+
+    return progress.cmd_stats(args, catalog(args).library.questions)
+
+
+def cmd_reset(args: argparse.Namespace) -> int:
+    from gradquiz.cli import progress
+
+    return progress.cmd_reset(args, catalog(args).library.questions)
+
+
+def cmd_drill(args: argparse.Namespace) -> int:
+    from gradquiz.cli import progress
+
+    cat = catalog(args)
+    learner = progress.opened()
+    queue = progress.drill_queue(args, learner, cat.library.questions)
+    if args.list:
+        progress.print_queue(learner, queue, language(args))
+        return EXIT_OK
+    learner.store.close()
+    if not queue:
+        print("Nothing is due and today's new questions are done; come back later.")
+        return EXIT_OK
+    from gradquiz.tui.app import run_app
+
+    return run_app(cat.library, cat.trusted, None, language(args), drill=[q.id for q in queue])
+
+
 # The flags every command takes, before or after its name: (flag, dest, default, options).
 COMMON_FLAGS: list[tuple[str, str, Any, dict[str, Any]]] = [
     (
@@ -260,7 +290,36 @@ def build_parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="print the JSON Schema of question files")
     schema.set_defaults(handler=cmd_schema)
 
-    for sub in (listing, run, check, schema):
+    stats = commands.add_parser("stats", help="show your progress: answered, accuracy, what is due")
+    stats.add_argument("--json", action="store_true", help="print one JSON object")
+    stats.add_argument(
+        "--export", metavar="FILE", help="write every answer ever given to FILE (.csv or .json)"
+    )
+    stats.add_argument(
+        "--streak", choices=("on", "off"), help="show (or stop showing) a streak of days"
+    )
+    stats.set_defaults(handler=cmd_stats)
+
+    drill = commands.add_parser(
+        "drill", help="practise what is due, then new questions up to a daily limit"
+    )
+    drill.add_argument("--topic", metavar="T", help="only questions of this topic")
+    drill.add_argument("--limit", type=int, metavar="N", help="serve at most N questions")
+    drill.add_argument(
+        "--mistakes", action="store_true", help="only questions whose last answer was wrong"
+    )
+    drill.add_argument(
+        "--list", action="store_true", help="print what the drill would serve, and exit"
+    )
+    drill.set_defaults(handler=cmd_drill)
+
+    reset = commands.add_parser("reset", help="forget the progress of some questions, or all")
+    reset.add_argument("ids", nargs="*", metavar="QUESTION_ID")
+    reset.add_argument("--all", action="store_true", help="forget everything")
+    reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    reset.set_defaults(handler=cmd_reset)
+
+    for sub in (listing, run, check, schema, stats, drill, reset):
         _common(sub, prefix="sub_")
     parser.set_defaults(handler=cmd_app)
     return parser

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import App
@@ -15,10 +17,13 @@ from textual.message import Message
 
 from gradquiz.format import Library, Question
 from gradquiz.lab.protocol import VariantRequest, VariantResult, requests_for
-from gradquiz.tui.commands import JumpProvider
+from gradquiz.tui.commands import ActionsProvider, JumpProvider
 from gradquiz.tui.labpool import SharedLab
 from gradquiz.tui.screens.quiz import QuizScreen
-from gradquiz.tui.session import Session
+from gradquiz.tui.session import Answered, Session, State
+
+if TYPE_CHECKING:
+    from gradquiz.progress.drill import Progress
 
 
 @dataclass
@@ -34,7 +39,7 @@ class GradquizApp(App[None]):
     TITLE = "gradquiz"
     # Absolute, so subclasses defined elsewhere (the benchmark's) find it too.
     CSS_PATH = Path(__file__).with_name("app.tcss")
-    COMMANDS = App.COMMANDS | {JumpProvider}
+    COMMANDS = App.COMMANDS | {JumpProvider, ActionsProvider}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
         Binding("ctrl+t", "toggle_dark", "Light/dark", id="theme"),
@@ -49,16 +54,29 @@ class GradquizApp(App[None]):
         *,
         workers: int | None = None,
         lab: SharedLab | None = None,
+        drill: list[str] | None = None,
     ) -> None:
         super().__init__()
         self.library = library
         self.trusted = trusted
         self.language = language
         self.session = Session()
+        # The questions `n` and `p` walk through: the whole library, or a drill's queue.
+        self.questions: list[Question] = list(library.questions)
+        self.drilling = False
+        if drill:
+            by_id = {q.id: q for q in library.questions}
+            self.questions = [by_id[i] for i in drill if i in by_id]
+            self.drilling = True
+        self.progress: Progress | None = None
+        self.notices: list[str] = []
+        # One thread for the progress store, in order: opened first, then each answer saved;
+        # closing waits for it, so an answer given just before quitting is not lost.
+        self._progress_thread = ThreadPoolExecutor(1, thread_name_prefix="progress")
         # A lab handed in belongs to the caller (tests share one); the app closes only its own.
         self.owns_lab = lab is None
         self.lab = lab or SharedLab(workers)
-        ids = [q.id for q in library.questions]
+        ids = [q.id for q in self.questions]
         self.start_index = ids.index(start) if start in ids else 0
         self.painted = threading.Event()
 
@@ -70,11 +88,69 @@ class GradquizApp(App[None]):
         # needs; so they start once it is on the screen, and runs asked for earlier wait.
         self.painted.set()
         self.start_lab()
+        self._progress_thread.submit(self._open_progress)
 
     def on_unmount(self) -> None:
         self.painted.set()  # runs still waiting for the first paint find the lab closed
         if self.owns_lab:
             self.lab.close()
+        self._progress_thread.shutdown(wait=True)
+        if self.progress is not None:
+            self.progress.store.close()
+
+    def _open_progress(self) -> None:
+        from gradquiz.progress import open_progress
+
+        try:
+            progress, notices = open_progress()
+            states = progress.states()
+        except Exception as exc:  # the quiz goes on without saving rather than stopping
+            self.call_from_thread(
+                self.progress_opened, None, [f"Progress is not being saved: {exc}"], {}
+            )
+            return
+        self.call_from_thread(self.progress_opened, progress, notices, states)
+
+    def progress_opened(
+        self, progress: Progress | None, notices: list[str], states: dict[str, State]
+    ) -> None:
+        self.progress = progress
+        self.notices = notices
+        self.session.saved = states
+        for notice in notices:
+            self.notify(notice, title="Progress", severity="warning", timeout=30)
+        screen = self.quiz_screen()
+        view = screen.view() if screen is not None else None
+        if view is not None:
+            view.update_where()
+
+    def record(self, question: Question, answered: Answered) -> None:
+        """Save a graded answer once, off the UI thread, when its runs are back (the saved
+        answer names the torch that ran them)."""
+        if answered.recorded or answered.verdict is None:
+            return
+        runs_back = question.id in self.session.results and not self.session.is_running(
+            question.id
+        )
+        if self.can_run(question) and not runs_back:
+            return
+        answered.recorded = True
+        torch = self.lab.torch_version if self.can_run(question) else None
+        at = datetime.now(UTC)
+
+        def save() -> None:
+            if self.progress is not None:
+                self.progress.record(
+                    question,
+                    response=plain(answered.response),
+                    correct=answered.verdict is not None and answered.verdict.correct,
+                    seconds=answered.seconds,
+                    torch=torch,
+                    now=at,
+                    hints=answered.hints,
+                )
+
+        self._progress_thread.submit(save)
 
     @work(thread=True, group="lab", exit_on_error=False)
     def start_lab(self) -> None:
@@ -87,12 +163,59 @@ class GradquizApp(App[None]):
         return next((s for s in self.screen_stack if isinstance(s, QuizScreen)), None)
 
     def jump(self, question_id: str) -> None:
-        ids = [q.id for q in self.library.questions]
+        if question_id not in {q.id for q in self.questions}:
+            self.leave_drill()
+        ids = [q.id for q in self.questions]
         screen = self.quiz_screen()
         if question_id in ids and screen is not None:
             while self.screen is not screen:
                 self.pop_screen()
             screen.call_later(screen.show, ids.index(question_id))
+
+    def start_drill(self, mistakes: bool = False) -> None:
+        """Walk through what is due (or what was last answered wrong) instead of every question."""
+        screen = self.quiz_screen()
+        if self.progress is None or screen is None:
+            self.notify("Progress is still being opened; try again in a moment.")
+            return
+        queue = self.progress.queue(self.library.questions, datetime.now(UTC), mistakes=mistakes)
+        if not queue:
+            self.notify(
+                "No mistakes to review."
+                if mistakes
+                else "Nothing is due and today's new questions are done. Come back later."
+            )
+            return
+        self.questions = queue
+        self.drilling = True
+        self.notify(f"Drill: {len(queue)} question(s).")
+        screen.call_later(screen.show, 0)
+
+    def leave_drill(self, at: Question | None = None) -> None:
+        """Back to every question, at `at` (by default the one on screen)."""
+        if not self.drilling:
+            return
+        screen = self.quiz_screen()
+        current = at or (screen.question if screen is not None else None)
+        self.questions = list(self.library.questions)
+        self.drilling = False
+        if screen is not None:
+            screen.index = self.questions.index(current) if current in self.questions else 0
+
+    def skip(self, question: Question) -> None:
+        """Rest the question until tomorrow: no answer is logged, drills leave it out today."""
+        if self.progress is not None:
+            progress = self.progress
+            self._progress_thread.submit(progress.skip, question, datetime.now(UTC))
+
+    def reset_question(self, question: Question) -> None:
+        self.session.answers.pop(question.id, None)
+        self.session.saved.pop(question.id, None)
+        if self.progress is not None:
+            self.progress.store.reset([question.id])
+        screen = self.quiz_screen()
+        if screen is not None and screen.question is question:
+            screen.call_later(screen.show, screen.index)
 
     def can_run(self, question: Question) -> bool:
         return question.experiment is not None and self.trusted(question)
@@ -136,13 +259,23 @@ class GradquizApp(App[None]):
             screen.experiment_finished(message.question)
 
 
+def plain(response: object) -> object:
+    """An answer as JSON can hold it: choice sets sorted, arrangements as lists."""
+    if isinstance(response, frozenset):
+        return sorted(response)
+    if isinstance(response, tuple):
+        return list(response)
+    return response
+
+
 def run_app(
     library: Library,
     trusted: Callable[[Question], bool],
     start: str | None,
     language: str | None,
+    drill: list[str] | None = None,
 ) -> int:
-    app = GradquizApp(library, trusted, start, language)
+    app = GradquizApp(library, trusted, start, language, drill=drill)
     try:
         app.run()
     finally:

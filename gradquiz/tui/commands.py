@@ -1,4 +1,4 @@
-"""Command palette entries: jump to a question by its title, re-run the experiment."""
+"""Command palette entries: jump to a question by its title; the quiz actions by name."""
 
 from __future__ import annotations
 
@@ -39,4 +39,41 @@ class JumpProvider(Provider):
                     matcher.highlight(text),
                     partial(self.quiz.jump, question_id),
                     help=help_text,
+                )
+
+
+class ActionsProvider(Provider):
+    """The quiz's own actions by name, for those who would rather type than remember a key."""
+
+    @property
+    def quiz(self) -> GradquizApp:
+        return cast("GradquizApp", self.app)
+
+    def _entries(self) -> list[tuple[str, str, str]]:
+        # (name, screen action, help): run on the quiz screen, as its key would.
+        return [
+            ("Drill: what is due", "drill", "due reviews first, then today's new questions (g)"),
+            ("Drill: mistakes only", "drill(True)", "questions last answered wrong (m)"),
+            ("Stats", "stats", "answered, accuracy by topic, due this week (s)"),
+            ("Skip this question for today", "skip", "drills leave it out until tomorrow (x)"),
+            ("Re-run the experiment", "rerun", "run every variant again in the lab (r)"),
+            ("Question list", "list", "every question with its state (l)"),
+        ]
+
+    def _run(self, action: str) -> None:
+        screen = self.quiz.quiz_screen()
+        if screen is not None:
+            self.app.call_later(screen.run_action, action)
+
+    async def discover(self) -> Hits:
+        for name, action, help_text in self._entries():
+            yield DiscoveryHit(name, partial(self._run, action), help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, action, help_text in self._entries():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(
+                    score, matcher.highlight(name), partial(self._run, action), help=help_text
                 )

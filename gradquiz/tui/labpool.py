@@ -41,6 +41,13 @@ class SharedLab:
             return [closed_result(request) for request in requests]
         return lab.run_all(requests, on_result)
 
+    @property
+    def torch_version(self) -> str | None:
+        """The workers' torch version once one has started (None before: never waits)."""
+        lab = self._lab
+        versions = [w.torch_version for w in lab.workers if w.torch_version] if lab else []
+        return versions[0].split("+")[0] if versions else None
+
     def pids(self) -> list[int]:
         """The worker processes' ids (for tests that check nothing survives)."""
         lab = self._lab

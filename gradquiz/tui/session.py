@@ -1,6 +1,6 @@
 """What the learner did in this run of the app: answers and experiment results. No textual.
 
-Kept in memory only; saved progress is a separate concern.
+Saved progress lives in gradquiz.progress; `saved` holds what it says of earlier runs.
 """
 
 from __future__ import annotations
@@ -20,6 +20,10 @@ class Answered:
 
     response: Response
     verdict: Verdict | None = None
+    seconds: float = 0.0
+    hints: int = 0
+    # Written to the progress store once, when the verdict is first known.
+    recorded: bool = False
 
 
 @dataclass
@@ -30,6 +34,8 @@ class Session:
     arrangements: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # How many batches of runs are in flight per question (a re-run may overlap the first run).
     running: dict[str, int] = field(default_factory=dict)
+    # Each question's last result in earlier runs of gradquiz.
+    saved: dict[str, State] = field(default_factory=dict)
 
     def started(self, question_id: str) -> None:
         self.running[question_id] = self.running.get(question_id, 0) + 1
@@ -47,5 +53,5 @@ class Session:
     def state(self, question_id: str) -> State:
         answered = self.answers.get(question_id)
         if answered is None or answered.verdict is None:
-            return "new"
+            return self.saved.get(question_id, "new")
         return "right" if answered.verdict.correct else "wrong"

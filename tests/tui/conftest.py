@@ -39,9 +39,10 @@ def make_app(library: Library, shared_lab: SharedLab) -> MakeApp:
         language: str | None = None,
         trusted: Callable[[Question], bool] = lambda question: True,
         own_lab: bool = False,
+        drill: list[str] | None = None,
     ) -> GradquizApp:
         lab = None if own_lab else shared_lab
-        return GradquizApp(library, trusted, start, language, workers=1, lab=lab)
+        return GradquizApp(library, trusted, start, language, workers=1, lab=lab, drill=drill)
 
     return make
 

@@ -8,9 +8,9 @@ from typing import Any, ClassVar
 from rich.text import Text as RichText
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Label, Static
+from textual.widgets import Button, Label, Static
 
 from gradquiz.display import jsonable
 
@@ -40,3 +40,34 @@ class FullValueDialog(ModalScreen[None]):
             with VerticalScroll():
                 yield Static(RichText(full_text(self.value)), id="full-value")
             yield Label("Esc closes", classes="dim")
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    """A yes-or-no question before something that cannot be undone; No is the default."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
+        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
+    ]
+
+    def __init__(self, title: str, message: str) -> None:
+        super().__init__()
+        self.heading = title
+        self.message = message
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(RichText(self.heading), id="dialog-title")
+            yield Static(RichText(self.message), id="confirm-message")
+            with Horizontal(id="confirm-buttons"):
+                yield Button("Yes (y)", variant="error", id="yes")
+                yield Button("No (n)", variant="primary", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)

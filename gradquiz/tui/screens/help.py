@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from gradquiz.tui.screens.dialogs import FullValueDialog
+from gradquiz.tui.screens.dialogs import ConfirmDialog, FullValueDialog
 from gradquiz.tui.widgets.answers import OrderAnswer
 
 
@@ -25,12 +25,15 @@ def key_table() -> Table:
     from gradquiz.tui.app import GradquizApp
     from gradquiz.tui.screens.question_list import QuestionListScreen
     from gradquiz.tui.screens.quiz import QuizScreen
+    from gradquiz.tui.screens.stats import StatsScreen
 
     table = Table("key", "what it does", "where", box=None, pad_edge=False)
     sections: list[tuple[str, type]] = [
         ("question", QuizScreen),
         ("order lines", OrderAnswer),
         ("question list", QuestionListScreen),
+        ("stats", StatsScreen),
+        ("confirm", ConfirmDialog),
         ("full value", FullValueDialog),
         ("anywhere", GradquizApp),
     ]
@@ -38,7 +41,9 @@ def key_table() -> Table:
         for binding in _bindings(owner):
             keys = binding.key.replace("question_mark", "?").replace(",", " / ")
             table.add_row(keys, binding.description, where)
-    table.add_row("ctrl+p", "command palette: jump to a question by title", "anywhere")
+    table.add_row(
+        "ctrl+p", "command palette: jump to a question by title, drill, stats…", "anywhere"
+    )
     table.add_row(
         "tab / shift+tab", "move focus (tables: arrows + enter show a full value)", "anywhere"
     )

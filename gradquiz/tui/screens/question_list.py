@@ -11,6 +11,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Tree
 from textual.widgets.tree import TreeNode
 
+from gradquiz.tui.screens.dialogs import ConfirmDialog
+
 if TYPE_CHECKING:
     from gradquiz.tui.app import GradquizApp
 
@@ -22,6 +24,7 @@ class QuestionListScreen(Screen[str | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,l", "dismiss_none", "Back", id="list.back"),
+        Binding("delete", "reset", "Reset progress…", id="list.reset"),
     ]
 
     @property
@@ -44,13 +47,17 @@ class QuestionListScreen(Screen[str | None]):
                 topics[pack, question.topic] = packs[pack].add(
                     RichText(question.topic), expand=True
                 )
-            state = self.quiz.session.state(question.id)
-            label = RichText(f"{MARKS[state]} {state:<5}  {question.title.get(self.quiz.language)}")
-            leaf = topics[pack, question.topic].add_leaf(label, data=question.id)
+            leaf = topics[pack, question.topic].add_leaf(self.label(question.id), data=question.id)
             if question.id == current_id:
                 self.call_after_refresh(tree.move_cursor, leaf)
         yield tree
         yield Footer()
+
+    def label(self, question_id: str) -> RichText:
+        state = self.quiz.session.state(question_id)
+        question = self.quiz.library.get(question_id)
+        title = question.title.get(self.quiz.language) if question else question_id
+        return RichText(f"{MARKS[state]} {state:<5}  {title}")
 
     def on_mount(self) -> None:
         self.query_one(Tree).focus()
@@ -61,3 +68,23 @@ class QuestionListScreen(Screen[str | None]):
 
     def action_dismiss_none(self) -> None:
         self.dismiss(None)
+
+    def action_reset(self) -> None:
+        """Forget the highlighted question's history, after asking."""
+        node = self.query_one(Tree).cursor_node
+        question_id = node.data if node is not None else None
+        question = self.quiz.library.get(question_id) if question_id else None
+        if node is None or question is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.quiz.reset_question(question)
+                node.set_label(self.label(question.id))
+                self.notify(f"Progress reset: {question.title.get(self.quiz.language)}")
+
+        title = question.title.get(self.quiz.language)
+        self.app.push_screen(
+            ConfirmDialog("Reset this question?", f"Forget every answer to “{title}”."),
+            answered,
+        )

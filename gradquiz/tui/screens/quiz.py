@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text as RichText
@@ -52,6 +53,7 @@ class QuestionView(VerticalScroll):
         self.question = question
         self.position = position
         self.hints_shown = 0
+        self.shown_at = time.monotonic()
 
     @property
     def quiz(self) -> GradquizApp:
@@ -135,7 +137,9 @@ class QuestionView(VerticalScroll):
             return
         problem.update("")
         problem.remove_class("-shown")
-        self.quiz.session.answers[self.question.id] = Answered(response)
+        self.quiz.session.answers[self.question.id] = Answered(
+            response, seconds=time.monotonic() - self.shown_at, hints=self.hints_shown
+        )
         if isinstance(response, tuple):
             self.quiz.run_experiment(self.question, arrangement=response)
         with self.app.batch_update():
@@ -158,6 +162,7 @@ class QuestionView(VerticalScroll):
                 ready = self.quiz.session.arrangements.get(self.question.id) == answered.response
             if ready:
                 answered.verdict = grade(self.question, answered.response, results)
+        self.quiz.record(self.question, answered)
         return answered.verdict
 
     async def lab_panel(self) -> LabPanel:
@@ -284,6 +289,13 @@ class QuizScreen(Screen[None]):
         Binding("p", "move(-1)", "Previous", id="previous", priority=True),
         Binding("r", "rerun", "Re-run", id="rerun", priority=True),
         Binding("l", "list", "Questions", id="list", priority=True),
+        # Not `d`: an order question's lines move down with it.
+        Binding("g", "drill", "Drill", id="drill", priority=True),
+        Binding(
+            "m", "drill(True)", "Drill mistakes", show=False, id="drill.mistakes", priority=True
+        ),
+        Binding("x", "skip", "Skip for today", show=False, id="skip", priority=True),
+        Binding("s", "stats", "Stats", show=False, id="stats", priority=True),
         Binding("question_mark", "help", "Keys", id="help", priority=True),
     ]
 
@@ -317,7 +329,7 @@ class QuizScreen(Screen[None]):
 
     @property
     def question(self) -> Question | None:
-        questions = self.quiz.library.questions
+        questions = self.quiz.questions
         return questions[self.index] if questions else None
 
     def view(self) -> QuestionView | None:
@@ -328,7 +340,7 @@ class QuizScreen(Screen[None]):
         body = self.query_one("#body", VerticalScroll)
         self._view = None
         await body.remove_children()
-        questions = self.quiz.library.questions
+        questions = self.quiz.questions
         if not questions:
             await body.mount(
                 Markdown(
@@ -340,7 +352,8 @@ class QuizScreen(Screen[None]):
         self.index = index % len(questions)
         question = questions[self.index]
         self.quiz.run_experiment(question)
-        self._view = QuestionView(question, f"{self.index + 1}/{len(questions)}")
+        drill = "drill " if self.quiz.drilling else ""
+        self._view = QuestionView(question, f"{drill}{self.index + 1}/{len(questions)}")
         await body.mount(self._view)
         self.refresh_bindings()
 
@@ -400,7 +413,36 @@ class QuizScreen(Screen[None]):
             self.refresh_bindings()
 
     async def action_move(self, delta: int) -> None:
-        await self.show(self.index + delta)
+        target = self.index + delta
+        if self.quiz.drilling and not 0 <= target < len(self.quiz.questions):
+            done = sum(1 for q in self.quiz.questions if q.id in self.quiz.session.answers)
+            self.quiz.leave_drill()
+            self.notify(f"Drill over: {done} of the drill's questions answered.")
+            target = self.index
+        await self.show(target)
+
+    def action_drill(self, mistakes: bool = False) -> None:
+        self.quiz.start_drill(mistakes)
+
+    async def action_skip(self) -> None:
+        question = self.question
+        if question is None:
+            return
+        self.quiz.skip(question)
+        self.notify(f"Skipped for today: {question.title.get(self.quiz.language)}")
+        if self.quiz.drilling and len(self.quiz.questions) > 1:
+            self.quiz.questions.remove(question)
+            await self.show(min(self.index, len(self.quiz.questions) - 1))
+            return
+        if self.quiz.drilling:
+            self.quiz.leave_drill(at=question)
+            self.notify("Drill over: nothing left for today.")
+        await self.show(self.index + 1)
+
+    def action_stats(self) -> None:
+        from gradquiz.tui.screens.stats import StatsScreen
+
+        self.app.push_screen(StatsScreen())
 
     async def action_rerun(self) -> None:
         view = self.view()

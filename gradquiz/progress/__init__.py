@@ -1,0 +1,15 @@
+"""Learner data: answers, review schedules and stats. No textual, no torch."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from gradquiz import locations
+from gradquiz.progress.drill import Progress
+from gradquiz.progress.store import open_store
+
+
+def open_progress(now: datetime | None = None) -> tuple[Progress, list[str]]:
+    """The learner's progress under GRADQUIZ_HOME, and what they should be told about it."""
+    opened = open_store(locations.home(), now)
+    return Progress(opened.store), opened.notices

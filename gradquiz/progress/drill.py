@@ -1,0 +1,181 @@
+"""Spaced repetition: what an answer is worth to FSRS, and which questions to serve next.
+
+No textual, no torch. Every function takes `now`, so schedules can be tested at any moment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from fsrs import Card, Rating, Scheduler
+
+from gradquiz.format.model import Question
+from gradquiz.progress.store import Answer, CardRow, Store
+
+# A right answer given this fast, without hints, counts as Easy: the learner knew it outright.
+EASY_SECONDS = 20.0
+NEW_PER_DAY = 10
+
+State = Literal["new", "right", "wrong"]
+
+# Where a question sits in its file is not its content: moving it keeps its history intact.
+_NOT_CONTENT = frozenset({"location", "field_locations", "pack"})
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: _plain(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if f.name not in _NOT_CONTENT
+        }
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def content_hash(question: Question) -> str:
+    """A digest of what the question asks and runs: an edit to any of it changes the digest."""
+    text = json.dumps(_plain(question), sort_keys=True, ensure_ascii=False, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def rating_for(correct: bool, seconds: float, hints: int) -> Rating:
+    if not correct:
+        return Rating.Again
+    return Rating.Easy if hints == 0 and seconds <= EASY_SECONDS else Rating.Good
+
+
+def local_day(moment: datetime) -> Any:
+    """The learner's calendar day (daily limits and streaks follow the wall clock they see)."""
+    return moment.astimezone().date()
+
+
+@dataclass
+class Progress:
+    """A learner's progress: the store, and the scheduler that reads and writes its cards."""
+
+    store: Store
+    scheduler: Scheduler = dataclasses.field(default_factory=Scheduler)
+    new_per_day: int = NEW_PER_DAY
+
+    def record(
+        self,
+        question: Question,
+        *,
+        response: Any,
+        correct: bool,
+        seconds: float,
+        torch: str | None,
+        now: datetime,
+        hints: int = 0,
+    ) -> Answer:
+        """Save one answer and reschedule its question, in one transaction."""
+        rating = rating_for(correct, seconds, hints)
+        digest = content_hash(question)
+        answer = Answer(
+            question=question.id,
+            content_hash=digest,
+            topic=question.topic,
+            answered_at=now,
+            response=json.dumps(response, ensure_ascii=False),
+            correct=correct,
+            seconds=round(seconds, 3),
+            torch=torch,
+            rating=int(rating),
+        )
+        with self.store.transaction() as tx:
+            row = tx.card(question.id)
+            card = Card() if row is None else Card.from_json(row.card)
+            card, _ = self.scheduler.review_card(card, rating, now, int(seconds * 1000))
+            tx.add_answer(answer)
+            tx.put_card(CardRow(question.id, digest, card.to_json(), card.due))
+        return answer
+
+    def skip(self, question: Question, now: datetime) -> None:
+        """Leave the question for today: a drill skips it until tomorrow, with no review logged."""
+        tomorrow = datetime.combine(
+            local_day(now) + timedelta(days=1), datetime.min.time()
+        ).astimezone()
+        if not self.store.bury(question.id, tomorrow):
+            with self.store.transaction() as tx:
+                card = Card()
+                tx.put_card(
+                    CardRow(question.id, content_hash(question), card.to_json(), now, tomorrow)
+                )
+
+    def states(self) -> dict[str, State]:
+        """Each answered question's last result."""
+        last: dict[str, State] = {}
+        for answer in self.store.answers():
+            last[answer.question] = "right" if answer.correct else "wrong"
+        return last
+
+    def _resting(self, cards: dict[str, CardRow], question: str, now: datetime) -> bool:
+        card = cards.get(question)
+        return card is not None and card.buried_until is not None and card.buried_until > now
+
+    def due(self, questions: Sequence[Question], now: datetime) -> list[Question]:
+        """Answered questions whose review is due, or whose content changed since; oldest first."""
+        cards = self.store.cards()
+        seen = {a.question for a in self.store.answers()}
+        due: list[tuple[datetime, int, Question]] = []
+        for index, q in enumerate(questions):
+            card = cards.get(q.id)
+            if card is None or q.id not in seen or self._resting(cards, q.id, now):
+                continue
+            if card.content_hash != content_hash(q):
+                # Changed since it was last answered: what it asks now has never been seen.
+                due.append((now, index, q))
+            elif card.due <= now:
+                due.append((card.due, index, q))
+        due.sort(key=lambda item: (item[0], item[1]))
+        return [q for _, _, q in due]
+
+    def new_today(self, questions: Sequence[Question], now: datetime) -> list[Question]:
+        """Never-answered questions, in pack order, up to what is left of today's limit."""
+        cards = self.store.cards()
+        first_seen: dict[str, datetime] = {}
+        for a in self.store.answers():
+            first_seen.setdefault(a.question, a.answered_at)
+        today = local_day(now)
+        started = sum(1 for moment in first_seen.values() if local_day(moment) == today)
+        room = max(0, self.new_per_day - started)
+        fresh = [
+            q for q in questions if q.id not in first_seen and not self._resting(cards, q.id, now)
+        ]
+        return fresh[:room]
+
+    def mistakes(self, questions: Sequence[Question], now: datetime) -> list[Question]:
+        """Questions whose last answer was wrong."""
+        cards = self.store.cards()
+        last = {a.question: a.correct for a in self.store.answers()}
+        return [
+            q for q in questions if last.get(q.id) is False and not self._resting(cards, q.id, now)
+        ]
+
+    def queue(
+        self,
+        questions: Sequence[Question],
+        now: datetime,
+        *,
+        topic: str | None = None,
+        limit: int | None = None,
+        mistakes: bool = False,
+    ) -> list[Question]:
+        """What a drill serves now: due (or changed) questions first, then new ones up to the
+        daily limit; with `mistakes`, only questions whose last answer was wrong."""
+        pool = [q for q in questions if topic is None or q.topic == topic]
+        if mistakes:
+            served = self.mistakes(pool, now)
+        else:
+            served = self.due(pool, now) + self.new_today(pool, now)
+        return served[:limit] if limit is not None else served

@@ -1,0 +1,443 @@
+"""The learner's answers and review cards in SQLite. No textual, no torch.
+
+Opening never fails: a damaged file is moved aside and a fresh one started, a directory that
+cannot be written runs in memory, and a file from a newer gradquiz is left alone. Each of these
+leaves a notice for the screen to show.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+FILE_NAME = "progress.sqlite3"
+BACKUPS = "backups"
+# A second process holding the write lock finishes its one-answer transaction in milliseconds.
+BUSY_TIMEOUT_MS = 10_000
+BACKUP_EVERY = timedelta(days=1)
+
+# Each entry upgrades the schema by one version; `PRAGMA user_version` says how many ran.
+# Never edit a released entry: add one.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE answers (
+            id INTEGER PRIMARY KEY,
+            question TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            topic TEXT NOT NULL,
+            answered_at TEXT NOT NULL,
+            response TEXT NOT NULL,
+            correct INTEGER NOT NULL,
+            seconds REAL NOT NULL,
+            torch TEXT,
+            rating INTEGER
+        )""",
+        "CREATE INDEX answers_by_question ON answers (question, answered_at)",
+        """CREATE TABLE cards (
+            question TEXT PRIMARY KEY,
+            content_hash TEXT NOT NULL,
+            card TEXT NOT NULL,
+            due TEXT NOT NULL,
+            buried_until TEXT
+        )""",
+        "CREATE TABLE prefs (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class NewerDatabase(Exception):
+    """Written by a newer gradquiz: reading it could misread it, writing could break it."""
+
+
+def stamp(moment: datetime) -> str:
+    """Times are stored as UTC ISO text, which sorts in time order."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def parse_stamp(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    content_hash: str
+    topic: str
+    answered_at: datetime
+    # JSON of what was given: choice ids, a number, true/false, or an order's lines.
+    response: str
+    correct: bool
+    seconds: float
+    torch: str | None
+    # The FSRS rating it earned; None for an answer that did not count as a review.
+    rating: int | None
+
+
+@dataclass(frozen=True)
+class CardRow:
+    question: str
+    content_hash: str
+    card: str  # fsrs Card JSON
+    due: datetime
+    buried_until: datetime | None = None
+
+
+class Transaction:
+    """One write transaction: what a single answer changes, all or nothing."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._db = connection
+
+    def card(self, question: str) -> CardRow | None:
+        row = self._db.execute(
+            "SELECT question, content_hash, card, due, buried_until FROM cards WHERE question = ?",
+            (question,),
+        ).fetchone()
+        return None if row is None else _card(row)
+
+    def put_card(self, card: CardRow) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO cards VALUES (?, ?, ?, ?, ?)",
+            (
+                card.question,
+                card.content_hash,
+                card.card,
+                stamp(card.due),
+                None if card.buried_until is None else stamp(card.buried_until),
+            ),
+        )
+
+    def add_answer(self, answer: Answer) -> None:
+        self._db.execute(
+            "INSERT INTO answers (question, content_hash, topic, answered_at, response, correct,"
+            " seconds, torch, rating) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                answer.question,
+                answer.content_hash,
+                answer.topic,
+                stamp(answer.answered_at),
+                answer.response,
+                int(answer.correct),
+                answer.seconds,
+                answer.torch,
+                answer.rating,
+            ),
+        )
+
+
+def _card(row: Sequence[str | None]) -> CardRow:
+    question, content_hash, card, due, buried = row
+    assert question is not None and content_hash is not None and card is not None and due
+    return CardRow(
+        question,
+        content_hash,
+        card,
+        parse_stamp(due),
+        None if buried is None else parse_stamp(buried),
+    )
+
+
+def _answer(row: Sequence[object]) -> Answer:
+    question, content_hash, topic, at, response, correct, seconds, torch, rating = row
+    return Answer(
+        str(question),
+        str(content_hash),
+        str(topic),
+        parse_stamp(str(at)),
+        str(response),
+        bool(correct),
+        float(seconds),  # type: ignore[arg-type]
+        None if torch is None else str(torch),
+        None if rating is None else int(rating),  # type: ignore[call-overload]
+    )
+
+
+class Store:
+    """The progress database; `path` is None when nothing is being saved."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path | None) -> None:
+        self._db = connection
+        self.path = path
+        # The app opens the store on one thread and reads it on others; one at a time.
+        self._lock = threading.RLock()
+
+    @property
+    def saving(self) -> bool:
+        return self.path is not None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        # IMMEDIATE takes the write lock before reading, so two processes answering the same
+        # question update its card one after the other, never from the same stale copy.
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield Transaction(self._db)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _query(self, sql: str, parameters: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, parameters).fetchall()
+
+    def answers(self, question: str | None = None) -> list[Answer]:
+        columns = (
+            "question, content_hash, topic, answered_at, response, correct, seconds, torch, rating"
+        )
+        if question is None:
+            rows = self._query(f"SELECT {columns} FROM answers ORDER BY answered_at, id")
+        else:
+            rows = self._query(
+                f"SELECT {columns} FROM answers WHERE question = ? ORDER BY answered_at, id",
+                (question,),
+            )
+        return [_answer(row) for row in rows]
+
+    def answer_count(self) -> int:
+        return int(self._query("SELECT count(*) FROM answers")[0][0])
+
+    def cards(self) -> dict[str, CardRow]:
+        rows = self._query("SELECT question, content_hash, card, due, buried_until FROM cards")
+        return {row[0]: _card(row) for row in rows}
+
+    def bury(self, question: str, until: datetime) -> bool:
+        """Keep a question out of drills until `until`; False if it has no card yet."""
+        with self.transaction() as tx:
+            card = tx.card(question)
+            if card is None:
+                return False
+            tx.put_card(
+                CardRow(card.question, card.content_hash, card.card, card.due, buried_until=until)
+            )
+        return True
+
+    def reset(self, questions: Sequence[str] | None = None, now: datetime | None = None) -> int:
+        """Forget the history of some questions (or all); returns how many answers went.
+
+        Forgetting everything first copies the file to the backups, so a reset made in error
+        can still be undone by hand until the copy is thinned out.
+        """
+        if questions is None and self.path is not None and self.answer_count():
+            backups = self.path.parent / BACKUPS
+            backups.mkdir(exist_ok=True)
+            self.backup_to(backups / backup_name(now or datetime.now(UTC)))
+        with self.transaction():
+            if questions is None:
+                gone = self._db.execute("DELETE FROM answers").rowcount
+                self._db.execute("DELETE FROM cards")
+            else:
+                gone = 0
+                for question in questions:
+                    gone += self._db.execute(
+                        "DELETE FROM answers WHERE question = ?", (question,)
+                    ).rowcount
+                    self._db.execute("DELETE FROM cards WHERE question = ?", (question,))
+        return gone
+
+    def pref(self, key: str) -> str | None:
+        rows = self._query("SELECT value FROM prefs WHERE key = ?", (key,))
+        return str(rows[0][0]) if rows else None
+
+    def set_pref(self, key: str, value: str) -> None:
+        with self.transaction():
+            self._db.execute("INSERT OR REPLACE INTO prefs VALUES (?, ?)", (key, value))
+
+    def backup_to(self, target: Path) -> None:
+        destination = sqlite3.connect(target)
+        try:
+            with self._lock:
+                self._db.backup(destination)
+        finally:
+            destination.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+@dataclass
+class Opened:
+    store: Store
+    # What the learner should be told: a file moved aside, progress not being saved.
+    notices: list[str] = field(default_factory=list)
+
+
+def _connect(target: str | Path) -> sqlite3.Connection:
+    # Autocommit mode: transactions are begun explicitly, so none is left open by accident.
+    connection = sqlite3.connect(
+        target, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+    )
+    connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return connection
+
+
+def _prepare(connection: sqlite3.Connection, *, on_disk: bool) -> None:
+    """Check the file is sound and bring its schema up to date (raises DatabaseError if damaged)."""
+    verdict = connection.execute("PRAGMA quick_check").fetchone()[0]
+    if verdict != "ok":
+        raise sqlite3.DatabaseError(f"integrity check failed: {verdict}")
+    version = int(connection.execute("PRAGMA user_version").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        raise NewerDatabase(
+            f"it was written by a newer gradquiz (schema {version}; this one knows up to "
+            f"{SCHEMA_VERSION}); upgrade gradquiz to use it"
+        )
+    # Only now, with the file known to be ours and sound, is it changed at all.
+    if on_disk:
+        connection.execute("PRAGMA journal_mode = WAL")
+        # FULL: a committed answer survives a power cut too, not only a killed process.
+        connection.execute("PRAGMA synchronous = FULL")
+    for number in range(version, SCHEMA_VERSION):
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in MIGRATIONS[number]:
+                connection.execute(statement)
+            connection.execute(f"PRAGMA user_version = {number + 1}")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+
+def in_memory(seed: Path | None = None) -> Store:
+    """A store that saves nothing, holding a copy of `seed`'s history when it can be read."""
+    connection = _connect(":memory:")
+    if seed is not None and seed.exists():
+        with contextlib.suppress(sqlite3.Error):
+            # immutable: read a file in a read-only directory without its -shm
+            source = sqlite3.connect(f"file:{seed}?immutable=1", uri=True)
+            try:
+                source.backup(connection)
+            finally:
+                source.close()
+    try:
+        _prepare(connection, on_disk=False)
+    except (sqlite3.DatabaseError, NewerDatabase):
+        connection.close()
+        connection = _connect(":memory:")
+        _prepare(connection, on_disk=False)
+    return Store(connection, None)
+
+
+def _move_aside(path: Path, now: datetime) -> Path:
+    """Rename the damaged file (and its WAL and shared-memory files); never delete them."""
+    label = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.damaged-{label}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.damaged-{label}-{n}")
+    path.replace(target)
+    for suffix in ("-wal", "-shm"):
+        companion = path.with_name(path.name + suffix)
+        if companion.exists():
+            companion.replace(target.with_name(target.name + suffix))
+    return target
+
+
+def _writable(directory: Path) -> str | None:
+    """None if the directory can hold the database, else why not."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"cannot create {directory}: {exc.strerror}"
+    if not os.access(directory, os.W_OK | os.X_OK):
+        return f"{directory} is read-only"
+    return None
+
+
+def open_store(directory: Path, now: datetime | None = None) -> Opened:
+    """The progress store in `directory`, whatever state the directory and file are in."""
+    now = now or datetime.now(UTC)
+    path = directory / FILE_NAME
+    problem = _writable(directory)
+    if problem is not None:
+        return Opened(in_memory(path), [f"Progress is not being saved: {problem}."])
+    connection = _connect(path)
+    try:
+        _prepare(connection, on_disk=True)
+    except NewerDatabase as exc:
+        connection.close()
+        return Opened(
+            in_memory(),
+            [f"Progress is not being saved: {path} was left untouched because {exc}."],
+        )
+    except sqlite3.DatabaseError as exc:
+        connection.close()
+        moved = _move_aside(path, now)
+        connection = _connect(path)
+        _prepare(connection, on_disk=True)
+        store = Store(connection, path)
+        return Opened(
+            store,
+            [
+                f"Your progress file was damaged ({exc}); it was moved to {moved} and a fresh one "
+                "started."
+            ],
+        )
+    store = Store(connection, path)
+    backup_if_due(store, directory / BACKUPS, now)
+    return Opened(store)
+
+
+def backup_name(moment: datetime) -> str:
+    return f"progress-{moment.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}.sqlite3"
+
+
+def backup_time(path: Path) -> datetime | None:
+    try:
+        return datetime.strptime(path.name, "progress-%Y%m%dT%H%M%SZ.sqlite3").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def thin(moments: Sequence[datetime], now: datetime) -> set[datetime]:
+    """The backups to keep: the newest of each of the last 7 days, 5 weeks and 12 months."""
+    keep: set[datetime] = set()
+    for span, bucket in (
+        (timedelta(days=7), lambda m: m.date()),
+        (timedelta(weeks=5), lambda m: m.isocalendar()[:2]),
+        (timedelta(days=366), lambda m: (m.year, m.month)),
+    ):
+        newest: dict[object, datetime] = {}
+        for moment in moments:
+            if now - moment <= span:
+                key = bucket(moment)
+                if key not in newest or moment > newest[key]:
+                    newest[key] = moment
+        keep.update(newest.values())
+    if moments:
+        keep.add(max(moments))
+    return keep
+
+
+def backup_if_due(store: Store, directory: Path, now: datetime) -> Path | None:
+    """Copy the database once a day while it holds answers; thin the older copies."""
+    try:
+        directory.mkdir(exist_ok=True)
+        existing = {t: p for p in directory.iterdir() if (t := backup_time(p)) is not None}
+        if existing and now - max(existing) < BACKUP_EVERY:
+            return None
+        if store.answer_count() == 0:
+            return None
+        target = directory / backup_name(now)
+        store.backup_to(target)
+        existing[now] = target
+        keep = thin(list(existing), now)
+        for moment, path in existing.items():
+            if moment not in keep:
+                path.unlink(missing_ok=True)
+        return target
+    except (OSError, sqlite3.Error):
+        # A backup that cannot be made must not stop the learner; the next start tries again.
+        return None

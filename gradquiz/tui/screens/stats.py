@@ -1,0 +1,131 @@
+"""The learner's progress: totals, accuracy by topic, what is due this week, what is missed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from rich.text import Text as RichText
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+from textual_plotext import PlotextPlot
+
+from gradquiz.progress.stats import STREAK_PREF, stats, streak_enabled
+from gradquiz.tui.screens.dialogs import ConfirmDialog
+
+if TYPE_CHECKING:
+    from gradquiz.tui.app import GradquizApp
+
+
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def summary(document: dict[str, Any]) -> str:
+    lines = [
+        f"Answered {document['answered']} · correct {document['correct']} "
+        f"({percent(document['accuracy'])}) · seen {document['seen']} of "
+        f"{document['questions']} questions",
+        f"Due now {document['due_now']} · new today {document['new_today']}",
+    ]
+    if "streak" in document:
+        lines.append(f"Streak: {document['streak']} day(s) in a row")
+    return "\n".join(lines)
+
+
+class StatsScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,s", "app.pop_screen", "Back", id="stats.back"),
+        Binding("g", "drill", "Drill what is due", id="stats.drill"),
+        Binding("e", "streak", "Streak on/off", id="stats.streak"),
+        Binding("R", "reset", "Reset everything…", id="stats.reset"),
+    ]
+
+    @property
+    def quiz(self) -> GradquizApp:
+        return cast("GradquizApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="stats"):
+            yield Static(id="stats-notices")
+            yield Static(id="stats-summary")
+            yield PlotextPlot(id="due-plot")
+            yield Static("By topic", classes="heading")
+            yield DataTable(id="by-topic", cursor_type="row", zebra_stripes=True)
+            yield Static("Most often missed", classes="heading")
+            yield Static(id="most-missed")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#by-topic", DataTable)
+        table.add_columns("topic", "questions", "answered", "correct", "accuracy")
+        self.refresh_stats()
+
+    def refresh_stats(self) -> None:
+        progress = self.quiz.progress
+        notices = self.query_one("#stats-notices", Static)
+        if progress is None:
+            notices.update("Progress is still being opened.")
+            return
+        notes = list(self.quiz.notices)
+        if not progress.store.saving and not any("not being saved" in n for n in notes):
+            notes.append("Progress is not being saved.")
+        notices.update(RichText("\n".join(notes)))
+        notices.set_class(bool(notes), "-shown")
+        document = stats(progress, self.quiz.library.questions, datetime.now(UTC))
+        self.query_one("#stats-summary", Static).update(RichText(summary(document)))
+        week = document["due_next_7_days"]
+        plot = self.query_one("#due-plot", PlotextPlot)
+        plt = plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.bar([day["date"][5:] for day in week], [day["due"] for day in week])
+        plt.title("Due in the next 7 days")
+        plot.refresh()
+        table = self.query_one("#by-topic", DataTable)
+        table.clear()
+        for topic, entry in document["by_topic"].items():
+            table.add_row(
+                topic,
+                str(entry["questions"]),
+                str(entry["answered"]),
+                str(entry["correct"]),
+                percent(entry["accuracy"]),
+            )
+        missed = document["most_missed"]
+        text = "\n".join(f"✗ {m['wrong']} of {m['answered']}  {m['title']}" for m in missed)
+        self.query_one("#most-missed", Static).update(RichText(text or "Nothing missed yet."))
+
+    def action_drill(self) -> None:
+        self.app.pop_screen()
+        self.quiz.start_drill()
+
+    def action_streak(self) -> None:
+        progress = self.quiz.progress
+        if progress is None:
+            return
+        progress.store.set_pref(STREAK_PREF, "off" if streak_enabled(progress) else "on")
+        self.refresh_stats()
+
+    def action_reset(self) -> None:
+        def answered(yes: bool | None) -> None:
+            progress = self.quiz.progress
+            if yes and progress is not None:
+                gone = progress.store.reset()
+                self.quiz.session.saved.clear()
+                self.quiz.session.answers.clear()
+                self.notify(f"Progress reset: {gone} answer(s) forgotten.")
+                self.refresh_stats()
+
+        self.app.push_screen(
+            ConfirmDialog(
+                "Reset everything?",
+                "Forget every answer and every review date. A backup is kept in the "
+                "progress directory's backups folder until it is thinned out.",
+            ),
+            answered,
+        )

@@ -1,0 +1,194 @@
+"""Saved progress in the app: answers kept across runs, drills, stats, reset, and the notices."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Static
+
+from gradquiz.progress.store import FILE_NAME, open_store
+from gradquiz.tui.app import GradquizApp
+from gradquiz.tui.screens.dialogs import ConfirmDialog
+from gradquiz.tui.screens.quiz import QuestionView, QuizScreen
+from gradquiz.tui.screens.stats import StatsScreen
+from tests.tui.conftest import MakeApp, settle
+
+SIZE = (120, 40)
+
+
+def home() -> Path:
+    return Path(os.environ["GRADQUIZ_HOME"])
+
+
+def saved_answers() -> list[tuple[str, str, int, str | None]]:
+    path = home() / FILE_NAME
+    if not path.exists():
+        return []
+    db = sqlite3.connect(path)
+    try:
+        return db.execute("SELECT question, response, correct, torch FROM answers").fetchall()
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        db.close()
+
+
+async def opened(pilot: Pilot[None]) -> None:
+    app = pilot.app
+    assert isinstance(app, GradquizApp)
+    for _ in range(200):
+        if app.progress is not None:
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("progress was never opened")
+
+
+async def until_saved(pilot: Pilot[None], count: int) -> None:
+    for _ in range(200):
+        if len(saved_answers()) >= count:
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"{count} answer(s) were never saved: {saved_answers()}")
+
+
+def where(app: GradquizApp) -> str:
+    return str(app.screen.query_one("#where", Static).render())
+
+
+def toasts(app: GradquizApp) -> str:
+    return " ".join(str(n.message) for n in app._notifications)
+
+
+async def test_answers_are_saved_and_remembered_by_the_next_run(make_app: MakeApp) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await pilot.press("1", "enter")
+        await settle(pilot)
+        await until_saved(pilot, 1)
+        await pilot.press("n", "1", "2", "enter")
+        await settle(pilot)
+        await until_saved(pilot, 2)
+    assert saved_answers() == [
+        ("accumulate", '"A"', 1, "2.13.0"),
+        ("pick-many", '["A", "B"]', 1, "2.13.0"),
+    ]
+    again = make_app()
+    async with again.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await pilot.pause()
+        assert "✓ right" in where(again)
+        await settle(pilot)
+
+
+async def test_drill_walks_its_queue_then_returns_to_every_question(make_app: MakeApp) -> None:
+    app = make_app(drill=["how-much", "true-or-false"])
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.screen.query_one(QuestionView).question.id == "how-much"
+        assert "drill 1/2" in where(app)
+        await pilot.press("n")
+        assert "drill 2/2" in where(app)
+        await pilot.press("n")
+        assert not app.drilling
+        assert "Drill over" in toasts(app)
+        assert app.screen.query_one(QuestionView).question.id == "true-or-false"
+        assert "5/7" in where(app) or "/7" in where(app)
+        await settle(pilot)
+
+
+async def test_g_drills_new_questions_and_x_skips_one(make_app: MakeApp) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await pilot.press("g")
+        await pilot.pause()
+        assert app.drilling and "drill 1/7" in where(app)
+        await pilot.press("x")
+        await pilot.pause()
+        assert "drill 1/6" in where(app)
+        assert "Skipped for today" in toasts(app)
+        await pilot.press("ctrl+q")
+    # The skip was written before the app let go of the store.
+    assert "accumulate" in open_store(home()).store.cards()
+
+
+async def test_stats_screen_counts_and_reset_everything(make_app: MakeApp) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await pilot.press("1", "2", "enter")  # B: wrong
+        await settle(pilot)
+        await until_saved(pilot, 1)
+        await pilot.press("s")
+        await pilot.pause()
+        assert isinstance(app.screen, StatsScreen)
+        summary = str(app.screen.query_one("#stats-summary", Static).render())
+        assert "Answered 1 · correct 0 (0%)" in summary
+        missed = str(app.screen.query_one("#most-missed", Static).render())
+        assert "✗ 1 of 1" in missed
+        table = app.screen.query_one("#by-topic", DataTable)
+        rows = {row[0]: row[1:] for row in (table.get_row_at(n) for n in range(table.row_count))}
+        assert len(rows) == len({q.topic for q in app.library.questions})
+        assert rows["accumulation"] == ["2", "1", "0", "0%"]
+        await pilot.press("R")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("n")
+        await pilot.pause()
+        assert len(saved_answers()) == 1
+        await pilot.press("R", "y")
+        await pilot.pause()
+        assert saved_answers() == []
+        summary = str(app.screen.query_one("#stats-summary", Static).render())
+        assert "Answered 0" in summary
+        await pilot.press("escape")
+        assert isinstance(app.screen, QuizScreen)
+        await settle(pilot)
+
+
+async def test_reset_one_question_from_the_list(make_app: MakeApp) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await pilot.press("1", "enter")
+        await settle(pilot)
+        await until_saved(pilot, 1)
+        await pilot.press("l")
+        await pilot.pause()
+        await pilot.press("delete", "y")
+        await pilot.pause()
+        assert saved_answers() == []
+        assert app.session.state("accumulate") == "new"
+        await settle(pilot)
+
+
+async def test_a_damaged_progress_file_is_moved_aside_with_a_notice(make_app: MakeApp) -> None:
+    home().mkdir(parents=True, exist_ok=True)
+    (home() / FILE_NAME).write_bytes(b"garbage, not SQLite" * 100)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await pilot.pause()
+        moved = [p for p in home().iterdir() if ".damaged-" in p.name]
+        assert len(moved) == 1 and moved[0].read_bytes() == b"garbage, not SQLite" * 100
+        assert f"moved to {moved[0]}" in toasts(app)
+        await settle(pilot)
+
+
+async def test_unsaveable_progress_says_so(make_app: MakeApp) -> None:
+    blocker = home().parent / "blocker"
+    blocker.write_text("a file where the directory should go")
+    os.environ["GRADQUIZ_HOME"] = str(blocker / "home")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        assert "Progress is not being saved" in toasts(app)
+        await pilot.press("s")
+        await pilot.pause()
+        notices = str(app.screen.query_one("#stats-notices", Static).render())
+        assert "not being saved" in notices
+        await pilot.press("escape")
+        await settle(pilot)
