@@ -129,9 +129,7 @@ class GradquizApp(App[None]):
         answer names the torch that ran them)."""
         if answered.recorded or answered.verdict is None:
             return
-        runs_back = question.id in self.session.results and not self.session.is_running(
-            question.id
-        )
+        runs_back = question.id in self.session.results and not self.session.is_running(question.id)
         if self.can_run(question) and not runs_back:
             return
         answered.recorded = True

@@ -83,7 +83,11 @@ class StatsScreen(Screen[None]):
         plt = plot.plt
         plt.clear_data()
         plt.clear_figure()
-        plt.bar([day["date"][5:] for day in week], [day["due"] for day in week])
+        counts = [day["due"] for day in week]
+        plt.bar([day["date"][5:] for day in week], counts)
+        # Whole questions: ticks at whole numbers, at most five of them.
+        top = max(counts, default=0)
+        plt.yticks(list(range(0, top + 1, max(1, -(-top // 4)))))
         plt.title("Due in the next 7 days")
         plot.refresh()
         table = self.query_one("#by-topic", DataTable)
