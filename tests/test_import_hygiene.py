@@ -7,7 +7,14 @@ import sys
 
 import pytest
 
-CORE = ["gradquiz.format", "gradquiz.grading", "gradquiz.locations", "gradquiz.display"]
+CORE = [
+    "gradquiz.format",
+    "gradquiz.grading",
+    "gradquiz.locations",
+    "gradquiz.display",
+    "gradquiz.packs",
+    "gradquiz.trust",
+]
 NO_TORCH = [*CORE, "gradquiz.cli", "gradquiz.lab.client", "gradquiz.lab.protocol"]
 
 
