@@ -78,7 +78,7 @@ def read_settings(file: Path) -> tuple[list[Path], list[Problem]]:
             Problem(Location(name), "the settings file is not UTF-8; its packs are ignored")
         ]
     except tomllib.TOMLDecodeError as exc:
-        line, column, message = _toml_error(str(exc))
+        line, column, message = _toml_error(str(exc), text)
         return [], [
             Problem(
                 Location(name, line, column),
@@ -103,12 +103,16 @@ def read_settings(file: Path) -> tuple[list[Path], list[Problem]]:
     return paths, problems
 
 
-def _toml_error(message: str) -> tuple[int, int, str]:
+def _toml_error(message: str, text: str) -> tuple[int, int, str]:
     # tomllib (3.11) puts the position only in the message: "... (at line 3, column 7)".
     found = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
-    if found is None:
-        return 1, 1, message.replace(" (at end of document)", " at the end of the file")
-    return int(found[1]), int(found[2]), message[: found.start()]
+    if found is not None:
+        return int(found[1]), int(found[2]), message[: found.start()]
+    end = " (at end of document)"
+    if message.endswith(end):
+        last = text.split("\n")[-1]
+        return text.count("\n") + 1, len(last) + 1, message.removesuffix(end) + " at the end"
+    return 1, 1, message
 
 
 def _line_of_key(text: str, name: str) -> int:
