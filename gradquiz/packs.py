@@ -66,7 +66,7 @@ def read_settings(file: Path) -> tuple[list[Path], list[Problem]]:
     name = str(file)
     try:
         raw = file.read_bytes()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return [], []
     except OSError as exc:
         return [], [Problem(Location(name), f"cannot read the settings file: {exc.strerror}")]
@@ -110,7 +110,7 @@ def _toml_error(message: str, text: str) -> tuple[int, int, str]:
         return int(found[1]), int(found[2]), message[: found.start()]
     end = " (at end of document)"
     if message.endswith(end):
-        last = text.split("\n")[-1]
+        last = text.rsplit("\n", maxsplit=1)[-1]
         return text.count("\n") + 1, len(last) + 1, message.removesuffix(end) + " at the end"
     return 1, 1, message
 

@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from gradquiz.tui.screens.dialogs import FullValueDialog
+from gradquiz.tui.screens.dialogs import FullValueDialog, TrustDialog
 from gradquiz.tui.widgets.answers import OrderAnswer
 
 
@@ -32,6 +32,7 @@ def key_table() -> Table:
         ("order lines", OrderAnswer),
         ("question list", QuestionListScreen),
         ("full value", FullValueDialog),
+        ("trust prompt", TrustDialog),
         ("anywhere", GradquizApp),
     ]
     for where, owner in sections:

@@ -327,7 +327,9 @@ class QuizScreen(Screen[None]):
     async def on_mount(self) -> None:
         await self.show(self.index)
         for notice in self.quiz.trust_policy.notices():
-            self.notify(notice, title="gradquiz carries on", severity="warning", timeout=20)
+            self.notify(
+                notice, title="gradquiz carries on", severity="warning", timeout=20, markup=False
+            )
 
     def on_resize(self, event: events.Resize) -> None:
         width, height = event.size
@@ -440,7 +442,12 @@ class QuizScreen(Screen[None]):
                 try:
                     policy.trust(pack)
                 except TrustNotSaved as exc:
-                    self.notify(f"{exc}. Trusted until gradquiz quits.", severity="warning")
+                    self.notify(
+                        f"{exc}. Trusted until gradquiz quits.",
+                        severity="warning",
+                        timeout=15,
+                        markup=False,
+                    )
                 self.declined.discard(pack.file)
                 if self.view() is view:
                     await view.trust_given(submitting)
