@@ -173,6 +173,13 @@ class Catalog:
             for root in (s.path.absolute(), Path(key(s.path)))
         ]
         self._origins: dict[str, Origin] = {}
+        # The app asks on every footer refresh: resolve each file once, not once per question.
+        self._keys: dict[str, str] = {}
+
+    def key(self, file: str) -> str:
+        if file not in self._keys:
+            self._keys[file] = key(file)
+        return self._keys[file]
 
     def origin(self, file: str) -> Origin:
         if file not in self._origins:
@@ -194,9 +201,9 @@ class Catalog:
             return "always trusted"
         if not pack.sha256:
             return "not trusted"
-        if (key(pack.file), pack.sha256) in self.unsaved:
+        if (self.key(pack.file), pack.sha256) in self.unsaved:
             return "trusted"
-        recorded = self.store.sha256(pack.file)
+        recorded = self.store.packs.get(self.key(pack.file))
         if recorded is None:
             return "not trusted"
         return "trusted" if recorded == pack.sha256 else "changed since trusted"
@@ -210,7 +217,7 @@ class Catalog:
         try:
             self.store.record(pack.file, pack.sha256)
         except TrustNotSaved:
-            self.unsaved.add((key(pack.file), pack.sha256))
+            self.unsaved.add((self.key(pack.file), pack.sha256))
             raise
 
     def questions_of(self, pack: PackInfo) -> list[Question]:
