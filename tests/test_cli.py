@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from gradquiz import locations
 from gradquiz.cli import main
 from tests.conftest import PACKS, write
 
@@ -212,3 +214,132 @@ def _env() -> dict[str, str]:
     import os
 
     return dict(os.environ)
+
+
+TRUSTY = """\
+pack:
+  title: Week one
+  authors: [A. Teacher]
+questions:
+  - id: from-elsewhere
+    type: truefalse
+    title: t
+    prompt: p
+    topic: t
+    experiment:
+      setup: w = torch.ones(1, requires_grad=True)
+      code: open(MARKER, 'w').write('x')
+    answer: true
+"""
+
+
+def test_trust_then_run_until_the_file_changes(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    pack = write(tmp_path / "course", "week1.yaml", TRUSTY.replace("MARKER", repr(str(marker))))
+    env = {**_env(), "GRADQUIZ_PATH": str(tmp_path / "course")}
+    refused = gradquiz("run", "from-elsewhere", "--no-bundled", env=env)
+    assert refused.returncode == 2
+    assert f"trust it with `gradquiz trust {pack}`" in refused.stderr
+    trusted = gradquiz("trust", str(pack), env=env)
+    assert trusted.returncode == 0, trusted.stderr
+    sha = hashlib.sha256(pack.read_bytes()).hexdigest()
+    assert trusted.stdout.splitlines() == [
+        f"trusted {pack.resolve()} (sha256 {sha[:12]})",
+        "  “Week one”, by A. Teacher: 1 question(s), 2 code snippet(s)",
+    ]
+    ran = gradquiz("run", "from-elsewhere", "--no-bundled", env=env)
+    assert ran.returncode == 0, ran.stderr
+    assert marker.exists()
+    marker.unlink()
+    pack.write_text(pack.read_text().replace("title: t\n", "title: edited\n", 1))
+    again = gradquiz("run", "from-elsewhere", "--no-bundled", env=env)
+    assert again.returncode == 2
+    assert "changed since it was trusted" in again.stderr
+    assert not marker.exists()
+
+
+def test_packs_lists_origin_questions_and_trust(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env_pack = write(tmp_path / "env", "e.yaml", TRUSTY.replace("MARKER", "'x'"))
+    listed = write(tmp_path / "set", "s.yaml", TRUSTY.replace("from-elsewhere", "from-settings"))
+    changed = write(tmp_path / "set", "t.yaml", TRUSTY.replace("from-elsewhere", "changes"))
+    write(locations.home(), "settings.toml", f'packs = ["{tmp_path / "set"}"]\n')
+    monkeypatch.setenv("GRADQUIZ_PATH", str(env_pack))
+    assert main(["trust", str(env_pack)]) == 0
+    assert main(["trust", str(changed)]) == 0
+    changed.write_text(changed.read_text() + "# edited\n")
+    capsys.readouterr()
+    assert main(["packs", "--json", "--questions", GOOD]) == 0
+    items = {Path(i["path"]).name: i for i in json.loads(capsys.readouterr().out)}
+    assert items["01-training-loop.yaml"]["origin"] == "bundled"
+    assert items["01-training-loop.yaml"]["trust"] == "always trusted"
+    assert (items["good.yaml"]["origin"], items["good.yaml"]["trust"]) == (
+        "command line",
+        "always trusted",
+    )
+    assert items["good.yaml"]["questions"] == 5
+    assert (items["e.yaml"]["origin"], items["e.yaml"]["trust"]) == ("GRADQUIZ_PATH", "trusted")
+    assert (items["s.yaml"]["origin"], items["s.yaml"]["trust"]) == ("settings", "not trusted")
+    assert items["t.yaml"]["trust"] == "changed since trusted"
+    assert items["s.yaml"]["authors"] == ["A. Teacher"] and items["s.yaml"]["snippets"] == 2
+    assert main(["packs", "--no-bundled"]) == 0
+    table = capsys.readouterr().out
+    assert f"{listed}  settings" in table and "not trusted" in table
+
+
+def test_trust_a_directory_refuses_the_broken_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path, "a-good.yaml", TRUSTY.replace("MARKER", "'x'"))
+    broken = write(tmp_path, "b-broken.yaml", "questions:\n  - id: Not A Slug\n")
+    assert main(["trust", str(tmp_path)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f"trusted {(tmp_path / 'a-good.yaml').resolve()} (sha256 ")
+    assert f"{broken}:2:" in captured.out
+    assert f"not trusted: {broken} has" in captured.err
+    assert main(["untrust", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.startswith(
+        f"no longer trusted: {(tmp_path / 'a-good.yaml').resolve()} (sha256 "
+    )
+    assert main(["untrust", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == f"{tmp_path} was not trusted\n"
+
+
+def test_trust_and_untrust_unknown_paths_are_usage_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["trust", str(tmp_path / "nope.yaml")]) == 2
+    assert (
+        capsys.readouterr().err
+        == f"gradquiz: {tmp_path / 'nope.yaml'}: no such file or directory\n"
+    )
+    assert main(["untrust", str(tmp_path / "nope.yaml")]) == 2
+    assert "nothing trusted there" in capsys.readouterr().err
+    assert main(["trust", str(tmp_path)]) == 2
+    assert "no *.yaml or *.yml files" in capsys.readouterr().err
+
+
+def test_trust_says_when_it_cannot_be_saved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GRADQUIZ_HOME", str(write(tmp_path, "a-file", "") / "home"))
+    assert main(["trust", GOOD]) == 1
+    err = capsys.readouterr().err
+    assert "could not save trust to" in err and f"{GOOD} is not trusted" in err
+
+
+def test_a_broken_settings_file_is_reported_and_list_still_works(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    file = write(locations.home(), "settings.toml", 'packs = ["a.yaml"\n')
+    assert main(["list", "--json", "--no-bundled", "--questions", GOOD]) == 0
+    captured = capsys.readouterr()
+    assert len(json.loads(captured.out)) == 5
+    assert f"{file}:2:1: the settings file is not valid TOML" in captured.err
+
+
+def test_a_corrupt_trust_file_is_a_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    write(locations.home(), "trust.json", "not json")
+    assert main(["packs", "--no-bundled", "--questions", GOOD]) == 0
+    assert "trust file is not valid JSON" in capsys.readouterr().err

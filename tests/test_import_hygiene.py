@@ -14,6 +14,8 @@ CORE = [
     "gradquiz.display",
     "gradquiz.progress",
     "gradquiz.progress.stats",
+    "gradquiz.packs",
+    "gradquiz.trust",
 ]
 NO_TORCH = [*CORE, "gradquiz.cli", "gradquiz.lab.client", "gradquiz.lab.protocol"]
 

@@ -73,8 +73,9 @@ def run_check(
     print(summary, file=sys.stderr)
     if untrusted:
         print(
-            f"not run: {len(untrusted)} question(s) from packs found through GRADQUIZ_PATH, "
-            "which are not trusted; name them with --questions or as PATH to run them",
+            f"not run: {len(untrusted)} question(s) from packs found through GRADQUIZ_PATH "
+            "or the settings file, which are not trusted; trust them with `gradquiz trust PATH`, "
+            "or name them with --questions or as PATH to run them",
             file=sys.stderr,
         )
     return 1 if problems else 0

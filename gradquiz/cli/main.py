@@ -9,13 +9,15 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gradquiz import __version__, locations
-from gradquiz.format import Library, Problem, Question, load
+from gradquiz import __version__, packs
+from gradquiz.format import Problem, Question, load
+from gradquiz.format.loader import find_files
 from gradquiz.format.schema import json_schema
+from gradquiz.packs import Catalog, PackSummary
+from gradquiz.trust import TrustNotSaved, TrustStore
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -24,39 +26,28 @@ class UsageError(Exception):
     pass
 
 
-@dataclass
-class Catalog:
-    """What the flags and environment load, and which of it may run."""
-
-    library: Library
-    trusted_roots: list[Path] = field(default_factory=list)
-
-    def trusted(self, question: Question) -> bool:
-        file = Path(question.pack.file).resolve()
-        return any(file == root or root in file.parents for root in self.trusted_roots)
-
-    def find(self, question_id: str) -> Question:
-        question = self.library.get(question_id)
-        if question is None:
-            ids = [q.id for q in self.library.questions]
-            close = difflib.get_close_matches(question_id, ids, n=3)
-            hint = f"; did you mean {', '.join(close)}?" if close else ""
-            raise UsageError(f"no question with id {question_id!r}{hint}")
-        return question
-
-
 def catalog(args: argparse.Namespace, paths: Sequence[str] = ()) -> Catalog:
-    """Load the packs the arguments name. Explicit paths are trusted; GRADQUIZ_PATH's are not."""
+    """Load the packs the arguments name. Explicit paths are trusted; GRADQUIZ_PATH's and the
+    settings file's run once the learner trusts them (`gradquiz trust`)."""
     named = [Path(p) for p in (*paths, *args.questions)]
     for path in named:
         if not path.exists():
             raise UsageError(f"{path}: no such file or directory")
-    trusted = list(named)
-    found = [] if paths else locations.environment_paths()
-    if not args.no_bundled and not paths:
-        trusted.insert(0, locations.bundled_questions())
-    library = load([*trusted, *found])
-    return Catalog(library, [p.resolve() for p in trusted])
+    # `check PATH...` checks those paths alone, as its contract says.
+    loaded = packs.discover(named, bundled=not args.no_bundled and not paths, configured=not paths)
+    if loaded.store.problem is not None:
+        print(f"gradquiz: warning: {loaded.store.problem}", file=sys.stderr)
+    return loaded
+
+
+def find(cat: Catalog, question_id: str) -> Question:
+    question = cat.library.get(question_id)
+    if question is None:
+        ids = [q.id for q in cat.library.questions]
+        close = difflib.get_close_matches(question_id, ids, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise UsageError(f"no question with id {question_id!r}{hint}")
+    return question
 
 
 def language(args: argparse.Namespace) -> str | None:
@@ -127,11 +118,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from gradquiz.lab.protocol import requests_for
 
     cat = catalog(args)
-    question = cat.find(args.question_id)
+    question = find(cat, args.question_id)
     if not cat.trusted(question):
+        file = question.pack.file
         raise UsageError(
-            f"{question.pack.file} was found through GRADQUIZ_PATH and is not trusted, so its "
-            f"code does not run; name it with --questions {question.pack.file} to run it"
+            f"{cat.why_not(question.pack)}; trust it with `gradquiz trust {file}`, "
+            f"or name it with --questions {file} to run it this once"
         )
     requests = requests_for(question)
     if not requests:
@@ -188,8 +180,108 @@ def cmd_app(args: argparse.Namespace) -> int:
 
     cat = catalog(args)
     if args.question is not None:
-        cat.find(args.question)
-    return run_app(cat.library, cat.trusted, args.question, language(args))
+        find(cat, args.question)
+    return run_app(cat.library, cat, args.question, language(args))
+
+
+def describe(summary: PackSummary) -> str:
+    """One line a person can decide on: which pack, whose, and how much code it carries."""
+    title = f"“{summary.title}”" if summary.title else Path(summary.file).name
+    authors = f"by {', '.join(summary.authors)}" if summary.authors else "no authors given"
+    return (
+        f"{title}, {authors}: {summary.questions} question(s), {summary.snippets} code snippet(s)"
+    )
+
+
+def pack_files(path: Path) -> list[Path]:
+    if not path.exists():
+        raise UsageError(f"{path}: no such file or directory")
+    files, _ = find_files([path])
+    if not files:
+        raise UsageError(f"{path}: no *.yaml or *.yml files under it")
+    return files
+
+
+def cmd_trust(args: argparse.Namespace) -> int:
+    store = TrustStore.load()
+    if store.problem is not None:
+        print(f"gradquiz: warning: {store.problem}", file=sys.stderr)
+    code = EXIT_OK
+    for file in pack_files(Path(args.path)):
+        # The file alone, so the problems are its own; trust covers the bytes just checked.
+        library = load([file])
+        pack = library.packs[0]
+        if library.problems:
+            print_problems(library.problems)
+            print(
+                f"gradquiz: not trusted: {file} has {len(library.problems)} problem(s); "
+                "fix them first (`gradquiz check` shows them too)",
+                file=sys.stderr,
+            )
+            code = EXIT_PROBLEMS
+            continue
+        summary = packs.summarize(pack, library.questions, "command line", "trusted")
+        try:
+            store.record(pack.file, pack.sha256)
+        except TrustNotSaved as exc:
+            print(f"gradquiz: {exc}; {file} is not trusted", file=sys.stderr)
+            return EXIT_PROBLEMS
+        print(f"trusted {Path(pack.file).resolve()} (sha256 {pack.sha256[:12]})")
+        print(f"  {describe(summary)}")
+    return code
+
+
+def cmd_untrust(args: argparse.Namespace) -> int:
+    path = Path(args.path)
+    store = TrustStore.load()
+    try:
+        removed = store.forget(path)
+    except TrustNotSaved as exc:
+        print(f"gradquiz: {exc}; nothing was untrusted", file=sys.stderr)
+        return EXIT_PROBLEMS
+    if not removed and not path.exists():
+        raise UsageError(f"{path}: no such file or directory, and nothing trusted there")
+    if not removed:
+        print(f"{path} was not trusted")
+    for file, sha256 in sorted(removed.items()):
+        print(f"no longer trusted: {file} (sha256 {sha256[:12]})")
+    return EXIT_OK
+
+
+def cmd_packs(args: argparse.Namespace) -> int:
+    cat = catalog(args)
+    summaries = [cat.summary(pack) for pack in cat.library.packs]
+    if args.json:
+        items = [
+            {
+                "path": s.file,
+                "origin": s.origin,
+                "questions": s.questions,
+                "trust": s.state,
+                "title": s.title,
+                "authors": list(s.authors),
+                "snippets": s.snippets,
+                "sha256": s.sha256,
+            }
+            for s in summaries
+        ]
+        print(json.dumps(items, ensure_ascii=False, indent=2))
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(box=None, pad_edge=False)
+        table.add_column("path", overflow="fold")
+        table.add_column("from", no_wrap=True)
+        table.add_column("questions", justify="right", no_wrap=True)
+        table.add_column("trust", no_wrap=True)
+        for s in summaries:
+            table.add_row(s.file, s.origin, str(s.questions), s.state)
+        Console(width=None if sys.stdout.isatty() else 10_000).print(table)
+    if cat.settings_problems:
+        for problem in cat.settings_problems:
+            print(problem, file=sys.stderr)
+    return EXIT_OK
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
@@ -219,7 +311,7 @@ def cmd_drill(args: argparse.Namespace) -> int:
         return EXIT_OK
     from gradquiz.tui.app import run_app
 
-    return run_app(cat.library, cat.trusted, None, language(args), drill=[q.id for q in queue])
+    return run_app(cat.library, cat, None, language(args), drill=[q.id for q in queue])
 
 
 # The flags every command takes, before or after its name: (flag, dest, default, options).
@@ -319,7 +411,23 @@ def build_parser() -> argparse.ArgumentParser:
     reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     reset.set_defaults(handler=cmd_reset)
 
-    for sub in (listing, run, check, schema, stats, drill, reset):
+    listed = commands.add_parser(
+        "packs", help="list the loaded packs: where each came from and whether it is trusted"
+    )
+    listed.add_argument("--json", action="store_true", help="print a JSON array")
+    listed.set_defaults(handler=cmd_packs)
+
+    trust = commands.add_parser(
+        "trust", help="let a pack's code run, until the file changes (file or directory)"
+    )
+    trust.add_argument("path", metavar="PATH")
+    trust.set_defaults(handler=cmd_trust)
+
+    untrust = commands.add_parser("untrust", help="stop trusting a pack (file or directory)")
+    untrust.add_argument("path", metavar="PATH")
+    untrust.set_defaults(handler=cmd_untrust)
+
+    for sub in (listing, run, check, schema, stats, drill, reset, listed, trust, untrust):
         _common(sub, prefix="sub_")
     parser.set_defaults(handler=cmd_app)
     return parser

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,8 @@ class Library:
     questions: list[Question] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    # One per file in `files`, also for a file none of whose questions loaded.
+    packs: list[PackInfo] = field(default_factory=list)
 
     def get(self, question_id: str) -> Question | None:
         return next((q for q in self.questions if q.id == question_id), None)
@@ -68,7 +71,8 @@ def load(paths: Iterable[str | Path]) -> Library:
             continue
         seen_files.add(path.resolve())
         library.files.append(str(path))
-        questions, file_problems = load_file(path)
+        pack, questions, file_problems = load_pack(path)
+        library.packs.append(pack)
         library.problems.extend(file_problems)
         for question in questions:
             if question.id in first_seen:
@@ -86,31 +90,48 @@ def load(paths: Iterable[str | Path]) -> Library:
 
 
 def load_file(path: Path) -> tuple[list[Question], list[Problem]]:
+    _, questions, problems = load_pack(path)
+    return questions, problems
+
+
+def load_pack(path: Path) -> tuple[PackInfo, list[Question], list[Problem]]:
+    """A file's pack, its questions and problems; the pack carries the SHA-256 of the very
+    bytes parsed, so trust given to that hash covers exactly the code shown and run."""
     name = str(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
-        return [], [Problem(Location(name), f"cannot read file: {exc.strerror}")]
+        return PackInfo(name), [], [Problem(Location(name), f"cannot read file: {exc.strerror}")]
+    sha256 = hashlib.sha256(data).hexdigest()
     try:
         root = parse(name, read_text(name, data))
     except ProblemError as exc:
-        return [], [exc.problem]
-    return load_document(name, root)
+        return PackInfo(name, sha256=sha256), [], [exc.problem]
+    pack, questions, problems = _document(name, root, sha256)
+    return pack, questions, problems
 
 
 def load_document(name: str, root: Node | None) -> tuple[list[Question], list[Problem]]:
+    _, questions, problems = _document(name, root, "")
+    return questions, problems
+
+
+def _document(
+    name: str, root: Node | None, sha256: str
+) -> tuple[PackInfo, list[Question], list[Problem]]:
     problems: list[ProblemError] = []
     if root is None:
-        return [], [Problem(Location(name), "file is empty; expected a pack or a question")]
+        empty = "file is empty; expected a pack or a question"
+        return PackInfo(name, sha256=sha256), [], [Problem(Location(name), empty)]
     if isinstance(root, Mapping) and root.get("id") is not None:
-        pack = PackInfo(name)
+        pack = PackInfo(name, sha256=sha256)
         nodes: list[Node] = [root]
     else:
         try:
             values, _ = read_fields(root, FILE_FIELDS, "a question file", problems)
         except ProblemError as exc:
-            return [], [exc.problem]
-        pack = _pack(name, values.get("pack", {}))
+            return PackInfo(name, sha256=sha256), [], [exc.problem]
+        pack = replace(_pack(name, values.get("pack", {})), sha256=sha256)
         listed = values.get("questions")
         nodes = []
         if isinstance(listed, Sequence):
@@ -122,7 +143,7 @@ def load_document(name: str, root: Node | None) -> tuple[list[Question], list[Pr
         question = _question(node, pack, problems)
         if question is not None:
             questions.append(question)
-    return questions, sorted(_flatten(problems))
+    return pack, questions, sorted(_flatten(problems))
 
 
 def _flatten(problems: list[ProblemError]) -> list[Problem]:

@@ -81,6 +81,8 @@ class PackInfo:
     title: Text | None = None
     description: Text | None = None
     authors: tuple[str, ...] = ()
+    # Of the file's bytes as loaded: what trust is recorded against.
+    sha256: str = ""
 
     @property
     def name(self) -> str:

@@ -17,6 +17,7 @@ from textual.message import Message
 
 from gradquiz.format import Library, Question
 from gradquiz.lab.protocol import VariantRequest, VariantResult, requests_for
+from gradquiz.packs import TrustPolicy, as_policy
 from gradquiz.tui.commands import ActionsProvider, JumpProvider
 from gradquiz.tui.labpool import SharedLab
 from gradquiz.tui.screens.quiz import QuizScreen
@@ -48,7 +49,7 @@ class GradquizApp(App[None]):
     def __init__(
         self,
         library: Library,
-        trusted: Callable[[Question], bool],
+        trusted: Callable[[Question], bool] | TrustPolicy,
         start: str | None = None,
         language: str | None = None,
         *,
@@ -58,7 +59,9 @@ class GradquizApp(App[None]):
     ) -> None:
         super().__init__()
         self.library = library
-        self.trusted = trusted
+        # Asked per pack, so trust given to one question reaches every question of its pack.
+        self.trust_policy = as_policy(trusted, library)
+        self.trusted = self.trust_policy.trusted
         self.language = language
         self.session = Session()
         # The questions `n` and `p` walk through: the whole library, or a drill's queue.
@@ -268,7 +271,7 @@ def plain(response: object) -> object:
 
 def run_app(
     library: Library,
-    trusted: Callable[[Question], bool],
+    trusted: Callable[[Question], bool] | TrustPolicy,
     start: str | None,
     language: str | None,
     drill: list[str] | None = None,

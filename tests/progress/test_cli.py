@@ -118,3 +118,21 @@ def test_a_damaged_file_is_reported_by_the_cli(capsys: pytest.CaptureFixture[str
     assert main(["stats", "--json", *PACK]) == 0
     err = capsys.readouterr().err
     assert "progress file was damaged" in err and ".damaged-" in err
+
+
+def test_the_daily_limit_of_new_questions_comes_from_the_settings_file(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    home = Path(os.environ["GRADQUIZ_HOME"])
+    home.mkdir(parents=True)
+    (home / "settings.toml").write_text("new_per_day = 2\n")
+    assert main(["drill", "--list", *PACK]) == 0
+    assert [line.split("\t")[0] for line in capsys.readouterr().out.splitlines()] == [
+        "accumulate",
+        "step-rule",
+    ]
+    (home / "settings.toml").write_text("new_per_day = 'lots'\n")
+    assert main(["drill", "--list", *PACK]) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 5
+    assert "new_per_day must be a whole number of questions, 0 or more; using 10" in captured.err

@@ -20,7 +20,7 @@ from textual.widgets import (
 from textual_plotext import PlotextPlot
 
 from gradquiz.tui.app import GradquizApp
-from gradquiz.tui.screens.dialogs import FullValueDialog
+from gradquiz.tui.screens.dialogs import FullValueDialog, TrustDialog
 from gradquiz.tui.screens.help import HelpScreen, key_table
 from gradquiz.tui.screens.question_list import QuestionListScreen
 from gradquiz.tui.screens.quiz import QuestionView, QuizScreen
@@ -339,6 +339,9 @@ async def test_untrusted_pack_runs_nothing(make_app: MakeApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         assert "not trusted" in text_of(app, "#lab-status")
         await pilot.press("1", "enter")
+        # Submitting asks whether to trust the pack; no keeps it from running.
+        assert isinstance(app.screen, TrustDialog)
+        await pilot.press("n")
         await settle(pilot)
         assert app.session.results == {}
         assert app.session.state("accumulate") == "right"

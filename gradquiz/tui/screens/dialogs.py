@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from gradquiz.display import jsonable
+from gradquiz.packs import PackSummary
 
 
 def full_text(value: Any) -> str:
@@ -71,3 +72,56 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
+
+
+class TrustDialog(ModalScreen[bool]):
+    """Whether to let a pack's code run: who wrote it and how much code it holds, then yes/no.
+
+    "No" has the focus: Enter pressed by habit must not run a stranger's code.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "decide(True)", "Trust and run", id="trust.yes"),
+        Binding("n,escape", "decide(False)", "Not now", id="trust.no"),
+    ]
+
+    def __init__(self, summary: PackSummary, why: str) -> None:
+        super().__init__()
+        self.summary = summary
+        self.why = why
+
+    def compose(self) -> ComposeResult:
+        s = self.summary
+        authors = ", ".join(s.authors) if s.authors else "not given"
+        details = "\n".join(
+            [
+                f"Pack:     {s.title or '(untitled)'}",
+                f"File:     {s.file}",
+                f"Authors:  {authors}",
+                f"Contents: {s.questions} question(s), {s.snippets} code snippet(s)",
+                f"SHA-256:  {s.sha256[:12]}",
+            ]
+        )
+        with Vertical(id="trust-dialog"):
+            yield Label("Trust this pack and run its code?", id="dialog-title")
+            yield Static(RichText(details), id="trust-details")
+            yield Static(
+                RichText(
+                    f"{self.why}. Trusting it runs its Python on this computer, as you, "
+                    "whenever gradquiz shows one of its questions, until the file changes."
+                ),
+                id="trust-why",
+            )
+            with Horizontal(id="trust-buttons"):
+                yield Button("Trust and run (y)", variant="warning", id="trust-yes")
+                yield Button("Not now (n)", variant="primary", id="trust-no")
+
+    def on_mount(self) -> None:
+        self.query_one("#trust-no", Button).focus()
+
+    def action_decide(self, trust: bool) -> None:
+        self.dismiss(trust)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "trust-yes")

@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from gradquiz.tui.screens.dialogs import ConfirmDialog, FullValueDialog
+from gradquiz.tui.screens.dialogs import ConfirmDialog, FullValueDialog, TrustDialog
 from gradquiz.tui.widgets.answers import OrderAnswer
 
 
@@ -35,6 +35,7 @@ def key_table() -> Table:
         ("stats", StatsScreen),
         ("confirm", ConfirmDialog),
         ("full value", FullValueDialog),
+        ("trust prompt", TrustDialog),
         ("anywhere", GradquizApp),
     ]
     for where, owner in sections:

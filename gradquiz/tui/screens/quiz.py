@@ -17,6 +17,7 @@ from textual.widgets import Footer, Header, Input, Markdown, Static
 
 from gradquiz.format.model import Question
 from gradquiz.grading import Verdict, grade
+from gradquiz.trust import TrustNotSaved
 from gradquiz.tui.session import Answered
 from gradquiz.tui.widgets.answers import (
     ChoiceAnswer,
@@ -67,7 +68,7 @@ class QuestionView(VerticalScroll):
         if not self.quiz.trusted(self.question):
             yield Static(
                 "Not trusted: code not run. This pack was not named on the command line, so "
-                "its code is shown but nothing runs.",
+                "its code is shown but nothing runs. Press T to trust it.",
                 id="untrusted",
             )
         yield answer_widget(self.question, language)
@@ -205,7 +206,7 @@ class QuestionView(VerticalScroll):
             note = (
                 "Running your answer in the lab…"
                 if waiting
-                else "Not trusted: code not run, so this answer cannot be checked."
+                else "Not trusted: code not run, so this answer cannot be checked (T trusts it)."
             )
             panel.show_verdict(note, None)
         else:
@@ -260,11 +261,29 @@ class QuestionView(VerticalScroll):
         if question.experiment is None:
             await panel.show_note("This question has no experiment.")
         elif not self.quiz.trusted(question):
-            await panel.show_note("Not trusted: code not run.")
+            why = self.quiz.trust_policy.why_not(question.pack)
+            await panel.show_note(f"Not trusted: code not run. {why}; press T to trust it.")
         elif session.is_running(question.id) or not results:
             await panel.show_note("The experiment is running in the lab…", loading=True)
         else:
             await panel.show_results(results)
+
+    async def trust_given(self, submitting: bool) -> None:
+        """The pack is trusted now: drop the warning and start the runs the question needs."""
+        await self.query("#untrusted").remove()
+        # An order answer about to be submitted runs with its arrangement: not twice.
+        if not (submitting and self.question.type == "order"):
+            self.quiz.run_experiment(self.question)
+        self.update_status()
+        if self.answered is not None:
+            await self.show_lab()
+
+    def ready_to_submit(self) -> bool:
+        try:
+            self.answer().response()
+        except Incomplete:
+            return False
+        return self.answered is None
 
     async def experiment_finished(self) -> None:
         self.update_status()
@@ -297,12 +316,15 @@ class QuizScreen(Screen[None]):
         Binding("x", "skip", "Skip for today", show=False, id="skip", priority=True),
         Binding("s", "stats", "Stats", show=False, id="stats", priority=True),
         Binding("question_mark", "help", "Keys", id="help", priority=True),
+        Binding("T", "trust", "Trust pack", id="trust", priority=True),
     ]
 
     def __init__(self, index: int) -> None:
         super().__init__()
         self.index = index
         self._view: QuestionView | None = None
+        # Packs the learner said no to: submitting does not ask again; T still does.
+        self.declined: set[str] = set()
 
     @property
     def quiz(self) -> GradquizApp:
@@ -316,6 +338,10 @@ class QuizScreen(Screen[None]):
 
     async def on_mount(self) -> None:
         await self.show(self.index)
+        for notice in self.quiz.trust_policy.notices():
+            self.notify(
+                notice, title="gradquiz carries on", severity="warning", timeout=20, markup=False
+            )
 
     def on_resize(self, event: events.Resize) -> None:
         width, height = event.size
@@ -385,6 +411,8 @@ class QuizScreen(Screen[None]):
             return True if view.hints_shown < len(question.hints) else None
         if action == "rerun":
             return True if self.quiz.can_run(question) else None
+        if action == "trust":
+            return question.experiment is not None and not self.quiz.trusted(question)
         return True
 
     def action_pick(self, number: int) -> None:
@@ -399,8 +427,50 @@ class QuizScreen(Screen[None]):
 
     async def action_submit(self) -> None:
         view = self.view()
-        if view is not None:
+        if view is None:
+            return
+        question = view.question
+        if (
+            question.experiment is not None
+            and not self.quiz.trusted(question)
+            and question.pack.file not in self.declined
+            and view.ready_to_submit()
+        ):
+            self.ask_trust(view, submitting=True)
+        else:
             await view.submit()
+
+    def action_trust(self) -> None:
+        view = self.view()
+        if view is not None and not self.quiz.trusted(view.question):
+            self.ask_trust(view, submitting=False)
+
+    def ask_trust(self, view: QuestionView, submitting: bool) -> None:
+        from gradquiz.tui.screens.dialogs import TrustDialog
+
+        policy, pack = self.quiz.trust_policy, view.question.pack
+
+        async def decided(trust: bool | None) -> None:
+            if trust:
+                try:
+                    policy.trust(pack)
+                except TrustNotSaved as exc:
+                    self.notify(
+                        f"{exc}. Trusted until gradquiz quits.",
+                        severity="warning",
+                        timeout=15,
+                        markup=False,
+                    )
+                self.declined.discard(pack.file)
+                if self.view() is view:
+                    await view.trust_given(submitting)
+            else:
+                self.declined.add(pack.file)
+            if submitting and self.view() is view:
+                await view.submit()
+            self.refresh_bindings()
+
+        self.app.push_screen(TrustDialog(policy.summary(pack), policy.why_not(pack)), decided)
 
     @on(NumericAnswer.Submitted)
     async def numeric_submitted(self) -> None:
