@@ -13,7 +13,14 @@ from gradquiz.cli.main import UsageError
 from gradquiz.format import Question
 from gradquiz.progress import open_progress
 from gradquiz.progress.drill import Progress
-from gradquiz.progress.stats import STREAK_PREF, export, stats
+from gradquiz.progress.stats import (
+    STREAK_PREF,
+    TOPIC_COLUMNS,
+    export,
+    percent,
+    stats,
+    topic_rows,
+)
 
 EXPORT_FORMATS = {".csv": "csv", ".json": "json"}
 BARS = " ▁▂▃▄▅▆▇█"
@@ -40,12 +47,9 @@ def print_stats(document: dict[str, Any]) -> None:
 
     console = Console()
 
-    def pct(value: float | None) -> str:
-        return "-" if value is None else f"{value:.0%}"
-
     console.print(
         f"Answered {document['answered']}, correct {document['correct']} "
-        f"({pct(document['accuracy'])}); seen {document['seen']} of "
+        f"({percent(document['accuracy'])}); seen {document['seen']} of "
         f"{document['questions']} questions."
     )
     if "streak" in document:
@@ -58,16 +62,10 @@ def print_stats(document: dict[str, Any]) -> None:
         f"{' '.join(map(str, counts))}"
     )
     table = Table(title="By topic", box=None, title_justify="left")
-    for column in ("topic", "questions", "answered", "correct", "accuracy"):
+    for column in TOPIC_COLUMNS:
         table.add_column(column, justify="left" if column == "topic" else "right")
-    for topic, entry in document["by_topic"].items():
-        table.add_row(
-            topic,
-            str(entry["questions"]),
-            str(entry["answered"]),
-            str(entry["correct"]),
-            pct(entry["accuracy"]),
-        )
+    for row in topic_rows(document):
+        table.add_row(*row)
     console.print(table)
     if document["most_missed"]:
         console.print("Most often missed:")

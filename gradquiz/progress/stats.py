@@ -22,6 +22,27 @@ def _share(right: int, total: int) -> float | None:
     return round(right / total, 4) if total else None
 
 
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+TOPIC_COLUMNS = ("topic", "questions", "answered", "correct", "accuracy")
+
+
+def topic_rows(document: dict[str, Any]) -> list[tuple[str, ...]]:
+    """The by-topic numbers as table cells, in TOPIC_COLUMNS order."""
+    return [
+        (
+            topic,
+            str(entry["questions"]),
+            str(entry["answered"]),
+            str(entry["correct"]),
+            percent(entry["accuracy"]),
+        )
+        for topic, entry in document["by_topic"].items()
+    ]
+
+
 def streak_days(days: set[date], today: date) -> int:
     """Days in a row with an answer, up to today (or yesterday: today is not over yet)."""
     day = today if today in days else today - timedelta(days=1)

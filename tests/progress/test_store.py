@@ -242,16 +242,22 @@ def test_two_writers_at_once_lose_and_corrupt_nothing(tmp_path: Path) -> None:
     assert db.execute("SELECT count(*) FROM cards").fetchone()[0] == 5
 
 
-def test_a_killed_writer_loses_at_most_the_answer_being_written(tmp_path: Path) -> None:
-    process = writer(tmp_path, 100_000, "k")
+def kill_after(home: Path, answers: int) -> int:
+    """Start a writer, kill -9 it once `answers` are committed; how many it had reported."""
+    process = writer(home, 100_000, "k")
     assert process.stdout is not None
     committed = 0
     for line in process.stdout:
         committed = int(line)
-        if committed >= 60:
+        if committed >= answers:
             break
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
+    return committed
+
+
+def test_a_killed_writer_loses_at_most_the_answer_being_written(tmp_path: Path) -> None:
+    committed = kill_after(tmp_path, 60)
     # The killed process left its write-ahead log behind: opening must replay it.
     assert (tmp_path / (FILE_NAME + "-wal")).exists()
     opened = open_store(tmp_path, NOW)
@@ -260,15 +266,7 @@ def test_a_killed_writer_loses_at_most_the_answer_being_written(tmp_path: Path) 
 
 
 def test_a_stale_wal_copied_with_its_database_is_replayed(tmp_path: Path) -> None:
-    process = writer(tmp_path / "a", 100_000, "s")
-    assert process.stdout is not None
-    committed = 0
-    for line in process.stdout:
-        committed = int(line)
-        if committed >= 20:
-            break
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=30)
+    committed = kill_after(tmp_path / "a", 20)
     moved = tmp_path / "b"
     moved.mkdir()
     for name in (FILE_NAME, FILE_NAME + "-wal"):

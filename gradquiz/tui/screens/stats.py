@@ -13,15 +13,18 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 from textual_plotext import PlotextPlot
 
-from gradquiz.progress.stats import STREAK_PREF, stats, streak_enabled
+from gradquiz.progress.stats import (
+    STREAK_PREF,
+    TOPIC_COLUMNS,
+    percent,
+    stats,
+    streak_enabled,
+    topic_rows,
+)
 from gradquiz.tui.screens.dialogs import ConfirmDialog
 
 if TYPE_CHECKING:
     from gradquiz.tui.app import GradquizApp
-
-
-def percent(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0%}"
 
 
 def summary(document: dict[str, Any]) -> str:
@@ -62,7 +65,7 @@ class StatsScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#by-topic", DataTable)
-        table.add_columns("topic", "questions", "answered", "correct", "accuracy")
+        table.add_columns(*TOPIC_COLUMNS)
         self.refresh_stats()
 
     def refresh_stats(self) -> None:
@@ -92,14 +95,8 @@ class StatsScreen(Screen[None]):
         plot.refresh()
         table = self.query_one("#by-topic", DataTable)
         table.clear()
-        for topic, entry in document["by_topic"].items():
-            table.add_row(
-                topic,
-                str(entry["questions"]),
-                str(entry["answered"]),
-                str(entry["correct"]),
-                percent(entry["accuracy"]),
-            )
+        for row in topic_rows(document):
+            table.add_row(*row)
         missed = document["most_missed"]
         text = "\n".join(f"✗ {m['wrong']} of {m['answered']}  {m['title']}" for m in missed)
         self.query_one("#most-missed", Static).update(RichText(text or "Nothing missed yet."))
