@@ -30,15 +30,19 @@ def warn(location: Location, message: str) -> Problem:
     return Problem(location, message, "warning")
 
 
-def warnings(question: Question, results: Results) -> list[Problem]:
-    """Every warning for one question, given the runs of all its variants."""
+def warnings(question: Question, results: Results, key_disputed: bool = False) -> list[Problem]:
+    """Every warning for one question, given the runs of all its variants.
+
+    `key_disputed`: check already says the answer key is wrong; warnings that take the key
+    as written (ambiguous choices) would repeat that mistake in other words.
+    """
     if not results or any(
         r.error is not None and r.error.type in _BROKEN for r in results.values()
     ):
         return []
     return sorted(
         [
-            *ambiguous_choices(question, results),
+            *([] if key_disputed else ambiguous_choices(question, results)),
             *loose_tolerance(question, results),
             *idle_watches(question, results),
             *slow_variants(question, results),
@@ -119,8 +123,8 @@ def loose_tolerance(question: Question, results: Results) -> list[Problem]:
     return [
         warn(
             question.where("answer"),
-            f"tolerance {answer.tolerance:g} also accepts {display.number(number)} ({where}), "
-            f"which is {gap:.3g} from the answer {display.number(value)}; "
+            f"tolerance {answer.tolerance:g} also accepts {number:.6g} ({where}), "
+            f"which is {gap:.3g} from the answer {value:.6g}; "
             f"make it smaller than {gap:.3g}",
         )
     ]
@@ -130,8 +134,8 @@ def idle_watches(question: Question, results: Results) -> list[Problem]:
     """Watch columns that show nothing.
 
     - A column whose expression raises in every row of every run shows only the error: a
-      typo, or a name the code never defines. (A column that is None everywhere is not
-      flagged: "the gradient stays None" is often the lesson.)
+      typo, or a name the code never defines. (A column that is None everywhere is never
+      flagged, by this rule or the next: "the gradient stays None" is often the lesson.)
     - A column with one value in every row of every variant, in a question with several
       choice variants and several steps, never moves while everything it sits beside does:
       a constant, better stated in the prompt. (A column equal across the variants but moving
@@ -154,8 +158,13 @@ def idle_watches(question: Question, results: Results) -> list[Problem]:
         failures = [c for c in cells if isinstance(c, str) and _FAILED_WATCH.match(c)]
         if len(failures) == len(cells):
             out.append(warn(expr.origin, f"watch {label!r} fails in every row: {failures[0]}"))
-        elif several and all(values_equal(c, cells[0], tolerance) for c in cells[1:]):
-            shown = display.cell(cells[0])
+        elif (
+            several
+            and cells[0] is not None
+            and all(values_equal(c, cells[0], tolerance) for c in cells[1:])
+        ):
+            value = cells[0]
+            shown = f"{value:.6g}" if isinstance(value, float) else display.cell(value)
             out.append(
                 warn(
                     expr.origin,

@@ -99,7 +99,7 @@ def collect(
     for question in runnable:
         mine = {v: r for (q, v), r in results.items() if q == question.id}
         found = grading.check(question, mine)
-        warned = lint.warnings(question, mine)
+        warned = lint.warnings(question, mine, key_disputed=bool(found))
         report.problems.extend(found)
         report.warnings.extend(warned)
         report.by_question[question.id] = sorted([*found, *warned])
@@ -138,6 +138,8 @@ def summary(report: Report) -> str:
 def render_text(report: Report, out: TextIO, err: TextIO) -> None:
     for problem in sorted([*report.problems, *report.warnings]):
         print(problem, file=out)
+    # Lines before their summary, also when stdout is a pipe (buffered) and stderr is not.
+    out.flush()
     print(summary(report), file=err)
     if report.untrusted:
         print(

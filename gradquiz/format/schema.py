@@ -473,7 +473,11 @@ def json_schema() -> JSON:
         },
     ]
     pack_file = object_schema(FILE_FIELDS)
-    pack_file["properties"]["questions"] = {"type": "array", "items": {"$ref": "#/$defs/question"}}
+    pack_file["properties"]["questions"] = {
+        "type": "array",
+        "items": {"$ref": "#/$defs/question"},
+        "description": FILE_FIELDS["questions"].description,
+    }
     question["description"] = "One question."
     pack_file["description"] = "A pack: an optional header and a list of questions."
     return {
