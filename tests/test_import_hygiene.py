@@ -7,7 +7,13 @@ import sys
 
 import pytest
 
-CORE = ["gradquiz.format", "gradquiz.grading", "gradquiz.locations", "gradquiz.display"]
+CORE = [
+    "gradquiz.format",
+    "gradquiz.grading",
+    "gradquiz.lint",
+    "gradquiz.locations",
+    "gradquiz.display",
+]
 NO_TORCH = [*CORE, "gradquiz.cli", "gradquiz.lab.client", "gradquiz.lab.protocol"]
 
 
