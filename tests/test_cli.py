@@ -206,7 +206,8 @@ def test_schema_is_json_schema() -> None:
     assert question["additionalProperties"] is False
     assert question["required"] == ["id", "type", "title", "prompt", "topic"]
     assert question["properties"]["type"] == {
-        "enum": ["single", "multiple", "truefalse", "numeric", "order"]
+        "enum": ["single", "multiple", "truefalse", "numeric", "order"],
+        "description": "single, multiple, truefalse, numeric or order.",
     }
 
 

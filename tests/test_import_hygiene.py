@@ -10,6 +10,7 @@ import pytest
 CORE = [
     "gradquiz.format",
     "gradquiz.grading",
+    "gradquiz.lint",
     "gradquiz.locations",
     "gradquiz.display",
     "gradquiz.progress",

@@ -38,6 +38,8 @@ def test_wheel_carries_and_finds_the_bundled_packs(tmp_path: Path) -> None:
     [wheel] = (tmp_path / "dist").glob("gradquiz-*.whl")
     shipped = {Path(n).name for n in zipfile.ZipFile(wheel).namelist() if "/questions/" in n}
     assert shipped == {p.name for p in (ROOT / "questions").glob("*.yaml")}
+    # Editors read the schema from the installed package (see `gradquiz new`).
+    assert "gradquiz/format/question.schema.json" in zipfile.ZipFile(wheel).namelist()
     target = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(target)
     code = "from gradquiz import locations; print(locations.bundled_questions())"

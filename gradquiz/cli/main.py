@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from gradquiz import __version__, packs
-from gradquiz.format import Problem, Question, load
+from gradquiz.format import Library, Problem, Question, load
 from gradquiz.format.loader import find_files
-from gradquiz.format.schema import json_schema
 from gradquiz.packs import Catalog, PackSummary
 from gradquiz.trust import TrustNotSaved, TrustStore
 
@@ -108,12 +107,16 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    print(json.dumps(json_schema(), indent=2))
+    from gradquiz.format.schema import schema_text
+
+    if args.output is None:
+        print(schema_text(), end="")
+    else:
+        Path(args.output).write_text(schema_text(), encoding="utf-8")
     return EXIT_OK
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from gradquiz import grading
     from gradquiz.lab.client import Lab
     from gradquiz.lab.protocol import requests_for
 
@@ -131,48 +134,47 @@ def cmd_run(args: argparse.Namespace) -> int:
     with Lab(min(len(requests), os.cpu_count() or 1)) as lab:
         results = {r.variant: r for r in lab.run_all(requests)}
         torch_version = lab.torch_version
-    if args.json:
-        from gradquiz.display import jsonable
-
-        document: dict[str, Any] = {
-            "question": question.id,
-            "torch": torch_version.split("+")[0],
-            "variants": [
-                {
-                    "id": result.variant,
-                    "columns": result.columns,
-                    "rows": [
-                        {"step": row.step, "values": jsonable(row.values)} for row in result.rows
-                    ],
-                    "error": None
-                    if result.error is None
-                    else {
-                        "type": result.error.type,
-                        "message": result.error.message,
-                        "step": result.error.step,
-                    },
-                    "correct": grading.variant_correct(question, result.variant, results),
-                    "output": result.output,
-                }
-                for result in results.values()
-            ],
-        }
-        value = grading.numeric_value(question, results) if question.type == "numeric" else None
-        if value is not None:
-            document["answer"] = value
-        print(json.dumps(document, ensure_ascii=False))
-    else:
+    fmt = "json" if args.json else args.format
+    if fmt == "text":
         from gradquiz.cli.report import print_run
 
         print_run(question, results, language(args))
+    else:
+        from gradquiz.cli import share
+
+        print(share.render_run(fmt, question, results, torch_version, language(args)), end="")
     return EXIT_OK
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from gradquiz.cli.check import run_check
+    from gradquiz.cli.check import command
 
-    cat = catalog(args, args.paths)
-    return run_check(cat.library, cat.trusted, workers=args.workers)
+    def load() -> tuple[Library, Any]:
+        cat = catalog(args, args.paths)
+        return cat.library, cat.trusted
+
+    watched = [*args.paths, *args.questions]
+    return command(
+        load,
+        watched,
+        workers=args.workers,
+        fmt=args.format,
+        strict=args.strict,
+        watching=args.watch,
+    )
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from gradquiz.cli.new import command
+
+    return command(args.question_id, args.type, args.output)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from gradquiz.cli.export import command
+
+    cat = catalog(args, [args.path])
+    return command(cat.library, cat.trusted, args.format, args.output, language(args))
 
 
 def cmd_app(args: argparse.Namespace) -> int:
@@ -352,36 +354,29 @@ def _common(parser: argparse.ArgumentParser, prefix: str = "") -> None:
         parser.add_argument(flag, dest=prefix + dest, default=value, **options)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="gradquiz",
-        description="Learn how PyTorch gradients really behave. Without a command, opens the app.",
+def _author_commands(commands: Any) -> list[argparse.ArgumentParser]:
+    """new, export: for instructors."""
+    new = commands.add_parser("new", help="write a commented question file to start from")
+    new.add_argument("question_id", metavar="ID", help="the new question's id (a slug)")
+    new.add_argument(
+        "--type",
+        choices=("single", "multiple", "truefalse", "numeric", "order"),
+        default="single",
+        help="question type (default: single)",
     )
-    parser.add_argument("--version", action="version", version=f"gradquiz {__version__}")
-    _common(parser)
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    new.add_argument("-o", "--output", metavar="FILE", help="write to FILE (never overwritten)")
+    new.set_defaults(handler=cmd_new)
 
-    listing = commands.add_parser("list", help="list the loaded questions")
-    listing.add_argument("--json", action="store_true", help="print a JSON array")
-    listing.set_defaults(handler=cmd_list)
+    export = commands.add_parser("export", help="write a handout of a pack, experiments run")
+    export.add_argument("path", metavar="PATH", help="the pack file (its code runs)")
+    export.add_argument("--format", choices=("markdown",), default="markdown")
+    export.add_argument("-o", "--output", metavar="FILE", help="write to FILE, not stdout")
+    export.set_defaults(handler=cmd_export)
+    return [new, export]
 
-    run = commands.add_parser("run", help="run a question's experiment and print its tables")
-    run.add_argument("question_id", metavar="QUESTION_ID")
-    run.add_argument("--json", action="store_true", help="print one JSON object")
-    run.set_defaults(handler=cmd_run)
 
-    check = commands.add_parser(
-        "check", help="validate packs, run every experiment and verify every answer key"
-    )
-    check.add_argument("paths", nargs="*", metavar="PATH", help="files or directories to check")
-    check.add_argument(
-        "--workers", type=int, default=None, help="worker processes (default: one per core)"
-    )
-    check.set_defaults(handler=cmd_check)
-
-    schema = commands.add_parser("schema", help="print the JSON Schema of question files")
-    schema.set_defaults(handler=cmd_schema)
-
+def _learner_commands(commands: Any) -> list[argparse.ArgumentParser]:
+    """stats, drill, reset: the learner's own progress."""
     stats = commands.add_parser("stats", help="show your progress: answered, accuracy, what is due")
     stats.add_argument("--json", action="store_true", help="print one JSON object")
     stats.add_argument(
@@ -410,7 +405,11 @@ def build_parser() -> argparse.ArgumentParser:
     reset.add_argument("--all", action="store_true", help="forget everything")
     reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     reset.set_defaults(handler=cmd_reset)
+    return [stats, drill, reset]
 
+
+def _pack_commands(commands: Any) -> list[argparse.ArgumentParser]:
+    """packs, trust, untrust: packs from elsewhere."""
     listed = commands.add_parser(
         "packs", help="list the loaded packs: where each came from and whether it is trusted"
     )
@@ -426,8 +425,56 @@ def build_parser() -> argparse.ArgumentParser:
     untrust = commands.add_parser("untrust", help="stop trusting a pack (file or directory)")
     untrust.add_argument("path", metavar="PATH")
     untrust.set_defaults(handler=cmd_untrust)
+    return [listed, trust, untrust]
 
-    for sub in (listing, run, check, schema, stats, drill, reset, listed, trust, untrust):
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gradquiz",
+        description="Learn how PyTorch gradients really behave. Without a command, opens the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"gradquiz {__version__}")
+    _common(parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    listing = commands.add_parser("list", help="list the loaded questions")
+    listing.add_argument("--json", action="store_true", help="print a JSON array")
+    listing.set_defaults(handler=cmd_list)
+
+    run = commands.add_parser("run", help="run a question's experiment and print its tables")
+    run.add_argument("question_id", metavar="QUESTION_ID")
+    run.add_argument("--json", action="store_true", help="print one JSON object (--format json)")
+    run.add_argument(
+        "--format",
+        choices=("text", "json", "markdown", "csv"),
+        default="text",
+        help="text tables, the JSON object, markdown tables or tidy CSV",
+    )
+    run.set_defaults(handler=cmd_run)
+
+    check = commands.add_parser(
+        "check", help="validate packs, run every experiment and verify every answer key"
+    )
+    check.add_argument("paths", nargs="*", metavar="PATH", help="files or directories to check")
+    check.add_argument(
+        "--workers", type=int, default=None, help="worker processes (default: one per core)"
+    )
+    check.add_argument(
+        "--format", choices=("text", "json", "junit"), default="text", help="report format"
+    )
+    check.add_argument("--strict", action="store_true", help="warnings fail the check too")
+    check.add_argument(
+        "--watch", action="store_true", help="check again each time a file is saved (Ctrl-C ends)"
+    )
+    check.set_defaults(handler=cmd_check)
+
+    schema = commands.add_parser("schema", help="print the JSON Schema of question files")
+    schema.add_argument("-o", "--output", metavar="FILE", help="write it to FILE")
+    schema.set_defaults(handler=cmd_schema)
+
+    subs = [listing, run, check, schema]
+    subs += _author_commands(commands) + _learner_commands(commands) + _pack_commands(commands)
+    for sub in subs:
         _common(sub, prefix="sub_")
     parser.set_defaults(handler=cmd_app)
     return parser

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["error", "warning"]
 
 
 @dataclass(frozen=True, order=True)
@@ -19,10 +22,17 @@ class Location:
 
 @dataclass(frozen=True, order=True)
 class Problem:
+    """Something wrong with a question file; a `warning` is legal but will not teach well."""
+
     location: Location
     message: str
+    severity: Severity = "error"
 
     def __str__(self) -> str:
+        # Errors keep the contract's `FILE:LINE:COLUMN: message`; editors and compilers mark
+        # warnings the same way gcc does, so problem matchers pick both up.
+        if self.severity == "warning":
+            return f"{self.location}: warning: {self.message}"
         return f"{self.location}: {self.message}"
 
 

@@ -5,10 +5,12 @@ One table serves both the loader and `gradquiz schema`, so the two cannot drift 
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from gradquiz.format.model import QUESTION_TYPES, Code, Text
@@ -200,7 +202,14 @@ def _watch(node: Node) -> tuple[tuple[str, Code], ...]:
 
 WATCH = Kind(
     _watch,
-    {"type": "object", "minProperties": 1, "additionalProperties": {"type": "string"}},
+    {
+        "type": "object",
+        "minProperties": 1,
+        "additionalProperties": {
+            "type": "string",
+            "description": "A Python expression; its value after each step is this column.",
+        },
+    },
 )
 
 
@@ -275,37 +284,96 @@ class ProblemGroup(ProblemError):
         self.problems = problems
 
 
+# The descriptions are what an editor shows on hover and beside completions (through
+# `gradquiz schema` and the shipped question.schema.json), so they say what a key does.
 CHOICE_FIELDS: Fields = {
-    "id": Field(CHOICE_ID_KIND, required=True, description="short label shown to the learner"),
-    "text": Field(TEXT, required=True),
-    "code": Field(PYTHON, description="this choice's step code (makes the choice a variant)"),
-    "setup": Field(PYTHON, description="run after the experiment's setup, for this variant"),
-    "feedback": Field(TEXT, description="shown when the learner picks this choice"),
+    "id": Field(
+        CHOICE_ID_KIND,
+        required=True,
+        description="Short label shown to the learner: A, B, ... or a slug; the answer names it.",
+    ),
+    "text": Field(
+        TEXT, required=True, description="The choice as the learner reads it (Markdown)."
+    ),
+    "code": Field(
+        PYTHON,
+        description="This choice's step code; makes the choice a variant run on its own. "
+        "Without it the choice runs experiment.code.",
+    ),
+    "setup": Field(PYTHON, description="Python run after experiment.setup, for this variant only."),
+    "feedback": Field(
+        TEXT, description="Shown when the learner picks this choice: why it is right or wrong."
+    ),
 }
 
 EXPERIMENT_FIELDS: Fields = {
-    "seed": Field(integer(0, 2**32 - 1)),
-    "setup": Field(PYTHON, description="run once per variant, in a fresh namespace"),
-    "code": Field(PYTHON, description="the step code when choices carry none"),
-    "steps": Field(integer(1, 1000)),
-    "watch": Field(WATCH, description="column label -> Python expression"),
-    "timeout": Field(number(0.1, 120)),
-    "tolerance": Field(number(0, 1e9)),
+    "seed": Field(
+        integer(0, 2**32 - 1),
+        description="Seed for torch and random, set before setup (default 0).",
+    ),
+    "setup": Field(
+        PYTHON,
+        description="Python run once per variant in a fresh namespace holding torch, nn, F "
+        "and optim; names defined here are visible to the step code, watch and verify.",
+    ),
+    "code": Field(
+        PYTHON,
+        description="The step code, run `steps` times, when the choices carry no code of "
+        "their own. `step` holds the 1-based step number; `record()` takes a row now.",
+    ),
+    "steps": Field(integer(1, 1000), description="How many times the step code runs (default 1)."),
+    "watch": Field(
+        WATCH,
+        description="The columns of the gradient table: label -> Python expression, "
+        "evaluated after each step (or at each record() call). Default: model's parameters "
+        "and their .grad, then loss.",
+    ),
+    "timeout": Field(
+        number(0.1, 120), description="Seconds each variant may run (default 10, at most 120)."
+    ),
+    "tolerance": Field(
+        number(0, 1e9),
+        description="Absolute tolerance when two traces are compared (default 1e-6).",
+    ),
 }
 
 NUMERIC_FIELDS: Fields = {
-    "expr": Field(PYTHON_EXPR, required=True),
-    "tolerance": Field(number(0, 1e300)),
-    "value": Field(number(-1e300, 1e300)),
+    "expr": Field(
+        PYTHON_EXPR,
+        required=True,
+        description="Python expression evaluated after the last step of the main run: the "
+        "correct number.",
+    ),
+    "tolerance": Field(
+        number(0, 1e300),
+        description="Absolute error accepted from the learner (default 1e-3).",
+    ),
+    "value": Field(
+        number(-1e300, 1e300),
+        description="The number you expect; gradquiz check compares it with what PyTorch computes.",
+    ),
 }
 
 VERIFY_FIELDS: Fields = {
-    "same_as": Field(CHOICE_ID_KIND),
-    "expr": Field(PYTHON_EXPR),
+    "same_as": Field(
+        CHOICE_ID_KIND,
+        description="A choice id: the correct choices are exactly those whose trace equals "
+        "this choice's trace.",
+    ),
+    "expr": Field(
+        PYTHON_EXPR,
+        description="Python expression evaluated after each variant's run, with `trace` and "
+        "`error` defined; truthy means the variant's choice is correct (truefalse: the "
+        "statement is true).",
+    ),
 }
 
 QUESTION_FIELDS: Fields = {
-    "id": Field(SLUG_KIND, required=True),
+    "id": Field(
+        SLUG_KIND,
+        required=True,
+        description="Unique question id: lowercase letters, digits and -.",
+    ),
     "type": Field(
         Kind(
             _pattern(
@@ -314,17 +382,28 @@ QUESTION_FIELDS: Fields = {
             {"enum": list(QUESTION_TYPES)},
         ),
         required=True,
+        description="single, multiple, truefalse, numeric or order.",
     ),
-    "title": Field(TEXT, required=True),
-    "prompt": Field(TEXT, required=True),
-    "topic": Field(SLUG_KIND, required=True),
-    "tags": Field(list_of(STRING)),
-    "difficulty": Field(integer(1, 3)),
-    "hints": Field(list_of(TEXT)),
-    "explanation": Field(TEXT),
-    "references": Field(list_of(STRING)),
-    "experiment": Field(nested(EXPERIMENT_FIELDS, "experiment")),
-    "choices": Field(list_of(nested(CHOICE_FIELDS, "choice"), min_items=1)),
+    "title": Field(TEXT, required=True, description="Short title (Markdown)."),
+    "prompt": Field(
+        TEXT, required=True, description="The question as the learner reads it (Markdown)."
+    ),
+    "topic": Field(
+        SLUG_KIND, required=True, description="Slug grouping drills, e.g. training-loop."
+    ),
+    "tags": Field(list_of(STRING), description="Free-form tags."),
+    "difficulty": Field(integer(1, 3), description="1, 2 or 3 (default 2)."),
+    "hints": Field(list_of(TEXT), description="Hints shown one at a time on request."),
+    "explanation": Field(TEXT, description="Shown after answering: why the answer is right."),
+    "references": Field(list_of(STRING), description="URLs or citations."),
+    "experiment": Field(
+        nested(EXPERIMENT_FIELDS, "experiment"),
+        description="The PyTorch experiment behind the question.",
+    ),
+    "choices": Field(
+        list_of(nested(CHOICE_FIELDS, "choice"), min_items=1),
+        description="The choices of a single or multiple question.",
+    ),
     # The answer's shape depends on `type`; the loader checks it once the type is known.
     "answer": Field(
         Kind(
@@ -337,23 +416,35 @@ QUESTION_FIELDS: Fields = {
                     object_schema(NUMERIC_FIELDS),
                 ]
             },
-        )
+        ),
+        description="single: a choice id; multiple: a list of choice ids; truefalse: true or "
+        "false; numeric: {expr, tolerance, value}; order: none.",
     ),
-    "verify": Field(nested(VERIFY_FIELDS, "verify")),
-    "lines": Field(list_of(STRING, min_items=1)),
-    "distractors": Field(list_of(STRING)),
+    "verify": Field(
+        nested(VERIFY_FIELDS, "verify"),
+        description="How the experiment proves the answer key: {same_as: ID} or {expr: ...}.",
+    ),
+    "lines": Field(
+        list_of(STRING, min_items=1),
+        description="order: the step code's lines in one correct order.",
+    ),
+    "distractors": Field(list_of(STRING), description="order: extra lines that do not belong."),
 }
 
 PACK_FIELDS: Fields = {
-    "title": Field(TEXT),
-    "description": Field(TEXT),
-    "authors": Field(list_of(STRING)),
+    "title": Field(TEXT, description="The pack's title."),
+    "description": Field(TEXT, description="What the pack teaches."),
+    "authors": Field(list_of(STRING), description="Who wrote it."),
 }
 
 FILE_FIELDS: Fields = {
-    "pack": Field(nested(PACK_FIELDS, "pack")),
+    "pack": Field(nested(PACK_FIELDS, "pack"), description="The pack header."),
     # Questions are read one by one so each problem stays with its own question.
-    "questions": Field(Kind(lambda node: node, {"type": "array"}), required=True),
+    "questions": Field(
+        Kind(lambda node: node, {"type": "array"}),
+        required=True,
+        description="The pack's questions.",
+    ),
 }
 
 
@@ -382,7 +473,13 @@ def json_schema() -> JSON:
         },
     ]
     pack_file = object_schema(FILE_FIELDS)
-    pack_file["properties"]["questions"] = {"type": "array", "items": {"$ref": "#/$defs/question"}}
+    pack_file["properties"]["questions"] = {
+        "type": "array",
+        "items": {"$ref": "#/$defs/question"},
+        "description": FILE_FIELDS["questions"].description,
+    }
+    question["description"] = "One question."
+    pack_file["description"] = "A pack: an optional header and a list of questions."
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://gradquiz.dev/schema/format-v1.json",
@@ -390,3 +487,13 @@ def json_schema() -> JSON:
         "$defs": {"question": question},
         "oneOf": [pack_file, {"$ref": "#/$defs/question"}],
     }
+
+
+# Shipped in the package so an editor's `# yaml-language-server: $schema=` line can name a
+# file that exists offline; tests keep it equal to json_schema().
+SCHEMA_FILE = Path(__file__).resolve().parent / "question.schema.json"
+
+
+def schema_text() -> str:
+    """json_schema() as written to question.schema.json and printed by `gradquiz schema`."""
+    return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"

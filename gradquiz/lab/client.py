@@ -279,7 +279,13 @@ class Lab:
             return result
 
         with ThreadPoolExecutor(self.size, thread_name_prefix="gradquiz-lab") as pool:
-            return list(pool.map(one, requests))
+            try:
+                return list(pool.map(one, requests))
+            except BaseException:
+                # Ctrl-C: without this the pool's shutdown would run every queued request
+                # first; closed, the lab answers them at once and ends the runs in flight.
+                self.close()
+                raise
 
     def close(self) -> None:
         if not self._closed.is_set():
