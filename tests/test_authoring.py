@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
 import jsonschema
@@ -316,6 +317,38 @@ def test_every_property_has_a_description_for_hover_help() -> None:
     properties = list(_properties(json_schema()))
     assert len(properties) >= 38  # every key of format v1, in each place it appears
     assert [path for path, sub in properties if not sub.get("description")] == []
+
+
+def _subschemas(schema: object) -> Iterator[dict[str, Any]]:
+    if isinstance(schema, dict):
+        yield schema
+        for sub in schema.values():
+            yield from _subschemas(sub)
+    elif isinstance(schema, list):
+        for sub in schema:
+            yield from _subschemas(sub)
+
+
+def test_schema_keeps_to_what_yaml_language_server_completes_well() -> None:
+    # tools/editor_check.py proves these with a real server; this keeps them without Node.
+    schema = json_schema()
+    for sub in _subschemas(schema["$defs"]):
+        # A key whose schema is a oneOf completes as the bare word, without `: `.
+        assert "oneOf" not in sub, sub
+        # An `if` without `type` required would hold before `type` is written.
+        if "if" in sub:
+            assert sub["if"]["required"] == ["type"], sub
+    # Titles name schemas in hover headings and in the insert-every-required-key completion.
+    question = schema["$defs"]["question"]
+    assert question["title"] == "question"
+    for name in ("experiment", "verify"):
+        assert question["properties"][name]["title"] == name
+    assert question["properties"]["choices"]["items"]["title"] == "choice"
+    # The per-type rules still hold: an order question takes no answer (`answer: false`).
+    order = yaml.safe_load(new_command.template("q", "order"))
+    assert jsonschema.Draft202012Validator(schema).is_valid(order)
+    order["questions"][0]["answer"] = "A"
+    assert not jsonschema.Draft202012Validator(schema).is_valid(order)
 
 
 def test_schema_rejects_unknown_keys_at_every_level() -> None:

@@ -148,8 +148,10 @@ def list_of(kind: Kind[T], min_items: int = 0) -> Kind[tuple[T, ...]]:
     return Kind(read, {"type": "array", "items": kind.schema, "minItems": min_items})
 
 
+# anyOf, not oneOf (the branches exclude each other anyway): yaml-language-server completes a
+# key whose schema is a oneOf as the bare word, without `: `, leaving invalid YAML.
 TEXT_SCHEMA: JSON = {
-    "oneOf": [
+    "anyOf": [
         {"type": "string"},
         {
             "type": "object",
@@ -273,7 +275,9 @@ def nested(fields: Fields, what: str) -> Kind[dict[str, Any]]:
             raise ProblemGroup(problems)
         return values
 
-    return Kind(read, object_schema(fields))
+    # The title names it in an editor: hover headings, "Expected ..." and the completion
+    # that inserts every required key at once.
+    return Kind(read, {"title": what, **object_schema(fields)})
 
 
 class ProblemGroup(ProblemError):
@@ -368,6 +372,10 @@ VERIFY_FIELDS: Fields = {
     ),
 }
 
+# A title names a schema in an editor: its diagnostics ("Expected ...") and the completion
+# that inserts every required key at once.
+NUMERIC_ANSWER_SCHEMA: JSON = {"title": "numeric answer", **object_schema(NUMERIC_FIELDS)}
+
 QUESTION_FIELDS: Fields = {
     "id": Field(
         SLUG_KIND,
@@ -409,11 +417,11 @@ QUESTION_FIELDS: Fields = {
         Kind(
             lambda node: node,
             {
-                "oneOf": [
+                "anyOf": [
                     {"type": "string"},
                     {"type": "array", "items": {"type": "string"}},
                     {"type": "boolean"},
-                    object_schema(NUMERIC_FIELDS),
+                    NUMERIC_ANSWER_SCHEMA,
                 ]
             },
         ),
@@ -451,25 +459,38 @@ FILE_FIELDS: Fields = {
 def json_schema() -> JSON:
     """JSON Schema (draft 2020-12) of a format v1 question file."""
     question = object_schema(QUESTION_FIELDS)
+    # Each `if` requires `type`: without it an `if` holds vacuously, and an editor would
+    # demand every type's keys at once from a question whose type is not written yet.
     question["allOf"] = [
         {
-            "if": {"properties": {"type": {"enum": ["single", "multiple"]}}},
-            "then": {"required": ["choices", "answer"]},
+            "if": {"required": ["type"], "properties": {"type": {"enum": ["single", "multiple"]}}},
+            "then": {"title": "single or multiple question", "required": ["choices", "answer"]},
         },
         {
-            "if": {"properties": {"type": {"const": "truefalse"}}},
-            "then": {"required": ["answer"], "properties": {"answer": {"type": "boolean"}}},
-        },
-        {
-            "if": {"properties": {"type": {"const": "numeric"}}},
+            "if": {"required": ["type"], "properties": {"type": {"const": "truefalse"}}},
             "then": {
-                "required": ["answer", "experiment"],
-                "properties": {"answer": object_schema(NUMERIC_FIELDS)},
+                "title": "truefalse question",
+                "required": ["answer"],
+                "properties": {"answer": {"type": "boolean"}},
             },
         },
         {
-            "if": {"properties": {"type": {"const": "order"}}},
-            "then": {"required": ["lines", "experiment"], "not": {"required": ["answer"]}},
+            "if": {"required": ["type"], "properties": {"type": {"const": "numeric"}}},
+            "then": {
+                "title": "numeric question",
+                "required": ["answer", "experiment"],
+                "properties": {"answer": NUMERIC_ANSWER_SCHEMA},
+            },
+        },
+        {
+            "if": {"required": ["type"], "properties": {"type": {"const": "order"}}},
+            # `answer: false`, not `not: {required: [answer]}`: editors then say "Property
+            # answer is not allowed" instead of "Matches a schema that is not allowed".
+            "then": {
+                "title": "order question",
+                "required": ["lines", "experiment"],
+                "properties": {"answer": False},
+            },
         },
     ]
     pack_file = object_schema(FILE_FIELDS)
@@ -478,7 +499,8 @@ def json_schema() -> JSON:
         "items": {"$ref": "#/$defs/question"},
         "description": FILE_FIELDS["questions"].description,
     }
-    question["description"] = "One question."
+    question["title"], question["description"] = "question", "One question."
+    pack_file["title"] = "pack"
     pack_file["description"] = "A pack: an optional header and a list of questions."
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
