@@ -297,16 +297,22 @@ def _prepare(connection: sqlite3.Connection, *, on_disk: bool) -> None:
         connection.execute("PRAGMA journal_mode = WAL")
         # FULL: a committed answer survives a power cut too, not only a killed process.
         connection.execute("PRAGMA synchronous = FULL")
-    for number in range(version, SCHEMA_VERSION):
-        connection.execute("BEGIN IMMEDIATE")
-        try:
+    if version >= SCHEMA_VERSION:
+        return
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        # Read the version again under the write lock: another process opening the same new
+        # file may have migrated it since, and running its CREATE TABLEs again would fail
+        # ("table answers already exists") and be taken for damage, moving the file aside.
+        version = int(connection.execute("PRAGMA user_version").fetchone()[0])
+        for number in range(version, SCHEMA_VERSION):
             for statement in MIGRATIONS[number]:
                 connection.execute(statement)
             connection.execute(f"PRAGMA user_version = {number + 1}")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
 
 
 def in_memory(seed: Path | None = None) -> Store:
