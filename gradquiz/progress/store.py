@@ -53,6 +53,18 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+class Damaged(Exception):
+    """The file is not a sound SQLite database: it can only be moved aside."""
+
+
+# What SQLite says of a file that is not a database, or a broken one (extended codes included).
+DAMAGE = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+
+
+def damaged(exc: sqlite3.Error) -> bool:
+    return str(getattr(exc, "sqlite_errorname", "")).startswith(DAMAGE)
+
+
 class NewerDatabase(Exception):
     """Written by a newer gradquiz: reading it could misread it, writing could break it."""
 
@@ -282,10 +294,15 @@ def _connect(target: str | Path) -> sqlite3.Connection:
 
 
 def _prepare(connection: sqlite3.Connection, *, on_disk: bool) -> None:
-    """Check the file is sound and bring its schema up to date (raises DatabaseError if damaged)."""
-    verdict = connection.execute("PRAGMA quick_check").fetchone()[0]
+    """Check the file is sound and bring its schema up to date; raises Damaged if it is not."""
+    try:
+        verdict = connection.execute("PRAGMA quick_check").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        if damaged(exc):
+            raise Damaged(str(exc)) from exc
+        raise
     if verdict != "ok":
-        raise sqlite3.DatabaseError(f"integrity check failed: {verdict}")
+        raise Damaged(f"integrity check failed: {verdict}")
     version = int(connection.execute("PRAGMA user_version").fetchone()[0])
     if version > SCHEMA_VERSION:
         raise NewerDatabase(
@@ -328,7 +345,7 @@ def in_memory(seed: Path | None = None) -> Store:
                 source.close()
     try:
         _prepare(connection, on_disk=False)
-    except (sqlite3.DatabaseError, NewerDatabase):
+    except (sqlite3.Error, Damaged, NewerDatabase):
         connection.close()
         connection = _connect(":memory:")
         _prepare(connection, on_disk=False)
@@ -378,22 +395,39 @@ def open_store(directory: Path, now: datetime | None = None) -> Opened:
             in_memory(),
             [f"Progress is not being saved: {path} was left untouched because {exc}."],
         )
-    except sqlite3.DatabaseError as exc:
+    except sqlite3.Error as exc:
         connection.close()
-        moved = _move_aside(path, now)
-        connection = _connect(path)
-        _prepare(connection, on_disk=True)
-        store = Store(connection, path)
-        return Opened(
-            store,
-            [
-                f"Your progress file was damaged ({exc}); it was moved to {moved} and a fresh one "
-                "started."
-            ],
-        )
+        if not damaged(exc):
+            # Locked past the timeout, or unreadable: nothing says the file is broken, so it
+            # is left exactly as it is.
+            return Opened(
+                in_memory(),
+                [
+                    f"Progress is not being saved: {path} could not be opened ({exc}); it was "
+                    "left untouched."
+                ],
+            )
+        return _fresh_after(Damaged(str(exc)), path, now)
+    except Damaged as exc:
+        connection.close()
+        return _fresh_after(exc, path, now)
     store = Store(connection, path)
     backup_if_due(store, directory / BACKUPS, now)
     return Opened(store)
+
+
+def _fresh_after(exc: Damaged, path: Path, now: datetime) -> Opened:
+    """Move the damaged file aside (kept, never deleted) and start a fresh one in its place."""
+    moved = _move_aside(path, now)
+    connection = _connect(path)
+    _prepare(connection, on_disk=True)
+    return Opened(
+        Store(connection, path),
+        [
+            f"Your progress file was damaged ({exc}); it was moved to {moved} and a fresh one "
+            "started."
+        ],
+    )
 
 
 def backup_name(moment: datetime) -> str:

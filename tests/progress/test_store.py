@@ -16,6 +16,7 @@ import pytest
 
 from gradquiz.format import Question, load
 from gradquiz.locations import bundled_questions
+from gradquiz.progress import store as store_module
 from gradquiz.progress.drill import Progress
 from gradquiz.progress.store import (
     FILE_NAME,
@@ -319,3 +320,25 @@ def test_backup_thinning_deletes_only_thinned_copies(
     assert kept == sorted(thin(kept, NOW + timedelta(days=39)))
     assert max(kept) == NOW + timedelta(days=39)
     assert len(kept) < 38
+
+
+def test_a_locked_file_is_left_untouched_not_taken_for_damage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / FILE_NAME
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE other (x)")
+    holder.execute("BEGIN EXCLUSIVE")
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_MS", 100)
+    try:
+        opened = open_store(tmp_path, NOW)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    (notice,) = opened.notices
+    assert notice == (
+        f"Progress is not being saved: {path} could not be opened (database is locked); "
+        "it was left untouched."
+    )
+    assert not list(tmp_path.glob("*.damaged-*"))
+    assert open_store(tmp_path, NOW).notices == []
