@@ -85,10 +85,15 @@ class Terminal:
         os.close(self.master)
 
 
-def first_paint(command: list[str]) -> float:
+# On the first question's screen only: its position and state (`1/98 · new`).
+FIRST_QUESTION = "· new"
+
+
+def first_paint(command: list[str], *also: str) -> float:
+    """Seconds until the header's title, and each of `also`, are on the screen."""
     terminal = Terminal(command)
     try:
-        return terminal.wait_for("gradquiz")
+        return max(terminal.wait_for(text) for text in ("gradquiz", *also))
     finally:
         terminal.close()
 
