@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gradquiz import __version__, locations
-from gradquiz.format import Library, Problem, Question, load
+from gradquiz.format import Library, Problem, Question, load, load_first
 from gradquiz.format.schema import json_schema
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -45,8 +45,10 @@ class Catalog:
         return question
 
 
-def catalog(args: argparse.Namespace, paths: Sequence[str] = ()) -> Catalog:
-    """Load the packs the arguments name. Explicit paths are trusted; GRADQUIZ_PATH's are not."""
+def catalog(args: argparse.Namespace, paths: Sequence[str] = (), first: bool = False) -> Catalog:
+    """Load the packs the arguments name. Explicit paths are trusted; GRADQUIZ_PATH's are not.
+
+    `first`: only up to the file with `--question` (or any question); see `load_first`."""
     named = [Path(p) for p in (*paths, *args.questions)]
     for path in named:
         if not path.exists():
@@ -55,7 +57,7 @@ def catalog(args: argparse.Namespace, paths: Sequence[str] = ()) -> Catalog:
     found = [] if paths else locations.environment_paths()
     if not args.no_bundled and not paths:
         trusted.insert(0, locations.bundled_questions())
-    library = load([*trusted, *found])
+    library = load_first([*trusted, *found], args.question) if first else load([*trusted, *found])
     return Catalog(library, [p.resolve() for p in trusted])
 
 
@@ -186,7 +188,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_app(args: argparse.Namespace) -> int:
     from gradquiz.tui.app import run_app
 
-    cat = catalog(args)
+    cat = catalog(args, first=True)  # the app reads the other files after its first paint
     if args.question is not None:
         cat.find(args.question)
     return run_app(cat.library, cat.trusted, args.question, language(args))

@@ -47,10 +47,10 @@ def answer_widget(question: Question, language: str | None) -> AnswerWidget:
 class QuestionView(VerticalScroll):
     """A question: where it sits, its text, the answer widget, hints and, once answered, the lab."""
 
-    def __init__(self, question: Question, position: str) -> None:
+    def __init__(self, question: Question, index: int) -> None:
         super().__init__(id="question-view")
         self.question = question
-        self.position = position
+        self.index = index
         self.hints_shown = 0
 
     @property
@@ -92,7 +92,11 @@ class QuestionView(VerticalScroll):
 
     def update_where(self) -> None:
         state = STATE_MARKS[self.quiz.session.state(self.question.id)]
-        text = f"{self.question.pack.name} · {self.question.topic} · {self.position} · {state}"
+        library = self.quiz.library
+        # Until every file is read (just after the first paint), the count is not known.
+        total = len(library.questions) if library.complete else "…"
+        position = f"{self.index + 1}/{total}"
+        text = f"{self.question.pack.name} · {self.question.topic} · {position} · {state}"
         self.query_one("#where", Static).update(RichText(text))
 
     def update_status(self) -> None:
@@ -325,6 +329,8 @@ class QuizScreen(Screen[None]):
         return self._view
 
     async def show(self, index: int) -> None:
+        if not 0 <= index < len(self.quiz.library.questions):
+            await self.quiz.whole_library()  # past the files read so far: wait for the rest
         body = self.query_one("#body", VerticalScroll)
         self._view = None
         await body.remove_children()
@@ -336,13 +342,20 @@ class QuizScreen(Screen[None]):
                     "or drop `--no-bundled`."
                 )
             )
+            self.call_after_refresh(self.quiz.question_shown)
             return
         self.index = index % len(questions)
         question = questions[self.index]
         self.quiz.run_experiment(question)
-        self._view = QuestionView(question, f"{self.index + 1}/{len(questions)}")
+        self._view = QuestionView(question, self.index)
         await body.mount(self._view)
         self.refresh_bindings()
+        self.call_after_refresh(self.quiz.question_shown)
+
+    def library_loaded(self) -> None:
+        view = self.view()
+        if view is not None:
+            view.update_where()
 
     def experiment_finished(self, question_id: str) -> None:
         view = self.view()
@@ -419,7 +432,9 @@ class QuizScreen(Screen[None]):
         if answered is not None:
             await view.show_lab()
 
-    def action_list(self) -> None:
+    async def action_list(self) -> None:
+        await self.quiz.whole_library()
+
         def chosen(question_id: str | None) -> None:
             if question_id is not None:
                 self.quiz.jump(question_id)
