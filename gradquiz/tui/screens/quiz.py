@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Input, Markdown, Static
+from textual.widgets import Header, Input, Markdown, Static
 
 from gradquiz.format.model import Question
 from gradquiz.grading import Verdict, grade
@@ -23,6 +23,7 @@ from gradquiz.tui.widgets.answers import (
     NumericAnswer,
     OrderAnswer,
 )
+from gradquiz.tui.widgets.footer import KeyFooter
 
 if TYPE_CHECKING:
     from gradquiz.tui.app import GradquizApp
@@ -59,7 +60,7 @@ class QuestionView(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         language = self.quiz.language
-        yield Static(id="where")
+        yield Static(self.where(), id="where")
         yield Markdown(f"# {self.question.title.get(language)}", id="title")
         yield Markdown(self.question.prompt.get(language), id="prompt")
         if not self.quiz.trusted(self.question):
@@ -70,12 +71,10 @@ class QuestionView(VerticalScroll):
             )
         yield answer_widget(self.question, language)
         yield Static(id="problem")
-        yield Markdown(id="hints")
-        yield Static(id="lab-status")
+        # The hints' Markdown is mounted with the first hint: one widget less to draw at first.
+        yield Static(self.status(), id="lab-status")
 
     async def on_mount(self) -> None:
-        self.update_where()
-        self.update_status()
         answer = self.query_one("#answer")
         if isinstance(answer, NumericAnswer):
             answer.query_one(Input).focus()
@@ -90,16 +89,21 @@ class QuestionView(VerticalScroll):
     def answered(self) -> Answered | None:
         return self.quiz.session.answers.get(self.question.id)
 
-    def update_where(self) -> None:
+    def where(self) -> RichText:
         state = STATE_MARKS[self.quiz.session.state(self.question.id)]
         library = self.quiz.library
         # Until every file is read (just after the first paint), the count is not known.
         total = len(library.questions) if library.complete else "…"
         position = f"{self.index + 1}/{total}"
-        text = f"{self.question.pack.name} · {self.question.topic} · {position} · {state}"
-        self.query_one("#where", Static).update(RichText(text))
+        return RichText(f"{self.question.pack.name} · {self.question.topic} · {position} · {state}")
+
+    def update_where(self) -> None:
+        self.query_one("#where", Static).update(self.where())
 
     def update_status(self) -> None:
+        self.query_one("#lab-status", Static).update(self.status())
+
+    def status(self) -> RichText:
         """Before answering: whether the experiment is ready, so the wait is never a mystery."""
         session, question = self.quiz.session, self.question
         if question.experiment is None:
@@ -112,9 +116,9 @@ class QuestionView(VerticalScroll):
             text = f"Experiment: ready ({len(session.results[question.id])} variant(s))."
         else:
             text = "Experiment: waiting for the lab…"
-        self.query_one("#lab-status", Static).update(RichText(text))
+        return RichText(text)
 
-    def show_hint(self) -> None:
+    async def show_hint(self) -> None:
         language = self.quiz.language
         self.hints_shown = min(self.hints_shown + 1, len(self.question.hints))
         shown = self.question.hints[: self.hints_shown]
@@ -122,7 +126,10 @@ class QuestionView(VerticalScroll):
             f"**Hint {n}/{len(self.question.hints)}.** {h.get(language)}"
             for n, h in enumerate(shown, 1)
         )
-        self.query_one("#hints", Markdown).update(text)
+        try:
+            await self.query_one("#hints", Markdown).update(text)
+        except NoMatches:
+            await self.mount(Markdown(text, id="hints"), before="#lab-status")
 
     def answer(self) -> AnswerWidget:
         return cast(AnswerWidget, self.query_one("#answer"))
@@ -303,8 +310,10 @@ class QuizScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="too-small")
+        # Empty until mounted: composed with the screen, the question would be restyled once
+        # more when the screen is first shown.
         yield VerticalScroll(id="body")
-        yield Footer()
+        yield KeyFooter()
 
     async def on_mount(self) -> None:
         await self.show(self.index)
@@ -334,21 +343,24 @@ class QuizScreen(Screen[None]):
         body = self.query_one("#body", VerticalScroll)
         self._view = None
         await body.remove_children()
+        await body.mount(self.content(index))
+        self.shown()
+
+    def content(self, index: int) -> Widget:
+        """The question at `index`, its runs asked for; or why there is none."""
         questions = self.quiz.library.questions
         if not questions:
-            await body.mount(
-                Markdown(
-                    "No questions are loaded. Add packs with `--questions PATH`, "
-                    "or drop `--no-bundled`."
-                )
+            return Markdown(
+                "No questions are loaded. Add packs with `--questions PATH`, "
+                "or drop `--no-bundled`."
             )
-            self.call_after_refresh(self.quiz.question_shown)
-            return
         self.index = index % len(questions)
         question = questions[self.index]
         self.quiz.run_experiment(question)
         self._view = QuestionView(question, self.index)
-        await body.mount(self._view)
+        return self._view
+
+    def shown(self) -> None:
         self.refresh_bindings()
         self.call_after_refresh(self.quiz.question_shown)
 
@@ -406,10 +418,10 @@ class QuizScreen(Screen[None]):
     async def numeric_submitted(self) -> None:
         await self.action_submit()
 
-    def action_hint(self) -> None:
+    async def action_hint(self) -> None:
         view = self.view()
         if view is not None:
-            view.show_hint()
+            await view.show_hint()
             self.refresh_bindings()
 
     async def action_move(self, delta: int) -> None:
