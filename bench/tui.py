@@ -85,10 +85,18 @@ class Terminal:
         os.close(self.master)
 
 
-def first_paint(command: list[str]) -> float:
+# Each app's screen is drawn once all of these are on it: the header's title, the body (the
+# question's position and state at the top, its experiment's status at the bottom) and the
+# footer's keys, which Textual draws a frame after the rest.
+MINIMAL_DRAWN = ("gradquiz", "one line", "palette")
+QUESTION_DRAWN = ("gradquiz", "· new", "Experiment", "Submit")
+
+
+def first_paint(command: list[str], drawn: tuple[str, ...]) -> float:
+    """Seconds until every text of `drawn` is on the screen."""
     terminal = Terminal(command)
     try:
-        return terminal.wait_for("gradquiz")
+        return max(terminal.wait_for(text) for text in drawn)
     finally:
         terminal.close()
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from gradquiz import locations
-from gradquiz.format import Library, Location, Problem, Question, load
+from gradquiz.format import Library, Location, Problem, Question, load, load_first
 from gradquiz.format.model import PackInfo
 from gradquiz.trust import TrustNotSaved, TrustStore, code_snippets, key
 
@@ -146,10 +146,15 @@ def discover(
     bundled: bool = True,
     configured: bool = True,
     store: TrustStore | None = None,
+    first: str | None = None,
 ) -> Catalog:
-    """Load every pack the sources name. `configured` adds GRADQUIZ_PATH and the settings."""
+    """Load every pack the sources name. `configured` adds GRADQUIZ_PATH and the settings.
+
+    With `first` (a question id, or "" for any), only the files up to the one holding it are
+    read; the library's `load_rest` reads the others (see `load_first`)."""
     found, settings_problems = sources(named, bundled=bundled, configured=configured)
-    library = load([source.path for source in found])
+    paths = [source.path for source in found]
+    library = load(paths) if first is None else load_first(paths, first)
     library.problems[:0] = settings_problems
     return Catalog(library, found, store or TrustStore.load(), settings_problems)
 
@@ -250,6 +255,9 @@ class Catalog:
 
 class TrustPolicy(Protocol):
     """What the app asks about trust; `Catalog` is the real one."""
+
+    # Replaced by the app when the files left for after the first paint have been read.
+    library: Library
 
     def trusted(self, question: Question) -> bool: ...
 

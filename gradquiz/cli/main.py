@@ -25,15 +25,22 @@ class UsageError(Exception):
     pass
 
 
-def catalog(args: argparse.Namespace, paths: Sequence[str] = ()) -> Catalog:
+def catalog(args: argparse.Namespace, paths: Sequence[str] = (), first: bool = False) -> Catalog:
     """Load the packs the arguments name. Explicit paths are trusted; GRADQUIZ_PATH's and the
-    settings file's run once the learner trusts them (`gradquiz trust`)."""
+    settings file's run once the learner trusts them (`gradquiz trust`).
+
+    `first`: only up to the file with `--question` (or any question); see `load_first`."""
     named = [Path(p) for p in (*paths, *args.questions)]
     for path in named:
         if not path.exists():
             raise UsageError(f"{path}: no such file or directory")
     # `check PATH...` checks those paths alone, as its contract says.
-    loaded = packs.discover(named, bundled=not args.no_bundled and not paths, configured=not paths)
+    loaded = packs.discover(
+        named,
+        bundled=not args.no_bundled and not paths,
+        configured=not paths,
+        first=(args.question or "") if first else None,
+    )
     if loaded.store.problem is not None:
         print(f"gradquiz: warning: {loaded.store.problem}", file=sys.stderr)
     return loaded
@@ -180,7 +187,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_app(args: argparse.Namespace) -> int:
     from gradquiz.tui.app import run_app
 
-    cat = catalog(args)
+    cat = catalog(args, first=True)  # the app reads the other files after its first paint
     if args.question is not None:
         find(cat, args.question)
     return run_app(cat.library, cat, args.question, language(args))

@@ -34,16 +34,34 @@ SUFFIXES = (".yaml", ".yml")
 
 @dataclass
 class Library:
-    """Everything loaded at once: the questions in order, and what was wrong."""
+    """Everything loaded, in order: the questions, what was wrong, and the files read.
+
+    A library from `load_first` has not read its `pending` files yet; `load_rest` reads them.
+    """
 
     questions: list[Question] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     # One per file in `files`, also for a file none of whose questions loaded.
     packs: list[PackInfo] = field(default_factory=list)
+    pending: list[Path] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.pending
 
     def get(self, question_id: str) -> Question | None:
         return next((q for q in self.questions if q.id == question_id), None)
+
+    def load_rest(self) -> Library:
+        """A new, complete library: these questions first, then the pending files'.
+
+        This one is left as it is, so the app can keep reading it while a thread runs this.
+        """
+        done = Library(
+            list(self.questions), list(self.problems), list(self.files), list(self.packs)
+        )
+        return _read(done, self.pending)
 
 
 def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
@@ -63,10 +81,23 @@ def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
 
 def load(paths: Iterable[str | Path]) -> Library:
     files, problems = find_files(paths)
-    library = Library(problems=problems)
-    first_seen: dict[str, Location] = {}
-    seen_files: set[Path] = set()
-    for path in files:
+    return _read(Library(problems=problems), files)
+
+
+def load_first(paths: Iterable[str | Path], question_id: str | None = None) -> Library:
+    """The files up to the first with a question (with `question_id`, if given): enough to
+    show it. The others stay `pending`; `load_rest` reads them. When no file read has the
+    question, every file has been read, as by `load`."""
+    files, problems = find_files(paths)
+    return _read(Library(problems=problems), files, until=question_id or "")
+
+
+def _read(library: Library, files: list[Path], until: str | None = None) -> Library:
+    """Add `files` to `library` in order, the first definition of an id winning; with
+    `until` ("" for any question), stop after the file that defines it."""
+    first_seen = {q.id: q.where("id") for q in library.questions}
+    seen_files = {Path(name).resolve() for name in library.files}
+    for index, path in enumerate(files):
         if path.resolve() in seen_files:
             continue
         seen_files.add(path.resolve())
@@ -86,6 +117,10 @@ def load(paths: Iterable[str | Path]) -> Library:
                 continue
             first_seen[question.id] = question.where("id")
             library.questions.append(question)
+        if until is not None and (until in first_seen or (not until and first_seen)):
+            library.pending = files[index + 1 :]
+            return library
+    library.pending = []
     return library
 
 

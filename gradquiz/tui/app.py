@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +35,13 @@ class ExperimentFinished(Message):
     question: str
     results: list[VariantResult]
     arrangement: tuple[str, ...] | None = None
+
+
+@dataclass
+class LibraryLoaded(Message):
+    """Every question file has been read (posted from a worker thread)."""
+
+    library: Library
 
 
 class GradquizApp(App[None]):
@@ -82,16 +90,49 @@ class GradquizApp(App[None]):
         ids = [q.id for q in self.questions]
         self.start_index = ids.index(start) if start in ids else 0
         self.painted = threading.Event()
+        # The first screen needs only the files up to its question; the rest are read after it
+        # is drawn, and whatever needs every question awaits `whole_library`.
+        self.library_loaded = asyncio.Event()
+        if library.complete:
+            self.library_loaded.set()
 
     def on_mount(self) -> None:
         self.push_screen(QuizScreen(self.start_index))
 
-    def on_ready(self) -> None:
-        # Worker processes import torch as they start, on the same cores the first paint
-        # needs; so they start once it is on the screen, and runs asked for earlier wait.
+    def question_shown(self) -> None:
+        """The quiz screen has drawn a question: start what would have slowed the first one.
+
+        Worker processes import torch as they start, on the same cores the first paint needs,
+        and the rest of the question files are parsed in this process; so both wait until the
+        first question is on the screen, and runs asked for earlier wait too.
+        """
+        if self.painted.is_set():
+            return
         self.painted.set()
+        if not self.library.complete:
+            self.load_rest()
         self.start_lab()
         self._progress_thread.submit(self._open_progress)
+
+    @work(thread=True, group="library")
+    def load_rest(self) -> None:
+        self.post_message(LibraryLoaded(self.library.load_rest()))
+
+    def on_library_loaded(self, message: LibraryLoaded) -> None:
+        # The questions read first are the new library's first ones: indexes stay valid.
+        self.library = message.library
+        self.trust_policy.library = message.library
+        if not self.drilling:
+            self.questions = list(message.library.questions)
+        self.library_loaded.set()
+        screen = self.quiz_screen()
+        if screen is not None:
+            screen.library_loaded()
+
+    async def whole_library(self) -> Library:
+        """The library with every file read: at once, unless the rest is still being read."""
+        await self.library_loaded.wait()
+        return self.library
 
     def on_unmount(self) -> None:
         self.painted.set()  # runs still waiting for the first paint find the lab closed

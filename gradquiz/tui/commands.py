@@ -18,20 +18,21 @@ class JumpProvider(Provider):
     def quiz(self) -> GradquizApp:
         return cast("GradquizApp", self.app)
 
-    def _entries(self) -> list[tuple[str, str, str]]:
+    async def _entries(self) -> list[tuple[str, str, str]]:
         app = self.quiz
+        library = await app.whole_library()
         return [
             (f"Jump to: {q.title.get(app.language)}", q.id, f"{q.pack.name} · {q.topic} · {q.id}")
-            for q in app.library.questions
+            for q in library.questions
         ]
 
     async def discover(self) -> Hits:
-        for text, question_id, help_text in self._entries():
+        for text, question_id, help_text in await self._entries():
             yield DiscoveryHit(text, partial(self.quiz.jump, question_id), help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for text, question_id, help_text in self._entries():
+        for text, question_id, help_text in await self._entries():
             score = max(matcher.match(text), matcher.match(question_id))
             if score > 0:
                 yield Hit(

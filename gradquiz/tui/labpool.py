@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from gradquiz.lab.client import Lab, closed_result
 from gradquiz.lab.protocol import VariantRequest, VariantResult
+
+if TYPE_CHECKING:
+    # Imported when the lab starts, after the first paint: it brings subprocess and friends.
+    from gradquiz.lab.client import Lab
 
 
 class SharedLab:
@@ -27,6 +31,8 @@ class SharedLab:
             if self._closed:
                 return None
             if self._lab is None:
+                from gradquiz.lab.client import Lab
+
                 self._lab = Lab(self.workers)
             return self._lab
 
@@ -38,6 +44,8 @@ class SharedLab:
         """Every request's result in order; after `close`, the remaining ones are not run."""
         lab = self.start()
         if lab is None:
+            from gradquiz.lab.client import closed_result
+
             return [closed_result(request) for request in requests]
         return lab.run_all(requests, on_result)
 

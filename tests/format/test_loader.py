@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gradquiz.format import load
+from gradquiz.format import load, load_first
 from gradquiz.format.model import NumericAnswer
 from tests.conftest import PACKS, write
 
@@ -108,6 +108,34 @@ def test_duplicate_ids_across_files_name_both(tmp_path: Path) -> None:
         f"{tmp_path / 'a.yaml'}:1:1"
     ]
     assert len(library.questions) == 1
+
+
+def test_load_first_reads_up_to_the_first_question_then_the_rest(tmp_path: Path) -> None:
+    write(tmp_path, "a.yaml", "a: [\n")
+    write(tmp_path, "b.yaml", QUESTION.format(id="b"))
+    write(tmp_path, "c.yaml", QUESTION.format(id="c"))
+    write(tmp_path, "d.yaml", QUESTION.format(id="b"))
+    first = load_first([tmp_path, tmp_path / "missing"])
+    assert [q.id for q in first.questions] == ["b"]
+    assert [Path(f).name for f in first.files] == ["a.yaml", "b.yaml"]
+    assert [Path(f).name for f in first.pending] == ["c.yaml", "d.yaml"]
+    assert not first.complete
+    rest = first.load_rest()
+    everything = load([tmp_path, tmp_path / "missing"])
+    assert rest.complete
+    assert rest.questions == everything.questions
+    assert rest.problems == everything.problems  # the duplicate in d.yaml too
+    assert rest.files == everything.files
+    assert [q.id for q in first.questions] == ["b"]  # left as it was
+
+
+def test_load_first_reads_up_to_the_question_asked_for(tmp_path: Path) -> None:
+    for name in "abc":
+        write(tmp_path, f"{name}.yaml", QUESTION.format(id=name))
+    assert [q.id for q in load_first([tmp_path], "b").questions] == ["a", "b"]
+    unknown = load_first([tmp_path], "nope")
+    assert unknown.complete
+    assert [q.id for q in unknown.questions] == ["a", "b", "c"]
 
 
 def test_every_problem_of_every_file_in_one_run(tmp_path: Path) -> None:

@@ -19,14 +19,16 @@ from textual.widgets import (
 )
 from textual_plotext import PlotextPlot
 
+from gradquiz.format import load_first
 from gradquiz.tui.app import GradquizApp
+from gradquiz.tui.labpool import SharedLab
 from gradquiz.tui.screens.dialogs import FullValueDialog, TrustDialog
 from gradquiz.tui.screens.help import HelpScreen, key_table
 from gradquiz.tui.screens.question_list import QuestionListScreen
 from gradquiz.tui.screens.quiz import QuestionView, QuizScreen
 from gradquiz.tui.widgets.answers import ChoiceAnswer, Incomplete, OrderAnswer, parse_number
 from gradquiz.tui.widgets.lab import LabPanel, TracePlot, VariantTable
-from tests.tui.conftest import MakeApp, settle
+from tests.tui.conftest import PACKS, MakeApp, settle
 
 SIZE = (120, 40)
 
@@ -46,6 +48,21 @@ async def test_opens_on_the_first_question(make_app: MakeApp) -> None:
         assert isinstance(app.screen, QuizScreen)
         assert view(app).question.id == "accumulate"
         assert "1/7" in text_of(app, "#where")
+        await settle(pilot)
+
+
+async def test_reads_the_other_files_after_showing_the_first_question(
+    make_app: MakeApp, shared_lab: SharedLab
+) -> None:
+    first = load_first([PACKS])
+    assert first.pending  # basics.yaml is read, trouble.yaml is not
+    app = GradquizApp(first, lambda question: True, workers=1, lab=shared_lab)
+    async with app.run_test(size=SIZE) as pilot:
+        assert view(app).question.id == "accumulate"
+        await pilot.press("p")  # wraps past the files read first: waits for the rest
+        assert view(app).question.id == "loops"
+        assert app.library.complete
+        assert "7/7" in text_of(app, "#where")
         await settle(pilot)
 
 

@@ -13,7 +13,7 @@ from textual.containers import VerticalScroll
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Input, Markdown, Static
+from textual.widgets import Header, Input, Markdown, Static
 
 from gradquiz.format.model import Question
 from gradquiz.grading import Verdict, grade
@@ -25,6 +25,7 @@ from gradquiz.tui.widgets.answers import (
     NumericAnswer,
     OrderAnswer,
 )
+from gradquiz.tui.widgets.footer import KeyFooter
 
 if TYPE_CHECKING:
     from gradquiz.tui.app import GradquizApp
@@ -49,10 +50,10 @@ def answer_widget(question: Question, language: str | None) -> AnswerWidget:
 class QuestionView(VerticalScroll):
     """A question: where it sits, its text, the answer widget, hints and, once answered, the lab."""
 
-    def __init__(self, question: Question, position: str) -> None:
+    def __init__(self, question: Question, index: int) -> None:
         super().__init__(id="question-view")
         self.question = question
-        self.position = position
+        self.index = index
         self.hints_shown = 0
         self.shown_at = time.monotonic()
 
@@ -62,7 +63,7 @@ class QuestionView(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         language = self.quiz.language
-        yield Static(id="where")
+        yield Static(self.where(), id="where")
         yield Markdown(f"# {self.question.title.get(language)}", id="title")
         yield Markdown(self.question.prompt.get(language), id="prompt")
         if not self.quiz.trusted(self.question):
@@ -73,12 +74,10 @@ class QuestionView(VerticalScroll):
             )
         yield answer_widget(self.question, language)
         yield Static(id="problem")
-        yield Markdown(id="hints")
-        yield Static(id="lab-status")
+        # The hints' Markdown is mounted with the first hint: one widget less to draw at first.
+        yield Static(self.status(), id="lab-status")
 
     async def on_mount(self) -> None:
-        self.update_where()
-        self.update_status()
         answer = self.query_one("#answer")
         if isinstance(answer, NumericAnswer):
             answer.query_one(Input).focus()
@@ -93,12 +92,24 @@ class QuestionView(VerticalScroll):
     def answered(self) -> Answered | None:
         return self.quiz.session.answers.get(self.question.id)
 
+    def where(self) -> RichText:
+        quiz = self.quiz
+        state = STATE_MARKS[quiz.session.state(self.question.id)]
+        if quiz.drilling:
+            position = f"drill {self.index + 1}/{len(quiz.questions)}"
+        else:
+            # Until every file is read (just after the first paint), the count is not known.
+            total = len(quiz.questions) if quiz.library.complete else "…"
+            position = f"{self.index + 1}/{total}"
+        return RichText(f"{self.question.pack.name} · {self.question.topic} · {position} · {state}")
+
     def update_where(self) -> None:
-        state = STATE_MARKS[self.quiz.session.state(self.question.id)]
-        text = f"{self.question.pack.name} · {self.question.topic} · {self.position} · {state}"
-        self.query_one("#where", Static).update(RichText(text))
+        self.query_one("#where", Static).update(self.where())
 
     def update_status(self) -> None:
+        self.query_one("#lab-status", Static).update(self.status())
+
+    def status(self) -> RichText:
         """Before answering: whether the experiment is ready, so the wait is never a mystery."""
         session, question = self.quiz.session, self.question
         if question.experiment is None:
@@ -111,9 +122,9 @@ class QuestionView(VerticalScroll):
             text = f"Experiment: ready ({len(session.results[question.id])} variant(s))."
         else:
             text = "Experiment: waiting for the lab…"
-        self.query_one("#lab-status", Static).update(RichText(text))
+        return RichText(text)
 
-    def show_hint(self) -> None:
+    async def show_hint(self) -> None:
         language = self.quiz.language
         self.hints_shown = min(self.hints_shown + 1, len(self.question.hints))
         shown = self.question.hints[: self.hints_shown]
@@ -121,7 +132,10 @@ class QuestionView(VerticalScroll):
             f"**Hint {n}/{len(self.question.hints)}.** {h.get(language)}"
             for n, h in enumerate(shown, 1)
         )
-        self.query_one("#hints", Markdown).update(text)
+        try:
+            await self.query_one("#hints", Markdown).update(text)
+        except NoMatches:
+            await self.mount(Markdown(text, id="hints"), before="#lab-status")
 
     def answer(self) -> AnswerWidget:
         return cast(AnswerWidget, self.query_one("#answer"))
@@ -333,8 +347,10 @@ class QuizScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="too-small")
+        # Empty until mounted: composed with the screen, the question would be restyled once
+        # more when the screen is first shown.
         yield VerticalScroll(id="body")
-        yield Footer()
+        yield KeyFooter()
 
     async def on_mount(self) -> None:
         await self.show(self.index)
@@ -363,25 +379,38 @@ class QuizScreen(Screen[None]):
         return self._view
 
     async def show(self, index: int) -> None:
+        if not 0 <= index < len(self.quiz.questions):
+            await self.quiz.whole_library()  # past the files read so far: wait for the rest
         body = self.query_one("#body", VerticalScroll)
+        # A redraw of the question leaving must not reach into widgets being removed.
+        self.workers.cancel_group(self, "redraw")
         self._view = None
         await body.remove_children()
+        await body.mount(self.content(index))
+        self.shown()
+
+    def content(self, index: int) -> Widget:
+        """The question at `index`, its runs asked for; or why there is none."""
         questions = self.quiz.questions
         if not questions:
-            await body.mount(
-                Markdown(
-                    "No questions are loaded. Add packs with `--questions PATH`, "
-                    "or drop `--no-bundled`."
-                )
+            return Markdown(
+                "No questions are loaded. Add packs with `--questions PATH`, "
+                "or drop `--no-bundled`."
             )
-            return
         self.index = index % len(questions)
         question = questions[self.index]
         self.quiz.run_experiment(question)
-        drill = "drill " if self.quiz.drilling else ""
-        self._view = QuestionView(question, f"{drill}{self.index + 1}/{len(questions)}")
-        await body.mount(self._view)
+        self._view = QuestionView(question, self.index)
+        return self._view
+
+    def shown(self) -> None:
         self.refresh_bindings()
+        self.call_after_refresh(self.quiz.question_shown)
+
+    def library_loaded(self) -> None:
+        view = self.view()
+        if view is not None:
+            view.update_where()
 
     def experiment_finished(self, question_id: str) -> None:
         view = self.view()
@@ -476,10 +505,10 @@ class QuizScreen(Screen[None]):
     async def numeric_submitted(self) -> None:
         await self.action_submit()
 
-    def action_hint(self) -> None:
+    async def action_hint(self) -> None:
         view = self.view()
         if view is not None:
-            view.show_hint()
+            await view.show_hint()
             self.refresh_bindings()
 
     async def action_move(self, delta: int) -> None:
@@ -491,7 +520,8 @@ class QuizScreen(Screen[None]):
             target = self.index
         await self.show(target)
 
-    def action_drill(self, mistakes: bool = False) -> None:
+    async def action_drill(self, mistakes: bool = False) -> None:
+        await self.quiz.whole_library()  # a drill chooses among every question
         self.quiz.start_drill(mistakes)
 
     async def action_skip(self) -> None:
@@ -509,9 +539,10 @@ class QuizScreen(Screen[None]):
             self.notify("Drill over: nothing left for today.")
         await self.show(self.index + 1)
 
-    def action_stats(self) -> None:
+    async def action_stats(self) -> None:
         from gradquiz.tui.screens.stats import StatsScreen
 
+        await self.quiz.whole_library()
         self.app.push_screen(StatsScreen())
 
     async def action_rerun(self) -> None:
@@ -531,7 +562,9 @@ class QuizScreen(Screen[None]):
         if answered is not None:
             await view.show_lab()
 
-    def action_list(self) -> None:
+    async def action_list(self) -> None:
+        await self.quiz.whole_library()
+
         def chosen(question_id: str | None) -> None:
             if question_id is not None:
                 self.quiz.jump(question_id)
