@@ -32,7 +32,7 @@ from gradquiz.format import load
 from gradquiz.format.schema import SCHEMA_FILE, json_schema, schema_text
 from gradquiz.lab.client import Lab
 from gradquiz.lab.protocol import requests_for
-from tests.conftest import PACKS, write
+from tests.conftest import PACKS, gradquiz, write
 
 GOOD = PACKS / "good.yaml"
 TYPES = ("single", "multiple", "truefalse", "numeric", "order")
@@ -196,10 +196,10 @@ def test_check_cli_warnings_keep_exit_zero_unless_strict(tmp_path: Path) -> None
             "tolerance: 0.001, value: 0.7", "tolerance: 0.25, value: 0.7"
         ),
     )
-    plain = _gradquiz("check", str(warned))
+    plain = gradquiz("check", str(warned))
     assert plain.returncode == 0, plain.stderr
     assert plain.stdout == f"{warned}:59:5: warning: {TOLERANCE_WARNING}\n"
-    strict = _gradquiz("check", str(warned), "--strict", "--format", "junit")
+    strict = gradquiz("check", str(warned), "--strict", "--format", "junit")
     assert strict.returncode == 1
     assert ElementTree.fromstring(strict.stdout).get("failures") == "1"
 
@@ -366,7 +366,7 @@ def test_schema_rejects_unknown_keys_at_every_level() -> None:
 
 
 def test_run_csv_is_tidy_with_full_precision() -> None:
-    done = _gradquiz("run", "retain", "--format", "csv", "--no-bundled", "--questions", str(GOOD))
+    done = gradquiz("run", "retain", "--format", "csv", "--no-bundled", "--questions", str(GOOD))
     assert done.returncode == 0, done.stderr
     rows = list(csv.DictReader(io.StringIO(done.stdout)))
     assert rows[0] == {
@@ -421,13 +421,3 @@ def test_export_refuses_a_pack_with_problems(
     assert main(["export", str(broken)]) == 1
     err = capsys.readouterr().err
     assert f"{broken}:3:8: YAML: mapping values" in err
-
-
-def _gradquiz(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gradquiz", *args],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )

@@ -2,28 +2,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from gradquiz import locations
 from gradquiz.cli import main
-from tests.conftest import PACKS, write
+from tests.conftest import PACKS, gradquiz, write
 
 GOOD = str(PACKS / "good.yaml")
-
-
-def gradquiz(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gradquiz", *args],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
 
 
 def test_list_json_has_the_contract_fields(capsys: pytest.CaptureFixture[str]) -> None:
