@@ -6,6 +6,7 @@ import os
 import sqlite3
 from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
@@ -62,6 +63,17 @@ def toasts(app: GradquizApp) -> str:
     return " ".join(str(n.message) for n in app._notifications)
 
 
+async def until_toast(pilot: Pilot[None], text: str) -> str:
+    """The toasts once one holds `text` (a notification arrives as a message, a moment later)."""
+    app = pilot.app
+    assert isinstance(app, GradquizApp)
+    for _ in range(200):
+        if text in toasts(app):
+            return toasts(app)
+        await pilot.pause(0.02)
+    raise AssertionError(f"no toast says {text!r}: {toasts(app)!r}")
+
+
 async def test_answers_are_saved_and_remembered_by_the_next_run(make_app: MakeApp) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -93,7 +105,7 @@ async def test_drill_walks_its_queue_then_returns_to_every_question(make_app: Ma
         assert "drill 2/2" in where(app)
         await pilot.press("n")
         assert not app.drilling
-        assert "Drill over" in toasts(app)
+        await until_toast(pilot, "Drill over")
         assert app.screen.query_one(QuestionView).question.id == "true-or-false"
         assert "5/7" in where(app) or "/7" in where(app)
         await settle(pilot)
@@ -109,7 +121,7 @@ async def test_g_drills_new_questions_and_x_skips_one(make_app: MakeApp) -> None
         await pilot.press("x")
         await pilot.pause()
         assert "drill 1/6" in where(app)
-        assert "Skipped for today" in toasts(app)
+        await until_toast(pilot, "Skipped for today")
         await pilot.press("ctrl+q")
     # The skip was written before the app let go of the store.
     assert "accumulate" in open_store(home()).store.cards()
@@ -174,18 +186,20 @@ async def test_a_damaged_progress_file_is_moved_aside_with_a_notice(make_app: Ma
         await pilot.pause()
         moved = [p for p in home().iterdir() if ".damaged-" in p.name]
         assert len(moved) == 1 and moved[0].read_bytes() == b"garbage, not SQLite" * 100
-        assert f"moved to {moved[0]}" in toasts(app)
+        await until_toast(pilot, f"moved to {moved[0]}")
         await settle(pilot)
 
 
-async def test_unsaveable_progress_says_so(make_app: MakeApp) -> None:
+async def test_unsaveable_progress_says_so(
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
     blocker = home().parent / "blocker"
     blocker.write_text("a file where the directory should go")
-    os.environ["GRADQUIZ_HOME"] = str(blocker / "home")
+    monkeypatch.setenv("GRADQUIZ_HOME", str(blocker / "home"))
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await opened(pilot)
-        assert "Progress is not being saved" in toasts(app)
+        await until_toast(pilot, "Progress is not being saved")
         await pilot.press("s")
         await pilot.pause()
         notices = str(app.screen.query_one("#stats-notices", Static).render())
