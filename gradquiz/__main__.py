@@ -1,3 +1,3 @@
-from gradquiz.cli import main
+from gradquiz.startup import program
 
-raise SystemExit(main())
+raise SystemExit(program())

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from gradquiz import __version__, packs
+from gradquiz import __version__, packs, startup
 from gradquiz.format import Library, Problem, Question, load
 from gradquiz.format.loader import find_files
 from gradquiz.packs import Catalog, PackSummary
@@ -502,6 +502,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
+    if args.handler not in (cmd_app, cmd_drill) or getattr(args, "list", False):
+        startup.resume()  # no screen to draw: start-up is over
     started = time.perf_counter()
     try:
         code: int = args.handler(args)

@@ -17,6 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 
 from gradquiz.format import Library, Question
+from gradquiz import startup
 from gradquiz.lab.protocol import VariantRequest, VariantResult, requests_for
 from gradquiz.packs import TrustPolicy, as_policy
 from gradquiz.tui.commands import ActionsProvider, JumpProvider
@@ -109,6 +110,7 @@ class GradquizApp(App[None]):
         if self.painted.is_set():
             return
         self.painted.set()
+        startup.resume()
         if not self.library.complete:
             self.load_rest()
         self.start_lab()

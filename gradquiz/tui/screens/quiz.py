@@ -13,7 +13,7 @@ from textual.containers import VerticalScroll
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Header, Input, Markdown, Static
+from textual.widgets import Header, Input, Static
 
 from gradquiz.format.model import Question
 from gradquiz.grading import Verdict, grade
@@ -26,6 +26,7 @@ from gradquiz.tui.widgets.answers import (
     OrderAnswer,
 )
 from gradquiz.tui.widgets.footer import KeyFooter
+from gradquiz.tui.widgets.prose import Prose
 
 if TYPE_CHECKING:
     from gradquiz.tui.app import GradquizApp
@@ -64,8 +65,8 @@ class QuestionView(VerticalScroll):
     def compose(self) -> ComposeResult:
         language = self.quiz.language
         yield Static(self.where(), id="where")
-        yield Markdown(f"# {self.question.title.get(language)}", id="title")
-        yield Markdown(self.question.prompt.get(language), id="prompt")
+        yield Prose(self.question.title.get(language), id="title")
+        yield Prose(self.question.prompt.get(language), id="prompt")
         if not self.quiz.trusted(self.question):
             yield Static(
                 "Not trusted: code not run. This pack was not named on the command line, so "
@@ -74,7 +75,7 @@ class QuestionView(VerticalScroll):
             )
         yield answer_widget(self.question, language)
         yield Static(id="problem")
-        # The hints' Markdown is mounted with the first hint: one widget less to draw at first.
+        # The hints are mounted with the first hint: one widget less to draw at first.
         yield Static(self.status(), id="lab-status")
 
     async def on_mount(self) -> None:
@@ -133,9 +134,9 @@ class QuestionView(VerticalScroll):
             for n, h in enumerate(shown, 1)
         )
         try:
-            await self.query_one("#hints", Markdown).update(text)
+            self.query_one("#hints", Prose).set_source(text)
         except NoMatches:
-            await self.mount(Markdown(text, id="hints"), before="#lab-status")
+            await self.mount(Prose(text, id="hints"), before="#lab-status")
 
     def answer(self) -> AnswerWidget:
         return cast(AnswerWidget, self.query_one("#answer"))
@@ -257,7 +258,7 @@ class QuestionView(VerticalScroll):
             else set()
         )
         return [
-            Markdown(f"**{choice.id}:** {choice.feedback.get(language)}", classes="feedback")
+            Prose(f"**{choice.id}:** {choice.feedback.get(language)}", classes="feedback")
             for choice in self.question.choices
             if choice.id in picked and choice.feedback is not None
         ]
@@ -266,7 +267,7 @@ class QuestionView(VerticalScroll):
         explanation = self.question.explanation
         if explanation is not None and not panel.has_explanation:
             panel.has_explanation = True
-            widget = Markdown(explanation.get(self.quiz.language), classes="explanation")
+            widget = Prose(explanation.get(self.quiz.language), classes="explanation")
             await self.mount(widget, after=panel.query_one("#verdict"))
 
     async def show_tables(self, panel: LabPanel) -> None:
@@ -393,7 +394,7 @@ class QuizScreen(Screen[None]):
         """The question at `index`, its runs asked for; or why there is none."""
         questions = self.quiz.questions
         if not questions:
-            return Markdown(
+            return Prose(
                 "No questions are loaded. Add packs with `--questions PATH`, "
                 "or drop `--no-bundled`."
             )

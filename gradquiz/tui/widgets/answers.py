@@ -19,10 +19,11 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import Input, Markdown, Static
+from textual.widgets import Input, Static
 
 from gradquiz.format.model import Question
 from gradquiz.grading import Response
+from gradquiz.tui.widgets.prose import Prose
 
 
 class Incomplete(Exception):
@@ -30,7 +31,7 @@ class Incomplete(Exception):
 
 
 class ChoiceRow(Horizontal):
-    """One choice: its key, a box showing whether it is picked, and its Markdown text."""
+    """One choice: its key, a box showing whether it is picked, and its text."""
 
     @dataclass
     class Clicked(Message):
@@ -45,7 +46,7 @@ class ChoiceRow(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Static(classes="mark")
-        yield Markdown(self.text, classes="choice-text")
+        yield Prose(self.text, classes="choice-text")
 
     def show(self, picked: bool, round_box: bool) -> None:
         box = ("(•)" if picked else "( )") if round_box else ("[x]" if picked else "[ ]")
