@@ -8,7 +8,6 @@ act; those found through GRADQUIZ_PATH or the settings file run once the learner
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +69,8 @@ def read_settings(file: Path) -> tuple[list[Path], list[Problem]]:
         return [], []
     except OSError as exc:
         return [], [Problem(Location(name), f"cannot read the settings file: {exc.strerror}")]
+    import tomllib  # here: most learners have no settings file, and start-up is timed
+
     try:
         text = raw.decode("utf-8")
         settings = tomllib.loads(text)

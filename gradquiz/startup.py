@@ -12,21 +12,21 @@ from __future__ import annotations
 
 import gc
 
-_paused = False
+
+class _Collector:
+    paused = False
 
 
 def pause() -> None:
-    global _paused
     if gc.isenabled():
         gc.disable()
-        _paused = True
+        _Collector.paused = True
 
 
 def resume() -> None:
     """Collect again, if `pause` stopped it; a no-op otherwise, and after the first call."""
-    global _paused
-    if _paused:
-        _paused = False
+    if _Collector.paused:
+        _Collector.paused = False
         gc.freeze()
         gc.enable()
 

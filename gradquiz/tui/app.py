@@ -16,9 +16,8 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.message import Message
 
-from gradquiz.format import Library, Question
 from gradquiz import startup
-from gradquiz.lab.protocol import VariantRequest, VariantResult, requests_for
+from gradquiz.format import Library, Question
 from gradquiz.packs import TrustPolicy, as_policy
 from gradquiz.tui.commands import ActionsProvider, JumpProvider
 from gradquiz.tui.labpool import SharedLab
@@ -26,6 +25,7 @@ from gradquiz.tui.screens.quiz import QuizScreen
 from gradquiz.tui.session import Answered, Session, State
 
 if TYPE_CHECKING:
+    from gradquiz.lab.protocol import VariantResult
     from gradquiz.progress.drill import Progress
 
 
@@ -276,20 +276,24 @@ class GradquizApp(App[None]):
             self.session.results.pop(question.id, None)
         elif arrangement is None and (have or self.session.is_running(question.id)):
             return
-        mine = None if arrangement is None else list(arrangement)
-        requests = requests_for(question, arrangement=mine)
-        if arrangement is not None:
-            requests = [r for r in requests if r.variant not in have or r.variant == "yours"]
         self.session.started(question.id)
-        self.run_requests(question.id, requests, arrangement)
+        self.run_requests(question, arrangement, frozenset(have))
 
     @work(thread=True, group="lab", exit_on_error=False)
     def run_requests(
-        self, question_id: str, requests: list[VariantRequest], arrangement: tuple[str, ...] | None
+        self, question: Question, arrangement: tuple[str, ...] | None, have: frozenset[str]
     ) -> None:
         self.painted.wait()
+        # Imported here, after the first paint, with the rest of what running needs.
+        from gradquiz.lab.protocol import requests_for
+
+        mine = None if arrangement is None else list(arrangement)
+        requests = requests_for(question, arrangement=mine)
+        if arrangement is not None:
+            # Only the learner's arrangement is new; the key's variants already ran.
+            requests = [r for r in requests if r.variant not in have or r.variant == "yours"]
         results = self.lab.run_all(requests)
-        self.post_message(ExperimentFinished(question_id, results, arrangement))
+        self.post_message(ExperimentFinished(question.id, results, arrangement))
 
     def on_experiment_finished(self, message: ExperimentFinished) -> None:
         self.session.finished(message.question)

@@ -9,11 +9,10 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from gradquiz.lab.protocol import VariantRequest, VariantResult
-
 if TYPE_CHECKING:
     # Imported when the lab starts, after the first paint: it brings subprocess and friends.
     from gradquiz.lab.client import Lab
+    from gradquiz.lab.protocol import VariantRequest, VariantResult
 
 
 class SharedLab:

@@ -6,10 +6,11 @@ Saved progress lives in gradquiz.progress; `saved` holds what it says of earlier
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from gradquiz.grading import Response, Verdict
-from gradquiz.lab.protocol import VariantResult
+if TYPE_CHECKING:
+    from gradquiz.grading import Response, Verdict
+    from gradquiz.lab.protocol import VariantResult
 
 State = Literal["new", "right", "wrong"]
 

@@ -11,7 +11,6 @@ from textual.widgets import (
     DataTable,
     Input,
     LoadingIndicator,
-    Markdown,
     Select,
     Static,
     TabbedContent,
@@ -28,6 +27,7 @@ from gradquiz.tui.screens.question_list import QuestionListScreen
 from gradquiz.tui.screens.quiz import QuestionView, QuizScreen
 from gradquiz.tui.widgets.answers import ChoiceAnswer, Incomplete, OrderAnswer, parse_number
 from gradquiz.tui.widgets.lab import LabPanel, TracePlot, VariantTable
+from gradquiz.tui.widgets.prose import Prose
 from tests.tui.conftest import PACKS, MakeApp, settle
 
 SIZE = (120, 40)
@@ -85,7 +85,7 @@ async def test_single_choice_number_keys_and_lab(make_app: MakeApp) -> None:
         verdict = text_of(app, "#verdict")
         assert "Not quite" in verdict and "The answer is A" in verdict
         lab = app.screen.query_one(LabPanel)
-        markdown = " ".join(m.source for m in lab.query(Markdown))
+        markdown = " ".join(m.source for m in lab.query(Prose))
         assert "piles up" in markdown and "accumulates" in markdown
         tables = list(app.screen.query(VariantTable))
         assert [t.result.variant for t in tables] == ["A", "B"]
@@ -229,9 +229,9 @@ async def test_hints_next_previous(make_app: MakeApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         assert app.screen.check_action("hint", ()) is True
         await pilot.press("h")
-        assert "Hint 1/2" in app.screen.query_one("#hints", Markdown).source
+        assert "Hint 1/2" in app.screen.query_one("#hints", Prose).source
         await pilot.press("h")
-        assert "Hint 2/2" in app.screen.query_one("#hints", Markdown).source
+        assert "Hint 2/2" in app.screen.query_one("#hints", Prose).source
         assert app.screen.check_action("hint", ()) is None
         await pilot.press("n")
         assert view(app).question.id == "pick-many"
@@ -371,7 +371,7 @@ async def test_untrusted_pack_runs_nothing(make_app: MakeApp) -> None:
 async def test_chinese_text_and_theme_toggle(make_app: MakeApp) -> None:
     app = make_app(language="zh")
     async with app.run_test(size=SIZE) as pilot:
-        assert "梯度去哪儿了" in app.screen.query_one("#title", Markdown).source
+        assert "梯度去哪儿了" in app.screen.query_one("#title", Prose).source
         dark = app.current_theme.dark
         await pilot.press("ctrl+t")
         assert app.current_theme.dark is not dark

@@ -16,7 +16,6 @@ from textual.widget import Widget
 from textual.widgets import Header, Input, Static
 
 from gradquiz.format.model import Question
-from gradquiz.grading import Verdict, grade
 from gradquiz.trust import TrustNotSaved
 from gradquiz.tui.session import Answered
 from gradquiz.tui.widgets.answers import (
@@ -29,6 +28,7 @@ from gradquiz.tui.widgets.footer import KeyFooter
 from gradquiz.tui.widgets.prose import Prose
 
 if TYPE_CHECKING:
+    from gradquiz.grading import Verdict
     from gradquiz.tui.app import GradquizApp
     from gradquiz.tui.widgets.lab import LabPanel
 
@@ -177,6 +177,8 @@ class QuestionView(VerticalScroll):
             if kind == "order":
                 ready = self.quiz.session.arrangements.get(self.question.id) == answered.response
             if ready:
+                from gradquiz.grading import grade
+
                 answered.verdict = grade(self.question, answered.response, results)
         self.quiz.record(self.question, answered)
         return answered.verdict

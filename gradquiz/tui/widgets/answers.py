@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text as RichText
 from textual import events
@@ -22,8 +22,10 @@ from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from gradquiz.format.model import Question
-from gradquiz.grading import Response
 from gradquiz.tui.widgets.prose import Prose
+
+if TYPE_CHECKING:
+    from gradquiz.grading import Response
 
 
 class Incomplete(Exception):
