@@ -32,6 +32,17 @@ def home() -> Path:
     return user_data_path("gradquiz", appauthor=False)
 
 
+def cache_dir() -> Path:
+    """Parsed question files (see `format.cache`): GRADQUIZ_HOME/cache, else the platform's
+    user cache directory. Made when first written."""
+    named = os.environ.get("GRADQUIZ_HOME")
+    if named:
+        return Path(named).expanduser() / "cache"
+    from platformdirs import user_cache_path
+
+    return user_cache_path("gradquiz", appauthor=False)
+
+
 def settings_file() -> Path:
     """Hand-written settings (TOML): extra packs, daily limits."""
     return home() / "settings.toml"

@@ -18,7 +18,7 @@ from xml.etree import ElementTree
 
 from gradquiz import grading, lint
 from gradquiz.format import Library, Problem, Question
-from gradquiz.format.loader import find_files
+from gradquiz.format.library import find_files
 from gradquiz.lab.client import Lab
 from gradquiz.lab.protocol import VariantRequest, VariantResult, requests_for
 

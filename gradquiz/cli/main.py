@@ -14,7 +14,7 @@ from typing import Any
 
 from gradquiz import __version__, packs, startup
 from gradquiz.format import Library, Problem, Question, load
-from gradquiz.format.loader import find_files
+from gradquiz.format.library import find_files
 from gradquiz.packs import Catalog, PackSummary
 from gradquiz.trust import TrustNotSaved, TrustStore
 

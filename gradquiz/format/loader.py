@@ -1,11 +1,11 @@
-"""Question files -> validated questions, with every problem of every file located."""
+"""A question file's bytes -> its validated questions, with every problem located.
+
+Reading files, in order and with a cache, is `library`'s work; this module imports PyYAML.
+"""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 from gradquiz.format.model import (
@@ -29,121 +29,16 @@ from gradquiz.format.schema import (
 )
 from gradquiz.format.yamlsafe import Mapping, Node, Scalar, Sequence, parse, read_text
 
-SUFFIXES = (".yaml", ".yml")
 
-
-@dataclass
-class Library:
-    """Everything loaded, in order: the questions, what was wrong, and the files read.
-
-    A library from `load_first` has not read its `pending` files yet; `load_rest` reads them.
-    """
-
-    questions: list[Question] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    files: list[str] = field(default_factory=list)
-    # One per file in `files`, also for a file none of whose questions loaded.
-    packs: list[PackInfo] = field(default_factory=list)
-    pending: list[Path] = field(default_factory=list)
-
-    @property
-    def complete(self) -> bool:
-        return not self.pending
-
-    def get(self, question_id: str) -> Question | None:
-        return next((q for q in self.questions if q.id == question_id), None)
-
-    def load_rest(self) -> Library:
-        """A new, complete library: these questions first, then the pending files'.
-
-        This one is left as it is, so the app can keep reading it while a thread runs this.
-        """
-        done = Library(
-            list(self.questions), list(self.problems), list(self.files), list(self.packs)
-        )
-        return _read(done, self.pending)
-
-
-def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
-    """Expand directories into their question files, in sorted path order."""
-    found: list[Path] = []
-    problems: list[Problem] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file()))
-        elif path.is_file():
-            found.append(path)
-        else:
-            problems.append(Problem(Location(str(path)), "no such file or directory"))
-    return found, problems
-
-
-def load(paths: Iterable[str | Path]) -> Library:
-    files, problems = find_files(paths)
-    return _read(Library(problems=problems), files)
-
-
-def load_first(paths: Iterable[str | Path], question_id: str | None = None) -> Library:
-    """The files up to the first with a question (with `question_id`, if given): enough to
-    show it. The others stay `pending`; `load_rest` reads them. When no file read has the
-    question, every file has been read, as by `load`."""
-    files, problems = find_files(paths)
-    return _read(Library(problems=problems), files, until=question_id or "")
-
-
-def _read(library: Library, files: list[Path], until: str | None = None) -> Library:
-    """Add `files` to `library` in order, the first definition of an id winning; with
-    `until` ("" for any question), stop after the file that defines it."""
-    first_seen = {q.id: q.where("id") for q in library.questions}
-    seen_files = {Path(name).resolve() for name in library.files}
-    for index, path in enumerate(files):
-        if path.resolve() in seen_files:
-            continue
-        seen_files.add(path.resolve())
-        library.files.append(str(path))
-        pack, questions, file_problems = load_pack(path)
-        library.packs.append(pack)
-        library.problems.extend(file_problems)
-        for question in questions:
-            if question.id in first_seen:
-                library.problems.append(
-                    Problem(
-                        question.where("id"),
-                        f"duplicate question id {question.id!r}, first defined at "
-                        f"{first_seen[question.id]}",
-                    )
-                )
-                continue
-            first_seen[question.id] = question.where("id")
-            library.questions.append(question)
-        if until is not None and (until in first_seen or (not until and first_seen)):
-            library.pending = files[index + 1 :]
-            return library
-    library.pending = []
-    return library
-
-
-def load_file(path: Path) -> tuple[list[Question], list[Problem]]:
-    _, questions, problems = load_pack(path)
-    return questions, problems
-
-
-def load_pack(path: Path) -> tuple[PackInfo, list[Question], list[Problem]]:
-    """A file's pack, its questions and problems; the pack carries the SHA-256 of the very
-    bytes parsed, so trust given to that hash covers exactly the code shown and run."""
-    name = str(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        return PackInfo(name), [], [Problem(Location(name), f"cannot read file: {exc.strerror}")]
-    sha256 = hashlib.sha256(data).hexdigest()
+def parse_pack(
+    name: str, data: bytes, sha256: str
+) -> tuple[PackInfo, list[Question], list[Problem]]:
+    """The pack, questions and problems in the bytes of file `name`, whose SHA-256 is `sha256`."""
     try:
         root = parse(name, read_text(name, data))
     except ProblemError as exc:
         return PackInfo(name, sha256=sha256), [], [exc.problem]
-    pack, questions, problems = _document(name, root, sha256)
-    return pack, questions, problems
+    return _document(name, root, sha256)
 
 
 def load_document(name: str, root: Node | None) -> tuple[list[Question], list[Problem]]:

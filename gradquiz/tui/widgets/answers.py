@@ -11,15 +11,16 @@ import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.table import Table
 from rich.text import Text as RichText
 from textual import events
-from textual.app import ComposeResult
+from textual.app import ComposeResult, RenderResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import Input, Static
+from textual.widgets import Input
 
 from gradquiz.format.model import Question
 from gradquiz.tui.widgets.prose import Prose
@@ -32,28 +33,37 @@ class Incomplete(Exception):
     """The answer cannot be submitted yet; the message says why."""
 
 
-class ChoiceRow(Horizontal):
-    """One choice: its key, a box showing whether it is picked, and its text."""
+class ChoiceRow(Prose):
+    """One choice, drawn as one widget (a first screen has up to nine): its key, a box showing
+    whether it is picked, and its text beside them."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"choice--mark"}
+    MARK_WIDTH = 12
 
     @dataclass
     class Clicked(Message):
         index: int
 
     def __init__(self, index: int, key: str, label: str, text: str) -> None:
-        super().__init__(classes="choice")
+        super().__init__(text, classes="choice")
         self.index = index
         self.key = key
         self.label = label
-        self.text = text
-
-    def compose(self) -> ComposeResult:
-        yield Static(classes="mark")
-        yield Prose(self.text, classes="choice-text")
+        self.mark = ""
 
     def show(self, picked: bool, round_box: bool) -> None:
         box = ("(•)" if picked else "( )") if round_box else ("[x]" if picked else "[ ]")
-        self.query_one(".mark", Static).update(RichText(f"{self.key} {box} {self.label}"))
+        self.mark = f"{self.key} {box} {self.label}"
         self.set_class(picked, "-picked")
+        self.refresh()
+
+    def render(self) -> RenderResult:
+        row = Table.grid()
+        row.add_column(width=self.MARK_WIDTH)
+        row.add_column(ratio=1)
+        mark = RichText(self.mark, style=self.get_component_rich_style("choice--mark"))
+        row.add_row(mark, self.themed())
+        return row
 
     def on_click(self, event: events.Click) -> None:
         event.stop()

@@ -105,7 +105,10 @@ class Prose(Static):
             self.refresh(layout=True)
 
     def render(self) -> RenderResult:
-        # Asked again after a theme change, as every widget's colours change with it.
-        dark = self.app.current_theme.dark
-        self.markdown.code_theme = CODE_THEMES[dark]
+        return self.themed()
+
+    def themed(self) -> Themed:
+        """The text in the current theme's colours: asked on every render, as a theme change
+        re-renders every widget."""
+        self.markdown.code_theme = CODE_THEMES[self.app.current_theme.dark]
         return Themed(self.markdown, theme_for(self.app))

@@ -1,0 +1,127 @@
+"""Question files -> a library: files found and read in order, each parsed once per content.
+
+Parsing (and PyYAML with it) is imported only when a file is not in the cache (see `cache`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gradquiz.format import cache
+from gradquiz.format.model import PackInfo, Question
+from gradquiz.format.problems import Location, Problem
+
+SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class Library:
+    """Everything loaded, in order: the questions, what was wrong, and the files read.
+
+    A library from `load_first` has not read its `pending` files yet; `load_rest` reads them.
+    """
+
+    questions: list[Question] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    # One per file in `files`, also for a file none of whose questions loaded.
+    packs: list[PackInfo] = field(default_factory=list)
+    pending: list[Path] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.pending
+
+    def get(self, question_id: str) -> Question | None:
+        return next((q for q in self.questions if q.id == question_id), None)
+
+    def load_rest(self) -> Library:
+        """A new, complete library: these questions first, then the pending files'.
+
+        This one is left as it is, so the app can keep reading it while a thread runs this.
+        """
+        done = Library(
+            list(self.questions), list(self.problems), list(self.files), list(self.packs)
+        )
+        return _read(done, self.pending)
+
+
+def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
+    """Expand directories into their question files, in sorted path order."""
+    found: list[Path] = []
+    problems: list[Problem] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file()))
+        elif path.is_file():
+            found.append(path)
+        else:
+            problems.append(Problem(Location(str(path)), "no such file or directory"))
+    return found, problems
+
+
+def load(paths: Iterable[str | Path]) -> Library:
+    files, problems = find_files(paths)
+    return _read(Library(problems=problems), files)
+
+
+def load_first(paths: Iterable[str | Path], question_id: str | None = None) -> Library:
+    """The files up to the first with a question (with `question_id`, if given): enough to
+    show it. The others stay `pending`; `load_rest` reads them. When no file read has the
+    question, every file has been read, as by `load`."""
+    files, problems = find_files(paths)
+    return _read(Library(problems=problems), files, until=question_id or "")
+
+
+def _read(library: Library, files: list[Path], until: str | None = None) -> Library:
+    """Add `files` to `library` in order, the first definition of an id winning; with
+    `until` ("" for any question), stop after the file that defines it."""
+    first_seen = {q.id: q.where("id") for q in library.questions}
+    seen_files = {Path(name).resolve() for name in library.files}
+    for index, path in enumerate(files):
+        if path.resolve() in seen_files:
+            continue
+        seen_files.add(path.resolve())
+        library.files.append(str(path))
+        pack, questions, file_problems = load_pack(path)
+        library.packs.append(pack)
+        library.problems.extend(file_problems)
+        for question in questions:
+            if question.id in first_seen:
+                library.problems.append(
+                    Problem(
+                        question.where("id"),
+                        f"duplicate question id {question.id!r}, first defined at "
+                        f"{first_seen[question.id]}",
+                    )
+                )
+                continue
+            first_seen[question.id] = question.where("id")
+            library.questions.append(question)
+        if until is not None and (until in first_seen or (not until and first_seen)):
+            library.pending = files[index + 1 :]
+            return library
+    library.pending = []
+    return library
+
+
+def load_pack(path: Path) -> tuple[PackInfo, list[Question], list[Problem]]:
+    """A file's pack, its questions and problems; the pack carries the SHA-256 of the very
+    bytes parsed, so trust given to that hash covers exactly the code shown and run."""
+    name = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return PackInfo(name), [], [Problem(Location(name), f"cannot read file: {exc.strerror}")]
+    sha256 = hashlib.sha256(data).hexdigest()
+    parsed = cache.get(name, sha256)
+    if parsed is None:
+        from gradquiz.format.loader import parse_pack
+
+        parsed = parse_pack(name, data, sha256)
+        cache.put(name, sha256, parsed)
+    return parsed
