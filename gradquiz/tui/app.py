@@ -52,7 +52,8 @@ class GradquizApp(App[None]):
     COMMANDS = App.COMMANDS | {JumpProvider, ActionsProvider}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
-        Binding("ctrl+t", "toggle_dark", "Light/dark", id="theme"),
+        # In the help and the palette: the footer's line is for the quiz's own keys.
+        Binding("ctrl+t", "toggle_dark", "Light/dark", id="theme", show=False),
     ]
 
     def __init__(

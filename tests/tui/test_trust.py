@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from gradquiz import locations
 from gradquiz.packs import Catalog, discover
@@ -15,6 +15,7 @@ from gradquiz.tui.app import GradquizApp
 from gradquiz.tui.labpool import SharedLab
 from gradquiz.tui.screens.dialogs import TrustDialog
 from gradquiz.tui.screens.quiz import QuestionView, QuizScreen
+from gradquiz.tui.widgets.footer import KeyBar
 from gradquiz.tui.widgets.lab import VariantTable
 from tests.conftest import write
 from tests.tui.conftest import settle
@@ -61,8 +62,7 @@ def app_for(catalog: Catalog, lab: SharedLab) -> GradquizApp:
 
 
 def footer_text(app: GradquizApp) -> str:
-    footer = app.screen.query_one(Footer)
-    return " ".join(str(key.render()) for key in footer.query("FooterKey"))
+    return str(app.screen.query_one(KeyBar).render())
 
 
 def shown(app: GradquizApp, selector: str) -> str:

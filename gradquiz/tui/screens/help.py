@@ -9,10 +9,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from gradquiz.tui.screens.dialogs import ConfirmDialog, FullValueDialog, TrustDialog
 from gradquiz.tui.widgets.answers import OrderAnswer
+from gradquiz.tui.widgets.footer import KeyBar
 
 
 def _bindings(owner: type) -> list[Binding]:
@@ -61,4 +62,4 @@ class HelpScreen(Screen[None]):
         with VerticalScroll(id="help"):
             yield Static("Every key", classes="heading")
             yield Static(key_table(), id="keys")
-        yield Footer()
+        yield KeyBar()

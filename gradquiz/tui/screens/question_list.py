@@ -8,10 +8,11 @@ from rich.text import Text as RichText
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Tree
+from textual.widgets import Header, Tree
 from textual.widgets.tree import TreeNode
 
 from gradquiz.tui.screens.dialogs import ConfirmDialog
+from gradquiz.tui.widgets.footer import KeyBar
 
 if TYPE_CHECKING:
     from gradquiz.tui.app import GradquizApp
@@ -51,7 +52,7 @@ class QuestionListScreen(Screen[str | None]):
             if question.id == current_id:
                 self.call_after_refresh(tree.move_cursor, leaf)
         yield tree
-        yield Footer()
+        yield KeyBar()
 
     def label(self, question_id: str) -> RichText:
         state = self.quiz.session.state(question_id)

@@ -24,7 +24,7 @@ from gradquiz.tui.widgets.answers import (
     NumericAnswer,
     OrderAnswer,
 )
-from gradquiz.tui.widgets.footer import KeyFooter
+from gradquiz.tui.widgets.footer import KeyBar
 from gradquiz.tui.widgets.prose import Prose
 
 if TYPE_CHECKING:
@@ -320,6 +320,8 @@ class QuizScreen(Screen[None]):
         ],
         Binding("t", "truth(True)", "True", id="true"),
         Binding("f", "truth(False)", "False", id="false"),
+        # Shown only for a pack not yet trusted; early, so a narrow footer keeps its words.
+        Binding("T", "trust", "Trust pack", id="trust", priority=True),
         Binding("h", "hint", "Hint", id="hint", priority=True),
         Binding("n", "move(1)", "Next", id="next", priority=True),
         Binding("p", "move(-1)", "Previous", id="previous", priority=True),
@@ -333,7 +335,6 @@ class QuizScreen(Screen[None]):
         Binding("x", "skip", "Skip for today", show=False, id="skip", priority=True),
         Binding("s", "stats", "Stats", show=False, id="stats", priority=True),
         Binding("question_mark", "help", "Keys", id="help", priority=True),
-        Binding("T", "trust", "Trust pack", id="trust", priority=True),
     ]
 
     def __init__(self, index: int) -> None:
@@ -353,7 +354,7 @@ class QuizScreen(Screen[None]):
         # Empty until mounted: composed with the screen, the question would be restyled once
         # more when the screen is first shown.
         yield VerticalScroll(id="body")
-        yield KeyFooter()
+        yield KeyBar()
 
     async def on_mount(self) -> None:
         await self.show(self.index)

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 from textual_plotext import PlotextPlot
 
 from gradquiz.progress.stats import (
@@ -22,6 +22,7 @@ from gradquiz.progress.stats import (
     topic_rows,
 )
 from gradquiz.tui.screens.dialogs import ConfirmDialog
+from gradquiz.tui.widgets.footer import KeyBar
 
 if TYPE_CHECKING:
     from gradquiz.tui.app import GradquizApp
@@ -61,7 +62,7 @@ class StatsScreen(Screen[None]):
             yield DataTable(id="by-topic", cursor_type="row", zebra_stripes=True)
             yield Static("Most often missed", classes="heading")
             yield Static(id="most-missed")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.query_one("#by-topic", DataTable)
