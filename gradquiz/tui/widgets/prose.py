@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from rich.console import Console, ConsoleOptions
 from rich.markdown import Markdown
@@ -62,7 +63,7 @@ def markdown_theme(variables: dict[str, str], dark: bool) -> Theme:
 _themes: dict[str, Theme] = {}
 
 
-def theme_for(app: App[object]) -> Theme:
+def theme_for(app: App[Any]) -> Theme:
     """The Rich theme for the app's current Textual theme, made once per theme."""
     theme = _themes.get(app.theme)
     if theme is None:
