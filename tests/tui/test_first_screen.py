@@ -139,3 +139,12 @@ def test_resume_without_pause_leaves_the_collector_alone() -> None:
         assert gc.get_freeze_count() == frozen
     finally:
         gc.enable()
+
+
+async def test_a_numeric_question_shows_enter_as_submit_while_typing(make_app: MakeApp) -> None:
+    app = make_app("how-much")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.focused is not None and app.focused.id == "number"
+        assert "⏎ Submit" in str(bar(app).render())
+        await settle(pilot)

@@ -152,6 +152,8 @@ class NumberInput(Input):
     """
 
     NUMBER_CHARACTERS = frozenset("0123456789.-+eE")
+    # Input's own enter binding hides the screen's from the footer: shown here instead.
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "submit", "Submit")]
 
     def check_consume_key(self, key: str, character: str | None) -> bool:
         return character is not None and character in self.NUMBER_CHARACTERS
