@@ -102,7 +102,7 @@ class QuestionView(VerticalScroll):
             # Until every file is read (just after the first paint), the count is not known.
             total = len(quiz.questions) if quiz.library.complete else "…"
             position = f"{self.index + 1}/{total}"
-        return RichText(f"{self.question.pack.name} · {self.question.topic} · {position} · {state}")
+        return RichText(f"{self.question.pack.name} · {self.question.topic} · {position} {state}")
 
     def update_where(self) -> None:
         self.query_one("#where", Static).update(self.where())
