@@ -148,3 +148,13 @@ async def test_a_numeric_question_shows_enter_as_submit_while_typing(make_app: M
         assert app.focused is not None and app.focused.id == "number"
         assert "⏎ Submit" in str(bar(app).render())
         await settle(pilot)
+
+
+async def test_the_key_bar_shows_one_key_per_action(make_app: MakeApp) -> None:
+    app = make_app("arrange")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        line = str(bar(app).render())
+        # shift+up and u both move a line up: the first bound is shown, once.
+        assert line.count("Move up") == 1 and "shift+↑ Move up" in line
+        await settle(pilot)

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual import events
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.widget import Widget
 
@@ -27,8 +28,8 @@ class KeyBar(Widget, can_focus=False):
     """Textual's Footer, as one widget. Footer makes a widget of every key; with a dozen keys
     they cost the first screen as much as a question, to style and lay out.
 
-    Like Footer: the keys of the screen's bindings with `show`, greyed while their action is
-    disabled, the command palette's key on the right, and a click runs a key.
+    Like Footer: the keys of the screen's bindings with `show`, one per action, greyed while
+    their action is disabled, the command palette's key on the right, and a click runs a key.
     """
 
     ALLOW_SELECT = False
@@ -82,10 +83,14 @@ class KeyBar(Widget, can_focus=False):
         """The screen's keys to show, and the command palette's (None when it has none)."""
         app = self.app
         active = self.screen.active_bindings
+        # One key per action, the first bound, as Footer shows them.
+        first: dict[str, tuple[Binding, bool]] = {}
+        for _, binding, enabled, _ in active.values():
+            if binding.show:
+                first.setdefault(binding.action, (binding, enabled))
         keys = [
             Key(binding.key, app.get_key_display(binding), binding.description, enabled)
-            for _, binding, enabled, _ in active.values()
-            if binding.show
+            for binding, enabled in first.values()
         ]
         palette = None
         if app.ENABLE_COMMAND_PALETTE and app.COMMAND_PALETTE_BINDING in active:
