@@ -158,3 +158,33 @@ async def test_the_key_bar_shows_one_key_per_action(make_app: MakeApp) -> None:
         # shift+up and u both move a line up: the first bound is shown, once.
         assert line.count("Move up") == 1 and "shift+↑ Move up" in line
         await settle(pilot)
+
+
+async def test_on_a_short_terminal_the_verdict_scrolls_into_sight(shared_lab: SharedLab) -> None:
+    # The first bundled question fills 80x24 before the lab: its verdict lands below the fold.
+    library = load_first([locations.bundled_questions()])
+    app = GradquizApp(library, lambda question: True, workers=1, lab=shared_lab)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        body = app.screen.query_one("#body")
+        await pilot.press("2", "enter")
+        await settle(pilot)
+        await pilot.pause()
+        verdict = app.screen.query_one("#verdict")
+        assert "Right" in str(verdict.render())
+        assert body.scroll_y > 0
+        assert verdict.region and body.region.contains_region(verdict.region)
+
+
+async def test_where_the_verdict_is_in_sight_nothing_scrolls(shared_lab: SharedLab) -> None:
+    # At 120x40 the lab runs past the bottom, but the verdict itself is in sight.
+    library = load_first([locations.bundled_questions()])
+    app = GradquizApp(library, lambda question: True, workers=1, lab=shared_lab)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("2", "enter")
+        await settle(pilot)
+        await pilot.pause()
+        body = app.screen.query_one("#body")
+        assert body.max_scroll_y > 0
+        assert body.scroll_y == 0

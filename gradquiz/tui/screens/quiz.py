@@ -162,6 +162,15 @@ class QuestionView(VerticalScroll):
             await self.show_lab()
         # The footer (Submit now greyed) follows the tables by a frame: they come first.
         self.call_after_refresh(self.screen.refresh_bindings)
+        self.call_after_refresh(self.reveal_verdict)
+
+    def reveal_verdict(self) -> None:
+        """On a short terminal the verdict can land below the fold: then it scrolls to the top,
+        with the tables under it. Where it is in sight already, nothing moves."""
+        verdict = self.query_one("#verdict")
+        shown = self.screen.query_one("#body").region
+        if not verdict.region or not shown.contains_region(verdict.region):
+            verdict.scroll_visible(top=True, animate=False)
 
     def verdict(self) -> Verdict | None:
         """Grade once the runs the answer needs are here (choices need none)."""

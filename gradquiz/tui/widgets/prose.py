@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.console import Console, ConsoleOptions
-from rich.markdown import Markdown
+from rich.console import RenderResult as RichRenderResult
+from rich.markdown import Markdown, MarkdownElement, TableElement
 from rich.segment import Segment
 from rich.style import Style
+from rich.table import Table
 from rich.theme import Theme
 from textual.app import App, RenderResult
 from textual.color import Color
@@ -72,11 +74,29 @@ def theme_for(app: App[Any]) -> Theme:
     return theme
 
 
+class TightTable(TableElement):
+    """Rich's Markdown table without its blank top and bottom edges: the blocks around it are
+    spaced already, and at 80x24 two spare lines are a tenth of the screen."""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RichRenderResult:
+        for part in super().__rich_console__(console, options):
+            if isinstance(part, Table):
+                part.show_edge = False
+            yield part
+
+
+class QuestionMarkdown(Markdown):
+    elements: ClassVar[dict[str, type[MarkdownElement]]] = {
+        **Markdown.elements,
+        "table_open": TightTable,
+    }
+
+
 @dataclass
 class Themed:
     """A Rich renderable drawn with a theme of its own, leaving the app's console as it was."""
 
-    renderable: Markdown
+    renderable: QuestionMarkdown
     theme: Theme
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Segment]:
@@ -101,7 +121,7 @@ class Prose(Static):
 
     def set_source(self, source: str) -> None:
         self.source = source
-        self.markdown = Markdown(source, hyperlinks=False)
+        self.markdown = QuestionMarkdown(source, hyperlinks=False)
         if self.is_attached:
             self.refresh(layout=True)
 
