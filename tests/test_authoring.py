@@ -270,6 +270,31 @@ def test_check_watch_reports_afresh_and_ctrl_c_exits_zero(tmp_path: Path) -> Non
             process.wait()
 
 
+def test_check_watch_in_json_keeps_stdout_to_the_reports(tmp_path: Path) -> None:
+    path = write(tmp_path, "pack.yaml", GOOD.read_text(encoding="utf-8"))
+    stdout = tmp_path / "stdout.json"
+    with stdout.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gradquiz", "check", "--watch", "--format", "json", str(path)],
+            stdout=sink,
+            stderr=subprocess.PIPE,
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while "}\n" not in stdout.read_text(encoding="utf-8"):
+            assert time.monotonic() < deadline, stdout.read_text(encoding="utf-8")
+            time.sleep(0.1)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0
+    assert json.loads(stdout.read_text(encoding="utf-8"))["counts"]["problems"] == 0
+    assert re.search(r"--- \d\d:\d\d:\d\d checking 1 file\(s\)", err.decode())
+
+
 def _read_until(process: subprocess.Popen[bytes], marker: str, seconds: float = 120) -> str:
     """Everything the process writes (stdout and stderr) from now until `marker` shows up.
 

@@ -314,4 +314,6 @@ def command(
             render(report, fmt, strict, sys.stdout, sys.stderr)
 
         first, _ = load()
-        return watch(list(watched) or first.files, once, sys.stdout)
+        # JSON and JUnit keep stdout to the reports themselves, one after another.
+        headers = sys.stdout if fmt == "text" else sys.stderr
+        return watch(list(watched) or first.files, once, headers)
