@@ -18,6 +18,7 @@ import functools
 import hashlib
 import os
 import pickle
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -65,7 +66,8 @@ def get(name: str, sha256: str) -> Parsed | None:
 def put(name: str, sha256: str, parsed: Parsed) -> None:
     """Store `parsed`; a cache that cannot be written is skipped (a read-only home, say)."""
     target = entry(name)
-    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
+    # Named by process and thread, so two writers never share a half-written file.
+    partial = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.partial")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         with partial.open("wb") as file:
