@@ -62,3 +62,33 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: jsonable(v) for k, v in value.items()}
     return value
+
+
+# C0 and C1 controls, DEL, and the bidi overrides that can reorder what a line appears to say.
+# Newline and tab are kept by `printable` (prose has lines), escaped by `one_line`.
+_UNSAFE = {
+    code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    for code in [
+        *range(0x00, 0x20),
+        *range(0x7F, 0xA0),
+        *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A),
+    ]
+}
+_UNSAFE_KEEP_LINES = {code: text for code, text in _UNSAFE.items() if chr(code) not in "\n\t"}
+
+
+def printable(text: str) -> str:
+    """Text from a pack, safe to send to a terminal: controls shown as escapes, lines kept.
+
+    An ESC or OSC sequence from a stranger's pack could set the clipboard (OSC 52), retitle the
+    window or clear the screen; escaped, it reads as what it is.
+    """
+    text = text.translate(_UNSAFE_KEEP_LINES)
+    # A lone surrogate cannot be encoded for any terminal or file.
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def one_line(text: str) -> str:
+    """`printable` with newlines escaped too: ids and titles must not forge lines."""
+    return text.translate(_UNSAFE).encode("utf-8", "backslashreplace").decode("utf-8")
