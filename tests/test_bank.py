@@ -164,8 +164,12 @@ def test_no_two_questions_share_a_title() -> None:
 
 # A number as a person writes it: optional sign (ASCII, or U+2212 so that the minus sign
 # of `a - b` is read as b's sign), digits, an optional fraction and exponent; not part of a name
-# such as `float16` or `conv1d`, nor of a version such as 2.13.0. Chinese characters may touch it.
-NUMBER = re.compile(r"(?<![A-Za-z0-9_.])[-−]?\d+(?:\.\d+)?(?:[eE][-+−]?\d+)?(?![A-Za-z0-9_]|\.\d)")
+# such as `float16`, `conv1d` or ResNet-18, nor of a version such as 2.13.0. Chinese characters
+# may touch it.
+NUMBER = re.compile(
+    r"(?<![A-Za-z0-9_.])(?<![A-Za-z0-9_.][-−])"
+    r"[-−]?\d+(?:\.\d+)?(?:[eE][-+−]?\d+)?(?![A-Za-z0-9_]|\.\d)"
+)
 
 
 def numbers_in(text: str) -> list[tuple[float, float]]:
@@ -180,12 +184,26 @@ def numbers_in(text: str) -> list[tuple[float, float]]:
 
 
 def test_the_number_reader() -> None:
-    assert numbers_in("w = −0.25 at step 3, lr 1e-3, `float16`, conv1d, torch 2.13.0, 第2步") == [
+    text = "w = −0.25 at step 3, lr 1e-3, `float16`, conv1d, ResNet-18, torch 2.13.0, 第2步"
+    assert numbers_in(text) == [
         (-0.25, 0.005),
         (3.0, 0.5),
         (0.001, 0.0005),
         (2.0, 0.5),
     ]
+
+
+def test_what_a_coincidence_may_show() -> None:
+    assert [significant_digits(v) for v in (1.5, 24.0, 5120.0, -1.752409, 0.0333)] == [
+        2,
+        2,
+        3,
+        7,
+        3,
+    ]
+    assert not telling(8.0, same_topic=True) and not telling(0.01, same_topic=True)
+    assert telling(0.6, same_topic=True) and not telling(0.6, same_topic=False)
+    assert telling(0.999, same_topic=False)
 
 
 def value_of(question: Question) -> float:
@@ -215,19 +233,29 @@ def shown_before_answering_or_as_feedback(question: Question) -> Iterator[tuple[
             yield f"{name} ({lang})", body
 
 
-def telling(value: float) -> bool:
-    """Whether an answer can be given away by a text that merely contains it. Whole numbers up
-    to 10 and powers of ten (counts, steps, indices, learning rates such as 0.01) are written
-    everywhere as data, so they cannot; every other answer can, even by coincidence, since a
-    learner cannot tell a coincidence from a leak."""
-    if value == int(value) and abs(value) <= 10:
+def significant_digits(value: float) -> int:
+    digits = f"{abs(value):.12e}".partition("e")[0].replace(".", "").rstrip("0")
+    return max(len(digits), 1)
+
+
+def telling(value: float, same_topic: bool) -> bool:
+    """Whether a text that shows `value` gives away the question whose answer it is.
+
+    Whole numbers up to 10 and powers of ten (counts, steps, indices, learning rates such as
+    0.01) are written everywhere as data: never. Another question of the same topic sits
+    beside it in its pack and in a topic drill, and often runs the same experiment: always.
+    A question of another topic: when the answer has three significant digits or more, where
+    a coincidence is unlikely and a learner would take the number as the answer (1.5 or 24
+    in an unrelated prompt is data; -1.75241 or 0.0333 is a result)."""
+    if (value == int(value) and abs(value) <= 10) or math.log10(abs(value)).is_integer():
         return False
-    return not math.log10(abs(value)).is_integer()
+    return same_topic or significant_digits(value) >= 3
 
 
 def giveaways(questions: list[Question]) -> list[str]:
     """Other questions' texts showing a number the target question accepts as its answer,
-    unless the target's own prompt or hints show it too (then nothing is given away)."""
+    where that number is `telling`, unless the target's own prompt or hints show it too (then
+    nothing is given away)."""
     found = []
     for target in (q for q in questions if isinstance(q.answer, NumericAnswer)):
         value, tolerance = value_of(target), target.answer.tolerance  # type: ignore[union-attr]
@@ -236,10 +264,10 @@ def giveaways(questions: list[Question]) -> list[str]:
             for _, body in shown_before_answering_or_as_feedback(target)
             for n, _ in numbers_in(body)
         )
-        if not telling(value) or shown_by_itself:
+        if shown_by_itself:
             continue
         for other in questions:
-            if other.id == target.id:
+            if other.id == target.id or not telling(value, other.topic == target.topic):
                 continue
             for name, body in shown_before_answering_or_as_feedback(other):
                 hits = [n for n, _ in numbers_in(body) if abs(n - value) <= tolerance]
@@ -249,8 +277,8 @@ def giveaways(questions: list[Question]) -> list[str]:
 
 
 def test_the_giveaway_finder() -> None:
-    q = next(q for q in NUMERIC if telling(value_of(q)))
-    other = next(o for o in QUESTIONS if o.type == "truefalse")
+    q = next(q for q in NUMERIC if telling(value_of(q), same_topic=True))
+    other = next(o for o in QUESTIONS if o.type == "truefalse" and o.topic == q.topic)
     quiet = replace(other, prompt=Text({"en": "Is it?", "zh": "是吗？"}), hints=(), choices=())
     leaking = Text({"en": f"As you saw, it comes to {value_of(q):.6g}.", "zh": "同上"})
     assert giveaways([q, replace(quiet, prompt=leaking)]) == [
