@@ -64,7 +64,7 @@ def _string(node: Node) -> str:
 def _pattern(regex: re.Pattern[str], what: str) -> Callable[[Node], str]:
     def read(node: Node) -> str:
         value = _string(node) if isinstance(node, Scalar) and isinstance(node.value, str) else None
-        if value is None or not regex.match(value):
+        if value is None or not regex.fullmatch(value):
             raise expected(node, what)
         return value
 
@@ -100,7 +100,7 @@ def _text(node: Node) -> Text:
         raise expected(node, "text (a string, or a mapping from language code to string)")
     by_language = {}
     for key, value in node:
-        if not isinstance(key.value, str) or not LANGUAGE.match(key.value):
+        if not isinstance(key.value, str) or not LANGUAGE.fullmatch(key.value):
             raise ProblemError(key.location, f"{key.value!r} is not a language code like en or zh")
         by_language[key.value] = _string(value)
     return Text(by_language)
@@ -123,6 +123,11 @@ def code_kind(mode: str) -> Callable[[Node], Code]:
             ) from None
         except ValueError as exc:  # null bytes in the source
             raise ProblemError(origin, f"Python source is not valid: {exc}") from None
+        except (RecursionError, MemoryError):
+            # A 3,000-term expression exhausts the compiler's recursion limit.
+            raise ProblemError(
+                origin, "Python source is nested too deeply to compile; split it up"
+            ) from None
         return Code(source, origin)
 
     return read
@@ -174,7 +179,7 @@ def _choice_id(node: Node) -> str:
     # `id: 1` is as good a label as `id: A`; `yes` (read as true) is not.
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
-    if not isinstance(value, str) or not CHOICE_ID.match(value):
+    if not isinstance(value, str) or not CHOICE_ID.fullmatch(value):
         raise expected(node, "a short choice id (letters, digits, - or _)")
     return value
 
