@@ -83,15 +83,33 @@ def discover(
     bundled: bool = True,
     configured: bool = True,
     store: TrustStore | None = None,
-    first: str | None = None,
 ) -> Catalog:
-    """Load every pack the sources name. `configured` adds GRADQUIZ_PATH and the settings.
-
-    With `first` (a question id, or "" for any), only the files up to the one holding it are
-    read; the library's `load_rest` reads the others (see `load_first`)."""
+    """Load every pack the sources name. `configured` adds GRADQUIZ_PATH and the settings."""
     found, settings_problems = sources(named, bundled=bundled, configured=configured)
-    paths = [source.path for source in found]
-    library = load(paths) if first is None else load_first(paths, first)
+    library = load([source.path for source in found])
+    return _catalog(library, found, settings_problems, store)
+
+
+def discover_first(
+    named: Sequence[Path] = (),
+    question_id: str | None = None,
+    *,
+    bundled: bool = True,
+    store: TrustStore | None = None,
+) -> Catalog:
+    """As `discover`, but only the files up to the one holding `question_id` (any question,
+    if None) are read; the library's `load_rest` reads the others (see `load_first`)."""
+    found, settings_problems = sources(named, bundled=bundled, configured=True)
+    library = load_first([source.path for source in found], question_id)
+    return _catalog(library, found, settings_problems, store)
+
+
+def _catalog(
+    library: Library,
+    found: list[Source],
+    settings_problems: list[Problem],
+    store: TrustStore | None,
+) -> Catalog:
     library.problems[:0] = settings_problems
     return Catalog(library, found, store or TrustStore.load(), settings_problems)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,12 +135,18 @@ def load_first(paths: Iterable[str | Path], question_id: str | None = None) -> L
     show it. The others stay `pending`; `load_rest` reads them. When no file read has the
     question, every file has been read, as by `load`."""
     files, problems = find_files(paths)
-    return _read(Library(problems=problems), files, until=question_id or "")
+
+    def found(ids: Container[str]) -> bool:
+        return question_id in ids if question_id else bool(ids)
+
+    return _read(Library(problems=problems), files, stop=found)
 
 
-def _read(library: Library, files: list[Path], until: str | None = None) -> Library:
+def _read(
+    library: Library, files: list[Path], stop: Callable[[Container[str]], bool] | None = None
+) -> Library:
     """Add `files` to `library` in order, the first definition of an id winning; with
-    `until` ("" for any question), stop after the file that defines it."""
+    `stop`, leave the files after the first that makes it true of the ids read `pending`."""
     first_seen = {q.id: q.where("id") for q in library.questions}
     seen_files = {Path(name).resolve() for name in library.files}
     for index, path in enumerate(files):
@@ -163,7 +169,7 @@ def _read(library: Library, files: list[Path], until: str | None = None) -> Libr
                 continue
             first_seen[question.id] = question.where("id")
             library.questions.append(question)
-        if until is not None and (until in first_seen or (not until and first_seen)):
+        if stop is not None and stop(first_seen.keys()):
             library.pending = files[index + 1 :]
             return library
     library.pending = []
