@@ -149,8 +149,8 @@ def render_text(report: Report, out: TextIO, err: TextIO) -> None:
     if report.untrusted:
         print(
             f"not run: {plural(report.untrusted, 'question')} from packs found through "
-            "GRADQUIZ_PATH or the settings file, which are not trusted; trust them with `gradquiz trust PATH`, "
-            "or name them with --questions or as PATH to run them",
+            "GRADQUIZ_PATH or the settings file, which are not trusted; trust them with "
+            "`gradquiz trust PATH`, or name them with --questions or as PATH to run them",
             file=err,
         )
 
