@@ -87,9 +87,8 @@ def test_new_refuses_to_overwrite_and_checks_the_id(
             "and single '-' between them, e.g. grad-accumulates\n"
         )
     assert not (tmp_path / "x.yaml").exists()
-    with pytest.raises(SystemExit) as exited:
-        main(["new", "ok", "--type", "essay"])
-    assert exited.value.code == 2
+    assert main(["new", "ok", "--type", "essay"]) == 2
+    assert "invalid choice: 'essay'" in capsys.readouterr().err
 
 
 # --- check: warnings in every format ------------------------------------------------------

@@ -148,6 +148,14 @@ def say(text: str) -> None:
     print(text)
 
 
+def json_text(document: object) -> str:
+    """JSON for stdout: UTF-8 as written, or escaped to ASCII where stdout cannot encode it."""
+    import json
+
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
+    return json.dumps(document, ensure_ascii=encoding != "utf8", indent=2)
+
+
 def warn(text: str) -> None:
     """A line for the person, on stderr: `gradquiz: text`."""
     print(f"gradquiz: {text}", file=sys.stderr)

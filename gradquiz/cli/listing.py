@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
-from gradquiz.cli.common import ExitCode, catalog, language, report_load_problems
+from gradquiz.cli.common import ExitCode, catalog, json_text, language, report_load_problems
 from gradquiz.display import one_line
 from gradquiz.format import Question
 from gradquiz.packs import Catalog
@@ -26,7 +25,7 @@ def handle(args: argparse.Namespace) -> int:
     cat = catalog(args)
     lang = language(args)
     if args.json:
-        print(json.dumps(items(cat), ensure_ascii=False, indent=2))
+        print(json_text(items(cat)))
     else:
         rows: list[tuple[str, str, str, str]] = [
             (q.id, q.type, one_line(q.topic), one_line(q.title.get(lang)))

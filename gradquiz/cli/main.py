@@ -7,6 +7,7 @@ parser (the common flags as a parent) and sets `handler`, which returns an `Exit
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import io
 import os
@@ -89,6 +90,12 @@ def _quiet_stdout() -> None:
         pass
 
 
+def _tell(message: str) -> None:
+    """The one line that says why gradquiz stopped; stderr may be the closed pipe too."""
+    with contextlib.suppress(OSError, ValueError):
+        print(f"gradquiz: {message}", file=sys.stderr, flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     _safe_streams()
     try:
@@ -110,13 +117,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         # `gradquiz list | head`: the reader left before the output ended.
         _quiet_stdout()
-        print("gradquiz: output closed early (broken pipe)", file=sys.stderr)
+        _tell("output closed early (broken pipe)")
         return ExitCode.BROKEN_PIPE
     except OSError as exc:
         if exc.errno not in (errno.EBADF, errno.ENOSPC, errno.EIO):
             raise
         # `gradquiz list >&-`, a full disk or a vanished terminal under the output.
         _quiet_stdout()
-        print(f"gradquiz: cannot write the output: {exc.strerror}", file=sys.stderr)
+        _tell(f"cannot write the output: {exc.strerror}")
         return ExitCode.PROBLEMS
     return int(code)

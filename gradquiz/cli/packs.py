@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
-from gradquiz.cli.common import ExitCode, catalog, console, print_problems
+from gradquiz.cli.common import ExitCode, catalog, console, json_text, print_problems
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -37,7 +36,7 @@ def handle(args: argparse.Namespace) -> int:
             }
             for s in summaries
         ]
-        print(json.dumps(items, ensure_ascii=False, indent=2))
+        print(json_text(items))
     else:
         from rich.table import Table
         from rich.text import Text

@@ -6,7 +6,8 @@ import argparse
 import os
 from typing import Any
 
-from gradquiz.cli.common import ExitCode, UsageError, catalog, find, language, open_lab
+from gradquiz.cli import common
+from gradquiz.cli.common import ExitCode, UsageError, catalog, find, language
 from gradquiz.display import one_line, printable
 
 
@@ -39,7 +40,7 @@ def handle(args: argparse.Namespace) -> int:
     requests = requests_for(question)
     if not requests:
         raise UsageError(f"question {question.id!r} has no experiment to run")
-    with open_lab(min(len(requests), os.cpu_count() or 1)) as lab:
+    with common.open_lab(min(len(requests), os.cpu_count() or 1)) as lab:
         results = {r.variant: r for r in lab.run_all(requests)}
         torch_version = lab.torch_version
     fmt = "json" if args.json else args.format

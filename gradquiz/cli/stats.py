@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +13,7 @@ from gradquiz.cli.common import (
     UsageError,
     catalog,
     check_output,
+    json_text,
     opened_progress,
     write_file,
 )
@@ -109,7 +109,7 @@ def handle(args: argparse.Namespace) -> int:
         return ExitCode.OK
     document = stats(progress, questions, datetime.now(UTC))
     if args.json:
-        print(json.dumps(document, ensure_ascii=False, indent=2))
+        print(json_text(document))
     else:
         print_stats(document)
     return ExitCode.OK
