@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from gradquiz.cli.common import ExitCode, write_file
+from gradquiz.cli.common import ExitCode, check_output, write_file
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -22,5 +22,6 @@ def handle(args: argparse.Namespace) -> int:
     if args.output is None:
         print(schema_text(), end="")
     else:
+        check_output(args.output)
         write_file(args.output, schema_text())
     return ExitCode.OK

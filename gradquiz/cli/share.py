@@ -154,7 +154,9 @@ def question_markdown(question: Question, results: Results | None, language: str
     if experiment is not None:
         out += _code_block(experiment.setup, "Setup")
         if question.type != "order":
-            out += _code_block(experiment.code, f"Step code (run {experiment.steps} time(s))")
+            out += _code_block(
+                experiment.code, f"Step code (run {display.plural(experiment.steps, 'time')})"
+            )
     if question.choices:
         out += ["Choices:", ""]
         for choice in question.choices:
