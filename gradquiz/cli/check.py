@@ -14,17 +14,17 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
-from xml.etree import ElementTree
+from typing import TYPE_CHECKING, Any, TextIO
 
-from gradquiz import grading, lint
 from gradquiz.cli import common
 from gradquiz.cli.common import ExitCode
 from gradquiz.display import one_line, plural
 from gradquiz.format import Library, Problem, Question
 from gradquiz.format.library import find_files
-from gradquiz.lab.client import Lab
-from gradquiz.lab.protocol import VariantRequest, VariantResult, requests_for
+
+if TYPE_CHECKING:
+    from gradquiz.lab.client import Lab
+    from gradquiz.lab.protocol import VariantRequest, VariantResult
 
 FORMATS = ("text", "json", "junit")
 Key = tuple[str, str]  # (question id, variant id)
@@ -76,6 +76,10 @@ def collect(
     lab: Lab | None = None,
 ) -> Report:
     """Run and judge everything in `library`; `lab` lets --watch keep its workers warm."""
+    # Here, not at the top: every command's module is imported before the app's first paint.
+    from gradquiz import grading, lint
+    from gradquiz.lab.protocol import requests_for
+
     started = time.perf_counter()
     report = Report(library, problems=list(library.problems))
     runnable = [q for q in library.questions if q.experiment is not None and trusted(q)]
@@ -121,6 +125,8 @@ def _retime(lab: Lab, requests: list[VariantRequest], results: dict[Key, Variant
     1.3 s; the learner's app runs one question at a time, so the warning rests on the faster
     of the two timings.
     """
+    from gradquiz import lint
+
     for request in requests:
         key = (request.question, request.variant)
         first = results[key]
@@ -191,6 +197,8 @@ def render_junit(report: Report, strict: bool = False) -> str:
     is not in the library), so they fail a `load` testcase of their file. Warnings go to the
     testcase's system-out, or become failures with --strict.
     """
+    from xml.etree import ElementTree
+
     root = ElementTree.Element("testsuites", name="gradquiz check")
     files = list(report.library.files)
     files += sorted({p.location.file for p in report.library.problems} - set(files))

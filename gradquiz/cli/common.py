@@ -7,7 +7,6 @@ Text from a pack is hostile: everything a command prints of it goes through
 from __future__ import annotations
 
 import argparse
-import difflib
 import os
 import resource
 import sys
@@ -126,6 +125,8 @@ def warn_store(loaded: Catalog) -> None:
 def find(cat: Catalog, question_id: str) -> Question:
     question = cat.library.get(question_id)
     if question is None:
+        import difflib
+
         ids = [q.id for q in cat.library.questions]
         close = difflib.get_close_matches(question_id, ids, n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""

@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gradquiz.cli.app import need_terminal
 from gradquiz.cli.common import ExitCode, UsageError, catalog, language, opened_progress
 from gradquiz.display import one_line, plural
 from gradquiz.format import Question
-from gradquiz.progress.drill import Progress
+
+if TYPE_CHECKING:
+    from gradquiz.progress.drill import Progress
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:

@@ -8,13 +8,15 @@ import sys
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gradquiz.cli import common
 from gradquiz.cli.common import ExitCode, print_problems, write_file
 from gradquiz.display import printable
 from gradquiz.format import Library, Question
-from gradquiz.lab.protocol import VariantResult, requests_for
+
+if TYPE_CHECKING:
+    from gradquiz.lab.protocol import VariantResult
 
 
 def _progress(total: int) -> Any:
@@ -39,6 +41,8 @@ def run_pack(
     questions: list[Question], workers: int | None = None
 ) -> dict[str, dict[str, VariantResult]]:
     """Every variant of every question, by question id then variant id."""
+    from gradquiz.lab.protocol import requests_for
+
     requests = [r for q in questions for r in requests_for(q)]
     runs: dict[str, dict[str, VariantResult]] = {q.id: {} for q in questions}
     if not requests:

@@ -19,7 +19,6 @@ from typing import Any
 from gradquiz.cli.common import ExitCode
 from gradquiz.display import one_line
 from gradquiz.format.model import QUESTION_TYPES
-from gradquiz.format.schema import SCHEMA_FILE, SLUG
 
 HEADER = """\
 # yaml-language-server: $schema={schema}
@@ -194,6 +193,8 @@ TYPES = tuple(BODIES)
 
 
 def schema_reference(output: Path | None) -> str:
+    from gradquiz.format.schema import SCHEMA_FILE
+
     if output is None:
         return str(SCHEMA_FILE)
     try:
@@ -224,6 +225,8 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def command(question_id: str, kind: str, output: str | None) -> int:
+    from gradquiz.format.schema import SLUG
+
     if not SLUG.fullmatch(question_id):
         print(
             f"gradquiz: {one_line(repr(question_id))} is not a valid question id: use lowercase "

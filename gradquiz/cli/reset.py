@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sqlite3
 import sys
 from typing import Any
 
@@ -44,6 +43,8 @@ def handle(args: argparse.Namespace) -> int:
         if reply.strip().lower() != "yes":
             print("Nothing was reset.", file=sys.stderr)
             return ExitCode.PROBLEMS
+    import sqlite3
+
     try:
         gone = progress.store.reset(None if args.all else args.ids)
     except (sqlite3.Error, OSError) as exc:

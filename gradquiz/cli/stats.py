@@ -18,7 +18,6 @@ from gradquiz.cli.common import (
     write_file,
 )
 from gradquiz.display import one_line, plural
-from gradquiz.progress.stats import STREAK_PREF, TOPIC_COLUMNS, export, percent, stats, topic_rows
 
 EXPORT_FORMATS = {".csv": "csv", ".json": "json"}
 BARS = " ▁▂▃▄▅▆▇█"
@@ -51,6 +50,7 @@ def print_stats(document: dict[str, Any]) -> None:
     from rich.text import Text
 
     from gradquiz.cli.common import console
+    from gradquiz.progress.stats import TOPIC_COLUMNS, percent, topic_rows
 
     out = console()
     out.print(
@@ -90,6 +90,8 @@ def print_stats(document: dict[str, Any]) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from gradquiz.progress.stats import STREAK_PREF, export, stats
+
     questions = catalog(args).library.questions
     if args.export is not None:
         if Path(args.export).suffix.lower() not in EXPORT_FORMATS:
