@@ -32,7 +32,7 @@ from gradquiz.format import load
 from gradquiz.format.schema import SCHEMA_FILE, json_schema, schema_text
 from gradquiz.lab.client import Lab
 from gradquiz.lab.protocol import requests_for
-from tests.conftest import PACKS, gradquiz, write
+from tests.conftest import PACKS, write
 
 GOOD = PACKS / "good.yaml"
 TYPES = ("single", "multiple", "truefalse", "numeric", "order")
@@ -187,7 +187,10 @@ def test_junit_has_a_testcase_per_question_and_a_failure_per_problem(
     assert root.get("failures") == ("3" if strict else "2")
 
 
-def test_check_cli_warnings_keep_exit_zero_unless_strict(tmp_path: Path) -> None:
+@pytest.mark.usefixtures("warm_cli")
+def test_check_cli_warnings_keep_exit_zero_unless_strict(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     warned = write(
         tmp_path,
         "warned.yaml",
@@ -195,12 +198,10 @@ def test_check_cli_warnings_keep_exit_zero_unless_strict(tmp_path: Path) -> None
             "tolerance: 0.001, value: 0.7", "tolerance: 0.25, value: 0.7"
         ),
     )
-    plain = gradquiz("check", str(warned))
-    assert plain.returncode == 0, plain.stderr
-    assert plain.stdout == f"{warned}:59:5: warning: {TOLERANCE_WARNING}\n"
-    strict = gradquiz("check", str(warned), "--strict", "--format", "junit")
-    assert strict.returncode == 1
-    assert ElementTree.fromstring(strict.stdout).get("failures") == "1"
+    assert main(["check", str(warned)]) == 0
+    assert capsys.readouterr().out == f"{warned}:59:5: warning: {TOLERANCE_WARNING}\n"
+    assert main(["check", str(warned), "--strict", "--format", "junit"]) == 1
+    assert ElementTree.fromstring(capsys.readouterr().out).get("failures") == "1"
 
 
 # --- check --watch --------------------------------------------------------------------------
@@ -389,10 +390,10 @@ def test_schema_rejects_unknown_keys_at_every_level() -> None:
 # --- run --format and export ------------------------------------------------------------
 
 
-def test_run_csv_is_tidy_with_full_precision() -> None:
-    done = gradquiz("run", "retain", "--format", "csv", "--no-bundled", "--questions", str(GOOD))
-    assert done.returncode == 0, done.stderr
-    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+@pytest.mark.usefixtures("warm_cli")
+def test_run_csv_is_tidy_with_full_precision(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "retain", "--format", "csv", "--no-bundled", "--questions", str(GOOD)]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert rows[0] == {
         "question": "retain",
         "variant": "main",
@@ -417,6 +418,7 @@ def test_run_markdown_tables(lab: Lab) -> None:
     assert "| 3 | [-1.752409] | [-0.212025] | 0.866029 |" in text
 
 
+@pytest.mark.usefixtures("warm_cli")
 def test_export_writes_a_handout_of_the_whole_pack(tmp_path: Path) -> None:
     out = tmp_path / "handout.md"
     assert main(["export", str(GOOD), "-o", str(out)]) == 0

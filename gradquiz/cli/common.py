@@ -119,7 +119,7 @@ def first_catalog(args: argparse.Namespace, question_id: str | None) -> Catalog:
 
 def warn_store(loaded: Catalog) -> None:
     if loaded.store.problem is not None:
-        warn(f"warning: {loaded.store.problem}")
+        warn(f"warning: {one_line(loaded.store.problem)}")
 
 
 def find(cat: Catalog, question_id: str) -> Question:
@@ -175,11 +175,18 @@ def report_load_problems(problems: Sequence[Problem]) -> None:
         print_problems(problems)
 
 
-def console() -> Console:
-    """Rich for stdout: the terminal's width, or no wrapping at all for a pipe or a file."""
+def console(pipe_width: int | None = 10_000) -> Console:
+    """Rich for stdout: the terminal's width; in a pipe `pipe_width` (None: Rich's 80), by
+    default no wrapping at all, for grep and less."""
     from rich.console import Console
 
-    return Console(width=None if sys.stdout.isatty() else 10_000, highlight=False)
+    class Output(Console):
+        def on_broken_pipe(self) -> None:
+            # Rich would exit with 1 and no word; `main` says what happened, and exits 141.
+            self.quiet = True
+            raise BrokenPipeError
+
+    return Output(width=None if sys.stdout.isatty() else pipe_width, highlight=False)
 
 
 def check_output(output: str | None) -> None:

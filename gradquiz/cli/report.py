@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from rich.columns import Columns
-from rich.console import Console, Group
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from gradquiz import display, grading
+from gradquiz.cli.common import console
 from gradquiz.format import Question
 from gradquiz.lab.protocol import VariantResult
 
@@ -48,8 +49,8 @@ def variant_table(
 def print_run(
     question: Question, results: Mapping[str, VariantResult], language: str | None
 ) -> None:
-    # Rich's own width (80 columns in a pipe): tables side by side only where they fit.
-    out = Console(highlight=False)
+    # 80 columns in a pipe: tables side by side only where they would fit a terminal.
+    out = console(pipe_width=None)
     title = display.one_line(question.title.get(language))
     out.print(Text.assemble((title, "bold"), "  ", (f"({question.id})", "dim")))
     tables = [variant_table(question, r, results) for r in results.values()]
