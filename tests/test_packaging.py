@@ -153,7 +153,7 @@ def test_installed_gradquiz_lists_the_bundled_questions(installed: Installed) ->
     }
     plain = installed.run(gradquiz, "list")
     assert plain.returncode == 0, plain.stderr
-    assert len(plain.stdout.splitlines()) == len(expected) + 1
+    assert [line.split("\t")[0] for line in plain.stdout.splitlines()] == [q.id for q in expected]
 
 
 def test_installed_app_draws_its_first_question(installed: Installed) -> None:
