@@ -183,6 +183,22 @@ def test_a_pack_file_named_with_controls(
     assert "evil\\x1b[2J.yaml" in out
 
 
+def test_gradquiz_path_through_a_fifo_and_proc_costs_only_those(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    monkeypatch.setenv("GRADQUIZ_PATH", f"{fifo}:/proc:{GOOD}")
+    assert main(["list", "--no-bundled"]) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 5
+    assert captured.err.splitlines() == [
+        "2 problems while loading:",
+        f"{fifo}:1:1: is a FIFO (named pipe), not a question file",
+        "/proc:1:1: is a pseudo file system of the kernel; no packs are read from it",
+    ]
+
+
 def test_the_app_needs_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
     # Under pytest stdin is not a terminal.
     assert main(["--no-bundled", "--questions", GOOD]) == 2

@@ -149,12 +149,15 @@ def say(text: str) -> None:
     print(text)
 
 
-def json_text(document: object) -> str:
-    """JSON for stdout: UTF-8 as written, or escaped to ASCII where stdout cannot encode it."""
+def json_text(document: object, indent: int | None = 2) -> str:
+    """JSON for stdout: UTF-8 as written, or escaped to ASCII where stdout cannot encode it.
+
+    Either way control characters are escaped (JSON requires it), so none reaches a terminal.
+    """
     import json
 
     encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
-    return json.dumps(document, ensure_ascii=encoding != "utf8", indent=2)
+    return json.dumps(document, ensure_ascii=encoding != "utf8", indent=indent)
 
 
 def warn(text: str) -> None:

@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from gradquiz.cli import common
-from gradquiz.cli.common import ExitCode, UsageError, catalog, find, language
+from gradquiz.cli.common import ExitCode, UsageError, catalog, find, json_text, language
 from gradquiz.display import one_line, printable
 
 
@@ -48,10 +48,13 @@ def handle(args: argparse.Namespace) -> int:
         from gradquiz.cli.report import print_run
 
         print_run(question, results, language(args))
+    elif fmt == "json":
+        from gradquiz.cli.share import run_document
+
+        print(json_text(run_document(question, results, torch_version), indent=None))
     else:
         from gradquiz.cli import share
 
-        rendered = share.render_run(fmt, question, results, torch_version, language(args))
-        # JSON escapes control characters itself (and `\x1b` would not be JSON).
-        print(rendered if fmt == "json" else printable(rendered), end="")
+        rendered = share.render_run(fmt, question, results, language(args))
+        print(printable(rendered), end="")
     return ExitCode.OK
