@@ -144,11 +144,6 @@ def language(args: argparse.Namespace) -> str | None:
     return None
 
 
-def say(text: str) -> None:
-    """One or more lines of the command's output, on stdout."""
-    print(text)
-
-
 def json_text(document: object, indent: int | None = 2) -> str:
     """JSON for stdout: UTF-8 as written, or escaped to ASCII where stdout cannot encode it.
 
