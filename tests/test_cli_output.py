@@ -255,6 +255,9 @@ def test_help_offers_question_only_where_it_is_taken(capsys: pytest.CaptureFixtu
         assert main([command, "--help"]) == 0
         out = capsys.readouterr().out
         assert "--question " not in out and "--questions PATH" in out, command
+    # Not read as an abbreviation of --questions either.
+    assert main(["list", "--question", "accumulate"]) == 2
+    assert "unrecognized arguments: --question accumulate" in capsys.readouterr().err
 
 
 # --- end to end: what only a real process shows ---------------------------------------------

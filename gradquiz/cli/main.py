@@ -14,6 +14,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from gradquiz import __version__, startup
 from gradquiz.cli import (
@@ -52,15 +53,22 @@ COMMANDS = (
 )
 
 
+class ExactParser(argparse.ArgumentParser):
+    """No abbreviated flags: `list --question X` would otherwise be read as `--questions X`."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(allow_abbrev=False, **options)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ExactParser(
         prog="gradquiz",
         description="Learn how PyTorch gradients really behave. Without a command, opens the app.",
         parents=[common_flags(on_command=False)],
     )
     parser.add_argument("--version", action="version", version=f"gradquiz {__version__}")
     app.add_flags(parser)
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ExactParser)
     on_command = common_flags(on_command=True)
     for command in COMMANDS:
         command.register(commands, on_command)
