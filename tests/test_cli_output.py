@@ -15,6 +15,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -146,7 +147,13 @@ verify: {expr: "fail()"}
     assert main(["check", str(pack)]) == 1
     out = capsys.readouterr().out
     no_raw_controls(out)
-    assert out == (f"{pack}:12:1: verify expr failed in main: ValueError: \\x1b]52;c;eA==\\x07\n")
+    said = "verify expr failed in main: ValueError: \\x1b]52;c;eA==\\x07"
+    assert out == f"{pack}:12:1: {said}\n"
+    assert main(["check", str(pack), "--format", "junit"]) == 1
+    junit = capsys.readouterr().out
+    no_raw_controls(junit)
+    [failure] = ElementTree.fromstring(junit).iter("failure")
+    assert failure.get("message") == said
     handout = tmp_path / "handout.md"
     assert main(["export", str(hostile(tmp_path)), "-o", str(handout)]) == 0
     no_raw_controls(handout.read_text())

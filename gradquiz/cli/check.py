@@ -204,7 +204,9 @@ def render_junit(report: Report, strict: bool = False) -> str:
     files += sorted({p.location.file for p in report.library.problems} - set(files))
     total = failed = 0
     for file in files:
-        suite = ElementTree.SubElement(root, "testsuite", name=file)
+        # XML 1.0 cannot hold most control characters, and a terminal must not get them.
+        shown = one_line(file)
+        suite = ElementTree.SubElement(root, "testsuite", name=shown)
         cases: list[tuple[str, int, list[Problem]]] = []
         loading = [p for p in report.library.problems if p.location.file == file]
         if loading:
@@ -215,17 +217,18 @@ def render_junit(report: Report, strict: bool = False) -> str:
         suite_failed = 0
         for name, line, found in cases:
             case = ElementTree.SubElement(
-                suite, "testcase", name=name, classname=file, file=file, line=str(line)
+                suite, "testcase", name=name, classname=shown, file=shown, line=str(line)
             )
             failures = [p for p in found if strict or p.severity == "error"]
             for problem in failures:
                 failure = ElementTree.SubElement(
-                    case, "failure", message=problem.message, type=problem.severity
+                    case, "failure", message=one_line(problem.message), type=problem.severity
                 )
-                failure.text = str(problem)
+                failure.text = one_line(str(problem))
             notes = [p for p in found if p not in failures]
             if notes:
-                ElementTree.SubElement(case, "system-out").text = "\n".join(map(str, notes))
+                lines = (one_line(str(note)) for note in notes)
+                ElementTree.SubElement(case, "system-out").text = "\n".join(lines)
             suite_failed += bool(failures)
         suite.set("tests", str(len(cases)))
         suite.set("failures", str(suite_failed))
