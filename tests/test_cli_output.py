@@ -244,7 +244,7 @@ def test_too_many_workers_for_the_open_file_limit(capsys: pytest.CaptureFixture[
     assert capsys.readouterr().err == "gradquiz: --workers must be at least 1, not 0\n"
 
 
-def test_reset_on_a_read_only_home_changes_nothing(
+def test_reset_and_streak_on_a_read_only_home_change_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # A home under a plain file cannot be made, even by root.
@@ -253,6 +253,10 @@ def test_reset_on_a_read_only_home_changes_nothing(
     err = capsys.readouterr().err.splitlines()
     assert err[0].startswith("gradquiz: Progress is not being saved: ")
     assert err[1:] == ["gradquiz: nothing was reset: your progress file cannot be written"]
+    assert main(["stats", "--streak", "on", "--no-bundled", "--questions", GOOD]) == 1
+    assert capsys.readouterr().err.splitlines()[1:] == [
+        "gradquiz: the streak setting was not changed: your progress file cannot be written"
+    ]
 
 
 def test_help_offers_question_only_where_it_is_taken(capsys: pytest.CaptureFixture[str]) -> None:

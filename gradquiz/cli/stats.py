@@ -15,6 +15,7 @@ from gradquiz.cli.common import (
     check_output,
     json_text,
     opened_progress,
+    warn,
     write_file,
 )
 from gradquiz.display import one_line, plural
@@ -99,6 +100,9 @@ def handle(args: argparse.Namespace) -> int:
         check_output(args.export)
     progress = opened_progress()
     if args.streak is not None:
+        if not progress.store.saving:
+            warn("the streak setting was not changed: your progress file cannot be written")
+            return ExitCode.PROBLEMS
         progress.store.set_pref(STREAK_PREF, args.streak)
         print(f"Streak {'shown' if args.streak == 'on' else 'hidden'}.", file=sys.stderr)
     if args.export is not None:
