@@ -213,12 +213,13 @@ def _verify_rules(q: Question) -> list[tuple[Location, str]]:
         return []  # a verify the type does not take is reported with the other keys
     where = q.where("verify")
     given = [key for key in CHOICE_VERIFY if getattr(q.verify, key) is not None]
+    takes = " or ".join(map(repr, rule.verify))
     if not given:
-        return [(where, f"verify needs {' or '.join(map(repr, rule.verify))}")]
+        return [(where, f"verify needs {takes}")]
     if len(given) > 1:
         return [(where, "verify takes 'same_as' or 'expr', not both")]
     if given[0] not in rule.verify:
-        return [(where, f"verify of a {q.type} question takes 'expr', not {given[0]!r}")]
+        return [(where, f"verify of a {q.type} question takes {takes}, not {given[0]!r}")]
     if q.experiment is None:
         return [(where, "verify needs an 'experiment' to run")]
     if q.verify.same_as is not None and q.choice(q.verify.same_as) is None:
