@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test bench lint check clean
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	# The constraints pin the whole tree (CPU torch 2.13.0 included); pyproject keeps loose ranges.
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
@@ -16,15 +16,15 @@ run: $(STAMP)
 	$(BIN)/gradquiz
 
 test: $(STAMP)
-	$(BIN)/ruff check gradquiz tests bench
-	$(BIN)/ruff format --check gradquiz tests bench
+	$(BIN)/ruff check gradquiz tests bench setup.py
+	$(BIN)/ruff format --check gradquiz tests bench setup.py
 	$(BIN)/mypy
 	$(BIN)/gradquiz check
 	$(BIN)/pytest -n 2 -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check gradquiz tests bench
-	$(BIN)/ruff format --check gradquiz tests bench
+	$(BIN)/ruff check gradquiz tests bench setup.py
+	$(BIN)/ruff format --check gradquiz tests bench setup.py
 	$(BIN)/mypy
 
 check: $(STAMP)

@@ -92,3 +92,8 @@ def printable(text: str) -> str:
 def one_line(text: str) -> str:
     """`printable` with newlines escaped too: ids and titles must not forge lines."""
     return text.translate(_UNSAFE).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """`1 question`, `2 questions`; `many` for a noun that is not made plural with an s."""
+    return f"{count} {noun if count == 1 else many or noun + 's'}"

@@ -7,14 +7,13 @@ act; those found through GRADQUIZ_PATH or the settings file run once the learner
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
-from gradquiz import locations
-from gradquiz.format import Library, Location, Problem, Question, load, load_first
+from gradquiz import locations, settings
+from gradquiz.format import Library, Problem, Question, load, load_first
 from gradquiz.format.model import PackInfo
 from gradquiz.trust import TrustNotSaved, TrustStore, code_snippets, key
 
@@ -59,70 +58,6 @@ def summarize(
     )
 
 
-def read_settings(file: Path) -> tuple[list[Path], list[Problem]]:
-    """The packs a settings file lists, and what is wrong with it. A broken file costs its
-    packs, never the start of gradquiz."""
-    name = str(file)
-    try:
-        raw = file.read_bytes()
-    except (FileNotFoundError, NotADirectoryError):
-        return [], []
-    except OSError as exc:
-        return [], [Problem(Location(name), f"cannot read the settings file: {exc.strerror}")]
-    import tomllib  # here: most learners have no settings file, and start-up is timed
-
-    try:
-        text = raw.decode("utf-8")
-        settings = tomllib.loads(text)
-    except UnicodeDecodeError:
-        return [], [
-            Problem(Location(name), "the settings file is not UTF-8; its packs are ignored")
-        ]
-    except tomllib.TOMLDecodeError as exc:
-        line, column, message = _toml_error(str(exc), text)
-        return [], [
-            Problem(
-                Location(name, line, column),
-                f"the settings file is not valid TOML ({message}); its packs are ignored",
-            )
-        ]
-    listed = settings.get("packs", [])
-    where = Location(name, _line_of_key(text, "packs"), 1)
-    if not isinstance(listed, list) or not all(isinstance(p, str) for p in listed):
-        example = 'packs = ["~/course/week1.yaml", "/abs/dir"]'
-        return [], [Problem(where, f"'packs' must be a list of paths, e.g. {example}")]
-    paths: list[Path] = []
-    problems: list[Problem] = []
-    for entry in listed:
-        path = Path(entry).expanduser()
-        # Relative to the settings file, so the file means the same from any working directory.
-        path = path if path.is_absolute() else file.parent / path
-        if path.exists():
-            paths.append(path)
-        else:
-            problems.append(Problem(where, f"packs: {entry!r} ({path}): no such file or directory"))
-    return paths, problems
-
-
-def _toml_error(message: str, text: str) -> tuple[int, int, str]:
-    # tomllib (3.11) puts the position only in the message: "... (at line 3, column 7)".
-    found = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
-    if found is not None:
-        return int(found[1]), int(found[2]), message[: found.start()]
-    end = " (at end of document)"
-    if message.endswith(end):
-        last = text.rsplit("\n", maxsplit=1)[-1]
-        return text.count("\n") + 1, len(last) + 1, message.removesuffix(end) + " at the end"
-    return 1, 1, message
-
-
-def _line_of_key(text: str, name: str) -> int:
-    for number, line in enumerate(text.splitlines(), 1):
-        if re.match(rf"\s*{name}\s*=", line):
-            return number
-    return 1
-
-
 def sources(
     named: Sequence[Path], *, bundled: bool = True, configured: bool = True
 ) -> tuple[list[Source], list[Problem]]:
@@ -136,8 +71,9 @@ def sources(
     problems: list[Problem] = []
     if configured:
         found.extend(Source(path, "GRADQUIZ_PATH") for path in locations.environment_paths())
-        listed, problems = read_settings(locations.settings_file())
-        found.extend(Source(path, "settings") for path in listed)
+        configured_settings = settings.load()
+        problems = list(configured_settings.problems)
+        found.extend(Source(path, "settings") for path in configured_settings.packs)
     return found, problems
 
 
@@ -147,15 +83,33 @@ def discover(
     bundled: bool = True,
     configured: bool = True,
     store: TrustStore | None = None,
-    first: str | None = None,
 ) -> Catalog:
-    """Load every pack the sources name. `configured` adds GRADQUIZ_PATH and the settings.
-
-    With `first` (a question id, or "" for any), only the files up to the one holding it are
-    read; the library's `load_rest` reads the others (see `load_first`)."""
+    """Load every pack the sources name. `configured` adds GRADQUIZ_PATH and the settings."""
     found, settings_problems = sources(named, bundled=bundled, configured=configured)
-    paths = [source.path for source in found]
-    library = load(paths) if first is None else load_first(paths, first)
+    library = load([source.path for source in found])
+    return _catalog(library, found, settings_problems, store)
+
+
+def discover_first(
+    named: Sequence[Path] = (),
+    question_id: str | None = None,
+    *,
+    bundled: bool = True,
+    store: TrustStore | None = None,
+) -> Catalog:
+    """As `discover`, but only the files up to the one holding `question_id` (any question,
+    if None) are read; the library's `load_rest` reads the others (see `load_first`)."""
+    found, settings_problems = sources(named, bundled=bundled, configured=True)
+    library = load_first([source.path for source in found], question_id)
+    return _catalog(library, found, settings_problems, store)
+
+
+def _catalog(
+    library: Library,
+    found: list[Source],
+    settings_problems: list[Problem],
+    store: TrustStore | None,
+) -> Catalog:
     library.problems[:0] = settings_problems
     return Catalog(library, found, store or TrustStore.load(), settings_problems)
 

@@ -11,14 +11,18 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gradquiz import locations
+from gradquiz.files import Missing, Unreadable, dangling, kind, read_regular
 from gradquiz.format.model import Code, NumericAnswer, Question
 
 FILE_NAME = "trust.json"
 VERSION = 1
+# Some hundred bytes a pack: far more packs than anyone trusts.
+MAX_BYTES = 16 * 1024 * 1024
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -83,6 +87,10 @@ class TrustStore:
             "version": VERSION,
             "packs": {k: {"sha256": v} for k, v in sorted(packs.items())},
         }
+        obstacle = _obstacle(self.file)
+        if obstacle is not None:
+            # Not a file of ours to replace: a FIFO, a directory or a link someone made.
+            raise TrustNotSaved(f"could not save trust to {self.file}: it {obstacle}")
         try:
             self.file.parent.mkdir(parents=True, exist_ok=True)
             if keep_broken:
@@ -96,13 +104,13 @@ class TrustStore:
 
 def _read(file: Path) -> tuple[dict[str, str], str | None]:
     try:
-        text = file.read_text(encoding="utf-8")
-    except (FileNotFoundError, NotADirectoryError):
+        text = read_regular(file, MAX_BYTES).decode("utf-8")
+    except Missing:
         # Nothing trusted yet, or no home at all: saving will say whether it can be made.
         return {}, None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8"
-        return {}, f"{file}: cannot read the trust file ({reason}); no pack is trusted from it"
+    except (Unreadable, UnicodeDecodeError) as exc:
+        reason = str(exc) if isinstance(exc, Unreadable) else "is not UTF-8"
+        return {}, f"{file}: the trust file {reason}; no pack is trusted from it"
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -120,6 +128,17 @@ def _read(file: Path) -> tuple[dict[str, str], str | None]:
             '{"packs": {PATH: {"sha256": HEX}}}; no pack is trusted from it'
         )
     return {k: v["sha256"] for k, v in packs.items()}, None
+
+
+def _obstacle(file: Path) -> str | None:
+    """Why `file` must not be replaced, if something other than a file (or nothing) is there."""
+    try:
+        mode = file.stat().st_mode
+    except FileNotFoundError:
+        return dangling(file)
+    except OSError:
+        return None  # writing will say what is wrong
+    return None if stat.S_ISREG(mode) else f"is {kind(mode)}, not a file"
 
 
 def _write_atomically(file: Path, text: str) -> None:

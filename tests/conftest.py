@@ -3,6 +3,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -44,3 +45,16 @@ def gradquiz(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
         timeout=300,
         env=env,
     )
+
+
+@pytest.fixture
+def warm_cli(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands called in-process (`gradquiz.cli.main`) run their experiments on the
+    session's warm lab instead of starting workers and importing torch each time."""
+    from gradquiz.cli import common
+
+    @contextmanager
+    def shared(size: int, torchvision: bool = False) -> Iterator[Lab]:
+        yield lab
+
+    monkeypatch.setattr(common, "open_lab", shared)

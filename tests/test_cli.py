@@ -11,6 +11,8 @@ from gradquiz.cli import main
 from tests.conftest import PACKS, gradquiz, write
 
 GOOD = str(PACKS / "good.yaml")
+# In-process, on the session's warm lab; the end-to-end tests say so in their names.
+pytestmark = pytest.mark.usefixtures("warm_cli")
 
 
 def test_list_json_has_the_contract_fields(capsys: pytest.CaptureFixture[str]) -> None:
@@ -48,7 +50,7 @@ def test_list_in_chinese(capsys: pytest.CaptureFixture[str]) -> None:
     assert "梯度会累加吗？" in capsys.readouterr().out
 
 
-def test_run_json_follows_the_contract() -> None:
+def test_end_to_end_run_json_follows_the_contract() -> None:
     done = gradquiz("run", "accumulate", "--json", "--no-bundled", "--questions", GOOD)
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
@@ -63,9 +65,9 @@ def test_run_json_follows_the_contract() -> None:
     assert a["error"] is None
 
 
-def test_run_json_reports_errors_with_their_step() -> None:
-    done = gradquiz("run", "retain", "--json", "--no-bundled", "--questions", GOOD)
-    [variant] = json.loads(done.stdout)["variants"]
+def test_run_json_reports_errors_with_their_step(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "retain", "--json", "--no-bundled", "--questions", GOOD]) == 0
+    [variant] = json.loads(capsys.readouterr().out)["variants"]
     assert variant["rows"] == [{"step": 1, "values": {"x.grad": 4.0}}]
     assert variant["error"]["type"] == "RuntimeError"
     assert variant["error"]["step"] == 2
@@ -87,39 +89,43 @@ def test_unknown_question_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -
     )
 
 
-def test_check_clean_pack_exits_zero() -> None:
-    done = gradquiz("check", GOOD)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout == ""
-    assert done.stderr.startswith("5 questions in 1 files, 8 experiment runs in ")
-    assert done.stderr.rstrip().endswith("no problems")
+def test_check_clean_pack_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", GOOD]) == 0
+    done = capsys.readouterr()
+    assert done.out == ""
+    assert done.err.startswith("5 questions in 1 file, 8 experiment runs in ")
+    assert done.err.rstrip().endswith("no problems")
 
 
-def test_check_reports_located_problems_and_exits_one(tmp_path: Path) -> None:
+def test_check_reports_located_problems_and_exits_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = (PACKS / "good.yaml").read_text()
     bad = bad.replace("answer: [A, C]", "answer: [A, B]")
     bad = bad.replace("value: 0.7}", "value: 0.75}")
     write(tmp_path, "bad.yaml", bad)
     write(tmp_path, "broken.yaml", "id: x\ntype: single\n  title: [\n")
-    done = gradquiz("check", str(tmp_path))
-    assert done.returncode == 1
-    lines = done.stdout.splitlines()
+    assert main(["check", str(tmp_path)]) == 1
+    done = capsys.readouterr()
+    lines = done.out.splitlines()
     assert lines == [
         f"{tmp_path / 'bad.yaml'}:59:5: answer value is 0.75 but PyTorch computes 0.7",
         f"{tmp_path / 'bad.yaml'}:88:5: answer key says A, B but the experiment proves A, C",
         f"{tmp_path / 'broken.yaml'}:3:8: YAML: mapping values are not allowed in this context",
     ]
-    assert "Traceback" not in done.stderr
+    assert done.err.startswith("5 questions in 2 files, 8 experiment runs in ")
 
 
-def test_check_usage_errors_exit_two(tmp_path: Path) -> None:
-    done = gradquiz("check", str(tmp_path / "missing.yaml"))
-    assert done.returncode == 2
-    assert "no such file or directory" in done.stderr
-    assert gradquiz("check", "--bogus").returncode == 2
+def test_check_usage_errors_exit_two(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(tmp_path / "missing.yaml")]) == 2
+    assert capsys.readouterr().err == (
+        f"gradquiz: {tmp_path / 'missing.yaml'}: no such file or directory\n"
+    )
+    assert main(["check", "--bogus"]) == 2
+    assert "unrecognized arguments: --bogus" in capsys.readouterr().err
 
 
-def test_check_survives_a_hostile_pack(tmp_path: Path) -> None:
+def test_end_to_end_check_survives_a_hostile_pack(tmp_path: Path) -> None:
     hostile = """\
 questions:
   - id: forever
@@ -156,8 +162,10 @@ questions:
     ]
 
 
-def test_untrusted_packs_are_listed_but_not_run(tmp_path: Path) -> None:
-    env = {**_env(), "GRADQUIZ_PATH": str(tmp_path)}
+def test_untrusted_packs_are_listed_but_not_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GRADQUIZ_PATH", str(tmp_path))
     marker = tmp_path / "ran"
     write(
         tmp_path,
@@ -173,22 +181,20 @@ experiment:
 answer: true
 """,
     )
-    listed = gradquiz("list", "--json", "--no-bundled", env=env)
-    assert [i["trusted"] for i in json.loads(listed.stdout)] == [False]
-    ran = gradquiz("run", "from-env", "--no-bundled", env=env)
-    assert ran.returncode == 2
-    assert "is not trusted" in ran.stderr
-    checked = gradquiz("check", "--no-bundled", env=env)
-    assert checked.returncode == 0
-    assert "not run: 1 question(s)" in checked.stderr
+    assert main(["list", "--json", "--no-bundled"]) == 0
+    assert [i["trusted"] for i in json.loads(capsys.readouterr().out)] == [False]
+    assert main(["run", "from-env", "--no-bundled"]) == 2
+    assert "is not trusted" in capsys.readouterr().err
+    assert main(["check", "--no-bundled"]) == 0
+    assert "not run: 1 question from packs found through" in capsys.readouterr().err
     assert not marker.exists()
-    trusted = gradquiz("run", "from-env", "--no-bundled", "--questions", str(tmp_path), env=env)
-    assert trusted.returncode == 0 and marker.exists()
+    assert main(["run", "from-env", "--no-bundled", "--questions", str(tmp_path)]) == 0
+    assert marker.exists()
 
 
-def test_schema_is_json_schema() -> None:
-    done = gradquiz("schema")
-    schema = json.loads(done.stdout)
+def test_schema_is_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
     question = schema["$defs"]["question"]
     assert question["additionalProperties"] is False
     assert question["required"] == ["id", "type", "title", "prompt", "topic"]
@@ -221,7 +227,7 @@ questions:
 """
 
 
-def test_trust_then_run_until_the_file_changes(tmp_path: Path) -> None:
+def test_end_to_end_trust_then_run_until_the_file_changes(tmp_path: Path) -> None:
     marker = tmp_path / "ran"
     pack = write(tmp_path / "course", "week1.yaml", TRUSTY.replace("MARKER", repr(str(marker))))
     env = {**_env(), "GRADQUIZ_PATH": str(tmp_path / "course")}
@@ -233,7 +239,7 @@ def test_trust_then_run_until_the_file_changes(tmp_path: Path) -> None:
     sha = hashlib.sha256(pack.read_bytes()).hexdigest()
     assert trusted.stdout.splitlines() == [
         f"trusted {pack.resolve()} (sha256 {sha[:12]})",
-        "  “Week one”, by A. Teacher: 1 question(s), 2 code snippet(s)",
+        "  “Week one”, by A. Teacher: 1 question, 2 code snippets",
     ]
     ran = gradquiz("run", "from-elsewhere", "--no-bundled", env=env)
     assert ran.returncode == 0, ran.stderr
@@ -305,7 +311,7 @@ def test_trust_and_untrust_unknown_paths_are_usage_errors(
     assert main(["untrust", str(tmp_path / "nope.yaml")]) == 2
     assert "nothing trusted there" in capsys.readouterr().err
     assert main(["trust", str(tmp_path)]) == 2
-    assert "no *.yaml or *.yml files" in capsys.readouterr().err
+    assert "no *.yaml or *.yml files to trust" in capsys.readouterr().err
 
 
 def test_trust_says_when_it_cannot_be_saved(

@@ -17,6 +17,8 @@ CORE = [
     "gradquiz.progress.stats",
     "gradquiz.packs",
     "gradquiz.trust",
+    "gradquiz.settings",
+    "gradquiz.files",
 ]
 NO_TORCH = [*CORE, "gradquiz.cli", "gradquiz.lab.client", "gradquiz.lab.protocol"]
 

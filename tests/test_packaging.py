@@ -1,15 +1,26 @@
-"""The bundled packs ship inside the wheel and are found there, not only in a checkout."""
+"""A real install: the wheel, installed into a new virtual environment and used from outside
+the checkout, carries every module and the bundled packs, lists them and starts the app."""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import pty
+import select
 import shutil
+import signal
+import struct
 import subprocess
 import sys
+import termios
+import time
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import jsonschema
+import pytest
 import yaml
 
 from gradquiz import locations
@@ -18,41 +29,178 @@ from gradquiz.format.schema import json_schema
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_wheel_carries_and_finds_the_bundled_packs(tmp_path: Path) -> None:
+@dataclass(frozen=True)
+class Installed:
+    wheel: Path
+    venv: Path
+    outside: Path  # a working directory with no checkout above it
+
+    @property
+    def python(self) -> str:
+        return str(self.venv / "bin" / "python")
+
+    def run(self, *command: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            command,
+            check=False,
+            capture_output=True,
+            text=True,
+            cwd=self.outside,
+            env=_clean_env(self.outside),
+            timeout=300,
+        )
+
+
+def _clean_env(outside: Path) -> dict[str, str]:
+    """No PYTHONPATH, no virtualenv of the checkout, data in a throwaway home."""
+    keep = ("PATH", "HOME", "LANG", "PIP_FIND_LINKS", "PIP_CERT", "PIP_DEFAULT_TIMEOUT")
+    env = {name: os.environ[name] for name in keep if name in os.environ}
+    env["GRADQUIZ_HOME"] = str(outside / "home")
+    return env
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    """The wheel built from this checkout, installed with its pinned dependencies into a new
+    virtual environment, as `pip install gradquiz` would leave it. About 30 s, most of it
+    pip unpacking torch from the local wheels."""
+    base = tmp_path_factory.mktemp("wheel")
     # Built from a copy: setuptools keeps a build/ directory that would go stale in the tree.
-    source = tmp_path / "source"
+    source = base / "source"
     source.mkdir()
-    for name in ("pyproject.toml", "README.md", "gradquiz", "questions"):
+    for name in ("pyproject.toml", "setup.py", "README.md", "gradquiz", "questions"):
         if (ROOT / name).is_dir():
             shutil.copytree(
                 ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__")
             )
         else:
             shutil.copy(ROOT / name, source / name)
-    build = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation"]
-    subprocess.run(
-        [*build, "-w", str(tmp_path / "dist"), str(source)],
-        check=True,
-        capture_output=True,
-    )
-    [wheel] = (tmp_path / "dist").glob("gradquiz-*.whl")
-    shipped = {Path(n).name for n in zipfile.ZipFile(wheel).namelist() if "/questions/" in n}
-    assert shipped == {p.name for p in (ROOT / "questions").glob("*.yaml")}
-    # Editors read the schema from the installed package (see `gradquiz new`).
-    assert "gradquiz/format/question.schema.json" in zipfile.ZipFile(wheel).namelist()
-    target = tmp_path / "site"
-    zipfile.ZipFile(wheel).extractall(target)
-    code = "from gradquiz import locations; print(locations.bundled_questions())"
-    # -S skips site-packages and with it the editable install pointing at this checkout.
-    found = subprocess.run(
-        [sys.executable, "-S", "-c", code],
-        check=True,
+    pip = [sys.executable, "-m", "pip"]
+    build = [*pip, "wheel", "-q", "--no-deps", "--no-build-isolation"]
+    subprocess.run([*build, "-w", str(base / "dist"), str(source)], check=True, capture_output=True)
+    [wheel] = (base / "dist").glob("gradquiz-*.whl")
+    outside = base / "outside"
+    outside.mkdir()
+    venv = base / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+    constraints = str(ROOT / "constraints.txt")
+    done = subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "-q", "-c", constraints, str(wheel)],
+        check=False,
         capture_output=True,
         text=True,
-        cwd=tmp_path,
-        env={"PYTHONPATH": str(target)},
-    ).stdout.strip()
-    assert found == str(target / "gradquiz" / "questions")
+        cwd=outside,
+        env=_clean_env(outside),
+    )
+    assert done.returncode == 0, done.stderr
+    return Installed(wheel, venv, outside)
+
+
+def _source_modules() -> list[str]:
+    """Every module of the checkout's gradquiz, by import name (`__main__` runs the program)."""
+    found = []
+    for path in sorted((ROOT / "gradquiz").rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        if parts[-1] == "__main__":
+            continue
+        found.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return found
+
+
+def test_wheel_carries_the_bundled_packs_and_the_schema(installed: Installed) -> None:
+    names = zipfile.ZipFile(installed.wheel).namelist()
+    shipped = {Path(n).name for n in names if "/questions/" in n}
+    assert shipped == {p.name for p in (ROOT / "questions").glob("*.yaml")}
+    # Editors read the schema from the installed package (see `gradquiz new`).
+    assert "gradquiz/format/question.schema.json" in names
+    assert "gradquiz/tui/app.tcss" in names
+
+
+def test_every_module_imports_from_the_installed_wheel(installed: Installed) -> None:
+    modules = _source_modules()
+    assert "gradquiz.tui.screens.quiz" in modules and "gradquiz.progress.store" in modules
+    code = (
+        "import importlib, sys\n"
+        "for name in sys.argv[1:]:\n"
+        "    module = importlib.import_module(name)\n"
+        "    print(name, module.__file__)\n"
+    )
+    done = installed.run(installed.python, "-c", code, *modules)
+    assert done.returncode == 0, done.stderr
+    site = str(installed.venv)
+    printed = dict(line.split(" ", 1) for line in done.stdout.splitlines())
+    assert list(printed) == modules
+    # The wheel's own files, not this checkout's.
+    assert all(file.startswith(site) for file in printed.values()), printed
+
+
+def test_installed_gradquiz_lists_the_bundled_questions(installed: Installed) -> None:
+    from gradquiz.format import load
+
+    gradquiz = str(installed.venv / "bin" / "gradquiz")
+    done = installed.run(gradquiz, "list", "--json")
+    assert done.returncode == 0, done.stderr
+    items = json.loads(done.stdout)
+    expected = load([ROOT / "questions"]).questions
+    assert [i["id"] for i in items] == [q.id for q in expected]
+    assert {Path(i["file"]).parent for i in items} == {
+        installed.venv
+        / "lib"
+        / f"python{sys.version_info.major}.{sys.version_info.minor}"
+        / "site-packages"
+        / "gradquiz"
+        / "questions"
+    }
+    plain = installed.run(gradquiz, "list")
+    assert plain.returncode == 0, plain.stderr
+    assert [line.split("\t")[0] for line in plain.stdout.splitlines()] == [q.id for q in expected]
+
+
+def test_installed_app_draws_its_first_question(installed: Installed) -> None:
+    from gradquiz.format import load
+
+    first = load([ROOT / "questions"]).questions[0]
+    env = {**_clean_env(installed.outside), "TERM": "xterm-256color"}
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    process = subprocess.Popen(
+        [str(installed.venv / "bin" / "gradquiz")],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        cwd=installed.outside,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(slave)
+    try:
+        seen = _read_until(master, first.title.get().encode(), seconds=120)
+        assert b"Traceback" not in seen
+        os.write(master, b"\x11")  # ctrl+q
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        os.close(master)
+
+
+def _read_until(master: int, needle: bytes, seconds: float) -> bytes:
+    """What the terminal received, up to and including `needle`."""
+    deadline = time.monotonic() + seconds
+    seen = b""
+    while needle not in seen:
+        left = deadline - time.monotonic()
+        assert left > 0, f"{needle!r} was not drawn; the screen had {seen[-2000:]!r}"
+        ready, _, _ = select.select([master], [], [], left)
+        if ready:
+            try:
+                chunk = os.read(master, 1 << 16)
+            except OSError:  # the program ended and closed the terminal
+                chunk = b""
+            assert chunk, f"gradquiz ended before drawing {needle!r}: {seen[-2000:]!r}"
+            seen += chunk
+    return seen
 
 
 def test_bundled_packs_match_the_published_schema() -> None:

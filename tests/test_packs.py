@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from gradquiz import locations
-from gradquiz.packs import Catalog, FixedTrust, discover, read_settings
+from gradquiz import settings as settings_file
+from gradquiz.packs import Catalog, FixedTrust, discover
 from gradquiz.trust import TrustStore
 from tests.conftest import write
 
@@ -45,13 +46,15 @@ def test_settings_paths_expand_home_and_resolve_against_the_settings_file(
     absolute = tmp_path / "abs"
     pack(absolute, "x.yaml", "absolute")
     file = settings(f'packs = ["~/course/week1.yaml", "packs/near.yaml", "{absolute}"]\n')
-    paths, problems = read_settings(file)
-    assert problems == []
-    assert paths == [in_home, beside, absolute]
+    read = settings_file.read(file)
+    assert read.problems == ()
+    assert read.packs == (in_home, beside, absolute)
 
 
 def test_no_settings_file_is_no_problem() -> None:
-    assert read_settings(locations.settings_file()) == ([], [])
+    assert settings_file.read(locations.settings_file()) == settings_file.Settings(
+        locations.settings_file()
+    )
 
 
 @pytest.mark.parametrize(

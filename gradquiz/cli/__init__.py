@@ -1,4 +1,4 @@
-"""The command line: argument parsing and the headless commands (list, run, check, schema)."""
+"""The command line: argument parsing and the headless commands, one module each."""
 
 from gradquiz.cli.main import main
 

@@ -3,6 +3,7 @@ will not teach well; as text, JSON or JUnit XML; once, or again whenever a file 
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -13,14 +14,17 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
-from xml.etree import ElementTree
+from typing import TYPE_CHECKING, Any, TextIO
 
-from gradquiz import grading, lint
+from gradquiz.cli import common
+from gradquiz.cli.common import ExitCode
+from gradquiz.display import one_line, plural
 from gradquiz.format import Library, Problem, Question
 from gradquiz.format.library import find_files
-from gradquiz.lab.client import Lab
-from gradquiz.lab.protocol import VariantRequest, VariantResult, requests_for
+
+if TYPE_CHECKING:
+    from gradquiz.lab.client import Lab
+    from gradquiz.lab.protocol import VariantRequest, VariantResult
 
 FORMATS = ("text", "json", "junit")
 Key = tuple[str, str]  # (question id, variant id)
@@ -62,7 +66,7 @@ class Report:
         return sorted([*self.problems, *self.warnings]) if strict else self.problems
 
     def exit_code(self, strict: bool = False) -> int:
-        return 1 if self.failing(strict) else 0
+        return ExitCode.PROBLEMS if self.failing(strict) else ExitCode.OK
 
 
 def collect(
@@ -72,6 +76,10 @@ def collect(
     lab: Lab | None = None,
 ) -> Report:
     """Run and judge everything in `library`; `lab` lets --watch keep its workers warm."""
+    # Here, not at the top: every command's module is imported before the app's first paint.
+    from gradquiz import grading, lint
+    from gradquiz.lab.protocol import requests_for
+
     started = time.perf_counter()
     report = Report(library, problems=list(library.problems))
     runnable = [q for q in library.questions if q.experiment is not None and trusted(q)]
@@ -85,7 +93,7 @@ def collect(
     if requests:
         torchvision = any(r.uses_torchvision for r in requests)
         size = min(workers or os.cpu_count() or 1, len(requests))
-        owned = Lab(size, torchvision) if lab is None else nullcontext(lab)
+        owned = common.open_lab(size, torchvision) if lab is None else nullcontext(lab)
         with _progress(len(requests)) as progress, owned as running:
             task = progress.add_task("check", total=len(requests)) if progress else None
 
@@ -117,6 +125,8 @@ def _retime(lab: Lab, requests: list[VariantRequest], results: dict[Key, Variant
     1.3 s; the learner's app runs one question at a time, so the warning rests on the faster
     of the two timings.
     """
+    from gradquiz import lint
+
     for request in requests:
         key = (request.question, request.variant)
         first = results[key]
@@ -126,26 +136,27 @@ def _retime(lab: Lab, requests: list[VariantRequest], results: dict[Key, Variant
 
 
 def summary(report: Report) -> str:
-    counts = f"{len(report.problems)} problem(s)" if report.problems else "no problems"
+    counts = plural(len(report.problems), "problem") if report.problems else "no problems"
     if report.warnings:
-        counts += f", {len(report.warnings)} warning(s)"
+        counts += f", {plural(len(report.warnings), 'warning')}"
+    questions = plural(len(report.library.questions), "question")
     return (
-        f"{len(report.library.questions)} questions in {len(report.library.files)} files, "
-        f"{report.runs} experiment runs in {report.seconds:.1f} s: {counts}"
+        f"{questions} in {plural(len(report.library.files), 'file')}, "
+        f"{plural(report.runs, 'experiment run')} in {report.seconds:.1f} s: {counts}"
     )
 
 
 def render_text(report: Report, out: TextIO, err: TextIO) -> None:
     for problem in sorted([*report.problems, *report.warnings]):
-        print(problem, file=out)
+        print(one_line(str(problem)), file=out)
     # Lines before their summary, also when stdout is a pipe (buffered) and stderr is not.
     out.flush()
     print(summary(report), file=err)
     if report.untrusted:
         print(
-            f"not run: {report.untrusted} question(s) from packs found through GRADQUIZ_PATH "
-            "or the settings file, which are not trusted; trust them with `gradquiz trust PATH`, "
-            "or name them with --questions or as PATH to run them",
+            f"not run: {plural(report.untrusted, 'question')} from packs found through "
+            "GRADQUIZ_PATH or the settings file, which are not trusted; trust them with "
+            "`gradquiz trust PATH`, or name them with --questions or as PATH to run them",
             file=err,
         )
 
@@ -186,12 +197,16 @@ def render_junit(report: Report, strict: bool = False) -> str:
     is not in the library), so they fail a `load` testcase of their file. Warnings go to the
     testcase's system-out, or become failures with --strict.
     """
+    from xml.etree import ElementTree
+
     root = ElementTree.Element("testsuites", name="gradquiz check")
     files = list(report.library.files)
     files += sorted({p.location.file for p in report.library.problems} - set(files))
     total = failed = 0
     for file in files:
-        suite = ElementTree.SubElement(root, "testsuite", name=file)
+        # XML 1.0 cannot hold most control characters, and a terminal must not get them.
+        shown = one_line(file)
+        suite = ElementTree.SubElement(root, "testsuite", name=shown)
         cases: list[tuple[str, int, list[Problem]]] = []
         loading = [p for p in report.library.problems if p.location.file == file]
         if loading:
@@ -202,17 +217,18 @@ def render_junit(report: Report, strict: bool = False) -> str:
         suite_failed = 0
         for name, line, found in cases:
             case = ElementTree.SubElement(
-                suite, "testcase", name=name, classname=file, file=file, line=str(line)
+                suite, "testcase", name=name, classname=shown, file=shown, line=str(line)
             )
             failures = [p for p in found if strict or p.severity == "error"]
             for problem in failures:
                 failure = ElementTree.SubElement(
-                    case, "failure", message=problem.message, type=problem.severity
+                    case, "failure", message=one_line(problem.message), type=problem.severity
                 )
-                failure.text = str(problem)
+                failure.text = one_line(str(problem))
             notes = [p for p in found if p not in failures]
             if notes:
-                ElementTree.SubElement(case, "system-out").text = "\n".join(map(str, notes))
+                lines = (one_line(str(note)) for note in notes)
+                ElementTree.SubElement(case, "system-out").text = "\n".join(lines)
             suite_failed += bool(failures)
         suite.set("tests", str(len(cases)))
         suite.set("failures", str(suite_failed))
@@ -276,7 +292,7 @@ def watch(
     try:
         seen = snapshot(paths)
         while True:
-            print(f"--- {datetime.now():%H:%M:%S} checking {len(seen)} file(s)", file=out)
+            print(f"--- {datetime.now():%H:%M:%S} checking {plural(len(seen), 'file')}", file=out)
             out.flush()
             check_once()
             out.flush()
@@ -286,10 +302,10 @@ def watch(
                     seen = now
                     break
             else:
-                return 0
+                return ExitCode.OK
     except KeyboardInterrupt:
         print("", file=out)
-        return 0
+        return ExitCode.OK
 
 
 def command(
@@ -306,7 +322,7 @@ def command(
         library, trusted = load()
         return run_check(library, trusted, workers, fmt, strict)
     # One warm pool for the whole session: a re-check then costs the runs, not a torch import.
-    with Lab(workers or os.cpu_count() or 1) as lab:
+    with common.open_lab(workers or os.cpu_count() or 1) as lab:
 
         def once() -> None:
             library, trusted = load()
@@ -317,3 +333,39 @@ def command(
         # JSON and JUnit keep stdout to the reports themselves, one after another.
         headers = sys.stdout if fmt == "text" else sys.stderr
         return watch(list(watched) or first.files, once, headers)
+
+
+def register(commands: Any, parent: argparse.ArgumentParser) -> None:
+    parser = commands.add_parser(
+        "check",
+        help="validate packs, run every experiment and verify every answer key",
+        parents=[parent],
+    )
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories to check")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="worker processes (default: one per core)"
+    )
+    parser.add_argument("--format", choices=FORMATS, default="text", help="report format")
+    parser.add_argument("--strict", action="store_true", help="warnings fail the check too")
+    parser.add_argument(
+        "--watch", action="store_true", help="check again each time a file is saved (Ctrl-C ends)"
+    )
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    common.check_workers(args.workers)
+
+    def load() -> tuple[Library, Callable[[Question], bool]]:
+        cat = common.catalog(args, args.paths)
+        return cat.library, cat.trusted
+
+    watched = [*args.paths, *args.questions]
+    return command(
+        load,
+        watched,
+        workers=args.workers,
+        fmt=args.format,
+        strict=args.strict,
+        watching=args.watch,
+    )

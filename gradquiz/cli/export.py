@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from gradquiz.cli import common
+from gradquiz.cli.common import ExitCode, print_problems, write_file
+from gradquiz.display import printable
 from gradquiz.format import Library, Question
-from gradquiz.lab.client import Lab
-from gradquiz.lab.protocol import VariantResult, requests_for
 
-EXIT_OK, EXIT_PROBLEMS = 0, 1
+if TYPE_CHECKING:
+    from gradquiz.lab.protocol import VariantResult
 
 
 def _progress(total: int) -> Any:
@@ -38,13 +41,15 @@ def run_pack(
     questions: list[Question], workers: int | None = None
 ) -> dict[str, dict[str, VariantResult]]:
     """Every variant of every question, by question id then variant id."""
+    from gradquiz.lab.protocol import requests_for
+
     requests = [r for q in questions for r in requests_for(q)]
     runs: dict[str, dict[str, VariantResult]] = {q.id: {} for q in questions}
     if not requests:
         return runs
     torchvision = any(r.uses_torchvision for r in requests)
     size = min(workers or os.cpu_count() or 1, len(requests))
-    with _progress(len(requests)) as progress, Lab(size, torchvision) as lab:
+    with _progress(len(requests)) as progress, common.open_lab(size, torchvision) as lab:
         task = progress.add_task("export", total=len(requests)) if progress else None
 
         def advance(_: VariantResult) -> None:
@@ -82,15 +87,31 @@ def command(
 ) -> int:
     """Refuses a pack with problems: a handout must not teach from a broken file."""
     if library.problems:
-        for problem in library.problems:
-            print(problem, file=sys.stderr)
+        print_problems(library.problems)
         print("gradquiz: fix these first (see gradquiz check)", file=sys.stderr)
-        return EXIT_PROBLEMS
+        return ExitCode.PROBLEMS
     # The PATH was named on the command line, so it is trusted; the check stays for safety.
     runs = run_pack([q for q in library.questions if trusted(q)])
-    text = handout(library, runs, lang)
+    # A handout is read in a terminal or an editor: no control character of the pack's in it.
+    text = printable(handout(library, runs, lang))
     if output is None:
         sys.stdout.write(text)
     else:
-        Path(output).write_text(text, encoding="utf-8")
-    return EXIT_OK
+        write_file(output, text)
+    return ExitCode.OK
+
+
+def register(commands: Any, parent: argparse.ArgumentParser) -> None:
+    parser = commands.add_parser(
+        "export", help="write a handout of a pack, experiments run", parents=[parent]
+    )
+    parser.add_argument("path", metavar="PATH", help="the pack file (its code runs)")
+    parser.add_argument("--format", choices=("markdown",), default="markdown")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE, not stdout")
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    common.check_output(args.output)
+    cat = common.catalog(args, [args.path])
+    return command(cat.library, cat.trusted, args.format, args.output, common.language(args))

@@ -10,13 +10,15 @@ printing to stdout (the file could land anywhere), by a path relative to FILE wi
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
-from gradquiz.format.schema import SCHEMA_FILE, SLUG
-
-EXIT_OK, EXIT_USAGE = 0, 2
+from gradquiz.cli.common import ExitCode
+from gradquiz.display import one_line
+from gradquiz.format.model import QUESTION_TYPES
 
 HEADER = """\
 # yaml-language-server: $schema={schema}
@@ -191,6 +193,8 @@ TYPES = tuple(BODIES)
 
 
 def schema_reference(output: Path | None) -> str:
+    from gradquiz.format.schema import SCHEMA_FILE
+
     if output is None:
         return str(SCHEMA_FILE)
     try:
@@ -204,27 +208,45 @@ def template(question_id: str, kind: str, output: Path | None = None) -> str:
     return head + BODIES[kind]
 
 
+def register(commands: Any, common: argparse.ArgumentParser) -> None:
+    parser = commands.add_parser(
+        "new", help="write a commented question file to start from", parents=[common]
+    )
+    parser.add_argument("question_id", metavar="ID", help="the new question's id (a slug)")
+    parser.add_argument(
+        "--type", choices=QUESTION_TYPES, default="single", help="question type (default: single)"
+    )
+    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (never overwritten)")
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    return command(args.question_id, args.type, args.output)
+
+
 def command(question_id: str, kind: str, output: str | None) -> int:
-    if not SLUG.match(question_id):
+    from gradquiz.format.schema import SLUG
+
+    if not SLUG.fullmatch(question_id):
         print(
-            f"gradquiz: {question_id!r} is not a valid question id: use lowercase letters, "
-            "digits and single '-' between them, e.g. grad-accumulates",
+            f"gradquiz: {one_line(repr(question_id))} is not a valid question id: use lowercase "
+            "letters, digits and single '-' between them, e.g. grad-accumulates",
             file=sys.stderr,
         )
-        return EXIT_USAGE
+        return ExitCode.USAGE
     if output is None:
         sys.stdout.write(template(question_id, kind))
-        return EXIT_OK
+        return ExitCode.OK
     path = Path(output)
     try:
         # "x": never overwrite, even a file created since we looked.
         with path.open("x", encoding="utf-8") as file:
             file.write(template(question_id, kind, path))
     except FileExistsError:
-        print(f"gradquiz: {path} exists; not overwriting it", file=sys.stderr)
-        return EXIT_USAGE
+        print(f"gradquiz: {one_line(output)} exists; not overwriting it", file=sys.stderr)
+        return ExitCode.USAGE
     except OSError as exc:
-        print(f"gradquiz: cannot write {path}: {exc.strerror}", file=sys.stderr)
-        return EXIT_USAGE
+        print(f"gradquiz: cannot write {one_line(output)}: {exc.strerror}", file=sys.stderr)
+        return ExitCode.USAGE
     print(f"wrote {path}; check it with: gradquiz check {path}", file=sys.stderr)
-    return EXIT_OK
+    return ExitCode.OK

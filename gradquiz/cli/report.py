@@ -1,56 +1,65 @@
-"""`gradquiz run` for people: one Rich table per variant, side by side when they fit."""
+"""`gradquiz run` for people: one Rich table per variant, side by side when they fit.
+
+Everything from the pack or its run (title, choice text, watch labels, values, errors,
+printed output) is a `Text`, escaped by `display`: shown as written, never as markup.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 from rich.columns import Columns
-from rich.console import Console, Group
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from gradquiz import display, grading
+from gradquiz.cli.common import console
 from gradquiz.format import Question
 from gradquiz.lab.protocol import VariantResult
+
+MARKS = {True: Text(" ✓ correct", style="green"), False: Text(" ✗", style="red"), None: Text()}
 
 
 def variant_table(
     question: Question, result: VariantResult, results: Mapping[str, VariantResult]
 ) -> Table:
     correct = grading.variant_correct(question, result.variant, results)
-    mark = {True: " [green]✓ correct[/]", False: " [red]✗[/]", None: ""}[correct]
     choice = question.choice(result.variant)
-    caption = choice.text.get() if choice else None
+    caption = Text(display.printable(choice.text.get())) if choice else None
     table = Table(
-        title=f"[b]{result.variant}[/]{mark}",
+        title=Text.assemble((result.variant, "bold"), MARKS[correct]),
         caption=caption,
         caption_justify="left",
         title_justify="left",
     )
     table.add_column("step", justify="right", style="dim")
     for column in result.columns:
-        table.add_column(column, justify="right")
+        table.add_column(Text(display.one_line(column)), justify="right")
     for row in result.rows:
-        table.add_row(str(row.step), *(display.cell(row.values.get(c)) for c in result.columns))
+        cells = (Text(display.one_line(display.cell(row.values.get(c)))) for c in result.columns)
+        table.add_row(str(row.step), *cells)
     if result.error is not None:
         step = "" if result.error.step is None else str(result.error.step)
-        table.add_row(step, Text(str(result.error), style="bold red"), end_section=True)
+        error = Text(display.one_line(str(result.error)), style="bold red")
+        table.add_row(step, error, end_section=True)
     return table
 
 
 def print_run(
     question: Question, results: Mapping[str, VariantResult], language: str | None
 ) -> None:
-    console = Console()
-    console.print(f"[b]{question.title.get(language)}[/]  [dim]({question.id})[/]")
+    # 80 columns in a pipe: tables side by side only where they would fit a terminal.
+    out = console(pipe_width=None)
+    title = display.one_line(question.title.get(language))
+    out.print(Text.assemble((title, "bold"), "  ", (f"({question.id})", "dim")))
     tables = [variant_table(question, r, results) for r in results.values()]
-    console.print(Columns(tables, padding=(1, 3)))
+    out.print(Columns(tables, padding=(1, 3)))
     for result in results.values():
         if result.output.strip():
-            console.print(
-                Group(f"[dim]output of {result.variant}:[/]", Text(result.output.rstrip()))
-            )
+            printed = Text(display.printable(result.output.rstrip()))
+            out.print(Group(Text(f"output of {result.variant}:", style="dim"), printed))
     if question.type == "numeric":
         value = grading.numeric_value(question, results)
         if value is not None:
-            console.print(f"answer: [b]{display.number(value)}[/]")
+            out.print(Text.assemble("answer: ", (display.number(value), "bold")))

@@ -54,11 +54,8 @@ def run_document(question: Question, results: Results, torch_version: str) -> di
     return document
 
 
-def render_run(
-    fmt: str, question: Question, results: Results, torch_version: str, language: str | None
-) -> str:
-    if fmt == "json":
-        return json.dumps(run_document(question, results, torch_version), ensure_ascii=False) + "\n"
+def render_run(fmt: str, question: Question, results: Results, language: str | None) -> str:
+    """`run --format csv` or `markdown` (the JSON document is `run_document`)."""
     if fmt == "csv":
         return run_csv(question, results)
     return run_markdown(question, results, language)
@@ -154,7 +151,9 @@ def question_markdown(question: Question, results: Results | None, language: str
     if experiment is not None:
         out += _code_block(experiment.setup, "Setup")
         if question.type != "order":
-            out += _code_block(experiment.code, f"Step code (run {experiment.steps} time(s))")
+            out += _code_block(
+                experiment.code, f"Step code (run {display.plural(experiment.steps, 'time')})"
+            )
     if question.choices:
         out += ["Choices:", ""]
         for choice in question.choices:

@@ -6,15 +6,21 @@ Parsing (and PyYAML with it) is imported only when a file is not in the cache (s
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+import os
+import stat
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gradquiz.files import Unreadable, dangling, kind, read_regular
 from gradquiz.format import cache
 from gradquiz.format.model import PackInfo, Question
 from gradquiz.format.problems import Location, Problem
 
 SUFFIXES = (".yaml", ".yml")
+# Checked before a file is read, and read no further than this.
+MAX_FILE_BYTES = 1024 * 1024
+PSEUDO_ROOTS = (Path("/proc"), Path("/sys"), Path("/dev"))
 
 
 @dataclass
@@ -50,18 +56,73 @@ class Library:
 
 
 def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
-    """Expand directories into their question files, in sorted path order."""
+    """Expand directories into their question files, in sorted path order.
+
+    What cannot be a pack (a FIFO, a device, a dangling link, a directory that cannot be
+    listed, a pseudo file system) is a problem located at it, and costs only itself.
+    """
     found: list[Path] = []
     problems: list[Problem] = []
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file()))
-        elif path.is_file():
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            problems.append(Problem(Location(str(path)), _missing(path)))
+            continue
+        if stat.S_ISDIR(mode):
+            files, walked = _walk(path)
+            found.extend(files)
+            problems.extend(walked)
+        elif stat.S_ISREG(mode):
             found.append(path)
         else:
-            problems.append(Problem(Location(str(path)), "no such file or directory"))
+            problems.append(Problem(Location(str(path)), f"is {kind(mode)}, not a question file"))
     return found, problems
+
+
+def _missing(path: Path) -> str:
+    return dangling(path) or "no such file or directory"
+
+
+def _walk(root: Path) -> tuple[list[Path], list[Problem]]:
+    """The question files under `root`; symbolic links to directories are not followed."""
+    found: list[Path] = []
+    problems: list[Problem] = []
+
+    def unlisted(exc: OSError) -> None:
+        where = str(exc.filename or root)
+        problems.append(Problem(Location(where), f"cannot list: {exc.strerror or exc}"))
+
+    for directory, subdirectories, names in os.walk(root, onerror=unlisted):
+        here = Path(directory)
+        if _pseudo(here):
+            message = "is a pseudo file system of the kernel; no packs are read from it"
+            problems.append(Problem(Location(directory), message))
+            subdirectories.clear()
+            continue
+        subdirectories.sort()
+        for name in names:
+            path = here / name
+            if path.suffix not in SUFFIXES:
+                continue
+            try:
+                mode = path.stat().st_mode
+            except OSError:
+                problems.append(Problem(Location(str(path)), _missing(path)))
+                continue
+            if stat.S_ISREG(mode):
+                found.append(path)
+            else:
+                message = f"is {kind(mode)}, not a question file; skipped"
+                problems.append(Problem(Location(str(path)), message))
+    return sorted(found), sorted(problems)
+
+
+def _pseudo(directory: Path) -> bool:
+    """/proc, /sys and /dev: endless, changing as they are read, and full of files that block."""
+    resolved = directory.resolve()
+    return any(resolved == root or root in resolved.parents for root in PSEUDO_ROOTS)
 
 
 def load(paths: Iterable[str | Path]) -> Library:
@@ -74,12 +135,18 @@ def load_first(paths: Iterable[str | Path], question_id: str | None = None) -> L
     show it. The others stay `pending`; `load_rest` reads them. When no file read has the
     question, every file has been read, as by `load`."""
     files, problems = find_files(paths)
-    return _read(Library(problems=problems), files, until=question_id or "")
+
+    def found(ids: Container[str]) -> bool:
+        return question_id in ids if question_id else bool(ids)
+
+    return _read(Library(problems=problems), files, stop=found)
 
 
-def _read(library: Library, files: list[Path], until: str | None = None) -> Library:
+def _read(
+    library: Library, files: list[Path], stop: Callable[[Container[str]], bool] | None = None
+) -> Library:
     """Add `files` to `library` in order, the first definition of an id winning; with
-    `until` ("" for any question), stop after the file that defines it."""
+    `stop`, leave the files after the first that makes it true of the ids read `pending`."""
     first_seen = {q.id: q.where("id") for q in library.questions}
     seen_files = {Path(name).resolve() for name in library.files}
     for index, path in enumerate(files):
@@ -102,7 +169,7 @@ def _read(library: Library, files: list[Path], until: str | None = None) -> Libr
                 continue
             first_seen[question.id] = question.where("id")
             library.questions.append(question)
-        if until is not None and (until in first_seen or (not until and first_seen)):
+        if stop is not None and stop(first_seen.keys()):
             library.pending = files[index + 1 :]
             return library
     library.pending = []
@@ -114,9 +181,9 @@ def load_pack(path: Path) -> tuple[PackInfo, list[Question], list[Problem]]:
     bytes parsed, so trust given to that hash covers exactly the code shown and run."""
     name = str(path)
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        return PackInfo(name), [], [Problem(Location(name), f"cannot read file: {exc.strerror}")]
+        data = read_regular(path, MAX_FILE_BYTES)
+    except Unreadable as exc:
+        return PackInfo(name), [], [Problem(Location(name), f"{exc}")]
     sha256 = hashlib.sha256(data).hexdigest()
     parsed = cache.get(name, sha256)
     if parsed is None:

@@ -20,9 +20,11 @@ from gradquiz.format.model import (
 from gradquiz.format.problems import Location, Problem, ProblemError
 from gradquiz.format.schema import (
     CHOICE_ID_KIND,
+    CHOICE_VERIFY,
     FILE_FIELDS,
     NUMERIC_FIELDS,
     QUESTION_FIELDS,
+    TYPE_RULES,
     ProblemGroup,
     expected,
     read_fields,
@@ -173,32 +175,25 @@ def _choice_id(node: Node, value: str, choices: tuple[Choice, ...]) -> str:
 def _rules(q: Question) -> list[tuple[Location, str]]:
     """The rules that tie fields together once each one is valid on its own."""
     out: list[tuple[Location, str]] = []
-    has = q.field_locations
-    if q.type in ("single", "multiple"):
-        if not q.choices:
-            out.append((q.location, f"a {q.type} question needs 'choices'"))
-        ids = [c.id for c in q.choices]
-        for index, choice_id in enumerate(ids):
-            if choice_id in ids[:index]:
-                out.append((q.where("choices"), f"choice id {choice_id!r} is used twice"))
-    elif "choices" in has:
-        out.append((q.where("choices"), f"a {q.type} question has no 'choices'"))
-    if q.type != "order" and "answer" not in has:
-        out.append((q.location, f"a {q.type} question needs an 'answer'"))
-    if q.type == "order":
-        if not q.lines:
-            out.append((q.location, "an order question needs 'lines'"))
-        if q.experiment is None:
-            out.append((q.location, "an order question needs an 'experiment'"))
-    else:
-        for name in ("lines", "distractors"):
-            if name in has:
-                out.append((q.where(name), f"only order questions have {name!r}"))
-    if q.type == "numeric" and q.experiment is None:
-        out.append((q.location, "a numeric question needs an 'experiment' to compute its answer"))
+    rule = TYPE_RULES[q.type]
+    a_type = f"{'an' if q.type[0] in 'aeiou' else 'a'} {q.type} question"
+    for key in rule.needs:
+        if key not in q.field_locations:
+            out.append((q.location, f"{a_type} needs {_a_key(key)}"))
+    for key in rule.refused():
+        if key in q.field_locations:
+            out.append((q.where(key), f"{a_type} takes no {key!r}"))
+    ids = [c.id for c in q.choices]
+    for index, choice_id in enumerate(ids):
+        if choice_id in ids[:index]:
+            out.append((q.where("choices"), f"choice id {choice_id!r} is used twice"))
     out.extend(_experiment_rules(q))
     out.extend(_verify_rules(q))
     return out
+
+
+def _a_key(key: str) -> str:
+    return f"an {key!r}" if key[0] in "aeiou" else repr(key)
 
 
 def _experiment_rules(q: Question) -> list[tuple[Location, str]]:
@@ -213,22 +208,22 @@ def _experiment_rules(q: Question) -> list[tuple[Location, str]]:
 
 
 def _verify_rules(q: Question) -> list[tuple[Location, str]]:
-    if q.verify is None:
-        return []
+    rule = TYPE_RULES[q.type]
+    if q.verify is None or not rule.verify:
+        return []  # a verify the type does not take is reported with the other keys
     where = q.where("verify")
-    if q.verify.same_as is None and q.verify.expr is None:
-        return [(where, "verify needs 'same_as' or 'expr'")]
-    if q.verify.same_as is not None and q.verify.expr is not None:
+    given = [key for key in CHOICE_VERIFY if getattr(q.verify, key) is not None]
+    takes = " or ".join(map(repr, rule.verify))
+    if not given:
+        return [(where, f"verify needs {takes}")]
+    if len(given) > 1:
         return [(where, "verify takes 'same_as' or 'expr', not both")]
-    if q.type not in ("single", "multiple", "truefalse"):
-        return [(where, f"verify is for single, multiple and truefalse, not {q.type}")]
+    if given[0] not in rule.verify:
+        return [(where, f"verify of a {q.type} question takes {takes}, not {given[0]!r}")]
     if q.experiment is None:
         return [(where, "verify needs an 'experiment' to run")]
-    if q.verify.same_as is not None:
-        if q.type == "truefalse":
-            return [(where, "same_as compares choices; a truefalse question has none")]
-        if q.choice(q.verify.same_as) is None:
-            return [(where, f"same_as names {q.verify.same_as!r}, which is not a choice id")]
+    if q.verify.same_as is not None and q.choice(q.verify.same_as) is None:
+        return [(where, f"same_as names {q.verify.same_as!r}, which is not a choice id")]
     if q.type in ("single", "multiple") and not q.has_choice_variants:
         return [(where, "verify compares choices' runs, but no choice carries its own 'code'")]
     return []

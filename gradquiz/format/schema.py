@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from gradquiz.format.model import QUESTION_TYPES, Code, Text
+from gradquiz.format.model import QUESTION_TYPES, Code, QuestionType, Text
 from gradquiz.format.problems import Location, ProblemError
 from gradquiz.format.yamlsafe import Mapping, Node, Scalar, Sequence
 
@@ -64,7 +64,7 @@ def _string(node: Node) -> str:
 def _pattern(regex: re.Pattern[str], what: str) -> Callable[[Node], str]:
     def read(node: Node) -> str:
         value = _string(node) if isinstance(node, Scalar) and isinstance(node.value, str) else None
-        if value is None or not regex.match(value):
+        if value is None or not regex.fullmatch(value):
             raise expected(node, what)
         return value
 
@@ -100,7 +100,7 @@ def _text(node: Node) -> Text:
         raise expected(node, "text (a string, or a mapping from language code to string)")
     by_language = {}
     for key, value in node:
-        if not isinstance(key.value, str) or not LANGUAGE.match(key.value):
+        if not isinstance(key.value, str) or not LANGUAGE.fullmatch(key.value):
             raise ProblemError(key.location, f"{key.value!r} is not a language code like en or zh")
         by_language[key.value] = _string(value)
     return Text(by_language)
@@ -123,6 +123,11 @@ def code_kind(mode: str) -> Callable[[Node], Code]:
             ) from None
         except ValueError as exc:  # null bytes in the source
             raise ProblemError(origin, f"Python source is not valid: {exc}") from None
+        except (RecursionError, MemoryError):
+            # A 3,000-term expression exhausts the compiler's recursion limit.
+            raise ProblemError(
+                origin, "Python source is nested too deeply to compile; split it up"
+            ) from None
         return Code(source, origin)
 
     return read
@@ -174,7 +179,7 @@ def _choice_id(node: Node) -> str:
     # `id: 1` is as good a label as `id: A`; `yes` (read as true) is not.
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
-    if not isinstance(value, str) or not CHOICE_ID.match(value):
+    if not isinstance(value, str) or not CHOICE_ID.fullmatch(value):
         raise expected(node, "a short choice id (letters, digits, - or _)")
     return value
 
@@ -456,43 +461,88 @@ FILE_FIELDS: Fields = {
 }
 
 
+@dataclass(frozen=True)
+class TypeRule:
+    """What one question type takes. The loader's rules and the schema's per-type conditions
+    are both read from `TYPE_RULES`, so a file one accepts the other accepts too."""
+
+    needs: tuple[str, ...]
+    # Keys of QUESTION_FIELDS this type does not take.
+    refuses: tuple[str, ...]
+    # JSON Schema of `answer`; None when the type takes none (graded by running).
+    answer: JSON | None
+    # The `verify` keys the type takes; none: no `verify` at all.
+    verify: tuple[str, ...]
+
+    def refused(self) -> tuple[str, ...]:
+        return self.refuses if self.verify else (*self.refuses, "verify")
+
+
+CHOICE_VERIFY = ("same_as", "expr")
+TYPE_RULES: dict[QuestionType, TypeRule] = {
+    "single": TypeRule(
+        needs=("choices", "answer"),
+        refuses=("lines", "distractors"),
+        answer=CHOICE_ID_KIND.schema,
+        verify=CHOICE_VERIFY,
+    ),
+    "multiple": TypeRule(
+        needs=("choices", "answer"),
+        refuses=("lines", "distractors"),
+        answer={"type": "array", "items": CHOICE_ID_KIND.schema, "uniqueItems": True},
+        verify=CHOICE_VERIFY,
+    ),
+    # A statement is true or false: no choices to compare, so only `expr` can prove it.
+    "truefalse": TypeRule(
+        needs=("answer",),
+        refuses=("choices", "lines", "distractors"),
+        answer={"type": "boolean"},
+        verify=("expr",),
+    ),
+    "numeric": TypeRule(
+        needs=("answer", "experiment"),
+        refuses=("choices", "lines", "distractors"),
+        answer=NUMERIC_ANSWER_SCHEMA,
+        verify=(),
+    ),
+    "order": TypeRule(
+        needs=("lines", "experiment"), refuses=("choices", "answer"), answer=None, verify=()
+    ),
+}
+
+
+def _type_condition(kind: QuestionType, rule: TypeRule) -> JSON:
+    # `answer: false`, not `not: {required: [answer]}`: editors then say "Property answer is
+    # not allowed" instead of "Matches a schema that is not allowed".
+    properties: JSON = {key: False for key in rule.refused()}
+    if rule.answer is not None:
+        properties["answer"] = rule.answer
+    if rule.verify:
+        # One way to prove the key, among those the type takes (maxProperties, not oneOf:
+        # see TEXT_SCHEMA).
+        properties["verify"] = {
+            "propertyNames": {"enum": list(rule.verify)},
+            "minProperties": 1,
+            "maxProperties": 1,
+        }
+    return {
+        # Each `if` requires `type`: without it an `if` holds vacuously, and an editor would
+        # demand every type's keys at once from a question whose type is not written yet.
+        "if": {"required": ["type"], "properties": {"type": {"const": kind}}},
+        "then": {
+            "title": f"{kind} question",
+            "required": list(rule.needs),
+            "properties": properties,
+        },
+    }
+
+
 def json_schema() -> JSON:
     """JSON Schema (draft 2020-12) of a format v1 question file."""
     question = object_schema(QUESTION_FIELDS)
-    # Each `if` requires `type`: without it an `if` holds vacuously, and an editor would
-    # demand every type's keys at once from a question whose type is not written yet.
-    question["allOf"] = [
-        {
-            "if": {"required": ["type"], "properties": {"type": {"enum": ["single", "multiple"]}}},
-            "then": {"title": "single or multiple question", "required": ["choices", "answer"]},
-        },
-        {
-            "if": {"required": ["type"], "properties": {"type": {"const": "truefalse"}}},
-            "then": {
-                "title": "truefalse question",
-                "required": ["answer"],
-                "properties": {"answer": {"type": "boolean"}},
-            },
-        },
-        {
-            "if": {"required": ["type"], "properties": {"type": {"const": "numeric"}}},
-            "then": {
-                "title": "numeric question",
-                "required": ["answer", "experiment"],
-                "properties": {"answer": NUMERIC_ANSWER_SCHEMA},
-            },
-        },
-        {
-            "if": {"required": ["type"], "properties": {"type": {"const": "order"}}},
-            # `answer: false`, not `not: {required: [answer]}`: editors then say "Property
-            # answer is not allowed" instead of "Matches a schema that is not allowed".
-            "then": {
-                "title": "order question",
-                "required": ["lines", "experiment"],
-                "properties": {"answer": False},
-            },
-        },
-    ]
+    question["allOf"] = [_type_condition(kind, rule) for kind, rule in TYPE_RULES.items()]
+    # verify runs after the experiment: nothing to run, nothing to prove.
+    question["dependentRequired"] = {"verify": ["experiment"]}
     pack_file = object_schema(FILE_FIELDS)
     pack_file["properties"]["questions"] = {
         "type": "array",

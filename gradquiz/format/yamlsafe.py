@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 import yaml
 
+from gradquiz.format.library import MAX_FILE_BYTES
 from gradquiz.format.problems import Location, ProblemError
 
-MAX_FILE_BYTES = 1024 * 1024
 _YAML = "tag:yaml.org,2002:"
 # Timestamps stay strings: a date in a reference list is text, not a datetime.
 _SCALAR_TAGS = {_YAML + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
@@ -153,7 +153,14 @@ def _convert(path: str, node: yaml.Node, lines: list[str]) -> Node:
             raise ProblemError(where, f"YAML tags like {node.tag!r} are not allowed")
         style = node.style or None  # libyaml says "" where PyYAML says None
         origin = _content_origin(path, node, lines)
-        return Scalar(_scalar_value(node), where, style, origin, str(node.value))
+        try:
+            value = _scalar_value(node)
+        except ValueError:
+            # Python refuses to convert an integer of more than 4,300 digits (CVE-2020-10735).
+            digits = sum(c.isdigit() for c in str(node.value))
+            message = f"a number of {digits:,} digits is too long to read; write it shorter"
+            raise ProblemError(where, message) from None
+        return Scalar(value, where, style, origin, str(node.value))
     if isinstance(node, yaml.SequenceNode):
         if node.tag != _YAML + "seq":
             raise ProblemError(where, f"YAML tags like {node.tag!r} are not allowed")

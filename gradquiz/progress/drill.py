@@ -17,10 +17,10 @@ from fsrs import Card, Rating, Scheduler
 
 from gradquiz.format.model import Question
 from gradquiz.progress.store import Answer, CardRow, Store
+from gradquiz.settings import NEW_PER_DAY
 
 # A right answer given this fast, without hints, counts as Easy: the learner knew it outright.
 EASY_SECONDS = 20.0
-NEW_PER_DAY = 10
 
 State = Literal["new", "right", "wrong"]
 

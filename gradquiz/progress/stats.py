@@ -26,6 +26,8 @@ def percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
 
+# "The next 7 days": today and the six after it.
+WEEK = 7
 TOPIC_COLUMNS = ("topic", "questions", "answered", "correct", "accuracy")
 
 
@@ -77,7 +79,7 @@ def stats(progress: Progress, questions: Sequence[Question], now: datetime) -> d
     known = {q.id for q in questions}
     for card in progress.store.cards().values():
         day = local_day(card.due)
-        if card.question in known and card.due > now and day <= today + timedelta(days=7):
+        if card.question in known and card.due > now and day < today + timedelta(days=WEEK):
             upcoming[day] += 1
     wrong = Counter(a.question for a in answers if not a.correct)
     total = Counter(a.question for a in answers)
@@ -92,7 +94,7 @@ def stats(progress: Progress, questions: Sequence[Question], now: datetime) -> d
         "new_today": len(progress.new_today(questions, now)),
         "due_next_7_days": [
             {"date": (today + timedelta(days=n)).isoformat(), "due": upcoming[today + timedelta(n)]}
-            for n in range(8)
+            for n in range(WEEK)
         ],
         "by_topic": by_topic,
         "most_missed": [

@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 
 from gradquiz.format import load, yamlsafe
+from gradquiz.format.library import MAX_FILE_BYTES
 from gradquiz.format.problems import ProblemError
-from gradquiz.format.yamlsafe import MAX_FILE_BYTES, Mapping, Scalar, parse, read_text
+from gradquiz.format.yamlsafe import Mapping, Scalar, parse, read_text
 
 
 @pytest.fixture(autouse=True, params=["libyaml", "python"])

@@ -59,8 +59,15 @@ def test_stats_text_and_streak(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["stats", "--streak", "on", *PACK]) == 0
     out = capsys.readouterr().out
     assert "Answered 3, correct 2 (67%)" in out
-    assert "Streak: 1 day(s) in a row." in out
+    assert "Streak: 1 day in a row." in out
     assert "accumulate: wrong 1 of 2" in out
+    # Seven dates for seven days, the bar whole on its own line (stdout is not a terminal).
+    today = datetime.now().astimezone().date()
+    last = today + timedelta(days=6)
+    [line] = [line for line in out.splitlines() if line.startswith("Due in the next")]
+    assert line == (
+        f"Due in the next 7 days ({today.isoformat()} to {last.isoformat()}): ▁▁▁▁▁▁▁ 0 0 0 0 0 0 0"
+    )
 
 
 def test_stats_export_csv_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -102,7 +109,7 @@ def test_reset_needs_confirmation_and_keeps_a_backup(capsys: pytest.CaptureFixtu
     assert main(["reset", "--all", *PACK]) == 2  # stdin is not a terminal under pytest
     assert "needs --yes" in capsys.readouterr().err
     assert main(["reset", "accumulate", "--yes", *PACK]) == 0
-    assert "Forgot 2 answer(s)." in capsys.readouterr().err
+    assert capsys.readouterr().err == "Forgot 2 answers.\n"
     assert main(["reset", "--all", "--yes", *PACK]) == 0
     home = Path(os.environ["GRADQUIZ_HOME"])
     assert list((home / "backups").glob("progress-*.sqlite3"))

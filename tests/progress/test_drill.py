@@ -150,7 +150,7 @@ def test_stats_by_hand(progress: Progress, bank: list[Question]) -> None:
     ]
     week = {d["date"]: d["due"] for d in document["due_next_7_days"]}
     # third: Good, Good -> two days; second: Easy -> eight days, past the week shown.
-    assert week == {f"2026-11-{day}": int(day == 24) for day in range(22, 30)}
+    assert week == {f"2026-11-{day}": int(day == 24) for day in range(22, 29)}
     assert "streak" not in document
     progress.store.set_pref(STREAK_PREF, "on")
     assert stats(progress, bank, NOW)["streak"] == 1

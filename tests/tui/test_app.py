@@ -387,7 +387,7 @@ async def test_keys_answer_while_a_snippet_loops(make_app: MakeApp) -> None:
         await pilot.press("p", "t", "enter")
         assert view(app).question.id == "loops"
         assert app.session.state("loops") == "right"
-        # Every key was handled while the snippet still looped (its timeout is 30 s): the
+        # Every key was handled while the snippet still looped (its timeout is 4 s): the
         # keys did not wait for the lab. Closing the app ends the run.
         assert app.session.is_running("loops")
         assert app.screen.query_one(LoadingIndicator)

@@ -1,0 +1,39 @@
+"""`gradquiz` with no command: the terminal app (`--question ID` opens it at that question)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from gradquiz.cli.common import UsageError, find, first_catalog, language
+
+
+def add_flags(parser: argparse.ArgumentParser) -> None:
+    """The app's own flag, on the program's parser only: no command takes it."""
+    parser.add_argument("--question", metavar="ID", help="open the app at this question")
+
+
+def draws_a_screen(args: argparse.Namespace) -> bool:
+    """Whether this run opens the app (start-up is then over once it has drawn)."""
+    if args.handler is handle:
+        return True
+    # `drill` opens the app, unless it only lists what it would serve.
+    return bool(getattr(args, "opens_app", False) and not getattr(args, "list", False))
+
+
+def need_terminal(what: str) -> None:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError(
+            f"{what} needs a terminal (stdin and stdout are not one); "
+            "`gradquiz list`, `run` and `check` work without"
+        )
+
+
+def handle(args: argparse.Namespace) -> int:
+    from gradquiz.tui.app import run_app
+
+    need_terminal("the app")
+    cat = first_catalog(args, args.question)  # the app reads the other files after its paint
+    if args.question is not None:
+        find(cat, args.question)
+    return run_app(cat.library, cat, args.question, language(args))

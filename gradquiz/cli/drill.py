@@ -1,0 +1,77 @@
+"""`gradquiz drill [--topic T] [--limit N] [--mistakes] [--list]`: what is due, then new."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from gradquiz.cli.app import need_terminal
+from gradquiz.cli.common import ExitCode, UsageError, catalog, language, opened_progress
+from gradquiz.display import one_line, plural
+from gradquiz.format import Question
+
+if TYPE_CHECKING:
+    from gradquiz.progress.drill import Progress
+
+
+def register(commands: Any, common: argparse.ArgumentParser) -> None:
+    parser = commands.add_parser(
+        "drill",
+        help="practise what is due, then new questions up to a daily limit",
+        parents=[common],
+    )
+    parser.add_argument("--topic", metavar="T", help="only questions of this topic")
+    parser.add_argument("--limit", type=int, metavar="N", help="serve at most N questions")
+    parser.add_argument(
+        "--mistakes", action="store_true", help="only questions whose last answer was wrong"
+    )
+    parser.add_argument(
+        "--list", action="store_true", help="print what the drill would serve, and exit"
+    )
+    parser.set_defaults(handler=handle, opens_app=True)
+
+
+def handle(args: argparse.Namespace) -> int:
+    cat = catalog(args)
+    learner = opened_progress()
+    queue = drill_queue(args, learner, cat.library.questions)
+    if args.list:
+        print_queue(learner, queue, language(args))
+        return ExitCode.OK
+    learner.store.close()
+    if not queue:
+        print("Nothing is due and today's new questions are done; come back later.")
+        return ExitCode.OK
+    need_terminal("a drill")
+    from gradquiz.tui.app import run_app
+
+    return run_app(cat.library, cat, None, language(args), drill=[q.id for q in queue])
+
+
+def drill_queue(
+    args: argparse.Namespace, progress: Progress, questions: list[Question]
+) -> list[Question]:
+    topics = sorted({q.topic for q in questions})
+    if args.topic is not None and args.topic not in topics:
+        raise UsageError(
+            f"no topic {one_line(repr(args.topic))}; the topics are: {', '.join(topics)}"
+        )
+    if args.limit is not None and args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    return progress.queue(
+        questions,
+        datetime.now(UTC),
+        topic=args.topic,
+        limit=args.limit,
+        mistakes=args.mistakes,
+    )
+
+
+def print_queue(progress: Progress, queue: list[Question], lang: str | None) -> None:
+    seen = {a.question for a in progress.store.answers()}
+    for q in queue:
+        state = "review" if q.id in seen else "new"
+        print(f"{q.id}\t{state}\t{q.topic}\t{one_line(q.title.get(lang))}")
+    print(f"{plural(len(queue), 'question')} to drill.", file=sys.stderr)

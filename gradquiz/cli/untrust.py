@@ -1,0 +1,39 @@
+"""`gradquiz untrust PATH`: withdraw trust from a pack file, or from every pack under a
+directory."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from gradquiz.cli.common import ExitCode, UsageError, warn
+from gradquiz.display import one_line
+from gradquiz.trust import TrustNotSaved, TrustStore
+
+
+def register(commands: Any, common: argparse.ArgumentParser) -> None:
+    parser = commands.add_parser(
+        "untrust", help="stop trusting a pack (file or directory)", parents=[common]
+    )
+    parser.add_argument("path", metavar="PATH")
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    path = Path(args.path)
+    shown = one_line(args.path)
+    store = TrustStore.load()
+    try:
+        removed = store.forget(path)
+    except TrustNotSaved as exc:
+        warn(f"{one_line(str(exc))}; nothing was untrusted")
+        return ExitCode.PROBLEMS
+    if not removed and not path.exists():
+        raise UsageError(f"{shown}: no such file or directory, and nothing trusted there")
+    if not removed:
+        print(f"{shown} was not trusted")
+    for file, sha256 in sorted(removed.items()):
+        # trust.json is a file anyone can edit: its keys are text like any other.
+        print(f"no longer trusted: {one_line(file)} (sha256 {one_line(sha256[:12])})")
+    return ExitCode.OK
