@@ -19,7 +19,7 @@ test: $(STAMP)
 	$(BIN)/ruff check gradquiz tests bench setup.py
 	$(BIN)/ruff format --check gradquiz tests bench setup.py
 	$(BIN)/mypy
-	$(BIN)/gradquiz check
+	$(BIN)/gradquiz check --strict
 	$(BIN)/pytest -n 2 -q
 
 lint: $(STAMP)
@@ -28,7 +28,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 check: $(STAMP)
-	$(BIN)/gradquiz check
+	$(BIN)/gradquiz check --strict
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
