@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
+import tempfile
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -188,10 +189,17 @@ def execute(nb: NotebookNode, timeout: float) -> None:
     """Run every cell in a fresh kernel, so the outputs ship with the notebook.
 
     Raises ModuleNotFoundError when nbclient is not installed (the `notebook` extra)."""
+    from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
 
-    client: Any = NotebookClient(nb, timeout=timeout, kernel_name=KERNEL["name"])
-    client.execute()
+    # Local sockets, not TCP ports: nothing else on the machine can reach the kernel.
+    manager = KernelManager(kernel_name=KERNEL["name"], transport="ipc")
+    client: Any = NotebookClient(nb, km=manager, timeout=timeout, kernel_name=KERNEL["name"])
+    with tempfile.TemporaryDirectory(prefix="gradquiz-kernel-") as directory:
+        # The sockets' files live in the kernel's working directory.
+        client.resources = {"metadata": {"path": directory}}
+        manager.ip = str(Path(directory) / "kernel")
+        client.execute()
 
 
 def dumps(nb: NotebookNode) -> str:
