@@ -155,6 +155,24 @@ class Run:
         return "\n".join(out)
 
 
+def trace(
+    *,
+    code: str,
+    setup: tuple[str, ...] = (),
+    seed: int = 0,
+    steps: int = 1,
+    watch: dict[str, str] | None = None,
+) -> Run:
+    """Seed, run setup and steps; the finished run, its rows at full precision."""
+    torch.manual_seed(seed)
+    random.seed(seed)
+    if "numpy" in sys.modules:
+        sys.modules["numpy"].random.seed(seed)
+    run = Run(watch)
+    run.execute(list(setup), code, steps)
+    return run
+
+
 def run_variant(
     variant: str,
     *,
@@ -166,12 +184,7 @@ def run_variant(
     answer: str | None = None,
 ) -> None:
     """Run one variant and print its table (and, for a numeric question, the answer)."""
-    torch.manual_seed(seed)
-    random.seed(seed)
-    if "numpy" in sys.modules:
-        sys.modules["numpy"].random.seed(seed)
-    run = Run(watch)
-    run.execute(list(setup), code, steps)
+    run = trace(code=code, setup=setup, seed=seed, steps=steps, watch=watch)
     print(run.table(variant))
     if answer is not None:
         scope = {**run.namespace, "trace": [values for _, values in run.rows], "error": run.error}

@@ -199,7 +199,8 @@ def execute(nb: NotebookNode, timeout: float) -> None:
         # The sockets' files live in the kernel's working directory.
         client.resources = {"metadata": {"path": directory}}
         manager.ip = str(Path(directory) / "kernel")
-        client.execute()
+        # Our manager, so nbclient would leave the kernel running: have it shut down.
+        client.execute(cleanup_kc=True)
 
 
 def dumps(nb: NotebookNode) -> str:
