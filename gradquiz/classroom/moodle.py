@@ -12,6 +12,7 @@ scores nothing. Every text is HTML inside CDATA: pack Markdown is rendered with 
 from __future__ import annotations
 
 import html
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -153,6 +154,8 @@ def multichoice(question: Question, results: Results, lang: str | None) -> str:
     right = question.correct_choices()
     wrong = len(question.choices) - len(right)
     single = question.type == "single"
+    if not right:
+        raise ValueError("no choice is right: Moodle needs one")
     right_fraction = "100" if single else exact_fraction(100 / len(right))
     if right_fraction is None:
         raise ValueError(f"{len(right)} right choices: Moodle has no grade of 100/{len(right)}%")
@@ -196,8 +199,8 @@ def numerical(question: Question, results: Results, lang: str | None) -> str:
     answer = question.answer
     assert isinstance(answer, NumericAnswer)
     value = grading.numeric_value(question, results)
-    if value is None:
-        raise ValueError("the experiment gave no number to key the answer with")
+    if value is None or not math.isfinite(value):
+        raise ValueError("the experiment gave no finite number to key the answer with")
     tolerance = f"      <tolerance>{answer.tolerance!r}</tolerance>"
     lines = _head(question, "numerical", results, lang)
     lines.append(_answer("100", repr(value), "", tolerance, fmt="moodle_auto_format"))

@@ -189,8 +189,9 @@ def execute(nb: NotebookNode, timeout: float) -> None:
     """Run every cell in a fresh kernel, so the outputs ship with the notebook.
 
     Raises ModuleNotFoundError when nbclient is not installed (the `notebook` extra)."""
+    # nbclient first: without the extra, the message names it rather than jupyter_client.
+    from nbclient import NotebookClient  # isort: skip
     from jupyter_client.manager import KernelManager
-    from nbclient import NotebookClient
 
     # Local sockets, not TCP ports: nothing else on the machine can reach the kernel.
     manager = KernelManager(kernel_name=KERNEL["name"], transport="ipc")
