@@ -200,3 +200,27 @@ questions:
     assert "skipped many: 11 right choices: Moodle has no grade of 100/11%" in (
         capsys.readouterr().err
     )
+
+
+def test_a_numeric_question_whose_run_gives_no_number_is_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pack = write(
+        tmp_path,
+        "nan.yaml",
+        """\
+questions:
+  - id: nan
+    type: numeric
+    title: NaN
+    prompt: 0 / 0?
+    topic: nan
+    experiment:
+      setup: "x = torch.tensor(0.0)"
+      code: "y = x / x"
+    answer: {expr: "y"}
+""",
+    )
+    assert questions(export(str(pack), tmp_path / "nan.xml")) == {}
+    err = capsys.readouterr().err
+    assert "skipped nan: the experiment gave no finite number to key the answer with" in err
