@@ -25,6 +25,10 @@ from torch.nn import functional
 DIGITS = 6
 MAX_ITEMS = 6
 
+# gradquiz's lab runs on one intra-op thread; so does this kernel, so that sums are added in
+# the same order and the last digits match what gradquiz shows.
+torch.set_num_threads(1)
+
 
 def plain(value: Any) -> Any:
     """A watched value as plain Python, keeping full precision (tensors as nested lists)."""

@@ -42,7 +42,8 @@ def printed_tables(nb: Any) -> dict[str, dict[str, list[str]]]:
             found = re.search(r"^`([a-z0-9-]+)` · ", c.source, re.MULTILINE)
             question = found.group(1) if found else question
         elif question and c.outputs:
-            lines = "".join(o.text for o in c.outputs if o.output_type == "stream").splitlines()
+            # stdout only: torch's warnings go to stderr, as they do in gradquiz's runs.
+            lines = "".join(o.text for o in c.outputs if o.get("name") == "stdout").splitlines()
             tables.setdefault(question, {})[lines[0]] = lines[1:]
     return tables
 
@@ -51,11 +52,9 @@ def rows_of(lines: list[str]) -> tuple[list[str], list[list[str]]]:
     """Header and cells of a printed table, cut at the columns its dashes mark."""
     spans = [m.span() for m in re.finditer(r"-+", lines[1])]
     cut = [[line[a:b].strip() for a, b in spans] for line in lines]
-    body = [
-        r
-        for r, line in zip(cut[2:], lines[2:], strict=True)
-        if not line.startswith(("raised", "answer"))
-    ]
+    # The rows end where an error (whose message may span lines) or the answer begins.
+    ends = [i for i, line in enumerate(lines) if line.startswith(("raised", "answer"))]
+    body = cut[2 : min(ends, default=len(lines))]
     return cut[0], body
 
 
