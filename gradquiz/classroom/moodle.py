@@ -119,18 +119,25 @@ def general_feedback(question: Question, results: Results, lang: str | None) -> 
     return "\n".join(p for p in parts if p)
 
 
+# Moodle's columns: a longer name or idnumber fails the import of the whole file.
+NAME_CHARS = 255
+IDNUMBER_CHARS = 100
+
+
 def _head(question: Question, qtype: str, results: Results, lang: str | None) -> list[str]:
+    # A longer id is left out rather than cut, which could make two ids one.
+    idnumber = html.escape(question.id) if len(question.id) <= IDNUMBER_CHARS else ""
     return [
         f'  <question type="{qtype}">',
         "    <name>",
-        f"      <text>{cdata(question.title.get(lang))}</text>",
+        f"      <text>{cdata(question.title.get(lang)[:NAME_CHARS])}</text>",
         "    </name>",
         text_element("questiontext", rich(question.prompt, lang)),
         text_element("generalfeedback", general_feedback(question, results, lang)),
         "    <defaultgrade>1</defaultgrade>",
         f"    <penalty>{'1' if qtype == 'truefalse' else '0.3333333'}</penalty>",
         "    <hidden>0</hidden>",
-        f"    <idnumber>{html.escape(question.id)}</idnumber>",
+        f"    <idnumber>{idnumber}</idnumber>",
     ]
 
 
