@@ -224,3 +224,21 @@ questions:
     assert questions(export(str(pack), tmp_path / "nan.xml")) == {}
     err = capsys.readouterr().err
     assert "skipped nan: the experiment gave no finite number to key the answer with" in err
+
+
+def test_names_and_ids_fit_moodles_columns(tmp_path: Path) -> None:
+    long_id = "q" * 101
+    pack = write(
+        tmp_path,
+        "long.yaml",
+        f"""\
+questions:
+  - {{id: short, type: truefalse, title: "{"é" * 300}", prompt: P, topic: t, answer: true}}
+  - {{id: {long_id}, type: truefalse, title: T, prompt: P, topic: t, answer: false}}
+""",
+    )
+    root = export(str(pack), tmp_path / "long.xml")
+    short, long = (q for q in root if q.get("type") == "truefalse")
+    assert short.findtext("name/text") == "é" * 255
+    assert short.findtext("idnumber") == "short"
+    assert long.findtext("idnumber") == ""
