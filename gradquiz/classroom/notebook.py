@@ -197,9 +197,11 @@ def execute(nb: NotebookNode, timeout: float) -> None:
     manager = KernelManager(kernel_name=KERNEL["name"], transport="ipc")
     client: Any = NotebookClient(nb, km=manager, timeout=timeout, kernel_name=KERNEL["name"])
     with tempfile.TemporaryDirectory(prefix="gradquiz-kernel-") as directory:
-        # The sockets' files live in the kernel's working directory.
+        # The kernel's working directory, its sockets and its connection file all live here,
+        # so nothing is left in Jupyter's runtime directory.
         client.resources = {"metadata": {"path": directory}}
         manager.ip = str(Path(directory) / "kernel")
+        manager.connection_file = str(Path(directory) / "kernel.json")
         # Our manager, so nbclient would leave the kernel running: have it shut down.
         client.execute(cleanup_kc=True)
 
