@@ -117,7 +117,8 @@ class Run:
     def columns(self) -> dict[str, str]:
         if self.watch is None:
             # Chosen at the first row, as gradquiz does, so `loss` defined by step 1 counts.
-            self.watch = self.given_watch or default_watch(self.namespace)
+            given = self.given_watch
+            self.watch = given if given is not None else default_watch(self.namespace)
         return self.watch
 
     def take_row(self) -> None:

@@ -230,3 +230,10 @@ def test_export_without_execute_is_valid_and_the_same_each_time(tmp_path: Path) 
 def test_execute_is_for_notebooks_only(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["export", GOOD, "--execute"]) == 2
     assert "--execute runs a notebook: use it with --format ipynb" in capsys.readouterr().err
+
+
+def test_an_empty_watch_means_no_columns_not_the_default() -> None:
+    setup = ("model = nn.Linear(1, 1)",)
+    assert list(kernel.trace(code="loss = 1.0", setup=setup, watch={}).columns()) == []
+    default = kernel.trace(code="loss = 1.0", setup=setup).columns()
+    assert list(default) == ["weight.grad", "weight", "bias.grad", "bias", "loss"]
