@@ -20,7 +20,14 @@ CORE = [
     "gradquiz.settings",
     "gradquiz.files",
 ]
-NO_TORCH = [*CORE, "gradquiz.cli", "gradquiz.lab.client", "gradquiz.lab.protocol"]
+NO_TORCH = [
+    *CORE,
+    "gradquiz.cli",
+    "gradquiz.lab.client",
+    "gradquiz.lab.protocol",
+    "gradquiz.classroom.moodle",
+    "gradquiz.classroom.notebook",
+]
 
 
 def loaded_after_import(module: str) -> set[str]:
@@ -36,6 +43,15 @@ def test_no_torch(module: str) -> None:
     assert "torch" not in loaded_after_import(module)
 
 
-@pytest.mark.parametrize("module", [*CORE, "gradquiz.lab.client", "gradquiz.lab.runner"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        *CORE,
+        "gradquiz.lab.client",
+        "gradquiz.lab.runner",
+        "gradquiz.classroom.moodle",
+        "gradquiz.classroom.notebook",
+    ],
+)
 def test_no_textual(module: str) -> None:
     assert "textual" not in loaded_after_import(module)

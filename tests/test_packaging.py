@@ -156,6 +156,21 @@ def test_installed_gradquiz_lists_the_bundled_questions(installed: Installed) ->
     assert [line.split("\t")[0] for line in plain.stdout.splitlines()] == [q.id for q in expected]
 
 
+def test_installed_gradquiz_exports_a_notebook_and_asks_for_the_extra_to_run_it(
+    installed: Installed,
+) -> None:
+    gradquiz = str(installed.venv / "bin" / "gradquiz")
+    pack = str(ROOT / "tests" / "packs" / "good.yaml")
+    done = installed.run(gradquiz, "export", pack, "--format", "ipynb")
+    assert done.returncode == 0, done.stderr
+    first = json.loads(done.stdout)["cells"][1]["source"]
+    # The helper's source comes out of the installed package.
+    assert "def run_variant(" in "".join(first)
+    executed = installed.run(gradquiz, "export", pack, "--format", "ipynb", "--execute")
+    assert executed.returncode == 2
+    assert "--execute needs nbclient: pip install 'gradquiz[notebook]'" in executed.stderr
+
+
 def test_installed_app_draws_its_first_question(installed: Installed) -> None:
     from gradquiz.format import load
 

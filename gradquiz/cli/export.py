@@ -1,4 +1,5 @@
-"""`gradquiz export PATH`: a markdown handout of a whole pack, every experiment run for real."""
+"""`gradquiz export PATH`: a whole pack, every experiment run for real, as a markdown handout
+(the default), a Jupyter notebook (`--format ipynb`) or Moodle XML (`--format moodle`)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gradquiz.cli import common
-from gradquiz.cli.common import ExitCode, print_problems, write_file
-from gradquiz.display import printable
+from gradquiz.cli.common import ExitCode, UsageError, print_problems, write_file
+from gradquiz.display import one_line, printable
 from gradquiz.format import Library, Question
 
 if TYPE_CHECKING:
@@ -84,6 +85,9 @@ def command(
     fmt: str,
     output: str | None,
     lang: str | None,
+    *,
+    execute: bool = False,
+    ordering: bool = True,
 ) -> int:
     """Refuses a pack with problems: a handout must not teach from a broken file."""
     if library.problems:
@@ -92,8 +96,13 @@ def command(
         return ExitCode.PROBLEMS
     # The PATH was named on the command line, so it is trusted; the check stays for safety.
     runs = run_pack([q for q in library.questions if trusted(q)])
-    # A handout is read in a terminal or an editor: no control character of the pack's in it.
-    text = printable(handout(library, runs, lang))
+    if fmt == "ipynb":
+        text = _notebook(library, runs, lang, execute)
+    elif fmt == "moodle":
+        text = _moodle(library, runs, lang, ordering)
+    else:
+        # A handout is read in a terminal or an editor: no control character of the pack's in it.
+        text = printable(handout(library, runs, lang))
     if output is None:
         sys.stdout.write(text)
     else:
@@ -101,17 +110,89 @@ def command(
     return ExitCode.OK
 
 
+def _notebook(
+    library: Library, runs: dict[str, dict[str, VariantResult]], lang: str | None, execute: bool
+) -> str:
+    from gradquiz.classroom import notebook
+
+    nb = notebook.notebook(library, runs, lang)
+    if execute:
+        timeouts = [q.experiment.timeout for q in library.questions if q.experiment is not None]
+        # The first cell imports torch in a cold kernel: allow for that beyond the runs' own.
+        timeout = 2 * max(timeouts, default=10.0) + 120
+        try:
+            notebook.execute(nb, timeout)
+        except ModuleNotFoundError as exc:
+            raise UsageError(
+                f"--execute needs {exc.name}: pip install 'gradquiz[notebook]'"
+            ) from None
+        except Exception as exc:  # nbclient: no kernel, a dead kernel, a cell that failed
+            message = one_line(str(exc).strip().splitlines()[-1] if str(exc).strip() else "")
+            raise UsageError(f"the notebook did not run: {type(exc).__name__}: {message}") from None
+    return notebook.dumps(nb)
+
+
+def _moodle(
+    library: Library, runs: dict[str, dict[str, VariantResult]], lang: str | None, ordering: bool
+) -> str:
+    from gradquiz.classroom import moodle
+
+    result = moodle.export(library, runs, lang, ordering_plugin=ordering)
+    for skip in result.skipped:
+        common.warn(f"skipped {one_line(skip.question)}: {one_line(skip.reason)}")
+    if any(q.type == "order" for q in library.questions) and ordering:
+        common.warn(
+            "order questions are written as `ordering`: Moodle's qtype_ordering must be there "
+            "to import them (--no-ordering leaves them out)"
+        )
+    return result.xml
+
+
 def register(commands: Any, parent: argparse.ArgumentParser) -> None:
     parser = commands.add_parser(
-        "export", help="write a handout of a pack, experiments run", parents=[parent]
+        "export",
+        help="write a pack as a handout, a notebook or Moodle XML, experiments run",
+        parents=[parent],
+        epilog="Moodle: order questions become `ordering` questions, which import only where "
+        "Moodle has the qtype_ordering question type (a plugin before Moodle 4.4); "
+        "--no-ordering leaves them out, with a notice.",
     )
     parser.add_argument("path", metavar="PATH", help="the pack file (its code runs)")
-    parser.add_argument("--format", choices=("markdown",), default="markdown")
+    parser.add_argument(
+        "--format",
+        choices=("markdown", "ipynb", "moodle"),
+        default="markdown",
+        help="a markdown handout (default), a Jupyter notebook, or Moodle XML questions",
+    )
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE, not stdout")
+    parser.add_argument(
+        "--execute",
+        action="store_true",
+        help="ipynb: run the notebook in a fresh kernel so its outputs ship with it "
+        "(needs gradquiz[notebook])",
+    )
+    parser.add_argument(
+        "--no-ordering",
+        dest="ordering",
+        action="store_false",
+        help="moodle: leave order questions out (they need Moodle's qtype_ordering)",
+    )
     parser.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
+    if args.execute and args.format != "ipynb":
+        raise UsageError("--execute runs a notebook: use it with --format ipynb")
+    if not args.ordering and args.format != "moodle":
+        raise UsageError("--no-ordering is for --format moodle")
     common.check_output(args.output)
     cat = common.catalog(args, [args.path])
-    return command(cat.library, cat.trusted, args.format, args.output, common.language(args))
+    return command(
+        cat.library,
+        cat.trusted,
+        args.format,
+        args.output,
+        common.language(args),
+        execute=args.execute,
+        ordering=args.ordering,
+    )
