@@ -1,7 +1,7 @@
 """A pack as a Jupyter notebook: per question its prompt, one code cell per variant that runs
 the experiment in the learner's kernel and prints gradquiz's table, then the answer.
 
-The first code cell defines `run_variant` (`gradquiz/classroom/kernel.py`, as text) and, when
+The first code cell defines `run_variant` (`gradquiz/lab/notebook_kernel.py`, as text) and, when
 a question uses torchvision, the lab's fix that lets a CUDA build of torchvision import on CPU
 torch (`gradquiz/lab/tvcompat.py`, as text). The notebook needs only torch and torchvision.
 """
@@ -44,7 +44,7 @@ KERNEL = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 def helper_source(torchvision: bool) -> str:
     """The first code cell: the tracing helper, and the torchvision fix when it is needed."""
-    source = resources.files("gradquiz.classroom").joinpath("kernel.py").read_text("utf-8")
+    source = resources.files("gradquiz.lab").joinpath("notebook_kernel.py").read_text("utf-8")
     if torchvision:
         fix = resources.files("gradquiz.lab").joinpath("tvcompat.py").read_text("utf-8")
         # One cell is one module: its only `from __future__` is the helper's, at the top.

@@ -13,11 +13,11 @@ from typing import Any
 import nbformat
 import pytest
 
-from gradquiz.classroom import kernel
 from gradquiz.classroom.notebook import _literal, helper_source
 from gradquiz.cli import main
 from gradquiz.display import cell
 from gradquiz.format import load
+from gradquiz.lab import notebook_kernel as kernel
 from gradquiz.lab.client import Lab
 from gradquiz.lab.protocol import requests_for
 from tests.conftest import PACKS, write
