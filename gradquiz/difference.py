@@ -517,3 +517,17 @@ def gloss(error: RunError) -> str | None:
     # The view-of-a-leaf message contains the leaf one: the longer fragment is the better fit.
     matched = [(len(fragment), meaning) for fragment, meaning in GLOSSES if fragment in message]
     return max(matched)[1] if matched else None
+
+
+def differing_cells(
+    result: VariantResult, against: VariantResult, tolerance: float
+) -> frozenset[tuple[int, str]]:
+    """The (row index, column) cells of `result` that `against` does not match: a different
+    value, or no such cell at all. Rows are matched by position, as `compare` does."""
+    cells = set()
+    for index, row in enumerate(result.rows):
+        other = against.rows[index].values if index < len(against.rows) else {}
+        for column, value in row.values.items():
+            if column not in other or not values_equal(value, other[column], tolerance):
+                cells.add((index, column))
+    return frozenset(cells)
