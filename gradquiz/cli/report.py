@@ -93,7 +93,8 @@ def print_comparison(question: Question, comparison: Comparison, found: Headings
     out = console(pipe_width=None)
     title = Text.assemble((display.one_line(comparison.column), "bold"), " across the variants ")
     title.append(f"({question.id})", style="dim")
-    table = Table(title=title, title_justify="left")
+    out.print(title)
+    table = Table()
     table.add_column("step", justify="right", style="dim")
     for variant in comparison.variants:
         heading = found[variant]

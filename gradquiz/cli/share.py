@@ -336,5 +336,5 @@ def comparison_markdown(question: Question, comparison: Comparison, found: Headi
         cells = [_cell(slot.text + (" ≠" if slot.differs else "")) for slot in row.slots]
         lines.append(f"| {row.step} | " + " | ".join(cells) + " |")
     lines.append("")
-    lines += [f"- {_cell(found[v].line())}" for v in comparison.variants]
+    lines += [f"- {found[v].line()}" for v in comparison.variants]
     return "\n".join(lines) + "\n"
