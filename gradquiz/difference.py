@@ -165,22 +165,25 @@ def _growing(gaps: Sequence[float]) -> bool:
     return steady and gaps[-1] >= 2 * gaps[0] > 0
 
 
-def _column_patterns(pairs: Sequence[tuple[Any, Any]], tolerance: float) -> list[Pattern]:
-    """What one column shows from its first differing row on: `pairs` are (subject, against)."""
+def _column_pattern(
+    pairs: Sequence[tuple[Any, Any]], tolerance: float
+) -> tuple[Pattern | None, float | None]:
+    """What one column shows from its first differing row on (`pairs` are (subject, against)),
+    and for a constant factor, the factor."""
     first = _cell_pattern(*pairs[0])
     if first is not None:
-        return [first]
+        return first, None
     differing = [(a, b) for a, b in pairs if not values_equal(a, b, tolerance)]
     flipped = _ratio(differing, tolerance, least=1)
     if flipped is not None and abs(flipped + 1) <= 1e-6:
-        return [Pattern.SIGN_FLIP]
+        return Pattern.SIGN_FLIP, None
     ratio = _ratio(differing, tolerance)
     if ratio is not None and ratio != 0 and abs(ratio - 1) > 1e-3:
-        return [Pattern.SCALED]
+        return Pattern.SCALED, ratio
     gaps = [delta(a, b) for a, b in pairs]
     if all(g is not None for g in gaps) and _growing([g for g in gaps if g is not None]):
-        return [Pattern.GROWING]
-    return []
+        return Pattern.GROWING, None
+    return None, None
 
 
 def _shown(a: Any, b: Any) -> tuple[str, str]:
@@ -225,9 +228,12 @@ def _compare(
     against: _Series,
     columns: Sequence[tuple[str, str]],
     tolerance: float,
+    *,
     one_trace: bool = False,
+    unshared: str = "",
 ) -> Difference:
-    """Compare cell by cell; `columns` pairs the subject's column with the one it is held to."""
+    """Compare cell by cell; `columns` pairs the subject's column with the one it is held to.
+    `unshared` names the columns only one side watches."""
     cells = 0
     largest: float | None = None
     first: tuple[int, int] | None = None  # (row index, column index)
@@ -246,6 +252,7 @@ def _compare(
                 first = (index, position)
     same_errors = errors_equal(subject.error, against.error)
     same = first is None and same_errors and len(subject.rows) == len(against.rows)
+    same = same and not unshared
     patterns: list[Pattern] = []
     first_cell: FirstCell | None = None
     ratio: float | None = None
@@ -259,9 +266,8 @@ def _compare(
             )
             if mine_column in mine and their_column in theirs
         ]
-        patterns = _column_patterns(pairs, tolerance)
-        if Pattern.SCALED in patterns:
-            ratio = _ratio([p for p in pairs if not values_equal(*p, tolerance)], tolerance)
+        pattern, ratio = _column_pattern(pairs, tolerance)
+        patterns += [pattern] if pattern is not None else []
         step = subject.rows[index][0]
         first_cell = FirstCell(step, mine_column, pairs[0][0], pairs[0][1])
     if not same_errors:
@@ -278,6 +284,8 @@ def _compare(
         tolerance=tolerance,
         one_trace=one_trace,
     )
+    if unshared:
+        sentence = f"{sentence[:-1]}; {unshared}."
     return Difference(
         subject.name, against.name, same, cells, largest, first_cell, tuple(patterns), sentence
     )
@@ -350,8 +358,17 @@ def _series(result: VariantResult, name: str) -> _Series:
 def compare(result: VariantResult, against: VariantResult, tolerance: float) -> Difference:
     """How one variant's trace compares with another's, over the columns both watch."""
     columns = [(c, c) for c in against.columns if c in result.columns]
+    unshared = "; ".join(
+        f"only {one.variant} watches {', '.join(extra)}"
+        for one, other in ((result, against), (against, result))
+        if (extra := [c for c in one.columns if c not in other.columns])
+    )
     return _compare(
-        _series(result, result.variant), _series(against, against.variant), columns, tolerance
+        _series(result, result.variant),
+        _series(against, against.variant),
+        columns,
+        tolerance,
+        unshared=unshared,
     )
 
 
@@ -361,7 +378,11 @@ def compare_columns(
     """How two columns of one trace compare, step by step (`w2` held to `w1`)."""
     series = _series(result, column)
     return _compare(
-        series, _Series(against, series.rows, series.error), [(column, against)], tolerance, True
+        series,
+        _Series(against, series.rows, series.error),
+        [(column, against)],
+        tolerance,
+        one_trace=True,
     )
 
 

@@ -222,3 +222,21 @@ def test_real_errors_and_set_to_none(lab: Lab) -> None:
     decay = bank("optimizers-weight-decay-needs-grad")
     explained = difference.explain(decay, run(lab, decay))
     assert explained["A"][0].patterns == (Pattern.NONE_VS_ZEROS,)
+
+
+def test_columns_only_one_side_watches_are_named() -> None:
+    mine = VariantResult("q", "yours", ["w", "extra"], [Row(1, {"w": 1.0, "extra": 5})])
+    theirs = VariantResult("q", "B", ["w"], [Row(1, {"w": 1.0})])
+    found = difference.compare(mine, theirs, 1e-6)
+    assert not found.same
+    assert (
+        found.sentence == "yours behaves like B: max |Δ| = 0 over 1 cell; only yours watches extra."
+    )
+
+
+def test_differing_cells_are_marked_by_row_and_column() -> None:
+    a = VariantResult(
+        "q", "A", ["w", "g"], [Row(1, {"w": 1.0, "g": 2.0}), Row(2, {"w": 1, "g": 3})]
+    )
+    b = VariantResult("q", "B", ["w", "g"], [Row(1, {"w": 1.0, "g": 2.5})])
+    assert difference.differing_cells(a, b, 1e-6) == {(0, "g"), (1, "w"), (1, "g")}
