@@ -285,6 +285,8 @@ def _compare(
         one_trace=one_trace,
     )
     if unshared:
+        # Alike where both watch is not behaving alike: say "agrees", and what is missing.
+        sentence = sentence.replace(" behaves like ", " agrees with ", 1)
         sentence = f"{sentence[:-1]}; {unshared}."
     return Difference(
         subject.name, against.name, same, cells, largest, first_cell, tuple(patterns), sentence

@@ -230,7 +230,7 @@ def test_columns_only_one_side_watches_are_named() -> None:
     found = difference.compare(mine, theirs, 1e-6)
     assert not found.same
     assert (
-        found.sentence == "yours behaves like B: max |Δ| = 0 over 1 cell; only yours watches extra."
+        found.sentence == "yours agrees with B: max |Δ| = 0 over 1 cell; only yours watches extra."
     )
 
 
