@@ -236,7 +236,8 @@ def _compare(
     `unshared` names the columns only one side watches."""
     cells = 0
     largest: float | None = None
-    first: tuple[int, int] | None = None  # (row index, column index)
+    first_row: int | None = None
+    differing: list[int] = []  # positions in `columns` that differ in the first row that does
     common = min(len(subject.rows), len(against.rows))
     for index in range(common):
         (_, mine), (_, theirs) = subject.rows[index], against.rows[index]
@@ -248,28 +249,25 @@ def _compare(
             gap = delta(a, b)
             if gap is not None:
                 largest = gap if largest is None else max(largest, gap)
-            if first is None and not values_equal(a, b, tolerance):
-                first = (index, position)
+            if first_row in (None, index) and not values_equal(a, b, tolerance):
+                first_row = index
+                differing.append(position)
     same_errors = errors_equal(subject.error, against.error)
-    same = first is None and same_errors and len(subject.rows) == len(against.rows)
+    same = first_row is None and same_errors and len(subject.rows) == len(against.rows)
     same = same and not unshared
     patterns: list[Pattern] = []
     first_cell: FirstCell | None = None
     ratio: float | None = None
-    if first is not None:
-        index, position = first
-        mine_column, their_column = columns[position]
-        pairs = [
-            (mine[mine_column], theirs[their_column])
-            for (_, mine), (_, theirs) in zip(
-                subject.rows[index:common], against.rows[index:common], strict=True
-            )
-            if mine_column in mine and their_column in theirs
+    if first_row is not None:
+        # Of the cells that differ first, the one whose difference has a shape tells most.
+        found = [
+            _column_at(subject, against, columns[p], slice(first_row, common), tolerance)
+            for p in differing
         ]
-        pattern, ratio = _column_pattern(pairs, tolerance)
+        column, pairs, pattern, ratio = min(found, key=_telling)
         patterns += [pattern] if pattern is not None else []
-        step = subject.rows[index][0]
-        first_cell = FirstCell(step, mine_column, pairs[0][0], pairs[0][1])
+        step = subject.rows[first_row][0]
+        first_cell = FirstCell(step, column, pairs[0][0], pairs[0][1])
     if not same_errors:
         one_only = subject.error is None or against.error is None
         patterns.append(Pattern.ERROR if one_only else Pattern.OTHER_ERROR)
@@ -291,6 +289,35 @@ def _compare(
     return Difference(
         subject.name, against.name, same, cells, largest, first_cell, tuple(patterns), sentence
     )
+
+
+_Column = tuple[str, list[tuple[Any, Any]], Pattern | None, float | None]
+
+
+def _column_at(
+    subject: _Series,
+    against: _Series,
+    columns: tuple[str, str],
+    rows: slice,
+    tolerance: float,
+) -> _Column:
+    """A column's pairs of values over `rows`, and the pattern they show."""
+    mine_column, their_column = columns
+    pairs = [
+        (mine[mine_column], theirs[their_column])
+        for (_, mine), (_, theirs) in zip(subject.rows[rows], against.rows[rows], strict=True)
+        if mine_column in mine and their_column in theirs
+    ]
+    pattern, ratio = _column_pattern(pairs, tolerance)
+    return mine_column, pairs, pattern, ratio
+
+
+def _telling(column: _Column) -> int:
+    """Lower tells more: a pattern in a gradient, then any pattern, then none."""
+    label, _, pattern, _ = column
+    if pattern is None:
+        return 2
+    return 0 if gradient_column(label) else 1
 
 
 def _sentence(

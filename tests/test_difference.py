@@ -240,3 +240,14 @@ def test_differing_cells_are_marked_by_row_and_column() -> None:
     )
     b = VariantResult("q", "B", ["w", "g"], [Row(1, {"w": 1.0, "g": 2.5})])
     assert difference.differing_cells(a, b, 1e-6) == {(0, "g"), (1, "w"), (1, "g")}
+
+
+def test_of_the_cells_that_differ_first_the_telling_one_is_named() -> None:
+    mine = VariantResult("q", "B", ["w", "w.grad"], [Row(1, {"w": 1.0, "w.grad": None})])
+    theirs = VariantResult("q", "A", ["w", "w.grad"], [Row(1, {"w": 1.5, "w.grad": [2.0]})])
+    found = difference.compare(mine, theirs, 1e-6)
+    assert found.first == difference.FirstCell(1, "w.grad", None, [2.0])
+    # Without a pattern anywhere, the first column in reading order.
+    plain = VariantResult("q", "A", ["w", "w.grad"], [Row(1, {"w": 1.5, "w.grad": [3.0]})])
+    other = VariantResult("q", "B", ["w", "w.grad"], [Row(1, {"w": 1.0, "w.grad": [2.0]})])
+    assert difference.compare(other, plain, 1e-6).first == difference.FirstCell(1, "w", 1.0, 1.5)
