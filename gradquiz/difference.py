@@ -52,7 +52,9 @@ GRADIENT_MEANING = {
 
 @dataclass(frozen=True)
 class FirstCell:
-    """The first cell, in reading order (row by row), where two traces disagree."""
+    """Where two traces first disagree: the first row that differs and, of its differing
+    cells, the one whose difference has a recognisable shape (a gradient's first), else the
+    first in reading order."""
 
     step: int
     column: str

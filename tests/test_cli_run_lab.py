@@ -145,3 +145,12 @@ def test_headings_and_comparisons_show_pack_text_as_written(
         assert "✓ [bold]right[/bold]" in out and "\\x1b]0;owned\\x07" in out
         assert "[red]g[/red]\\x1b[2J" in out
         assert "sign flip" in out or "--compare" in args
+
+
+def test_a_bundled_true_false_same_claim(capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(["run", "zero-grad-top-or-bottom-same-from-clean-start", "--format", "markdown"]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "\n\nw2 behaves like w1: max |Δ| = 0 over 10 cells.\n\n" in out
+    assert "\n\nloss2 behaves like loss1: max |Δ| = 0 over 10 cells.\n" in out
