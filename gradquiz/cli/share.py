@@ -189,7 +189,8 @@ def variant_markdown(
         if gloss is not None:
             lines += ["", f"What it means: {gloss}"]
     for found in difference.explain(question, results)[result.variant]:
-        lines += ["", found.sentence]
+        # One line each, whatever the watch labels they quote hold.
+        lines += ["", display.one_line(found.sentence)]
     if result.output.strip():
         lines += ["", "Printed:", "", "```text", result.output.rstrip(), "```"]
     return "\n".join(lines) + "\n"
