@@ -32,7 +32,7 @@ experiment:
   setup: |
     x = torch.tensor([1.0], requires_grad=True)
   watch:
-    "[red]g[/red]\\e[2J": x.grad
+    "[red]g[/red]\\e[2J\\nforged": x.grad
 choices:
   - id: A
     text: "[bold]right[/bold] \\e]0;owned\\a"
@@ -134,9 +134,9 @@ def test_headings_and_comparisons_show_pack_text_as_written(
     pack = str(write(tmp_path, "hostile.yaml", HOSTILE))
     for args in (
         [],
-        ["--compare", "[red]g[/red]\x1b[2J"],
+        ["--compare", "[red]g[/red]\x1b[2J\nforged"],
         ["--format", "markdown"],
-        ["--compare", "[red]g[/red]\x1b[2J", "--format", "markdown"],
+        ["--compare", "[red]g[/red]\x1b[2J\nforged", "--format", "markdown"],
     ):
         assert main(["run", "hostile-choices", *args, "--no-bundled", "--questions", pack]) == 0
         out = capsys.readouterr().out
@@ -145,6 +145,7 @@ def test_headings_and_comparisons_show_pack_text_as_written(
         assert "✓ [bold]right[/bold]" in out and "\\x1b]0;owned\\x07" in out
         assert "[red]g[/red]\\x1b[2J" in out
         assert "sign flip" in out or "--compare" in args
+        assert not any(line.startswith("forged") for line in out.splitlines())
 
 
 def test_a_bundled_true_false_same_claim(capsys: pytest.CaptureFixture[str]) -> None:
