@@ -15,7 +15,7 @@ from typing import Any
 from rich.cells import cell_len
 
 from gradquiz import display
-from gradquiz.difference import reference_variant
+from gradquiz.difference import Difference, differing_cells, explain, gloss, reference_variant
 from gradquiz.format.model import Code, Question
 from gradquiz.grading import Response, tolerance_of, values_equal, variant_correct
 from gradquiz.lab.protocol import RunError, VariantResult
@@ -341,3 +341,53 @@ def variant_widths(
         for i, row in enumerate(result.rows)
     ]
     return column_widths(header, body)
+
+
+@dataclass(frozen=True)
+class VariantView:
+    """Everything the lab shows of one variant, computed once."""
+
+    heading: Heading
+    result: VariantResult
+    # None for a variant that is no run of the question (an edited one brings its own).
+    code: VariantCode | None
+    # How it differs from the reference variant, or the column pairs the question claims alike.
+    differences: tuple[Difference, ...]
+    # A plain-language reading of its error, next to PyTorch's message.
+    gloss: str | None
+    # The (row index, column) cells unlike the reference variant's, to be marked.
+    differing: frozenset[tuple[int, str]]
+    # Column widths of its table (`step` first), differing cells with " ≠" appended.
+    widths: tuple[int, ...]
+
+
+def variant_views(
+    question: Question,
+    results: Results,
+    response: Response | None = None,
+    language: str | None = None,
+    yours: Sequence[str] | None = None,
+) -> dict[str, VariantView]:
+    """Each variant's view, in the order of `results`; `yours` is an order answer's lines."""
+    found = headings(question, results, response, language)
+    codes = variant_codes(question, yours)
+    explained = explain(question, results)
+    reference = reference_variant(question, results)
+    tolerance = tolerance_of(question)
+    views = {}
+    for variant, result in results.items():
+        differing = (
+            differing_cells(result, results[reference], tolerance)
+            if reference is not None and variant != reference
+            else frozenset()
+        )
+        views[variant] = VariantView(
+            heading=found[variant],
+            result=result,
+            code=codes.get(variant),
+            differences=tuple(explained[variant]),
+            gloss=gloss(result.error) if result.error is not None else None,
+            differing=differing,
+            widths=variant_widths(result, differing),
+        )
+    return views

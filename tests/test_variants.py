@@ -171,3 +171,24 @@ def test_measured_widths_of_a_variant_table() -> None:
     assert variants.column_widths(["梯度", "a\x1b"], [["1", "2"]]) == (4, 5)
     assert variants.table_width((4, 11)) == 19
     assert variants.table_width((4, 11), cell_padding=0, borders=3) == 18
+
+
+def test_variant_views_gather_what_the_lab_shows() -> None:
+    q = question("accumulate")
+    views = variants.variant_views(q, ACCUMULATE, response="A")
+    a, b = views["A"], views["B"]
+    assert a.heading.line() == "A ✗ zero_grad every step · your pick"
+    assert a.code is not None and a.code.step.source.startswith("optimizer.zero_grad()")
+    assert [d.sentence for d in a.differences] == [
+        "A differs from B first at step 2, in w.grad: [-0.500000] against [-1.000000]."
+    ]
+    assert a.differing == {(1, "w.grad")} and b.differing == frozenset()
+    assert a.widths == (4, len("[-0.500000] ≠")) and b.widths == (4, len("[-1.000000]"))
+    assert a.gloss is None and b.differences == ()
+
+
+def test_a_view_glosses_its_error() -> None:
+    error = RunError("RuntimeError", "Trying to backward through the graph a second time", 2)
+    broken = {"main": result("main", [(1, {"x.grad": 4.0})], error)}
+    view = variants.variant_views(question("retain"), broken)["main"]
+    assert view.gloss is not None and view.gloss.startswith("The first backward() freed")
