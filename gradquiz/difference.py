@@ -463,7 +463,8 @@ def same_claims(question: Question) -> list[tuple[str, str]]:
         first, second = (match[3], match[5]) if match[1] else (match[8], match[10])
         if first in labels and second in labels and first != second:
             pairs.append((second, first))
-    if pairs or not _SAMENESS.search(question.prompt.get()):
+    said = any(_SAMENESS.search(text) for text in question.prompt.by_language.values())
+    if pairs or not said:
         return pairs
     by_base: dict[str, list[str]] = {}
     for label in labels:
