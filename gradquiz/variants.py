@@ -237,10 +237,10 @@ class Comparison:
     variants: tuple[str, ...]
     rows: tuple[ComparisonRow, ...]
 
-    def widths(self, marker: str = " ≠") -> tuple[int, ...]:
-        """Each column's width in terminal cells: `step` first, then one per variant (its
-        heading is its id); a differing cell counts with `marker` appended."""
-        header = ["step", *self.variants]
+    def widths(self, titles: Sequence[str] = (), marker: str = " ≠") -> tuple[int, ...]:
+        """Each column's width in terminal cells: `step` first, then one per variant headed by
+        its entry in `titles` (default: its id); a differing cell counts with `marker`."""
+        header = ["step", *(titles or self.variants)]
         body = [
             [str(row.step), *(s.text + (marker if s.differs else "") for s in row.slots)]
             for row in self.rows

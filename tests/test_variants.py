@@ -134,6 +134,7 @@ def test_one_column_across_variants_the_right_one_first() -> None:
     assert comparison.rows[1].slots[1].text == "✗ RuntimeError"
     assert comparison.rows[2].slots[1] == Slot(SlotKind.MISSING, differs=True)
     assert comparison.widths() == (4, 8, len("✗ RuntimeError ≠"))
+    assert comparison.widths(["B ✓ a long heading", "A ✗"]) == (4, 18, len("✗ RuntimeError ≠"))
 
 
 def test_several_records_in_a_step_line_up() -> None:
