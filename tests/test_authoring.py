@@ -413,7 +413,18 @@ def test_run_markdown_tables(lab: Lab) -> None:
     results = {r.variant: r for r in lab.run_all(requests_for(question))}
     text = run_markdown(question, results, None)
     assert text.startswith("### Does .grad pile up? (`accumulate`)\n")
-    assert "**B** ✓ correct: no zero_grad" in text
+    assert "\n**B** ✓ no zero_grad\n" in text
+    # The code that ran: the shared setup once, each variant's own step code.
+    assert "Setup, shared by every variant:\n\n```python\nmodel = nn.Sequential(" in text
+    assert "- w.grad: `model[0].weight.grad`\n" in text
+    assert (
+        "Step code (this choice's own, run 10 times):\n\n```python\nloss = criterion(model(x), y)"
+        "\nloss.backward()\noptimizer.step()\n```" in text
+    )
+    assert (
+        "\nA differs from B first at step 2, in w.grad: [-0.585088] against [-1.173027]; "
+        "the gap grows with the step (gradients piling up).\n" in text
+    )
     assert "| step | w.grad | w | loss |\n|---:|---:|---:|---:|\n" in text
     assert "| 3 | [-1.752409] | [-0.212025] | 0.866029 |" in text
 

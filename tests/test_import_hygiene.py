@@ -10,6 +10,8 @@ import pytest
 CORE = [
     "gradquiz.format",
     "gradquiz.grading",
+    "gradquiz.difference",
+    "gradquiz.variants",
     "gradquiz.lint",
     "gradquiz.locations",
     "gradquiz.display",

@@ -13,26 +13,31 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from gradquiz import display, grading
+from gradquiz import difference, display, grading
 from gradquiz.cli.common import console
 from gradquiz.format import Question
 from gradquiz.lab.protocol import VariantResult
+from gradquiz.variants import Comparison, Heading, headings
 
-MARKS = {True: Text(" ✓ correct", style="green"), False: Text(" ✗", style="red"), None: Text()}
+Headings = Mapping[str, Heading]
+
+MARK_STYLES = {"✓": "green", "✗": "red"}
 
 
-def variant_table(
-    question: Question, result: VariantResult, results: Mapping[str, VariantResult]
-) -> Table:
-    correct = grading.variant_correct(question, result.variant, results)
-    choice = question.choice(result.variant)
-    caption = Text(display.printable(choice.text.get())) if choice else None
-    table = Table(
-        title=Text.assemble((result.variant, "bold"), MARKS[correct]),
-        caption=caption,
-        caption_justify="left",
-        title_justify="left",
-    )
+def heading_text(heading: Heading) -> Text:
+    """`B ✓ zero_grad at the top · your pick`: the variant's id bold, its mark in colour."""
+    text = Text(display.one_line(heading.variant), style="bold")
+    if heading.mark:
+        text.append(f" {heading.mark}", style=MARK_STYLES[heading.mark])
+    if heading.text:
+        text.append(f" {display.one_line(heading.text.strip())}")
+    if heading.picked:
+        text.append(" · your pick", style="dim")
+    return text
+
+
+def variant_table(heading: Heading, result: VariantResult) -> Table:
+    table = Table(title=heading_text(heading), title_justify="left")
     table.add_column("step", justify="right", style="dim")
     for column in result.columns:
         table.add_column(Text(display.one_line(column)), justify="right")
@@ -46,6 +51,21 @@ def variant_table(
     return table
 
 
+def explanation_lines(question: Question, results: Mapping[str, VariantResult]) -> list[str]:
+    """What `run` says under the tables, in every format: each variant's sentences, then a
+    gloss of each error PyTorch raised. Pack text in them is escaped."""
+    lines = [
+        display.one_line(d.sentence)
+        for found in difference.explain(question, results).values()
+        for d in found
+    ]
+    for result in results.values():
+        gloss = difference.gloss(result.error) if result.error else None
+        if result.error is not None and gloss is not None:
+            lines.append(f"{display.one_line(result.variant)}, {result.error.type}: {gloss}")
+    return lines
+
+
 def print_run(
     question: Question, results: Mapping[str, VariantResult], language: str | None
 ) -> None:
@@ -53,8 +73,11 @@ def print_run(
     out = console(pipe_width=None)
     title = display.one_line(question.title.get(language))
     out.print(Text.assemble((title, "bold"), "  ", (f"({question.id})", "dim")))
-    tables = [variant_table(question, r, results) for r in results.values()]
+    found = headings(question, results, language=language)
+    tables = [variant_table(found[v], r) for v, r in results.items()]
     out.print(Columns(tables, padding=(1, 3)))
+    for line in explanation_lines(question, results):
+        out.print(Text(line))
     for result in results.values():
         if result.output.strip():
             printed = Text(display.printable(result.output.rstrip()))
@@ -63,3 +86,30 @@ def print_run(
         value = grading.numeric_value(question, results)
         if value is not None:
             out.print(Text.assemble("answer: ", (display.number(value), "bold")))
+
+
+def print_comparison(question: Question, comparison: Comparison, found: Headings) -> None:
+    """The column across the variants, the right one first; ≠ marks a cell unlike its."""
+    out = console(pipe_width=None)
+    title = Text.assemble((display.one_line(comparison.column), "bold"), " across the variants ")
+    title.append(f"({question.id})", style="dim")
+    out.print(title)
+    table = Table()
+    table.add_column("step", justify="right", style="dim")
+    for variant in comparison.variants:
+        heading = found[variant]
+        header = Text(display.one_line(variant), style="bold")
+        if heading.mark:
+            header.append(f" {heading.mark}", style=MARK_STYLES[heading.mark])
+        table.add_column(header, justify="right")
+    for row in comparison.rows:
+        cells = []
+        for slot in row.slots:
+            cell = Text(display.one_line(slot.text), style="red" if slot.error else "")
+            if slot.differs:
+                cell.append(" ≠", style="red")
+            cells.append(cell)
+        table.add_row(str(row.step), *cells)
+    out.print(table)
+    for variant in comparison.variants:
+        out.print(heading_text(found[variant]))

@@ -9,6 +9,8 @@ from typing import Any
 from gradquiz.cli import common
 from gradquiz.cli.common import ExitCode, UsageError, catalog, find, json_text, language
 from gradquiz.display import one_line, printable
+from gradquiz.format import Question
+from gradquiz.grading import Results
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -22,6 +24,11 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         choices=("text", "json", "markdown", "csv"),
         default="text",
         help="text tables, the JSON object, markdown tables or tidy CSV",
+    )
+    parser.add_argument(
+        "--compare",
+        metavar="COLUMN",
+        help="print one watch column across every variant, the right one first",
     )
     parser.set_defaults(handler=handle)
 
@@ -44,6 +51,8 @@ def handle(args: argparse.Namespace) -> int:
         results = {r.variant: r for r in lab.run_all(requests)}
         torch_version = lab.torch_version
     fmt = "json" if args.json else args.format
+    if args.compare is not None:
+        return compare(args, question, results, fmt)
     if fmt == "text":
         from gradquiz.cli.report import print_run
 
@@ -51,10 +60,36 @@ def handle(args: argparse.Namespace) -> int:
     elif fmt == "json":
         from gradquiz.cli.share import run_document
 
-        print(json_text(run_document(question, results, torch_version), indent=None))
+        print(
+            json_text(run_document(question, results, torch_version, language(args)), indent=None)
+        )
     else:
         from gradquiz.cli import share
 
         rendered = share.render_run(fmt, question, results, language(args))
         print(printable(rendered), end="")
+    return ExitCode.OK
+
+
+def compare(args: argparse.Namespace, question: Question, results: Results, fmt: str) -> int:
+    """`run ID --compare COLUMN`: one column across the variants, in any format."""
+    from gradquiz.cli import share
+    from gradquiz.variants import comparable_columns, compare_column, headings
+
+    columns = comparable_columns(results)
+    if args.compare not in columns:
+        known = ", ".join(one_line(repr(c)) for c in columns) or "none"
+        raise UsageError(f"no watch column {one_line(repr(args.compare))}; the columns are {known}")
+    comparison = compare_column(question, results, args.compare)
+    found = headings(question, results, language=language(args))
+    if fmt == "text":
+        from gradquiz.cli.report import print_comparison
+
+        print_comparison(question, comparison, found)
+    elif fmt == "json":
+        print(json_text(share.comparison_document(question, comparison, found), indent=None))
+    elif fmt == "csv":
+        print(printable(share.comparison_csv(comparison)), end="")
+    else:
+        print(printable(share.comparison_markdown(question, comparison, found)), end="")
     return ExitCode.OK

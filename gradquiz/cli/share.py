@@ -12,18 +12,35 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
-from gradquiz import display, grading
+from gradquiz import difference, display, grading
+from gradquiz.difference import Difference
 from gradquiz.format.model import Code, NumericAnswer, Question
 from gradquiz.lab.protocol import VariantResult
+from gradquiz.variants import (
+    Comparison,
+    Heading,
+    Slot,
+    SlotKind,
+    VariantCode,
+    headings,
+    variant_codes,
+)
 
 Results = Mapping[str, VariantResult]
+Headings = Mapping[str, Heading]
 
 
-def run_document(question: Question, results: Results, torch_version: str) -> dict[str, Any]:
-    """`gradquiz run --json`: the object the command-line contract describes."""
+def run_document(
+    question: Question, results: Results, torch_version: str, language: str | None = None
+) -> dict[str, Any]:
+    """`gradquiz run --json`: the object the command-line contract describes, and what the
+    lab says of each variant (its choice's text, how it differs, a gloss of its error)."""
+    explained = difference.explain(question, results)
+    found = headings(question, results, language=language)
     document: dict[str, Any] = {
         "question": question.id,
         "torch": torch_version.split("+", maxsplit=1)[0],
@@ -44,6 +61,9 @@ def run_document(question: Question, results: Results, torch_version: str) -> di
                 },
                 "correct": grading.variant_correct(question, result.variant, results),
                 "output": result.output,
+                "text": found[result.variant].text,
+                "differences": [difference_document(d) for d in explained[result.variant]],
+                "gloss": difference.gloss(result.error) if result.error else None,
             }
             for result in results.values()
         ],
@@ -52,6 +72,23 @@ def run_document(question: Question, results: Results, torch_version: str) -> di
     if value is not None:
         document["answer"] = value
     return document
+
+
+def difference_document(found: Difference) -> dict[str, Any]:
+    first = found.first
+    return {
+        "subject": found.subject,
+        "against": found.against,
+        "same": found.same,
+        "sentence": found.sentence,
+        "step": first.step if first else None,
+        "column": first.column if first else None,
+        "value": display.jsonable(first.value) if first else None,
+        "against_value": display.jsonable(first.against) if first else None,
+        "patterns": [pattern.name.lower() for pattern in found.patterns],
+        "max_delta": display.jsonable(found.max_delta),
+        "cells": found.cells,
+    }
 
 
 def render_run(fmt: str, question: Question, results: Results, language: str | None) -> str:
@@ -93,11 +130,53 @@ def _cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
 
 
-def variant_markdown(question: Question, result: VariantResult, results: Results) -> str:
-    correct = grading.variant_correct(question, result.variant, results)
-    mark = {True: " ✓ correct", False: " ✗", None: ""}[correct]
-    choice = question.choice(result.variant)
-    lines = [f"**{result.variant}**{mark}" + (f": {choice.text.get()}" if choice else ""), ""]
+def fenced(source: str, language: str = "python") -> list[str]:
+    """A code block whose fence no run of backticks in `source` can close."""
+    longest = max((len(run) for run in re.findall(r"`+", source)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{fence}{language}", source.rstrip(), fence]
+
+
+def code_markdown(code: VariantCode) -> list[str]:
+    """The code a variant ran beyond what every variant shares: its step code, its setup."""
+    whose = "this choice's own" if code.own_step else "the experiment's"
+    runs = display.plural(code.steps, "time")
+    lines = [f"Step code ({whose}, run {runs}):", "", *fenced(code.step.source), ""]
+    if code.setup is not None:
+        lines += ["Its extra setup, after the shared one:", "", *fenced(code.setup.source), ""]
+    return lines
+
+
+def shared_markdown(code: VariantCode) -> list[str]:
+    """What every variant runs: the shared setup and the watch expressions."""
+    lines = []
+    if code.shared_setup is not None:
+        lines += ["Setup, shared by every variant:", "", *fenced(code.shared_setup.source), ""]
+    if code.watch is None:
+        lines += [
+            "Watch: the default (each parameter of `model` and its gradient, then `loss`).",
+            "",
+        ]
+    else:
+        lines += ["Watch:", ""]
+        lines += [f"- {_cell(label)}: `{_cell(expr.source.strip())}`" for label, expr in code.watch]
+        lines.append("")
+    return lines
+
+
+def variant_markdown(
+    question: Question,
+    result: VariantResult,
+    results: Results,
+    language: str | None = None,
+    code: VariantCode | None = None,
+) -> str:
+    heading = headings(question, results, language=language)[result.variant]
+    mark = f" {heading.mark}" if heading.mark else ""
+    text = f" {heading.text.strip()}" if heading.text else ""
+    lines = [f"**{result.variant}**{mark}{text}", ""]
+    if code is not None:
+        lines += code_markdown(code)
     lines.append("| step | " + " | ".join(_cell(c) for c in result.columns) + " |")
     lines.append("|---:|" + "---:|" * len(result.columns))
     for row in result.rows:
@@ -106,6 +185,12 @@ def variant_markdown(question: Question, result: VariantResult, results: Results
     if result.error is not None:
         where = "" if result.error.step is None else f" at step {result.error.step}"
         lines += ["", f"Raised{where}: `{result.error}`"]
+        gloss = difference.gloss(result.error)
+        if gloss is not None:
+            lines += ["", f"What it means: {gloss}"]
+    for found in difference.explain(question, results)[result.variant]:
+        # One line each, whatever the watch labels they quote hold.
+        lines += ["", display.one_line(found.sentence)]
     if result.output.strip():
         lines += ["", "Printed:", "", "```text", result.output.rstrip(), "```"]
     return "\n".join(lines) + "\n"
@@ -113,7 +198,14 @@ def variant_markdown(question: Question, result: VariantResult, results: Results
 
 def run_markdown(question: Question, results: Results, language: str | None) -> str:
     parts = [f"### {question.title.get(language)} (`{question.id}`)\n"]
-    parts += [variant_markdown(question, r, results) for r in results.values()]
+    codes = variant_codes(question)
+    shared = next(iter(codes.values()), None)
+    if shared is not None:
+        parts.append("\n".join(shared_markdown(shared)))
+    parts += [
+        variant_markdown(question, r, results, language, codes.get(r.variant))
+        for r in results.values()
+    ]
     if question.type == "numeric":
         value = grading.numeric_value(question, results)
         if value is not None:
@@ -176,5 +268,74 @@ def question_markdown(question: Question, results: Results | None, language: str
         out += ["**Explanation.** " + question.explanation.get(language).strip(), ""]
     if results:
         out += ["### What PyTorch computes", ""]
-        out += [variant_markdown(question, r, results) for r in results.values()]
+        out += [variant_markdown(question, r, results, language) for r in results.values()]
     return "\n".join(out).rstrip() + "\n"
+
+
+def _slot_value(slot: Slot) -> Any:
+    """A comparison cell at full precision: the value, the error's text, or None."""
+    if slot.kind is SlotKind.VALUE:
+        return slot.value
+    return str(slot.error) if slot.error is not None else None
+
+
+def comparison_document(
+    question: Question, comparison: Comparison, found: Headings
+) -> dict[str, Any]:
+    """`run --compare COLUMN --json`: the column across variants, the right one first."""
+    return {
+        "question": question.id,
+        "column": comparison.column,
+        "variants": [
+            {"id": v, "text": found[v].text, "correct": found[v].correct}
+            for v in comparison.variants
+        ],
+        "rows": [
+            {
+                "step": row.step,
+                "values": {
+                    v: display.jsonable(_slot_value(slot))
+                    for v, slot in zip(comparison.variants, row.slots, strict=True)
+                    if slot.kind is SlotKind.VALUE
+                },
+                "errors": {
+                    v: str(slot.error)
+                    for v, slot in zip(comparison.variants, row.slots, strict=True)
+                    if slot.error is not None
+                },
+                "differs": [
+                    v
+                    for v, slot in zip(comparison.variants, row.slots, strict=True)
+                    if slot.differs
+                ],
+            }
+            for row in comparison.rows
+        ],
+    }
+
+
+def comparison_csv(comparison: Comparison) -> str:
+    """Wide: `step` then one column per variant (the right one first), full precision."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["step", *comparison.variants])
+    for row in comparison.rows:
+        writer.writerow([row.step, *(_csv_value(_slot_value(slot)) for slot in row.slots)])
+    return buffer.getvalue()
+
+
+def comparison_markdown(question: Question, comparison: Comparison, found: Headings) -> str:
+    """The column across variants as a markdown table; ≠ marks a cell unlike the right one's."""
+    titles = [_cell(f"{v} {found[v].mark}".strip()) for v in comparison.variants]
+    lines = [
+        f"### {_cell(comparison.column)} across the variants of `{question.id}`",
+        "",
+        "| step | " + " | ".join(titles) + " |",
+        "|---:|" + "---:|" * len(titles),
+    ]
+    for row in comparison.rows:
+        cells = [_cell(slot.text + (" ≠" if slot.differs else "")) for slot in row.slots]
+        lines.append(f"| {row.step} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines += [f"- {found[v].line()}" for v in comparison.variants]
+    return "\n".join(lines) + "\n"
