@@ -16,9 +16,8 @@ from rich.text import Text
 from gradquiz import display, grading
 from gradquiz.cli.common import console
 from gradquiz.format import Question
+from gradquiz.i18n import _
 from gradquiz.lab.protocol import VariantResult
-
-MARKS = {True: Text(" ✓ correct", style="green"), False: Text(" ✗", style="red"), None: Text()}
 
 
 def variant_table(
@@ -27,13 +26,18 @@ def variant_table(
     correct = grading.variant_correct(question, result.variant, results)
     choice = question.choice(result.variant)
     caption = Text(display.printable(choice.text.get())) if choice else None
+    marks = {
+        True: Text(_(" ✓ correct"), style="green"),
+        False: Text(" ✗", style="red"),
+        None: Text(),
+    }
     table = Table(
-        title=Text.assemble((result.variant, "bold"), MARKS[correct]),
+        title=Text.assemble((result.variant, "bold"), marks[correct]),
         caption=caption,
         caption_justify="left",
         title_justify="left",
     )
-    table.add_column("step", justify="right", style="dim")
+    table.add_column(_("step"), justify="right", style="dim")
     for column in result.columns:
         table.add_column(Text(display.one_line(column)), justify="right")
     for row in result.rows:
@@ -58,8 +62,9 @@ def print_run(
     for result in results.values():
         if result.output.strip():
             printed = Text(display.printable(result.output.rstrip()))
-            out.print(Group(Text(f"output of {result.variant}:", style="dim"), printed))
+            label = _("output of {variant}:").format(variant=result.variant)
+            out.print(Group(Text(label, style="dim"), printed))
     if question.type == "numeric":
         value = grading.numeric_value(question, results)
         if value is not None:
-            out.print(Text.assemble("answer: ", (display.number(value), "bold")))
+            out.print(Text.assemble(_("answer: "), (display.number(value), "bold")))

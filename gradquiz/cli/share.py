@@ -17,6 +17,7 @@ from typing import Any
 
 from gradquiz import display, grading
 from gradquiz.format.model import Code, NumericAnswer, Question
+from gradquiz.i18n import _
 from gradquiz.lab.protocol import VariantResult
 
 Results = Mapping[str, VariantResult]
@@ -95,19 +96,23 @@ def _cell(text: str) -> str:
 
 def variant_markdown(question: Question, result: VariantResult, results: Results) -> str:
     correct = grading.variant_correct(question, result.variant, results)
-    mark = {True: " ✓ correct", False: " ✗", None: ""}[correct]
+    mark = {True: _(" ✓ correct"), False: " ✗", None: ""}[correct]
     choice = question.choice(result.variant)
     lines = [f"**{result.variant}**{mark}" + (f": {choice.text.get()}" if choice else ""), ""]
-    lines.append("| step | " + " | ".join(_cell(c) for c in result.columns) + " |")
+    lines.append(f"| {_('step')} | " + " | ".join(_cell(c) for c in result.columns) + " |")
     lines.append("|---:|" + "---:|" * len(result.columns))
     for row in result.rows:
         cells = [_cell(display.cell(row.values.get(c))) for c in result.columns]
         lines.append(f"| {row.step} | " + " | ".join(cells) + " |")
     if result.error is not None:
-        where = "" if result.error.step is None else f" at step {result.error.step}"
-        lines += ["", f"Raised{where}: `{result.error}`"]
+        raised = (
+            _("Raised: `{error}`")
+            if result.error.step is None
+            else _("Raised at step {step}: `{error}`")
+        )
+        lines += ["", raised.format(error=result.error, step=result.error.step)]
     if result.output.strip():
-        lines += ["", "Printed:", "", "```text", result.output.rstrip(), "```"]
+        lines += ["", _("Printed:"), "", "```text", result.output.rstrip(), "```"]
     return "\n".join(lines) + "\n"
 
 
@@ -117,7 +122,7 @@ def run_markdown(question: Question, results: Results, language: str | None) -> 
     if question.type == "numeric":
         value = grading.numeric_value(question, results)
         if value is not None:
-            parts.append(f"Answer: **{display.number(value)}**\n")
+            parts.append(_("Answer: **{value}**").format(value=display.number(value)) + "\n")
     return "\n".join(parts)
 
 
@@ -134,47 +139,56 @@ def correct_answer(question: Question, results: Results, language: str | None) -
         right = [c for c in question.choices if c.id in question.correct_choices()]
         return "; ".join(f"**{c.id}**: {c.text.get(language)}" for c in right)
     if question.type == "truefalse":
-        return "**true**" if answer else "**false**"
+        return _("**true**") if answer else _("**false**")
     if isinstance(answer, NumericAnswer):
         value = grading.numeric_value(question, results)
-        shown = display.number(value) if value is not None else "(the experiment gave no number)"
-        return f"**{shown}** (accepted within ±{answer.tolerance:g})"
-    return "the lines in this order:\n\n```python\n" + "\n".join(question.lines) + "\n```"
+        shown = display.number(value) if value is not None else _("(the experiment gave no number)")
+        accepted = _("**{value}** (accepted within ±{tolerance:g})")
+        return accepted.format(value=shown, tolerance=answer.tolerance)
+    lines = "\n".join(question.lines)
+    return _("the lines in this order:") + "\n\n```python\n" + lines + "\n```"
 
 
 def question_markdown(question: Question, results: Results | None, language: str | None) -> str:
     """One question of a handout: the question, its code, the key, and the runs' tables."""
     out = [f"## {question.title.get(language)}", ""]
-    out += [f"`{question.id}` · {question.type} · topic `{question.topic}`", ""]
+    line = _("`{id}` · {type} · topic `{topic}`")
+    out += [line.format(id=question.id, type=question.type, topic=question.topic), ""]
     out += [question.prompt.get(language).rstrip(), ""]
     experiment = question.experiment
     if experiment is not None:
-        out += _code_block(experiment.setup, "Setup")
+        out += _code_block(experiment.setup, _("Setup"))
         if question.type != "order":
-            out += _code_block(
-                experiment.code, f"Step code (run {display.plural(experiment.steps, 'time')})"
+            times = display.plural(
+                experiment.steps, "Step code (run {n} time)", "Step code (run {n} times)"
             )
+            out += _code_block(experiment.code, times)
     if question.choices:
-        out += ["Choices:", ""]
+        out += [_("Choices:"), ""]
         for choice in question.choices:
             out.append(f"- **{choice.id}**: {choice.text.get(language)}")
         out.append("")
         for choice in question.choices:
-            out += _code_block(choice.code, f"Choice {choice.id} runs")
+            out += _code_block(choice.code, _("Choice {id} runs").format(id=choice.id))
     if question.type == "order":
-        out += ["Lines to arrange (correct order below, distractors mixed in for the learner):", ""]
+        out += [
+            _("Lines to arrange (correct order below, distractors mixed in for the learner):"),
+            "",
+        ]
         out += [f"- `{line}`" for line in (*question.lines, *question.distractors)]
         out.append("")
-    out += [f"**Answer:** {correct_answer(question, results or {}, language)}", ""]
+    key = correct_answer(question, results or {}, language)
+    out += [_("**Answer:** {answer}").format(answer=key), ""]
     wrong = [c for c in question.choices if c.feedback and c.id not in question.correct_choices()]
     for choice in wrong:
         assert choice.feedback is not None
-        out += [f"- Why not {choice.id}: {choice.feedback.get(language).strip()}"]
+        why = _("- Why not {id}: {feedback}")
+        out += [why.format(id=choice.id, feedback=choice.feedback.get(language).strip())]
     if wrong:
         out.append("")
     if question.explanation is not None:
-        out += ["**Explanation.** " + question.explanation.get(language).strip(), ""]
+        out += [_("**Explanation.** ") + question.explanation.get(language).strip(), ""]
     if results:
-        out += ["### What PyTorch computes", ""]
+        out += ["### " + _("What PyTorch computes"), ""]
         out += [variant_markdown(question, r, results) for r in results.values()]
     return "\n".join(out).rstrip() + "\n"
