@@ -156,6 +156,17 @@ def test_installed_gradquiz_lists_the_bundled_questions(installed: Installed) ->
     assert [line.split("\t")[0] for line in plain.stdout.splitlines()] == [q.id for q in expected]
 
 
+def test_installed_gradquiz_speaks_chinese(installed: Installed) -> None:
+    """The compiled catalogue ships in the wheel (not its .po source), and is the one read."""
+    names = zipfile.ZipFile(installed.wheel).namelist()
+    assert "gradquiz/locale/zh/LC_MESSAGES/gradquiz.mo" in names
+    assert not [n for n in names if n.endswith(".po")]
+    gradquiz = str(installed.venv / "bin" / "gradquiz")
+    done = installed.run(gradquiz, "--lang", "zh", "run", "no-such-question")
+    assert done.returncode == 2
+    assert done.stderr == "gradquiz: 没有 id 为 'no-such-question' 的题\n"
+
+
 def test_installed_app_draws_its_first_question(installed: Installed) -> None:
     from gradquiz.format import load
 

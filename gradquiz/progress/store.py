@@ -304,13 +304,14 @@ def _prepare(connection: sqlite3.Connection, *, on_disk: bool) -> None:
             raise Damaged(str(exc)) from exc
         raise
     if verdict != "ok":
-        raise Damaged(f"integrity check failed: {verdict}")
+        raise Damaged(_("integrity check failed: {verdict}").format(verdict=verdict))
     version = int(connection.execute("PRAGMA user_version").fetchone()[0])
     if version > SCHEMA_VERSION:
-        raise NewerDatabase(
-            f"it was written by a newer gradquiz (schema {version}; this one knows up to "
-            f"{SCHEMA_VERSION}); upgrade gradquiz to use it"
+        message = _(
+            "it was written by a newer gradquiz (schema {version}; this one knows up to "
+            "{known}); upgrade gradquiz to use it"
         )
+        raise NewerDatabase(message.format(version=version, known=SCHEMA_VERSION))
     # Only now, with the file known to be ours and sound, is it changed at all.
     if on_disk:
         connection.execute("PRAGMA journal_mode = WAL")
