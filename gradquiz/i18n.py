@@ -9,17 +9,16 @@ move them. docs/translating.md says how to add a string and rebuild the catalogu
 The language is chosen once per command (`use`, called by `gradquiz.cli.main`): `--lang`, else
 the locale (`LC_ALL`, `LC_MESSAGES`, `LANG`), the same choice as the one for question text. English
 is the source language and needs no catalogue: with it (or a language without a catalogue)
-nothing is read and `_` returns its argument, so the app's first paint pays nothing for this.
+nothing is read and `_` returns its argument, so the app's first paint pays nothing for this
+(`gettext` itself is imported by argparse anyway).
 """
 
 from __future__ import annotations
 
 import os
+from gettext import GNUTranslations
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
-
-if TYPE_CHECKING:
-    from gettext import GNUTranslations
+from typing import ClassVar
 
 DOMAIN = "gradquiz"
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -57,8 +56,6 @@ def use(language: str | None) -> str:
     for code in _candidates(language or ""):
         file = LOCALE_DIR / code / "LC_MESSAGES" / f"{DOMAIN}.mo"
         if code not in _State.loaded and file.is_file():
-            from gettext import GNUTranslations
-
             with file.open("rb") as stream:
                 _State.loaded[code] = GNUTranslations(stream)
         if code in _State.loaded:
@@ -87,6 +84,7 @@ def ngettext(singular: str, plural: str, count: int) -> str:
     return catalogue.ngettext(singular, plural, count)
 
 
-def N_(message: str) -> str:  # noqa: N802: gettext's own name for it, which extraction knows
-    """Marks `message` for the catalogue without translating it (yet): for constants."""
+def N_(message: str) -> str:
+    """Marks `message` for the catalogue without translating it (yet): for constants. The
+    name is gettext's own, which extraction knows."""
     return message

@@ -21,6 +21,17 @@ def _private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LANG", "C.UTF-8")
 
 
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """Every test starts in English; one that switches the interface to another language
+    (`--lang zh`, `i18n.use`) leaves none of it to the next."""
+    from gradquiz import i18n
+
+    i18n.use(None)
+    yield
+    i18n.use(None)
+
+
 @pytest.fixture(scope="session")
 def lab() -> Iterator[Lab]:
     """One warm worker for the whole session: tests pay torch's import once."""
