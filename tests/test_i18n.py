@@ -10,6 +10,7 @@ from __future__ import annotations
 import string
 import struct
 import sys
+from gettext import GNUTranslations
 from pathlib import Path
 
 import pytest
@@ -33,7 +34,17 @@ ONLY_GOOD = ["--no-bundled", "--questions", GOOD]
 # --- The catalogue against its sources -------------------------------------------------------
 
 
-def marked(package: Path) -> set[str | tuple[str, str]]:
+Marked = str | tuple[str, ...]
+
+
+def forms(value: object) -> tuple[str, ...]:
+    """A catalogue entry's id or translation as its forms: one, or one per plural form."""
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value) if isinstance(value, list | tuple) else ()
+
+
+def marked(package: Path) -> set[Marked]:
     """Every string marked for translation, as `make messages` extracts them."""
     keywords = {**DEFAULT_KEYWORDS, "plural": (2, 3)}
     found = extract_from_dir(package, method_map=[("**.py", "python")], keywords=keywords)
@@ -45,15 +56,13 @@ def po(path: Path) -> Catalog:
         return read_po(stream)
 
 
-def untranslated(catalog: Catalog, wanted: set[str | tuple[str, str]]) -> list[object]:
+def untranslated(catalog: Catalog, wanted: set[Marked]) -> list[Marked]:
     """The marked strings a catalogue leaves in English: absent, empty or fuzzy."""
-    missing: list[object] = []
+    missing: list[Marked] = []
     for msgid in sorted(wanted, key=str):
-        key = msgid[0] if isinstance(msgid, tuple) else msgid
-        entry = catalog.get(key)
-        strings = entry.string if entry is not None else ""
-        filled = all(strings) if isinstance(strings, tuple) else bool(strings)
-        if entry is None or entry.fuzzy or not filled:
+        entry = catalog.get(forms(msgid)[0])
+        strings = forms(entry.string) if entry is not None else ()
+        if entry is None or entry.fuzzy or not strings or not all(strings):
             missing.append(msgid)
     return missing
 
@@ -65,7 +74,7 @@ def fields(text: str) -> set[str]:
 def stale(catalog: Catalog, mo: Path) -> list[str]:
     """Where the compiled catalogue does not say what the .po says."""
     with mo.open("rb") as stream:
-        compiled = i18n.GNUTranslations(stream)
+        compiled = GNUTranslations(stream)
     data = mo.read_bytes()
     order = "<" if data[:4] == b"\xde\x12\x04\x95" else ">"
     (count,) = struct.unpack(order + "I", data[8:12])
@@ -74,11 +83,12 @@ def stale(catalog: Catalog, mo: Path) -> list[str]:
     if count != len(translated) + 1:  # and the header
         found.append(f"the .mo holds {count - 1} messages, the .po {len(translated)}")
     for message in translated:
-        if isinstance(message.id, tuple):
-            forms = [compiled.ngettext(*message.id, n) for n in (1, 2)]
-            if forms != [message.string[0]] * 2:
+        ids, strings = forms(message.id), forms(message.string)
+        if len(ids) == 2:
+            shown = [compiled.ngettext(ids[0], ids[1], n) for n in (1, 2)]
+            if shown != [strings[0]] * 2:
                 found.append(repr(message.id))
-        elif compiled.gettext(message.id) != message.string:
+        elif compiled.gettext(ids[0]) != strings[0]:
             found.append(repr(message.id))
     return found
 
@@ -106,8 +116,7 @@ def test_translations_keep_the_placeholders() -> None:
     for message in po(MESSAGES / "gradquiz.po"):
         if not message.id:
             continue
-        ids = message.id if isinstance(message.id, tuple) else (message.id,)
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        ids, strings = forms(message.id), forms(message.string)
         # A Chinese plural form may leave {n} out only where English has no number either.
         assert {f for s in strings for f in fields(s)} == fields(ids[-1]), message.id
 
