@@ -23,13 +23,14 @@ from typing import ClassVar
 DOMAIN = "gradquiz"
 LOCALE_DIR = Path(__file__).parent / "locale"
 
-__all__ = ["N_", "_", "active", "ngettext", "requested", "use"]
+__all__ = ["N_", "_", "active", "ngettext", "requested", "stamp", "use"]
 
 
 class _State:
     catalogue: GNUTranslations | None = None
     language = "en"
-    loaded: ClassVar[dict[str, GNUTranslations]] = {}
+    stamp = "en"
+    loaded: ClassVar[dict[str, tuple[GNUTranslations, str]]] = {}
 
 
 def requested(flag: str | None) -> str | None:
@@ -57,17 +58,26 @@ def use(language: str | None) -> str:
         file = LOCALE_DIR / code / "LC_MESSAGES" / f"{DOMAIN}.mo"
         if code not in _State.loaded and file.is_file():
             with file.open("rb") as stream:
-                _State.loaded[code] = GNUTranslations(stream)
+                info = os.fstat(stream.fileno())
+                stamp = f"{code}:{info.st_size}:{info.st_mtime_ns}"
+                _State.loaded[code] = (GNUTranslations(stream), stamp)
         if code in _State.loaded:
-            _State.catalogue, _State.language = _State.loaded[code], code
+            _State.catalogue, _State.stamp = _State.loaded[code]
+            _State.language = code
             return code
-    _State.catalogue, _State.language = None, "en"
+    _State.catalogue, _State.language, _State.stamp = None, "en", "en"
     return "en"
 
 
 def active() -> str:
     """The language the interface speaks: `en`, or the catalogue's code (`zh`)."""
     return _State.language
+
+
+def stamp() -> str:
+    """The active catalogue as a cache key: `en`, or its code, size and modification time.
+    What was made with one catalogue's words is not reused under another's."""
+    return _State.stamp
 
 
 def _(message: str) -> str:

@@ -295,3 +295,32 @@ def test_verdicts_in_chinese() -> None:
     i18n.use("zh")
     verdict = grading.grade(question, "A", {})
     assert (verdict.correct, verdict.detail) == (False, "答案是 B。")
+
+
+def test_a_file_s_problems_in_chinese_and_then_in_english(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Problems are written as the file is parsed, and parsed files are cached: the cache
+    must not hand the Chinese problems to an English run, nor the other way round."""
+    bad = write(
+        tmp_path,
+        "bad.yaml",
+        "id: x\ntype: single\ntitle: t\nprompt: p\ntopic: t\nfoo: 1\n"
+        "choices: [{id: A, text: a}]\nanswer: yes\n",
+    )
+    runs = [(["check", str(bad)]), (["--lang", "zh", "check", str(bad)]), (["check", str(bad)])]
+    outputs = []
+    for argv in runs:
+        assert main(argv) == 1
+        outputs.append(capsys.readouterr().out.splitlines())
+    english, chinese, english_again = outputs
+    assert english_again == english
+    assert english[1] == (
+        f"{bad}:8:9: expected a short choice id (letters, digits, - or _), got the boolean true "
+        "(YAML reads yes as true; quote it: 'yes')"
+    )
+    assert chinese[0].startswith(f"{bad}:6:1: 题目中有未知的键 'foo'（可用：id, type, title,")
+    assert chinese[1] == (
+        f"{bad}:8:9: 应为简短的选项 id（字母、数字、- 或 _），实际是布尔值 true"
+        "（YAML 把 yes 读作 true；请加引号：'yes'）"
+    )
