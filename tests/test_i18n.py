@@ -324,3 +324,41 @@ def test_a_file_s_problems_in_chinese_and_then_in_english(
         f"{bad}:8:9: 应为简短的选项 id（字母、数字、- 或 _），实际是布尔值 true"
         "（YAML 把 yes 读作 true；请加引号：'yes'）"
     )
+
+
+def test_run_shows_the_choices_in_the_chosen_language(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pack = write(
+        tmp_path,
+        "pack.yaml",
+        """\
+questions:
+  - id: doubled
+    type: single
+    topic: t
+    title: {en: Doubled, zh: 翻倍}
+    prompt: p
+    experiment:
+      setup: x = torch.tensor(1.0, requires_grad=True)
+      watch: {x.grad: x.grad}
+    choices:
+      - id: A
+        text: {en: once, zh: 一次}
+        code: (2 * x).backward()
+      - id: B
+        text: {en: twice, zh: 两次}
+        code: (4 * x).backward()
+    answer: B
+""",
+    )
+    flags = ["--no-bundled", "--questions", str(pack), "--lang", "zh"]
+    assert main(["run", "doubled", "--format", "markdown", *flags]) == 0
+    assert capsys.readouterr().out == (
+        "### 翻倍 (`doubled`)\n\n"
+        "**A** ✗: 一次\n\n| 步 | x.grad |\n|---:|---:|\n| 1 | 2.000000 |\n\n"
+        "**B** ✓ 正确: 两次\n\n| 步 | x.grad |\n|---:|---:|\n| 1 | 4.000000 |\n"
+    )
+    assert main(["run", "doubled", *flags]) == 0
+    out = capsys.readouterr().out
+    assert "两次" in out and "一次" in out and "twice" not in out

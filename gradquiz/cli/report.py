@@ -21,11 +21,14 @@ from gradquiz.lab.protocol import VariantResult
 
 
 def variant_table(
-    question: Question, result: VariantResult, results: Mapping[str, VariantResult]
+    question: Question,
+    result: VariantResult,
+    results: Mapping[str, VariantResult],
+    language: str | None,
 ) -> Table:
     correct = grading.variant_correct(question, result.variant, results)
     choice = question.choice(result.variant)
-    caption = Text(display.printable(choice.text.get())) if choice else None
+    caption = Text(display.printable(choice.text.get(language))) if choice else None
     marks = {
         True: Text(_(" ✓ correct"), style="green"),
         False: Text(" ✗", style="red"),
@@ -57,7 +60,7 @@ def print_run(
     out = console(pipe_width=None)
     title = display.one_line(question.title.get(language))
     out.print(Text.assemble((title, "bold"), "  ", (f"({question.id})", "dim")))
-    tables = [variant_table(question, r, results) for r in results.values()]
+    tables = [variant_table(question, r, results, language) for r in results.values()]
     out.print(Columns(tables, padding=(1, 3)))
     for result in results.values():
         if result.output.strip():

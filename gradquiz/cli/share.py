@@ -94,11 +94,14 @@ def _cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
 
 
-def variant_markdown(question: Question, result: VariantResult, results: Results) -> str:
+def variant_markdown(
+    question: Question, result: VariantResult, results: Results, language: str | None
+) -> str:
     correct = grading.variant_correct(question, result.variant, results)
     mark = {True: _(" ✓ correct"), False: " ✗", None: ""}[correct]
     choice = question.choice(result.variant)
-    lines = [f"**{result.variant}**{mark}" + (f": {choice.text.get()}" if choice else ""), ""]
+    text = f": {choice.text.get(language)}" if choice else ""
+    lines = [f"**{result.variant}**{mark}" + text, ""]
     lines.append(f"| {_('step')} | " + " | ".join(_cell(c) for c in result.columns) + " |")
     lines.append("|---:|" + "---:|" * len(result.columns))
     for row in result.rows:
@@ -118,7 +121,7 @@ def variant_markdown(question: Question, result: VariantResult, results: Results
 
 def run_markdown(question: Question, results: Results, language: str | None) -> str:
     parts = [f"### {question.title.get(language)} (`{question.id}`)\n"]
-    parts += [variant_markdown(question, r, results) for r in results.values()]
+    parts += [variant_markdown(question, r, results, language) for r in results.values()]
     if question.type == "numeric":
         value = grading.numeric_value(question, results)
         if value is not None:
@@ -190,5 +193,5 @@ def question_markdown(question: Question, results: Results | None, language: str
         out += [_("**Explanation.** ") + question.explanation.get(language).strip(), ""]
     if results:
         out += ["### " + _("What PyTorch computes"), ""]
-        out += [variant_markdown(question, r, results) for r in results.values()]
+        out += [variant_markdown(question, r, results, language) for r in results.values()]
     return "\n".join(out).rstrip() + "\n"
