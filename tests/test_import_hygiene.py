@@ -19,6 +19,7 @@ CORE = [
     "gradquiz.trust",
     "gradquiz.settings",
     "gradquiz.files",
+    "gradquiz.i18n",
 ]
 NO_TORCH = [*CORE, "gradquiz.cli", "gradquiz.lab.client", "gradquiz.lab.protocol"]
 
