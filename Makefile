@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint check clean
+.PHONY: run test bench lint check messages clean
 
 $(STAMP): pyproject.toml setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,16 @@ check: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# The interface's catalogue (docs/translating.md): marked strings -> the template -> every
+# language's .po (new strings added, gone ones dropped) -> the .mo files the package ships.
+POT := build/gradquiz.pot
+messages: $(STAMP)
+	mkdir -p build
+	$(BIN)/pybabel extract --keyword=plural:2,3 --add-location=file --add-comments=TRANSLATORS: \
+		--sort-by-file --no-wrap --project=gradquiz -o $(POT) gradquiz
+	$(BIN)/pybabel update -i $(POT) -d gradquiz/locale -D gradquiz --ignore-obsolete --no-wrap
+	$(BIN)/pybabel compile -d gradquiz/locale -D gradquiz --statistics
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -9,7 +9,11 @@ from setuptools import find_namespace_packages, setup
 
 setup(
     packages=[
-        *find_namespace_packages(include=["gradquiz", "gradquiz.*"], exclude=["*.__pycache__"]),
+        *find_namespace_packages(
+            include=["gradquiz", "gradquiz.*"],
+            # Data, not code: the compiled catalogues ship as gradquiz's package data.
+            exclude=["*.__pycache__", "gradquiz.locale", "gradquiz.locale.*"],
+        ),
         "gradquiz.questions",
     ]
 )

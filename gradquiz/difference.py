@@ -352,15 +352,18 @@ def _sentence(
         return f"{errors}{agreeing}."
     rows, other_rows = len(subject.rows), len(against.rows)
     if rows != other_rows:
-        return f"{a} has {display.plural(rows, 'row')} and {b} {other_rows}{agreeing}."
+        return (
+            f"{a} has {display.plural(rows, '{n} row', '{n} rows')} and {b} {other_rows}{agreeing}."
+        )
     both = "" if subject.error is None else f"both raise {_error_text(subject.error)}"
     if cells == 0:
         return f"{a} behaves like {b}: {both or 'no cells to compare'}."
     if largest is None:
-        measured = f"the same value in all {display.plural(cells, 'cell')}"
+        measured = f"the same value in all {display.plural(cells, '{n} cell', '{n} cells')}"
     else:
         within = f" (within the tolerance {tolerance:g})" if largest > 0 else ""
-        measured = f"max |Δ| = {_amount(largest)} over {display.plural(cells, 'cell')}{within}"
+        over = display.plural(cells, "{n} cell", "{n} cells")
+        measured = f"max |Δ| = {_amount(largest)} over {over}{within}"
     return f"{a} behaves like {b}: {measured}" + (f"; {both}." if both else ".")
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from gradquiz.i18n import ngettext
+
 DIGITS = 6
 
 
@@ -94,6 +96,9 @@ def one_line(text: str) -> str:
     return text.translate(_UNSAFE).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def plural(count: int, noun: str, many: str | None = None) -> str:
-    """`1 question`, `2 questions`; `many` for a noun that is not made plural with an s."""
-    return f"{count} {noun if count == 1 else many or noun + 's'}"
+def plural(count: int, singular: str, many: str, **values: object) -> str:
+    """A count in words, in the interface's language: `plural(2, "{n} file", "{n} files")`
+    is `2 files`. Both forms are whole messages, so a language can place the number itself
+    and use its own plural rule (extraction reads calls to `plural` as `ngettext`); `values`
+    fill the message's other placeholders."""
+    return ngettext(singular, many, count).format(n=count, **values)

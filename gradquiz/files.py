@@ -12,6 +12,8 @@ import os
 import stat
 from pathlib import Path
 
+from gradquiz.i18n import _
+
 
 class Unreadable(Exception):
     """The file cannot be used; the message says why, in words, without the path."""
@@ -24,16 +26,16 @@ class Missing(Unreadable):
 def kind(mode: int) -> str:
     """What a file that is not a regular file is, as a person would say it."""
     if stat.S_ISDIR(mode):
-        return "a directory"
+        return _("a directory")
     if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
+        return _("a FIFO (named pipe)")
     if stat.S_ISCHR(mode):
-        return "a character device"
+        return _("a character device")
     if stat.S_ISBLK(mode):
-        return "a block device"
+        return _("a block device")
     if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
+        return _("a socket")
+    return _("not a regular file")
 
 
 def read_regular(path: Path, limit: int) -> bytes:
@@ -48,22 +50,22 @@ def read_regular(path: Path, limit: int) -> bytes:
         link = dangling(path)
         if link is not None:
             raise Unreadable(link) from None
-        raise Missing("no such file") from None
+        raise Missing(_("no such file")) from None
     except NotADirectoryError:
-        raise Missing("no such file") from None
+        raise Missing(_("no such file")) from None
     except OSError as exc:
-        raise Unreadable(f"cannot be read: {exc.strerror or exc}") from None
+        raise Unreadable(_cannot_read(exc)) from None
     if not stat.S_ISREG(before.st_mode):
-        raise Unreadable(f"is {kind(before.st_mode)}, not a file")
+        raise Unreadable(_("is {kind}, not a file").format(kind=kind(before.st_mode)))
     try:
         # O_NONBLOCK: had a FIFO taken the file's place since the stat, opening still returns.
         handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError as exc:
-        raise Unreadable(f"cannot be read: {exc.strerror or exc}") from None
+        raise Unreadable(_cannot_read(exc)) from None
     try:
         opened = os.fstat(handle)
         if not stat.S_ISREG(opened.st_mode):
-            raise Unreadable(f"is {kind(opened.st_mode)}, not a file")
+            raise Unreadable(_("is {kind}, not a file").format(kind=kind(opened.st_mode)))
         if opened.st_size > limit:
             raise Unreadable(too_large(opened.st_size, limit))
         chunks: list[bytes] = []
@@ -79,7 +81,7 @@ def read_regular(path: Path, limit: int) -> bytes:
             raise Unreadable(too_large(size, limit))
         return b"".join(chunks)
     except OSError as exc:
-        raise Unreadable(f"cannot be read: {exc.strerror or exc}") from None
+        raise Unreadable(_cannot_read(exc)) from None
     finally:
         os.close(handle)
 
@@ -88,8 +90,12 @@ def dangling(path: Path) -> str | None:
     """What to say of a symbolic link to nothing; None when `path` is not one."""
     if not path.is_symlink() or path.exists():
         return None
-    return f"is a link to {path.readlink()}, which does not exist"
+    return _("is a link to {target}, which does not exist").format(target=path.readlink())
 
 
 def too_large(size: int, limit: int) -> str:
-    return f"is {size:,} bytes; the limit is {limit:,}"
+    return _("is {size:,} bytes; the limit is {limit:,}").format(size=size, limit=limit)
+
+
+def _cannot_read(exc: OSError) -> str:
+    return _("cannot be read: {reason}").format(reason=exc.strerror or exc)

@@ -9,6 +9,7 @@ from typing import Any
 
 from gradquiz.format.model import NumericAnswer, Question
 from gradquiz.format.problems import Problem
+from gradquiz.i18n import _
 from gradquiz.lab.protocol import RunError, VariantResult
 
 Results = Mapping[str, VariantResult]
@@ -118,42 +119,49 @@ def grade(question: Question, response: Response, results: Results) -> Verdict:
     kind = question.type
     if kind == "single":
         right = question.correct_choices()
-        return Verdict(response in right, f"The answer is {', '.join(sorted(right))}.")
+        detail = _("The answer is {ids}.").format(ids=", ".join(sorted(right)))
+        return Verdict(response in right, detail)
     if kind == "multiple":
         right = question.correct_choices()
         picked = set(response) if isinstance(response, frozenset) else set()
-        return Verdict(picked == right, f"The correct choices are {', '.join(sorted(right))}.")
+        detail = _("The correct choices are {ids}.").format(ids=", ".join(sorted(right)))
+        return Verdict(picked == right, detail)
     if kind == "truefalse":
         truth = bool(question.answer)
-        return Verdict(response is truth, f"The statement is {str(truth).lower()}.")
+        detail = _("The statement is true.") if truth else _("The statement is false.")
+        return Verdict(response is truth, detail)
     if kind == "numeric":
         assert isinstance(question.answer, NumericAnswer)
         value = numeric_value(question, results)
         if value is None or not isinstance(response, int | float):
-            return Verdict(False, "The experiment did not produce a number.")
+            return Verdict(False, _("The experiment did not produce a number."))
         tolerance = question.answer.tolerance
         ok = abs(float(response) - value) <= tolerance
-        return Verdict(ok, f"PyTorch computes {value:.6g} (accepted within ±{tolerance:g}).")
+        detail = _("PyTorch computes {value:.6g} (accepted within ±{tolerance:g}).")
+        return Verdict(ok, detail.format(value=value, tolerance=tolerance))
     yours, reference = results.get("yours"), results.get("reference")
     if yours is None or reference is None:
-        return Verdict(False, "The arrangement has not been run.")
+        return Verdict(False, _("The arrangement has not been run."))
     same = traces_equal(yours, reference, tolerance_of(question))
     detail = (
-        "Your arrangement behaves exactly like the reference."
+        _("Your arrangement behaves exactly like the reference.")
         if same
-        else "Your arrangement's trace differs from the reference's."
+        else _("Your arrangement's trace differs from the reference's.")
     )
     return Verdict(same, detail)
 
 
 def _names(ids: set[str]) -> str:
-    return ", ".join(sorted(ids)) or "none"
+    return ", ".join(sorted(ids)) or _("none")
 
 
 def check(question: Question, results: Results) -> list[Problem]:
     """Every way the answer key, `verify` or a numeric `value` disagrees with the runs."""
     problems = [
-        Problem(question.where("experiment"), f"variant {variant}: {result.error}")
+        Problem(
+            question.where("experiment"),
+            _("variant {variant}: {error}").format(variant=variant, error=result.error),
+        )
         for variant, result in results.items()
         if result.error is not None and result.error.type in ("Timeout", "WorkerDied")
     ]
@@ -161,7 +169,9 @@ def check(question: Question, results: Results) -> list[Problem]:
         for name, outcome in (("verify", result.verify), ("answer", result.answer)):
             if outcome is not None and outcome.error is not None:
                 where = question.where(name)
-                problems.append(Problem(where, f"{name} expr failed in {variant}: {outcome.error}"))
+                message = _("{name} expr failed in {variant}: {error}")
+                message = message.format(name=name, variant=variant, error=outcome.error)
+                problems.append(Problem(where, message))
     if problems:
         return problems
     shown = proven(question, results)
@@ -169,33 +179,25 @@ def check(question: Question, results: Results) -> list[Problem]:
     if question.type in ("single", "multiple") and isinstance(shown, set):
         key = question.correct_choices()
         if shown != key:
-            problems.append(
-                Problem(
-                    where,
-                    f"answer key says {_names(key)} but the experiment proves {_names(shown)}",
-                )
-            )
+            message = _("answer key says {key} but the experiment proves {proven}")
+            problems.append(Problem(where, message.format(key=_names(key), proven=_names(shown))))
     elif question.type == "truefalse" and isinstance(shown, bool) and shown != question.answer:
         said, found = str(question.answer).lower(), str(shown).lower()
-        problems.append(Problem(where, f"answer key says {said} but the experiment shows {found}"))
+        message = _("answer key says {key} but the experiment shows {shown}")
+        problems.append(Problem(where, message.format(key=said, shown=found)))
     elif question.type == "numeric":
         assert isinstance(question.answer, NumericAnswer)
         value = numeric_value(question, results)
         if value is None:
-            problems.append(Problem(where, "answer expr did not give a single number"))
+            problems.append(Problem(where, _("answer expr did not give a single number")))
         elif question.answer.value is not None and not (
             abs(question.answer.value - value) <= question.answer.tolerance
         ):
-            problems.append(
-                Problem(
-                    where,
-                    f"answer value is {question.answer.value:g} but PyTorch computes {value:.6g}",
-                )
-            )
+            message = _("answer value is {key:g} but PyTorch computes {value:.6g}")
+            problems.append(Problem(where, message.format(key=question.answer.value, value=value)))
     elif question.type == "order":
         reference = results.get("reference")
         if reference is not None and reference.error is not None:
-            problems.append(
-                Problem(question.where("lines"), f"the lines in order fail: {reference.error}")
-            )
+            message = _("the lines in order fail: {error}").format(error=reference.error)
+            problems.append(Problem(question.where("lines"), message))
     return problems

@@ -15,6 +15,7 @@ from gradquiz import display
 from gradquiz.format.model import NumericAnswer, Question
 from gradquiz.format.problems import Location, Problem
 from gradquiz.grading import Results, numeric_value, tolerance_of, traces_equal, values_equal
+from gradquiz.i18n import _
 
 # A variant that takes longer than this keeps a learner waiting after Enter; the app runs the
 # variants of a question at once, but a laptop has few cores.
@@ -72,14 +73,13 @@ def ambiguous_choices(question: Question, results: Results) -> list[Problem]:
             if right in key and traces_equal(results[right], results[wrong], tolerance)
         ]
         if twins:
-            out.append(
-                warn(
-                    _choice_location(question, wrong),
-                    f"choice {wrong} is wrong but its trace equals that of correct choice "
-                    f"{twins[0]}: the tables cannot show the learner the difference "
-                    "(watch a value that differs)",
-                )
+            message = _(
+                "choice {wrong} is wrong but its trace equals that of correct choice "
+                "{right}: the tables cannot show the learner the difference "
+                "(watch a value that differs)"
             )
+            where = _choice_location(question, wrong)
+            out.append(warn(where, message.format(wrong=wrong, right=twins[0])))
     return out
 
 
@@ -106,12 +106,13 @@ def loose_tolerance(question: Question, results: Results) -> list[Problem]:
     # Below this a candidate is the answer itself, seen through float32 rounding.
     same = max(tolerance_of(question), 1e-6 * abs(value))
     candidates: list[tuple[float, str]] = [
-        (0.0, "zero"),
-        (-value, "the answer with its sign flipped"),
+        (0.0, _("zero")),
+        (-value, _("the answer with its sign flipped")),
     ]
     for row in main.rows:
         for column, cell in row.values.items():
-            candidates += [(n, f"{column} at step {row.step}") for n in _numbers(cell)]
+            at = _("{column} at step {step}").format(column=column, step=row.step)
+            candidates += [(n, at) for n in _numbers(cell)]
     accepted = [
         (abs(n - value), n, where)
         for n, where in candidates
@@ -120,14 +121,14 @@ def loose_tolerance(question: Question, results: Results) -> list[Problem]:
     if not accepted:
         return []
     gap, number, where = min(accepted)
-    return [
-        warn(
-            question.where("answer"),
-            f"tolerance {answer.tolerance:g} also accepts {number:.6g} ({where}), "
-            f"which is {gap:.3g} from the answer {value:.6g}; "
-            f"make it smaller than {gap:.3g}",
-        )
-    ]
+    message = _(
+        "tolerance {tolerance:g} also accepts {number:.6g} ({where}), "
+        "which is {gap:.3g} from the answer {value:.6g}; make it smaller than {gap:.3g}"
+    )
+    shown = message.format(
+        tolerance=answer.tolerance, number=number, where=where, gap=gap, value=value
+    )
+    return [warn(question.where("answer"), shown)]
 
 
 def idle_watches(question: Question, results: Results) -> list[Problem]:
@@ -157,7 +158,8 @@ def idle_watches(question: Question, results: Results) -> list[Problem]:
             continue
         failures = [c for c in cells if isinstance(c, str) and _FAILED_WATCH.match(c)]
         if len(failures) == len(cells):
-            out.append(warn(expr.origin, f"watch {label!r} fails in every row: {failures[0]}"))
+            message = _("watch {label} fails in every row: {failure}")
+            out.append(warn(expr.origin, message.format(label=repr(label), failure=failures[0])))
         elif (
             several
             and cells[0] is not None
@@ -165,13 +167,11 @@ def idle_watches(question: Question, results: Results) -> list[Problem]:
         ):
             value = cells[0]
             shown = f"{value:.6g}" if isinstance(value, float) else display.cell(value)
-            out.append(
-                warn(
-                    expr.origin,
-                    f"watch {label!r} is {shown} in every row of every variant: it never "
-                    "moves, so it does not help tell the choices apart",
-                )
+            message = _(
+                "watch {label} is {value} in every row of every variant: it never "
+                "moves, so it does not help tell the choices apart"
             )
+            out.append(warn(expr.origin, message.format(label=repr(label), value=shown)))
     return out
 
 
@@ -184,10 +184,8 @@ def slow_variants(question: Question, results: Results) -> list[Problem]:
     if not slow:
         return []
     listed = ", ".join(f"{variant} {seconds:.1f} s" for seconds, variant in slow)
-    return [
-        warn(
-            question.where("experiment"),
-            f"experiment takes over {SLOW_SECONDS:g} s per run ({listed}); learners wait for "
-            "it after every answer: fewer steps or smaller tensors",
-        )
-    ]
+    message = _(
+        "experiment takes over {limit:g} s per run ({listed}); learners wait for "
+        "it after every answer: fewer steps or smaller tensors"
+    )
+    return [warn(question.where("experiment"), message.format(limit=SLOW_SECONDS, listed=listed))]

@@ -15,6 +15,7 @@ from typing import Literal, Protocol
 from gradquiz import locations, settings
 from gradquiz.format import Library, Problem, Question, load, load_first
 from gradquiz.format.model import PackInfo
+from gradquiz.i18n import _
 from gradquiz.trust import TrustNotSaved, TrustStore, code_snippets, key
 
 Origin = Literal["bundled", "command line", "GRADQUIZ_PATH", "settings"]
@@ -191,14 +192,18 @@ class Catalog:
         """Why the pack's code does not run, in a sentence that says how to change that."""
         state = self.state(pack)
         if state == "changed since trusted":
-            return f"{pack.file} changed since it was trusted, so its code does not run"
-        origin = self.origin(pack.file)
-        where = (
-            f"the settings file {locations.settings_file()}"
-            if origin == "settings"
-            else "GRADQUIZ_PATH"
+            message = _("{file} changed since it was trusted, so its code does not run")
+            return message.format(file=pack.file)
+        if self.origin(pack.file) == "settings":
+            message = _(
+                "{file} was found through the settings file {settings} and is not trusted, "
+                "so its code does not run"
+            )
+            return message.format(file=pack.file, settings=locations.settings_file())
+        message = _(
+            "{file} was found through GRADQUIZ_PATH and is not trusted, so its code does not run"
         )
-        return f"{pack.file} was found through {where} and is not trusted, so its code does not run"
+        return message.format(file=pack.file)
 
     def notices(self) -> list[str]:
         """Problems with the learner's own files that did not stop gradquiz but cost something."""
@@ -245,7 +250,7 @@ class FixedTrust:
         return summarize(pack, questions, "GRADQUIZ_PATH", "trusted" if runs else "not trusted")
 
     def why_not(self, pack: PackInfo) -> str:
-        return f"{pack.file} is not trusted, so its code does not run"
+        return _("{file} is not trusted, so its code does not run").format(file=pack.file)
 
     def notices(self) -> list[str]:
         return []

@@ -18,6 +18,7 @@ from pathlib import Path
 from gradquiz import locations
 from gradquiz.files import Missing, Unreadable, read_regular
 from gradquiz.format.problems import Location, Problem
+from gradquiz.i18n import _
 
 NEW_PER_DAY = 10
 # A settings file is a few lines; anything this big is not one.
@@ -59,7 +60,8 @@ def read(file: Path) -> Settings:
     except Missing:
         return Settings(file)
     except Unreadable as exc:
-        problem = Problem(Location(name), f"the settings file {exc}; its settings are ignored")
+        message = _("the settings file {reason}; its settings are ignored").format(reason=exc)
+        problem = Problem(Location(name), message)
         return Settings(file, problems=(problem,))
     import tomllib  # here: most learners have no settings file, and start-up is timed
 
@@ -67,13 +69,16 @@ def read(file: Path) -> Settings:
         text = raw.decode("utf-8")
         document = tomllib.loads(text)
     except UnicodeDecodeError:
-        problem = Problem(Location(name), "the settings file is not UTF-8; its packs are ignored")
+        message = _("the settings file is not UTF-8; its packs are ignored")
+        problem = Problem(Location(name), message)
         return Settings(file, problems=(problem,))
     except tomllib.TOMLDecodeError as exc:
         line, column, message = _toml_error(str(exc), text)
         problem = Problem(
             Location(name, line, column),
-            f"the settings file is not valid TOML ({message}); its packs are ignored",
+            _("the settings file is not valid TOML ({reason}); its packs are ignored").format(
+                reason=message
+            ),
         )
         return Settings(file, problems=(problem,))
     packs, problems = _packs(file, text, document.get("packs", []))
@@ -85,7 +90,8 @@ def _packs(file: Path, text: str, listed: object) -> tuple[list[Path], list[Prob
     where = Location(str(file), _line_of_key(text, "packs"), 1)
     if not isinstance(listed, list) or not all(isinstance(p, str) for p in listed):
         example = 'packs = ["~/course/week1.yaml", "/abs/dir"]'
-        return [], [Problem(where, f"'packs' must be a list of paths, e.g. {example}")]
+        message = _("'packs' must be a list of paths, e.g. {example}").format(example=example)
+        return [], [Problem(where, message)]
     paths: list[Path] = []
     problems: list[Problem] = []
     for entry in listed:
@@ -95,16 +101,17 @@ def _packs(file: Path, text: str, listed: object) -> tuple[list[Path], list[Prob
         if path.exists():
             paths.append(path)
         else:
-            problems.append(Problem(where, f"packs: {entry!r} ({path}): no such file or directory"))
+            message = _("packs: {entry} ({path}): no such file or directory")
+            problems.append(Problem(where, message.format(entry=repr(entry), path=path)))
     return paths, problems
 
 
 def _new_per_day(file: Path, value: object) -> tuple[int, str | None]:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        return NEW_PER_DAY, (
-            f"{file}: new_per_day must be a whole number of questions, 0 or more; "
-            f"using {NEW_PER_DAY}"
+        message = _(
+            "{file}: new_per_day must be a whole number of questions, 0 or more; using {default}"
         )
+        return NEW_PER_DAY, message.format(file=file, default=NEW_PER_DAY)
     return value, None
 
 

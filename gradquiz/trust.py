@@ -18,6 +18,7 @@ from pathlib import Path
 from gradquiz import locations
 from gradquiz.files import Missing, Unreadable, dangling, kind, read_regular
 from gradquiz.format.model import Code, NumericAnswer, Question
+from gradquiz.i18n import _
 
 FILE_NAME = "trust.json"
 VERSION = 1
@@ -90,7 +91,8 @@ class TrustStore:
         obstacle = _obstacle(self.file)
         if obstacle is not None:
             # Not a file of ours to replace: a FIFO, a directory or a link someone made.
-            raise TrustNotSaved(f"could not save trust to {self.file}: it {obstacle}")
+            message = _("could not save trust to {file}: it {obstacle}")
+            raise TrustNotSaved(message.format(file=self.file, obstacle=obstacle))
         try:
             self.file.parent.mkdir(parents=True, exist_ok=True)
             if keep_broken:
@@ -99,7 +101,8 @@ class TrustStore:
             _write_atomically(self.file, json.dumps(document, indent=2) + "\n")
         except OSError as exc:
             reason = exc.strerror or str(exc)
-            raise TrustNotSaved(f"could not save trust to {self.file}: {reason}") from exc
+            message = _("could not save trust to {file}: {reason}")
+            raise TrustNotSaved(message.format(file=self.file, reason=reason)) from exc
 
 
 def _read(file: Path) -> tuple[dict[str, str], str | None]:
@@ -109,24 +112,24 @@ def _read(file: Path) -> tuple[dict[str, str], str | None]:
         # Nothing trusted yet, or no home at all: saving will say whether it can be made.
         return {}, None
     except (Unreadable, UnicodeDecodeError) as exc:
-        reason = str(exc) if isinstance(exc, Unreadable) else "is not UTF-8"
-        return {}, f"{file}: the trust file {reason}; no pack is trusted from it"
+        reason = str(exc) if isinstance(exc, Unreadable) else _("is not UTF-8")
+        message = _("{file}: the trust file {reason}; no pack is trusted from it")
+        return {}, message.format(file=file, reason=reason)
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
-        return {}, (
-            f"{file}:{exc.lineno}:{exc.colno}: the trust file is not valid JSON ({exc.msg}); "
+        message = _(
+            "{where}: the trust file is not valid JSON ({reason}); "
             "no pack is trusted from it until it is fixed or a pack is trusted again"
         )
+        return {}, message.format(where=f"{file}:{exc.lineno}:{exc.colno}", reason=exc.msg)
     packs = document.get("packs") if isinstance(document, dict) else None
     if not isinstance(packs, dict) or not all(
         isinstance(v, dict) and isinstance(v.get("sha256"), str) and _SHA256.fullmatch(v["sha256"])
         for v in packs.values()
     ):
-        return {}, (
-            f"{file}: the trust file does not hold "
-            '{"packs": {PATH: {"sha256": HEX}}}; no pack is trusted from it'
-        )
+        message = _("{file}: the trust file does not hold {shape}; no pack is trusted from it")
+        return {}, message.format(file=file, shape='{"packs": {PATH: {"sha256": HEX}}}')
     return {k: v["sha256"] for k, v in packs.items()}, None
 
 
@@ -163,7 +166,7 @@ def code_snippets(question: Question) -> list[Code]:
     if experiment is None:
         return []
     found = [experiment.setup, experiment.code]
-    found.extend(code for _, code in experiment.watch or ())
+    found.extend(code for _label, code in experiment.watch or ())
     for choice in question.choices:
         found.extend((choice.code, choice.setup))
     if question.type == "order":

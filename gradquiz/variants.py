@@ -194,7 +194,7 @@ def folded(code: Code, width: int = 60) -> str:
     if len(first) > width:
         first = first[: width - 1] + "…"
     more = len(lines) - 1
-    return f"{first}  … (+{display.plural(more, 'line')})" if more else first
+    return f"{first}  … (+{display.plural(more, '{n} line', '{n} lines')})" if more else first
 
 
 class SlotKind(StrEnum):

@@ -19,6 +19,20 @@ def _private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GRADQUIZ_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("GRADQUIZ_PATH", raising=False)
     monkeypatch.setenv("LANG", "C.UTF-8")
+    # A developer's own locale must not turn the interface Chinese under the tests' feet.
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """Every test starts in English; one that switches the interface to another language
+    (`--lang zh`, `i18n.use`) leaves none of it to the next."""
+    from gradquiz import i18n
+
+    i18n.use(None)
+    yield
+    i18n.use(None)
 
 
 @pytest.fixture(scope="session")

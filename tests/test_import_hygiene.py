@@ -21,6 +21,7 @@ CORE = [
     "gradquiz.trust",
     "gradquiz.settings",
     "gradquiz.files",
+    "gradquiz.i18n",
 ]
 NO_TORCH = [
     *CORE,

@@ -171,6 +171,17 @@ def test_installed_gradquiz_exports_a_notebook_and_asks_for_the_extra_to_run_it(
     assert "--execute needs nbclient: pip install 'gradquiz[notebook]'" in executed.stderr
 
 
+def test_installed_gradquiz_speaks_chinese(installed: Installed) -> None:
+    """The compiled catalogue ships in the wheel (not its .po source), and is the one read."""
+    names = zipfile.ZipFile(installed.wheel).namelist()
+    assert "gradquiz/locale/zh/LC_MESSAGES/gradquiz.mo" in names
+    assert not [n for n in names if n.endswith(".po")]
+    gradquiz = str(installed.venv / "bin" / "gradquiz")
+    done = installed.run(gradquiz, "--lang", "zh", "run", "no-such-question")
+    assert done.returncode == 2
+    assert done.stderr == "gradquiz: 没有 id 为 'no-such-question' 的题\n"
+
+
 def test_installed_app_draws_its_first_question(installed: Installed) -> None:
     from gradquiz.format import load
 

@@ -6,11 +6,12 @@ import argparse
 import sys
 
 from gradquiz.cli.common import UsageError, find, first_catalog, language
+from gradquiz.i18n import _
 
 
 def add_flags(parser: argparse.ArgumentParser) -> None:
     """The app's own flag, on the program's parser only: no command takes it."""
-    parser.add_argument("--question", metavar="ID", help="open the app at this question")
+    parser.add_argument("--question", metavar="ID", help=_("open the app at this question"))
 
 
 def draws_a_screen(args: argparse.Namespace) -> bool:
@@ -22,17 +23,19 @@ def draws_a_screen(args: argparse.Namespace) -> bool:
 
 
 def need_terminal(what: str) -> None:
+    """`what` (translated) is what cannot start: the app, a drill."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise UsageError(
-            f"{what} needs a terminal (stdin and stdout are not one); "
+        message = _(
+            "{what} needs a terminal (stdin and stdout are not one); "
             "`gradquiz list`, `run` and `check` work without"
         )
+        raise UsageError(message.format(what=what))
 
 
 def handle(args: argparse.Namespace) -> int:
     from gradquiz.tui.app import run_app
 
-    need_terminal("the app")
+    need_terminal(_("the app"))
     cat = first_catalog(args, args.question)  # the app reads the other files after its paint
     if args.question is not None:
         find(cat, args.question)

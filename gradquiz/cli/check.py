@@ -21,6 +21,7 @@ from gradquiz.cli.common import ExitCode
 from gradquiz.display import one_line, plural
 from gradquiz.format import Library, Problem, Question
 from gradquiz.format.library import find_files
+from gradquiz.i18n import _
 
 if TYPE_CHECKING:
     from gradquiz.lab.client import Lab
@@ -40,10 +41,10 @@ def _progress(total: int) -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     return Progress(
-        "checking",
+        _("checking"),
         BarColumn(),
         MofNCompleteColumn(),
-        "variants",
+        _("variants"),
         TimeElapsedColumn(),
         console=Console(stderr=True),
         transient=True,
@@ -97,7 +98,7 @@ def collect(
         with _progress(len(requests)) as progress, owned as running:
             task = progress.add_task("check", total=len(requests)) if progress else None
 
-            def advance(_: VariantResult) -> None:
+            def advance(_result: VariantResult) -> None:
                 if progress is not None:
                     progress.advance(task)
 
@@ -136,13 +137,17 @@ def _retime(lab: Lab, requests: list[VariantRequest], results: dict[Key, Variant
 
 
 def summary(report: Report) -> str:
-    counts = plural(len(report.problems), "problem") if report.problems else "no problems"
+    problems = len(report.problems)
+    counts = plural(problems, "{n} problem", "{n} problems") if problems else _("no problems")
     if report.warnings:
-        counts += f", {plural(len(report.warnings), 'warning')}"
-    questions = plural(len(report.library.questions), "question")
-    return (
-        f"{questions} in {plural(len(report.library.files), 'file')}, "
-        f"{plural(report.runs, 'experiment run')} in {report.seconds:.1f} s: {counts}"
+        warnings = plural(len(report.warnings), "{n} warning", "{n} warnings")
+        counts = _("{problems}, {warnings}").format(problems=counts, warnings=warnings)
+    return _("{questions} in {files}, {runs} in {seconds:.1f} s: {counts}").format(
+        questions=plural(len(report.library.questions), "{n} question", "{n} questions"),
+        files=plural(len(report.library.files), "{n} file", "{n} files"),
+        runs=plural(report.runs, "{n} experiment run", "{n} experiment runs"),
+        seconds=report.seconds,
+        counts=counts,
     )
 
 
@@ -153,12 +158,16 @@ def render_text(report: Report, out: TextIO, err: TextIO) -> None:
     out.flush()
     print(summary(report), file=err)
     if report.untrusted:
-        print(
-            f"not run: {plural(report.untrusted, 'question')} from packs found through "
-            "GRADQUIZ_PATH or the settings file, which are not trusted; trust them with "
-            "`gradquiz trust PATH`, or name them with --questions or as PATH to run them",
-            file=err,
+        message = plural(
+            report.untrusted,
+            "not run: {n} question from packs found through GRADQUIZ_PATH or the settings "
+            "file, which are not trusted; trust them with `gradquiz trust PATH`, or name them "
+            "with --questions or as PATH to run them",
+            "not run: {n} questions from packs found through GRADQUIZ_PATH or the settings "
+            "file, which are not trusted; trust them with `gradquiz trust PATH`, or name them "
+            "with --questions or as PATH to run them",
         )
+        print(message, file=err)
 
 
 def _item(problem: Problem) -> dict[str, Any]:
@@ -266,7 +275,7 @@ def run_check(
 
 def snapshot(paths: Iterable[str | Path]) -> dict[str, int]:
     """Modification times of the question files under `paths`; a new or deleted file counts."""
-    files, _ = find_files(paths)
+    files, _problems = find_files(paths)
     times = {}
     for path in files:
         try:
@@ -292,7 +301,11 @@ def watch(
     try:
         seen = snapshot(paths)
         while True:
-            print(f"--- {datetime.now():%H:%M:%S} checking {plural(len(seen), 'file')}", file=out)
+            files = plural(len(seen), "{n} file", "{n} files")
+            print(
+                f"--- {datetime.now():%H:%M:%S} " + _("checking {files}").format(files=files),
+                file=out,
+            )
             out.flush()
             check_once()
             out.flush()
@@ -329,7 +342,7 @@ def command(
             report = collect(library, trusted, workers, lab)
             render(report, fmt, strict, sys.stdout, sys.stderr)
 
-        first, _ = load()
+        first, _trusted = load()
         # JSON and JUnit keep stdout to the reports themselves, one after another.
         headers = sys.stdout if fmt == "text" else sys.stderr
         return watch(list(watched) or first.files, once, headers)
@@ -338,17 +351,19 @@ def command(
 def register(commands: Any, parent: argparse.ArgumentParser) -> None:
     parser = commands.add_parser(
         "check",
-        help="validate packs, run every experiment and verify every answer key",
+        help=_("validate packs, run every experiment and verify every answer key"),
         parents=[parent],
     )
-    parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories to check")
+    parser.add_argument("paths", nargs="*", metavar="PATH", help=_("files or directories to check"))
     parser.add_argument(
-        "--workers", type=int, default=None, help="worker processes (default: one per core)"
+        "--workers", type=int, default=None, help=_("worker processes (default: one per core)")
     )
-    parser.add_argument("--format", choices=FORMATS, default="text", help="report format")
-    parser.add_argument("--strict", action="store_true", help="warnings fail the check too")
+    parser.add_argument("--format", choices=FORMATS, default="text", help=_("report format"))
+    parser.add_argument("--strict", action="store_true", help=_("warnings fail the check too"))
     parser.add_argument(
-        "--watch", action="store_true", help="check again each time a file is saved (Ctrl-C ends)"
+        "--watch",
+        action="store_true",
+        help=_("check again each time a file is saved (Ctrl-C ends)"),
     )
     parser.set_defaults(handler=handle)
 

@@ -7,7 +7,6 @@ Text from a pack is hostile: everything a command prints of it goes through
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import sys
 from collections.abc import Iterator, Sequence
@@ -16,9 +15,10 @@ from enum import IntEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gradquiz import packs
+from gradquiz import i18n, packs
 from gradquiz.display import one_line, plural
 from gradquiz.format import Problem, Question
+from gradquiz.i18n import _
 from gradquiz.packs import Catalog
 
 if TYPE_CHECKING:
@@ -62,21 +62,21 @@ def common_flags(on_command: bool) -> argparse.ArgumentParser:
         action="append",
         default=default([]),
         metavar="PATH",
-        help="add the packs in a file or directory (repeatable); their code is trusted",
+        help=_("add the packs in a file or directory (repeatable); their code is trusted"),
     )
     parent.add_argument(
         "--no-bundled",
         dest=prefix + "no_bundled",
         action="store_true",
         default=default(False),
-        help="do not load the packs that come with gradquiz",
+        help=_("do not load the packs that come with gradquiz"),
     )
     parent.add_argument(
         "--lang",
         dest=prefix + "lang",
         default=default(None),
         metavar="CODE",
-        help="language of question text, e.g. en or zh (default: from LANG)",
+        help=_("language of questions and messages, e.g. en or zh (default: from LANG)"),
     )
     return parent
 
@@ -94,7 +94,9 @@ def named_paths(args: argparse.Namespace, paths: Sequence[str]) -> list[Path]:
     named = [Path(p) for p in (*paths, *args.questions)]
     for path in named:
         if not path.exists() and not path.is_symlink():
-            raise UsageError(f"{one_line(str(path))}: no such file or directory")
+            raise UsageError(
+                _("{path}: no such file or directory").format(path=one_line(str(path)))
+            )
     return named
 
 
@@ -119,7 +121,7 @@ def first_catalog(args: argparse.Namespace, question_id: str | None) -> Catalog:
 
 def warn_store(loaded: Catalog) -> None:
     if loaded.store.problem is not None:
-        warn(f"warning: {one_line(loaded.store.problem)}")
+        warn(_("warning: {message}").format(message=one_line(loaded.store.problem)))
 
 
 def find(cat: Catalog, question_id: str) -> Question:
@@ -129,19 +131,17 @@ def find(cat: Catalog, question_id: str) -> Question:
 
         ids = [q.id for q in cat.library.questions]
         close = difflib.get_close_matches(question_id, ids, n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise UsageError(f"no question with id {one_line(repr(question_id))}{hint}")
+        shown = one_line(repr(question_id))
+        if close:
+            message = _("no question with id {id}; did you mean {ids}?")
+            raise UsageError(message.format(id=shown, ids=", ".join(close)))
+        raise UsageError(_("no question with id {id}").format(id=shown))
     return question
 
 
 def language(args: argparse.Namespace) -> str | None:
-    if args.lang:
-        return str(args.lang)
-    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
-        value = os.environ.get(name, "")
-        if value and value not in ("C", "POSIX") and not value.startswith("C."):
-            return value.split(".")[0].replace("_", "-")
-    return None
+    """The language of question text; the interface's own words follow the same choice."""
+    return i18n.requested(args.lang)
 
 
 def json_text(document: object, indent: int | None = 2) -> str:
@@ -169,7 +169,8 @@ def print_problems(problems: Sequence[Problem], to_stderr: bool = True) -> None:
 
 def report_load_problems(problems: Sequence[Problem]) -> None:
     if problems:
-        print(f"{plural(len(problems), 'problem')} while loading:", file=sys.stderr)
+        counted = plural(len(problems), "{n} problem while loading:", "{n} problems while loading:")
+        print(counted, file=sys.stderr)
         print_problems(problems)
 
 
@@ -191,7 +192,8 @@ def check_output(output: str | None) -> None:
     """Fail before the work, not after it, when FILE's directory is missing."""
     if output is not None and not Path(output).absolute().parent.is_dir():
         parent = one_line(str(Path(output).parent))
-        raise UsageError(f"cannot write {one_line(output)}: no directory {parent}")
+        message = _("cannot write {file}: no directory {directory}")
+        raise UsageError(message.format(file=one_line(output), directory=parent))
 
 
 def write_file(output: str, text: str) -> None:
@@ -200,7 +202,10 @@ def write_file(output: str, text: str) -> None:
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise UsageError(f"cannot write {one_line(output)}: {exc.strerror or exc}") from None
+        message = _("cannot write {file}: {reason}")
+        raise UsageError(
+            message.format(file=one_line(output), reason=exc.strerror or exc)
+        ) from None
 
 
 # Descriptors a lab server costs this process: two pipes, both ends until the worker starts.
@@ -214,14 +219,15 @@ def check_workers(workers: int | None) -> None:
     if workers is None:
         return
     if workers < 1:
-        raise UsageError(f"--workers must be at least 1, not {workers}")
-    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        raise UsageError(_("--workers must be at least 1, not {n}").format(n=workers))
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     most = (soft - DESCRIPTORS_SPARE) // DESCRIPTORS_PER_WORKER
     if soft != resource.RLIM_INFINITY and workers > most:
-        raise UsageError(
-            f"--workers {workers} needs more open files than the limit allows ({soft}); "
-            f"use at most {max(1, most)}, or raise the limit with `ulimit -n`"
+        message = _(
+            "--workers {n} needs more open files than the limit allows ({limit}); "
+            "use at most {most}, or raise the limit with `ulimit -n`"
         )
+        raise UsageError(message.format(n=workers, limit=soft, most=max(1, most)))
 
 
 @contextmanager
@@ -232,7 +238,9 @@ def open_lab(size: int, torchvision: bool = False) -> Iterator[Lab]:
     try:
         lab = Lab(size, torchvision)
     except OSError as exc:
-        raise UsageError(f"cannot start {plural(size, 'worker')}: {exc.strerror or exc}") from None
+        workers = plural(size, "{n} worker", "{n} workers")
+        message = _("cannot start {workers}: {reason}")
+        raise UsageError(message.format(workers=workers, reason=exc.strerror or exc)) from None
     with lab:
         yield lab
 

@@ -11,6 +11,7 @@ from gradquiz.cli.app import need_terminal
 from gradquiz.cli.common import ExitCode, UsageError, catalog, language, opened_progress
 from gradquiz.display import one_line, plural
 from gradquiz.format import Question
+from gradquiz.i18n import _
 
 if TYPE_CHECKING:
     from gradquiz.progress.drill import Progress
@@ -19,16 +20,16 @@ if TYPE_CHECKING:
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
     parser = commands.add_parser(
         "drill",
-        help="practise what is due, then new questions up to a daily limit",
+        help=_("practise what is due, then new questions up to a daily limit"),
         parents=[common],
     )
-    parser.add_argument("--topic", metavar="T", help="only questions of this topic")
-    parser.add_argument("--limit", type=int, metavar="N", help="serve at most N questions")
+    parser.add_argument("--topic", metavar="T", help=_("only questions of this topic"))
+    parser.add_argument("--limit", type=int, metavar="N", help=_("serve at most N questions"))
     parser.add_argument(
-        "--mistakes", action="store_true", help="only questions whose last answer was wrong"
+        "--mistakes", action="store_true", help=_("only questions whose last answer was wrong")
     )
     parser.add_argument(
-        "--list", action="store_true", help="print what the drill would serve, and exit"
+        "--list", action="store_true", help=_("print what the drill would serve, and exit")
     )
     parser.set_defaults(handler=handle, opens_app=True)
 
@@ -42,9 +43,9 @@ def handle(args: argparse.Namespace) -> int:
         return ExitCode.OK
     learner.store.close()
     if not queue:
-        print("Nothing is due and today's new questions are done; come back later.")
+        print(_("Nothing is due and today's new questions are done; come back later."))
         return ExitCode.OK
-    need_terminal("a drill")
+    need_terminal(_("a drill"))
     from gradquiz.tui.app import run_app
 
     return run_app(cat.library, cat, None, language(args), drill=[q.id for q in queue])
@@ -55,11 +56,10 @@ def drill_queue(
 ) -> list[Question]:
     topics = sorted({q.topic for q in questions})
     if args.topic is not None and args.topic not in topics:
-        raise UsageError(
-            f"no topic {one_line(repr(args.topic))}; the topics are: {', '.join(topics)}"
-        )
+        message = _("no topic {topic}; the topics are: {topics}")
+        raise UsageError(message.format(topic=one_line(repr(args.topic)), topics=", ".join(topics)))
     if args.limit is not None and args.limit < 1:
-        raise UsageError("--limit must be at least 1")
+        raise UsageError(_("--limit must be at least 1"))
     return progress.queue(
         questions,
         datetime.now(UTC),
@@ -74,4 +74,4 @@ def print_queue(progress: Progress, queue: list[Question], lang: str | None) -> 
     for q in queue:
         state = "review" if q.id in seen else "new"
         print(f"{q.id}\t{state}\t{q.topic}\t{one_line(q.title.get(lang))}")
-    print(f"{plural(len(queue), 'question')} to drill.", file=sys.stderr)
+    print(plural(len(queue), "{n} question to drill.", "{n} questions to drill."), file=sys.stderr)

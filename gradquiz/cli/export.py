@@ -15,6 +15,7 @@ from gradquiz.cli import common
 from gradquiz.cli.common import ExitCode, UsageError, print_problems, write_file
 from gradquiz.display import one_line, printable
 from gradquiz.format import Library, Question
+from gradquiz.i18n import _
 
 if TYPE_CHECKING:
     from gradquiz.lab.protocol import VariantResult
@@ -28,10 +29,10 @@ def _progress(total: int) -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     return Progress(
-        "exporting",
+        _("exporting"),
         BarColumn(),
         MofNCompleteColumn(),
-        "runs",
+        _("runs"),
         TimeElapsedColumn(),
         console=Console(stderr=True),
         transient=True,
@@ -53,7 +54,7 @@ def run_pack(
     with _progress(len(requests)) as progress, common.open_lab(size, torchvision) as lab:
         task = progress.add_task("export", total=len(requests)) if progress else None
 
-        def advance(_: VariantResult) -> None:
+        def advance(_result: VariantResult) -> None:
             if progress is not None:
                 progress.advance(task)
 
@@ -72,7 +73,7 @@ def handout(library: Library, runs: dict[str, dict[str, VariantResult]], lang: s
         if pack.description is not None:
             head += [pack.description.get(lang).strip(), ""]
         if pack.authors:
-            head += ["By " + ", ".join(pack.authors) + ".", ""]
+            head += [_("By {authors}.").format(authors=", ".join(pack.authors)), ""]
         parts.append("\n".join(head))
         for question in (q for q in library.questions if q.pack.file == pack.file):
             parts.append(question_markdown(question, runs.get(question.id), lang))
@@ -92,7 +93,7 @@ def command(
     """Refuses a pack with problems: a handout must not teach from a broken file."""
     if library.problems:
         print_problems(library.problems)
-        print("gradquiz: fix these first (see gradquiz check)", file=sys.stderr)
+        print("gradquiz: " + _("fix these first (see gradquiz check)"), file=sys.stderr)
         return ExitCode.PROBLEMS
     # The PATH was named on the command line, so it is trusted; the check stays for safety.
     runs = run_pack([q for q in library.questions if trusted(q)])

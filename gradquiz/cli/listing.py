@@ -9,15 +9,16 @@ from typing import Any
 from gradquiz.cli.common import ExitCode, catalog, json_text, language, report_load_problems
 from gradquiz.display import one_line
 from gradquiz.format import Question
+from gradquiz.i18n import N_, _
 from gradquiz.packs import Catalog
 
-COLUMNS = ("id", "type", "topic", "title")
+COLUMNS = (N_("id"), N_("type"), N_("topic"), N_("title"))
 GAP = "  "
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
-    parser = commands.add_parser("list", help="list the loaded questions", parents=[common])
-    parser.add_argument("--json", action="store_true", help="print a JSON array")
+    parser = commands.add_parser("list", help=_("list the loaded questions"), parents=[common])
+    parser.add_argument("--json", action="store_true", help=_("print a JSON array"))
     parser.set_defaults(handler=handle)
 
 
@@ -69,12 +70,14 @@ def table(rows: list[tuple[str, str, str, str]]) -> None:
 
     from rich.cells import cell_len
 
+    names = [_(name) for name in COLUMNS]
     widths = [
-        max([len(name), *(cell_len(row[i]) for row in rows)]) for i, name in enumerate(COLUMNS[:3])
+        max([cell_len(name), *(cell_len(row[i]) for row in rows)])
+        for i, name in enumerate(names[:3])
     ]
     indent = sum(widths) + len(GAP) * 3
     room = max(20, shutil.get_terminal_size().columns - indent)
-    out = [_line((*COLUMNS[:3],), widths, COLUMNS[3])]
+    out = [_line((*names[:3],), widths, names[3])]
     for row in rows:
         pieces = _fold(row[3], room)
         out.append(_line(row[:3], widths, pieces[0]))

@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from gradquiz import __version__, startup
+from gradquiz import __version__, i18n, startup
 from gradquiz.cli import (
     app,
     check,
@@ -33,6 +33,7 @@ from gradquiz.cli import (
 )
 from gradquiz.cli import packs as packs_command
 from gradquiz.cli.common import ExitCode, UsageError, common_flags, language, merge_common
+from gradquiz.i18n import _
 
 __all__ = ["build_parser", "language", "main", "parse"]
 
@@ -63,7 +64,9 @@ class ExactParser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = ExactParser(
         prog="gradquiz",
-        description="Learn how PyTorch gradients really behave. Without a command, opens the app.",
+        description=_(
+            "Learn how PyTorch gradients really behave. Without a command, opens the app."
+        ),
         parents=[common_flags(on_command=False)],
     )
     parser.add_argument("--version", action="version", version=f"gradquiz {__version__}")
@@ -104,12 +107,28 @@ def _tell(message: str) -> None:
         print(f"gradquiz: {message}", file=sys.stderr, flush=True)
 
 
+def _lang_flag(argv: Sequence[str]) -> str | None:
+    """`--lang` read ahead of the parser, whose help text is already in that language.
+    The last one counts, as for the parser (after the command's name overrides before it)."""
+    found = None
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg == "--lang" and i + 1 < len(argv):
+            found = argv[i + 1]
+        elif arg.startswith("--lang="):
+            found = arg.removeprefix("--lang=")
+    return found
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     _safe_streams()
+    i18n.use(i18n.requested(_lang_flag(sys.argv[1:] if argv is None else argv)))
     try:
         args = parse(argv)
     except SystemExit as exc:  # --help, --version, or argparse's own usage error
         return int(exc.code or 0)
+    i18n.use(language(args))  # the same choice, unless argparse read the line otherwise
     if not app.draws_a_screen(args):
         startup.resume()  # no screen to draw: start-up is over
     started = time.perf_counter()
@@ -120,18 +139,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"gradquiz: {exc}", file=sys.stderr)
         return ExitCode.USAGE
     except KeyboardInterrupt:
-        print(f"gradquiz: interrupted after {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        seconds = time.perf_counter() - started
+        print(
+            "gradquiz: " + _("interrupted after {seconds:.1f} s").format(seconds=seconds),
+            file=sys.stderr,
+        )
         return ExitCode.INTERRUPTED
     except BrokenPipeError:
         # `gradquiz list | head`: the reader left before the output ended.
         _quiet_stdout()
-        _tell("output closed early (broken pipe)")
+        _tell(_("output closed early (broken pipe)"))
         return ExitCode.BROKEN_PIPE
     except OSError as exc:
         if exc.errno not in (errno.EBADF, errno.ENOSPC, errno.EIO):
             raise
         # `gradquiz list >&-`, a full disk or a vanished terminal under the output.
         _quiet_stdout()
-        _tell(f"cannot write the output: {exc.strerror}")
+        _tell(_("cannot write the output: {reason}").format(reason=exc.strerror))
         return ExitCode.PROBLEMS
     return int(code)

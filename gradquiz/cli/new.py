@@ -19,6 +19,7 @@ from typing import Any
 from gradquiz.cli.common import ExitCode
 from gradquiz.display import one_line
 from gradquiz.format.model import QUESTION_TYPES
+from gradquiz.i18n import _
 
 HEADER = """\
 # yaml-language-server: $schema={schema}
@@ -210,13 +211,18 @@ def template(question_id: str, kind: str, output: Path | None = None) -> str:
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
     parser = commands.add_parser(
-        "new", help="write a commented question file to start from", parents=[common]
+        "new", help=_("write a commented question file to start from"), parents=[common]
     )
-    parser.add_argument("question_id", metavar="ID", help="the new question's id (a slug)")
+    parser.add_argument("question_id", metavar="ID", help=_("the new question's id (a slug)"))
     parser.add_argument(
-        "--type", choices=QUESTION_TYPES, default="single", help="question type (default: single)"
+        "--type",
+        choices=QUESTION_TYPES,
+        default="single",
+        help=_("question type (default: single)"),
     )
-    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (never overwritten)")
+    parser.add_argument(
+        "-o", "--output", metavar="FILE", help=_("write to FILE (never overwritten)")
+    )
     parser.set_defaults(handler=handle)
 
 
@@ -228,11 +234,11 @@ def command(question_id: str, kind: str, output: str | None) -> int:
     from gradquiz.format.schema import SLUG
 
     if not SLUG.fullmatch(question_id):
-        print(
-            f"gradquiz: {one_line(repr(question_id))} is not a valid question id: use lowercase "
-            "letters, digits and single '-' between them, e.g. grad-accumulates",
-            file=sys.stderr,
+        message = _(
+            "{id} is not a valid question id: use lowercase letters, digits and single '-' "
+            "between them, e.g. grad-accumulates"
         )
+        print("gradquiz: " + message.format(id=one_line(repr(question_id))), file=sys.stderr)
         return ExitCode.USAGE
     if output is None:
         sys.stdout.write(template(question_id, kind))
@@ -243,10 +249,17 @@ def command(question_id: str, kind: str, output: str | None) -> int:
         with path.open("x", encoding="utf-8") as file:
             file.write(template(question_id, kind, path))
     except FileExistsError:
-        print(f"gradquiz: {one_line(output)} exists; not overwriting it", file=sys.stderr)
+        message = _("{file} exists; not overwriting it")
+        print("gradquiz: " + message.format(file=one_line(output)), file=sys.stderr)
         return ExitCode.USAGE
     except OSError as exc:
-        print(f"gradquiz: cannot write {one_line(output)}: {exc.strerror}", file=sys.stderr)
+        message = _("cannot write {file}: {reason}")
+        print(
+            "gradquiz: " + message.format(file=one_line(output), reason=exc.strerror),
+            file=sys.stderr,
+        )
         return ExitCode.USAGE
-    print(f"wrote {path}; check it with: gradquiz check {path}", file=sys.stderr)
+    print(
+        _("wrote {file}; check it with: gradquiz check {file}").format(file=path), file=sys.stderr
+    )
     return ExitCode.OK

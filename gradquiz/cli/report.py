@@ -16,6 +16,7 @@ from rich.text import Text
 from gradquiz import difference, display, grading
 from gradquiz.cli.common import console
 from gradquiz.format import Question
+from gradquiz.i18n import _
 from gradquiz.lab.protocol import VariantResult
 from gradquiz.variants import Comparison, Heading, headings
 
@@ -38,7 +39,7 @@ def heading_text(heading: Heading) -> Text:
 
 def variant_table(heading: Heading, result: VariantResult) -> Table:
     table = Table(title=heading_text(heading), title_justify="left")
-    table.add_column("step", justify="right", style="dim")
+    table.add_column(_("step"), justify="right", style="dim")
     for column in result.columns:
         table.add_column(Text(display.one_line(column)), justify="right")
     for row in result.rows:
@@ -81,11 +82,12 @@ def print_run(
     for result in results.values():
         if result.output.strip():
             printed = Text(display.printable(result.output.rstrip()))
-            out.print(Group(Text(f"output of {result.variant}:", style="dim"), printed))
+            label = _("output of {variant}:").format(variant=result.variant)
+            out.print(Group(Text(label, style="dim"), printed))
     if question.type == "numeric":
         value = grading.numeric_value(question, results)
         if value is not None:
-            out.print(Text.assemble("answer: ", (display.number(value), "bold")))
+            out.print(Text.assemble(_("answer: "), (display.number(value), "bold")))
 
 
 def print_comparison(question: Question, comparison: Comparison, found: Headings) -> None:

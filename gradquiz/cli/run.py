@@ -11,19 +11,22 @@ from gradquiz.cli.common import ExitCode, UsageError, catalog, find, json_text, 
 from gradquiz.display import one_line, printable
 from gradquiz.format import Question
 from gradquiz.grading import Results
+from gradquiz.i18n import _
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
     parser = commands.add_parser(
-        "run", help="run a question's experiment and print its tables", parents=[common]
+        "run", help=_("run a question's experiment and print its tables"), parents=[common]
     )
     parser.add_argument("question_id", metavar="QUESTION_ID")
-    parser.add_argument("--json", action="store_true", help="print one JSON object (--format json)")
+    parser.add_argument(
+        "--json", action="store_true", help=_("print one JSON object (--format json)")
+    )
     parser.add_argument(
         "--format",
         choices=("text", "json", "markdown", "csv"),
         default="text",
-        help="text tables, the JSON object, markdown tables or tidy CSV",
+        help=_("text tables, the JSON object, markdown tables or tidy CSV"),
     )
     parser.add_argument(
         "--compare",
@@ -40,13 +43,15 @@ def handle(args: argparse.Namespace) -> int:
     question = find(cat, args.question_id)
     if not cat.trusted(question):
         file = one_line(question.pack.file)
-        raise UsageError(
-            f"{one_line(cat.why_not(question.pack))}; trust it with `gradquiz trust {file}`, "
-            f"or name it with --questions {file} to run it this once"
+        message = _(
+            "{why}; trust it with `gradquiz trust {file}`, "
+            "or name it with --questions {file} to run it this once"
         )
+        raise UsageError(message.format(why=one_line(cat.why_not(question.pack)), file=file))
     requests = requests_for(question)
     if not requests:
-        raise UsageError(f"question {question.id!r} has no experiment to run")
+        message = _("question {id} has no experiment to run")
+        raise UsageError(message.format(id=repr(question.id)))
     with common.open_lab(min(len(requests), os.cpu_count() or 1)) as lab:
         results = {r.variant: r for r in lab.run_all(requests)}
         torch_version = lab.torch_version

@@ -6,13 +6,14 @@ import argparse
 from typing import Any
 
 from gradquiz.cli.common import ExitCode, check_output, write_file
+from gradquiz.i18n import _
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
     parser = commands.add_parser(
-        "schema", help="print the JSON Schema of question files", parents=[common]
+        "schema", help=_("print the JSON Schema of question files"), parents=[common]
     )
-    parser.add_argument("-o", "--output", metavar="FILE", help="write it to FILE")
+    parser.add_argument("-o", "--output", metavar="FILE", help=_("write it to FILE"))
     parser.set_defaults(handler=handle)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from gradquiz import difference, display, grading
 from gradquiz.difference import Difference
 from gradquiz.format.model import Code, NumericAnswer, Question
+from gradquiz.i18n import _
 from gradquiz.lab.protocol import VariantResult
 from gradquiz.variants import (
     Comparison,
@@ -139,11 +140,22 @@ def fenced(source: str, language: str = "python") -> list[str]:
 
 def code_markdown(code: VariantCode) -> list[str]:
     """The code a variant ran beyond what every variant shares: its step code, its setup."""
-    whose = "this choice's own" if code.own_step else "the experiment's"
-    runs = display.plural(code.steps, "time")
-    lines = [f"Step code ({whose}, run {runs}):", "", *fenced(code.step.source), ""]
+    title = (
+        display.plural(
+            code.steps,
+            "Step code (this choice's own, run {n} time):",
+            "Step code (this choice's own, run {n} times):",
+        )
+        if code.own_step
+        else display.plural(
+            code.steps,
+            "Step code (the experiment's, run {n} time):",
+            "Step code (the experiment's, run {n} times):",
+        )
+    )
+    lines = [title, "", *fenced(code.step.source), ""]
     if code.setup is not None:
-        lines += ["Its extra setup, after the shared one:", "", *fenced(code.setup.source), ""]
+        lines += [_("Its extra setup, after the shared one:"), "", *fenced(code.setup.source), ""]
     return lines
 
 
@@ -151,14 +163,14 @@ def shared_markdown(code: VariantCode) -> list[str]:
     """What every variant runs: the shared setup and the watch expressions."""
     lines = []
     if code.shared_setup is not None:
-        lines += ["Setup, shared by every variant:", "", *fenced(code.shared_setup.source), ""]
+        lines += [_("Setup, shared by every variant:"), "", *fenced(code.shared_setup.source), ""]
     if code.watch is None:
         lines += [
-            "Watch: the default (each parameter of `model` and its gradient, then `loss`).",
+            _("Watch: the default (each parameter of `model` and its gradient, then `loss`)."),
             "",
         ]
     else:
-        lines += ["Watch:", ""]
+        lines += [_("Watch:"), ""]
         lines += [f"- {_cell(label)}: `{_cell(expr.source.strip())}`" for label, expr in code.watch]
         lines.append("")
     return lines
@@ -177,22 +189,26 @@ def variant_markdown(
     lines = [f"**{result.variant}**{mark}{text}", ""]
     if code is not None:
         lines += code_markdown(code)
-    lines.append("| step | " + " | ".join(_cell(c) for c in result.columns) + " |")
+    lines.append(f"| {_('step')} | " + " | ".join(_cell(c) for c in result.columns) + " |")
     lines.append("|---:|" + "---:|" * len(result.columns))
     for row in result.rows:
         cells = [_cell(display.cell(row.values.get(c))) for c in result.columns]
         lines.append(f"| {row.step} | " + " | ".join(cells) + " |")
     if result.error is not None:
-        where = "" if result.error.step is None else f" at step {result.error.step}"
-        lines += ["", f"Raised{where}: `{result.error}`"]
+        raised = (
+            _("Raised: `{error}`")
+            if result.error.step is None
+            else _("Raised at step {step}: `{error}`")
+        )
+        lines += ["", raised.format(error=result.error, step=result.error.step)]
         gloss = difference.gloss(result.error)
         if gloss is not None:
-            lines += ["", f"What it means: {gloss}"]
+            lines += ["", _("What it means: {gloss}").format(gloss=gloss)]
     for found in difference.explain(question, results)[result.variant]:
         # One line each, whatever the watch labels they quote hold.
         lines += ["", display.one_line(found.sentence)]
     if result.output.strip():
-        lines += ["", "Printed:", "", "```text", result.output.rstrip(), "```"]
+        lines += ["", _("Printed:"), "", "```text", result.output.rstrip(), "```"]
     return "\n".join(lines) + "\n"
 
 
@@ -209,7 +225,7 @@ def run_markdown(question: Question, results: Results, language: str | None) -> 
     if question.type == "numeric":
         value = grading.numeric_value(question, results)
         if value is not None:
-            parts.append(f"Answer: **{display.number(value)}**\n")
+            parts.append(_("Answer: **{value}**").format(value=display.number(value)) + "\n")
     return "\n".join(parts)
 
 
@@ -226,48 +242,57 @@ def correct_answer(question: Question, results: Results, language: str | None) -
         right = [c for c in question.choices if c.id in question.correct_choices()]
         return "; ".join(f"**{c.id}**: {c.text.get(language)}" for c in right)
     if question.type == "truefalse":
-        return "**true**" if answer else "**false**"
+        return _("**true**") if answer else _("**false**")
     if isinstance(answer, NumericAnswer):
         value = grading.numeric_value(question, results)
-        shown = display.number(value) if value is not None else "(the experiment gave no number)"
-        return f"**{shown}** (accepted within ±{answer.tolerance:g})"
-    return "the lines in this order:\n\n```python\n" + "\n".join(question.lines) + "\n```"
+        shown = display.number(value) if value is not None else _("(the experiment gave no number)")
+        accepted = _("**{value}** (accepted within ±{tolerance:g})")
+        return accepted.format(value=shown, tolerance=answer.tolerance)
+    lines = "\n".join(question.lines)
+    return _("the lines in this order:") + "\n\n```python\n" + lines + "\n```"
 
 
 def question_markdown(question: Question, results: Results | None, language: str | None) -> str:
     """One question of a handout: the question, its code, the key, and the runs' tables."""
     out = [f"## {question.title.get(language)}", ""]
-    out += [f"`{question.id}` · {question.type} · topic `{question.topic}`", ""]
+    line = _("`{id}` · {type} · topic `{topic}`")
+    out += [line.format(id=question.id, type=question.type, topic=question.topic), ""]
     out += [question.prompt.get(language).rstrip(), ""]
     experiment = question.experiment
     if experiment is not None:
-        out += _code_block(experiment.setup, "Setup")
+        out += _code_block(experiment.setup, _("Setup"))
         if question.type != "order":
-            out += _code_block(
-                experiment.code, f"Step code (run {display.plural(experiment.steps, 'time')})"
+            times = display.plural(
+                experiment.steps, "Step code (run {n} time)", "Step code (run {n} times)"
             )
+            out += _code_block(experiment.code, times)
     if question.choices:
-        out += ["Choices:", ""]
+        out += [_("Choices:"), ""]
         for choice in question.choices:
             out.append(f"- **{choice.id}**: {choice.text.get(language)}")
         out.append("")
         for choice in question.choices:
-            out += _code_block(choice.code, f"Choice {choice.id} runs")
+            out += _code_block(choice.code, _("Choice {id} runs").format(id=choice.id))
     if question.type == "order":
-        out += ["Lines to arrange (correct order below, distractors mixed in for the learner):", ""]
+        out += [
+            _("Lines to arrange (correct order below, distractors mixed in for the learner):"),
+            "",
+        ]
         out += [f"- `{line}`" for line in (*question.lines, *question.distractors)]
         out.append("")
-    out += [f"**Answer:** {correct_answer(question, results or {}, language)}", ""]
+    key = correct_answer(question, results or {}, language)
+    out += [_("**Answer:** {answer}").format(answer=key), ""]
     wrong = [c for c in question.choices if c.feedback and c.id not in question.correct_choices()]
     for choice in wrong:
         assert choice.feedback is not None
-        out += [f"- Why not {choice.id}: {choice.feedback.get(language).strip()}"]
+        why = _("- Why not {id}: {feedback}")
+        out += [why.format(id=choice.id, feedback=choice.feedback.get(language).strip())]
     if wrong:
         out.append("")
     if question.explanation is not None:
-        out += ["**Explanation.** " + question.explanation.get(language).strip(), ""]
+        out += [_("**Explanation.** ") + question.explanation.get(language).strip(), ""]
     if results:
-        out += ["### What PyTorch computes", ""]
+        out += ["### " + _("What PyTorch computes"), ""]
         out += [variant_markdown(question, r, results, language) for r in results.values()]
     return "\n".join(out).rstrip() + "\n"
 

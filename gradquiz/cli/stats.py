@@ -19,6 +19,7 @@ from gradquiz.cli.common import (
     write_file,
 )
 from gradquiz.display import one_line, plural
+from gradquiz.i18n import _
 
 EXPORT_FORMATS = {".csv": "csv", ".json": "json"}
 BARS = " ▁▂▃▄▅▆▇█"
@@ -26,14 +27,16 @@ BARS = " ▁▂▃▄▅▆▇█"
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
     parser = commands.add_parser(
-        "stats", help="show your progress: answered, accuracy, what is due", parents=[common]
+        "stats", help=_("show your progress: answered, accuracy, what is due"), parents=[common]
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--json", action="store_true", help=_("print one JSON object"))
     parser.add_argument(
-        "--export", metavar="FILE", help="write every answer ever given to FILE (.csv or .json)"
+        "--export",
+        metavar="FILE",
+        help=_("write every answer ever given to FILE (.csv or .json)"),
     )
     parser.add_argument(
-        "--streak", choices=("on", "off"), help="show (or stop showing) a streak of days"
+        "--streak", choices=("on", "off"), help=_("show (or stop showing) a streak of days")
     )
     parser.set_defaults(handler=handle)
 
@@ -54,40 +57,56 @@ def print_stats(document: dict[str, Any]) -> None:
     from gradquiz.progress.stats import TOPIC_COLUMNS, percent, topic_rows
 
     out = console()
+    answered = _("Answered {answered}, correct {correct} ({accuracy}); seen {seen} of {questions}.")
     out.print(
-        f"Answered {document['answered']}, correct {document['correct']} "
-        f"({percent(document['accuracy'])}); seen {document['seen']} of "
-        f"{plural(document['questions'], 'question')}."
+        answered.format(
+            answered=document["answered"],
+            correct=document["correct"],
+            accuracy=percent(document["accuracy"]),
+            seen=document["seen"],
+            questions=plural(document["questions"], "{n} question", "{n} questions"),
+        )
     )
     if "streak" in document:
-        out.print(f"Streak: {plural(document['streak'], 'day')} in a row.")
-    out.print(f"Due now: {document['due_now']}; new today: {document['new_today']}.")
+        out.print(
+            plural(document["streak"], "Streak: {n} day in a row.", "Streak: {n} days in a row.")
+        )
+    due = _("Due now: {due}; new today: {new}.")
+    out.print(due.format(due=document["due_now"], new=document["new_today"]))
     week = document["due_next_7_days"]
     counts = [day["due"] for day in week]
     # On a line of its own, never folded: a bar cut in two no longer reads as a week.
+    days = plural(
+        len(week),
+        "Due in the next {n} day ({first} to {last}):",
+        "Due in the next {n} days ({first} to {last}):",
+        first=week[0]["date"],
+        last=week[-1]["date"],
+    )
     out.print(
-        f"Due in the next {plural(len(week), 'day')} ({week[0]['date']} to {week[-1]['date']}): "
-        f"{bars(counts)} {' '.join(map(str, counts))}",
+        f"{days} {bars(counts)} {' '.join(map(str, counts))}",
         no_wrap=True,
         overflow="ignore",
         crop=False,
     )
-    table = Table(title="By topic", box=None, title_justify="left")
+    table = Table(title=_("By topic"), box=None, title_justify="left")
     for column in TOPIC_COLUMNS:
-        table.add_column(column, justify="left" if column == "topic" else "right")
+        table.add_column(_(column), justify="left" if column == "topic" else "right")
     for row in topic_rows(document):
         table.add_row(*(Text(one_line(cell)) for cell in row))
     out.print(table)
     if document["most_missed"]:
-        out.print("Most often missed:")
+        out.print(_("Most often missed:"))
         for item in document["most_missed"]:
-            line = (
-                f"  {one_line(item['id'])}: wrong {item['wrong']} of {item['answered']} "
-                f"({one_line(item['title'])})"
+            line = _("{id}: wrong {wrong} of {answered} ({title})").format(
+                id=one_line(item["id"]),
+                wrong=item["wrong"],
+                answered=item["answered"],
+                title=one_line(item["title"]),
             )
-            out.print(Text(line))
+            out.print(Text("  " + line))
     if not document["saving"]:
-        out.print("Progress is not being saved (see the notice above).")
+        out.print(_("Progress is not being saved (see the notice above)."))
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -96,22 +115,25 @@ def handle(args: argparse.Namespace) -> int:
     questions = catalog(args).library.questions
     if args.export is not None:
         if Path(args.export).suffix.lower() not in EXPORT_FORMATS:
-            raise UsageError(f"{one_line(args.export)}: name the export file .csv or .json")
+            message = _("{file}: name the export file .csv or .json")
+            raise UsageError(message.format(file=one_line(args.export)))
         check_output(args.export)
     progress = opened_progress()
     if args.streak is not None:
         if not progress.store.saving:
-            warn("the streak setting was not changed: your progress file cannot be written")
+            warn(_("the streak setting was not changed: your progress file cannot be written"))
             return ExitCode.PROBLEMS
         progress.store.set_pref(STREAK_PREF, args.streak)
-        print(f"Streak {'shown' if args.streak == 'on' else 'hidden'}.", file=sys.stderr)
+        print(_("Streak shown.") if args.streak == "on" else _("Streak hidden."), file=sys.stderr)
     if args.export is not None:
         answers = progress.store.answers()
         fmt = EXPORT_FORMATS[Path(args.export).suffix.lower()]
         write_file(args.export, export(answers, fmt))
-        print(
-            f"Wrote {plural(len(answers), 'answer')} to {one_line(args.export)}.", file=sys.stderr
+        file = one_line(args.export)
+        wrote = plural(
+            len(answers), "Wrote {n} answer to {file}.", "Wrote {n} answers to {file}.", file=file
         )
+        print(wrote, file=sys.stderr)
         return ExitCode.OK
     document = stats(progress, questions, datetime.now(UTC))
     if args.json:

@@ -9,12 +9,13 @@ from typing import Any
 
 from gradquiz.cli.common import ExitCode, UsageError, warn
 from gradquiz.display import one_line
+from gradquiz.i18n import _
 from gradquiz.trust import TrustNotSaved, TrustStore
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
     parser = commands.add_parser(
-        "untrust", help="stop trusting a pack (file or directory)", parents=[common]
+        "untrust", help=_("stop trusting a pack (file or directory)"), parents=[common]
     )
     parser.add_argument("path", metavar="PATH")
     parser.set_defaults(handler=handle)
@@ -27,13 +28,16 @@ def handle(args: argparse.Namespace) -> int:
     try:
         removed = store.forget(path)
     except TrustNotSaved as exc:
-        warn(f"{one_line(str(exc))}; nothing was untrusted")
+        warn(_("{reason}; nothing was untrusted").format(reason=one_line(str(exc))))
         return ExitCode.PROBLEMS
     if not removed and not path.exists():
-        raise UsageError(f"{shown}: no such file or directory, and nothing trusted there")
+        raise UsageError(
+            _("{path}: no such file or directory, and nothing trusted there").format(path=shown)
+        )
     if not removed:
-        print(f"{shown} was not trusted")
+        print(_("{path} was not trusted").format(path=shown))
     for file, sha256 in sorted(removed.items()):
         # trust.json is a file anyone can edit: its keys are text like any other.
-        print(f"no longer trusted: {one_line(file)} (sha256 {one_line(sha256[:12])})")
+        message = _("no longer trusted: {file} (sha256 {sha256})")
+        print(message.format(file=one_line(file), sha256=one_line(sha256[:12])))
     return ExitCode.OK

@@ -2,9 +2,10 @@
 
 Parsing a file means importing PyYAML and checking every field: for the first pack that is
 about 35 ms of the app's first paint. So what parsing gave is pickled, one file per question
-file, and used again while three things stay the same: the bytes read (by their SHA-256, the
+file, and used again while four things stay the same: the bytes read (by their SHA-256, the
 hash trust uses, so a cached pack is never more trusted than its file), the path they were read
-under (problems name it), and the code of this `format` package. Anything else, including a
+under (problems name it), the code of this `format` package, and the interface's language and
+catalogue (problems are written in it, see `gradquiz.i18n`). Anything else, including a
 cache file that cannot be read or unpickled, means parsing afresh.
 
 The cache lives in the learner's own directories, beside the trust store; pickles, like Python's
@@ -22,7 +23,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gradquiz import __version__, locations
+from gradquiz import __version__, i18n, locations
 
 if TYPE_CHECKING:
     from gradquiz.format.model import PackInfo, Question
@@ -58,7 +59,7 @@ def get(name: str, sha256: str) -> Parsed | None:
     # UnpicklingError, AttributeError for a class since renamed...): each one is a miss.
     except Exception:
         return None
-    if key != (code_version(), name, sha256):
+    if key != (code_version(), i18n.stamp(), name, sha256):
         return None
     return parsed  # type: ignore[no-any-return]  # pickled by `put`, key checked
 
@@ -71,7 +72,8 @@ def put(name: str, sha256: str, parsed: Parsed) -> None:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         with partial.open("wb") as file:
-            pickle.dump(((code_version(), name, sha256), parsed), file, pickle.HIGHEST_PROTOCOL)
+            key = (code_version(), i18n.stamp(), name, sha256)
+            pickle.dump((key, parsed), file, pickle.HIGHEST_PROTOCOL)
         # Atomic: another gradquiz reading the entry sees the old file or the new, whole.
         partial.replace(target)
     except OSError:

@@ -16,6 +16,7 @@ from gradquiz.files import Unreadable, dangling, kind, read_regular
 from gradquiz.format import cache
 from gradquiz.format.model import PackInfo, Question
 from gradquiz.format.problems import Location, Problem
+from gradquiz.i18n import _
 
 SUFFIXES = (".yaml", ".yml")
 # Checked before a file is read, and read no further than this.
@@ -77,12 +78,13 @@ def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
         elif stat.S_ISREG(mode):
             found.append(path)
         else:
-            problems.append(Problem(Location(str(path)), f"is {kind(mode)}, not a question file"))
+            message = _("is {kind}, not a question file").format(kind=kind(mode))
+            problems.append(Problem(Location(str(path)), message))
     return found, problems
 
 
 def _missing(path: Path) -> str:
-    return dangling(path) or "no such file or directory"
+    return dangling(path) or _("no such file or directory")
 
 
 def _walk(root: Path) -> tuple[list[Path], list[Problem]]:
@@ -92,12 +94,13 @@ def _walk(root: Path) -> tuple[list[Path], list[Problem]]:
 
     def unlisted(exc: OSError) -> None:
         where = str(exc.filename or root)
-        problems.append(Problem(Location(where), f"cannot list: {exc.strerror or exc}"))
+        message = _("cannot list: {reason}").format(reason=exc.strerror or exc)
+        problems.append(Problem(Location(where), message))
 
     for directory, subdirectories, names in os.walk(root, onerror=unlisted):
         here = Path(directory)
         if _pseudo(here):
-            message = "is a pseudo file system of the kernel; no packs are read from it"
+            message = _("is a pseudo file system of the kernel; no packs are read from it")
             problems.append(Problem(Location(directory), message))
             subdirectories.clear()
             continue
@@ -114,7 +117,7 @@ def _walk(root: Path) -> tuple[list[Path], list[Problem]]:
             if stat.S_ISREG(mode):
                 found.append(path)
             else:
-                message = f"is {kind(mode)}, not a question file; skipped"
+                message = _("is {kind}, not a question file; skipped").format(kind=kind(mode))
                 problems.append(Problem(Location(str(path)), message))
     return sorted(found), sorted(problems)
 
@@ -162,8 +165,9 @@ def _read(
                 library.problems.append(
                     Problem(
                         question.where("id"),
-                        f"duplicate question id {question.id!r}, first defined at "
-                        f"{first_seen[question.id]}",
+                        _("duplicate question id {id}, first defined at {where}").format(
+                            id=repr(question.id), where=first_seen[question.id]
+                        ),
                     )
                 )
                 continue

@@ -30,6 +30,7 @@ from gradquiz.format.schema import (
     read_fields,
 )
 from gradquiz.format.yamlsafe import Mapping, Node, Scalar, Sequence, parse, read_text
+from gradquiz.i18n import N_, _
 
 
 def parse_pack(
@@ -44,7 +45,7 @@ def parse_pack(
 
 
 def load_document(name: str, root: Node | None) -> tuple[list[Question], list[Problem]]:
-    _, questions, problems = _document(name, root, "")
+    _pack, questions, problems = _document(name, root, "")
     return questions, problems
 
 
@@ -53,14 +54,14 @@ def _document(
 ) -> tuple[PackInfo, list[Question], list[Problem]]:
     problems: list[ProblemError] = []
     if root is None:
-        empty = "file is empty; expected a pack or a question"
+        empty = _("file is empty; expected a pack or a question")
         return PackInfo(name, sha256=sha256), [], [Problem(Location(name), empty)]
     if isinstance(root, Mapping) and root.get("id") is not None:
         pack = PackInfo(name, sha256=sha256)
         nodes: list[Node] = [root]
     else:
         try:
-            values, _ = read_fields(root, FILE_FIELDS, "a question file", problems)
+            values, _locations = read_fields(root, FILE_FIELDS, N_("a question file"), problems)
         except ProblemError as exc:
             return PackInfo(name, sha256=sha256), [], [exc.problem]
         pack = replace(_pack(name, values.get("pack", {})), sha256=sha256)
@@ -97,7 +98,7 @@ def _pack(name: str, values: dict[str, Any]) -> PackInfo:
 def _question(node: Node, pack: PackInfo, problems: list[ProblemError]) -> Question | None:
     found: list[ProblemError] = []
     try:
-        values, locations = read_fields(node, QUESTION_FIELDS, "a question", found)
+        values, locations = read_fields(node, QUESTION_FIELDS, N_("a question"), found)
     except ProblemError as exc:
         problems.append(exc)
         return None
@@ -147,28 +148,30 @@ def _answer(kind: str, node: Node, choices: tuple[Choice, ...]) -> Any:
         return _choice_id(node, CHOICE_ID_KIND.read(node), choices)
     if kind == "multiple":
         if not isinstance(node, Sequence):
-            raise expected(node, "a list of choice ids")
+            raise expected(node, _("a list of choice ids"))
         ids = [_choice_id(item, CHOICE_ID_KIND.read(item), choices) for item in node.items]
         if len(set(ids)) != len(ids):
-            raise ProblemError(node.location, "a choice id is listed twice")
+            raise ProblemError(node.location, _("a choice id is listed twice"))
         return tuple(ids)
     if kind == "truefalse":
         if not isinstance(node, Scalar) or not isinstance(node.value, bool):
-            raise expected(node, "true or false")
+            raise expected(node, _("true or false"))
         return node.value
     if kind == "numeric":
         found: list[ProblemError] = []
-        values, _ = read_fields(node, NUMERIC_FIELDS, "a numeric answer", found)
+        values, _locations = read_fields(node, NUMERIC_FIELDS, N_("a numeric answer"), found)
         if found:
             raise ProblemGroup(found)
         return NumericAnswer(**values)
-    raise ProblemError(node.location, "order questions have no answer: they are graded by running")
+    message = _("order questions have no answer: they are graded by running")
+    raise ProblemError(node.location, message)
 
 
 def _choice_id(node: Node, value: str, choices: tuple[Choice, ...]) -> str:
     if choices and all(c.id != value for c in choices):
         known = ", ".join(c.id for c in choices)
-        raise ProblemError(node.location, f"answer {value!r} is not a choice id ({known})")
+        message = _("answer {value} is not a choice id ({known})")
+        raise ProblemError(node.location, message.format(value=repr(value), known=known))
     return value
 
 
@@ -176,34 +179,42 @@ def _rules(q: Question) -> list[tuple[Location, str]]:
     """The rules that tie fields together once each one is valid on its own."""
     out: list[tuple[Location, str]] = []
     rule = TYPE_RULES[q.type]
-    a_type = f"{'an' if q.type[0] in 'aeiou' else 'a'} {q.type} question"
+    a_type = _("an {type} question") if q.type[0] in "aeiou" else _("a {type} question")
+    a_type = a_type.format(type=q.type)
     for key in rule.needs:
         if key not in q.field_locations:
-            out.append((q.location, f"{a_type} needs {_a_key(key)}"))
+            needs = _("{a_type} needs {key}").format(a_type=a_type, key=_a_key(key))
+            out.append((q.location, needs))
     for key in rule.refused():
         if key in q.field_locations:
-            out.append((q.where(key), f"{a_type} takes no {key!r}"))
+            takes_no = _("{a_type} takes no {key}").format(a_type=a_type, key=repr(key))
+            out.append((q.where(key), takes_no))
     ids = [c.id for c in q.choices]
     for index, choice_id in enumerate(ids):
         if choice_id in ids[:index]:
-            out.append((q.where("choices"), f"choice id {choice_id!r} is used twice"))
+            twice = _("choice id {id} is used twice").format(id=repr(choice_id))
+            out.append((q.where("choices"), twice))
     out.extend(_experiment_rules(q))
     out.extend(_verify_rules(q))
     return out
 
 
 def _a_key(key: str) -> str:
-    return f"an {key!r}" if key[0] in "aeiou" else repr(key)
+    return _("an {key}").format(key=repr(key)) if key[0] in "aeiou" else repr(key)
 
 
 def _experiment_rules(q: Question) -> list[tuple[Location, str]]:
     out: list[tuple[Location, str]] = []
     needs_code = [v for v in q.variants() if v.code is None]
     if needs_code and q.experiment is not None:
-        which = "a choice without 'code'" if q.has_choice_variants else "the question"
-        out.append((q.where("experiment"), f"experiment needs 'code': {which} runs it"))
+        message = (
+            _("experiment needs 'code': a choice without 'code' runs it")
+            if q.has_choice_variants
+            else _("experiment needs 'code': the question runs it")
+        )
+        out.append((q.where("experiment"), message))
     if q.experiment is None and any(c.code or c.setup for c in q.choices):
-        out.append((q.where("choices"), "choices carry code but there is no 'experiment'"))
+        out.append((q.where("choices"), _("choices carry code but there is no 'experiment'")))
     return out
 
 
@@ -213,17 +224,19 @@ def _verify_rules(q: Question) -> list[tuple[Location, str]]:
         return []  # a verify the type does not take is reported with the other keys
     where = q.where("verify")
     given = [key for key in CHOICE_VERIFY if getattr(q.verify, key) is not None]
-    takes = " or ".join(map(repr, rule.verify))
+    takes = _(" or ").join(map(repr, rule.verify))
     if not given:
-        return [(where, f"verify needs {takes}")]
+        return [(where, _("verify needs {keys}").format(keys=takes))]
     if len(given) > 1:
-        return [(where, "verify takes 'same_as' or 'expr', not both")]
+        return [(where, _("verify takes 'same_as' or 'expr', not both"))]
     if given[0] not in rule.verify:
-        return [(where, f"verify of a {q.type} question takes {takes}, not {given[0]!r}")]
+        message = _("verify of a {type} question takes {keys}, not {key}")
+        return [(where, message.format(type=q.type, keys=takes, key=repr(given[0])))]
     if q.experiment is None:
-        return [(where, "verify needs an 'experiment' to run")]
+        return [(where, _("verify needs an 'experiment' to run"))]
     if q.verify.same_as is not None and q.choice(q.verify.same_as) is None:
-        return [(where, f"same_as names {q.verify.same_as!r}, which is not a choice id")]
+        message = _("same_as names {id}, which is not a choice id")
+        return [(where, message.format(id=repr(q.verify.same_as)))]
     if q.type in ("single", "multiple") and not q.has_choice_variants:
-        return [(where, "verify compares choices' runs, but no choice carries its own 'code'")]
+        return [(where, _("verify compares choices' runs, but no choice carries its own 'code'"))]
     return []

@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 from gradquiz.format.model import QUESTION_TYPES, Code, QuestionType, Text
 from gradquiz.format.problems import Location, ProblemError
 from gradquiz.format.yamlsafe import Mapping, Node, Scalar, Sequence
+from gradquiz.i18n import N_, _
 
 T = TypeVar("T")
 JSON = dict[str, Any]
@@ -27,24 +28,27 @@ CHOICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 
 def _describe(node: Node) -> str:
     if isinstance(node, Mapping):
-        return "a mapping"
+        return _("a mapping")
     if isinstance(node, Sequence):
-        return "a list"
+        return _("a list")
     value = node.value
     if value is None:
-        return "nothing (null)"
+        return _("nothing (null)")
     if isinstance(value, bool):
         said = str(value).lower()
         if node.text.lower() != said:
-            return f"the boolean {said} (YAML reads {node.text} as {said}; quote it: '{node.text}')"
-        return f"the boolean {said}"
+            message = _("the boolean {said} (YAML reads {text} as {said}; quote it: '{text}')")
+            return message.format(said=said, text=node.text)
+        return _("the boolean {said}").format(said=said)
     if isinstance(value, int | float):
-        return f"the number {value}"
-    return f"the string {value!r}" if len(value) < 40 else "a string"
+        return _("the number {value}").format(value=value)
+    return _("the string {value}").format(value=repr(value)) if len(value) < 40 else _("a string")
 
 
 def expected(node: Node, what: str) -> ProblemError:
-    return ProblemError(node.location, f"expected {what}, got {_describe(node)}")
+    """`what` is translated by the caller (the kinds' own words are marked there)."""
+    message = _("expected {what}, got {got}").format(what=what, got=_describe(node))
+    return ProblemError(node.location, message)
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,7 @@ class Kind(Generic[T]):
 
 def _string(node: Node) -> str:
     if not isinstance(node, Scalar) or not isinstance(node.value, str):
-        raise expected(node, "a string")
+        raise expected(node, _("a string"))
     return node.value
 
 
@@ -65,14 +69,14 @@ def _pattern(regex: re.Pattern[str], what: str) -> Callable[[Node], str]:
     def read(node: Node) -> str:
         value = _string(node) if isinstance(node, Scalar) and isinstance(node.value, str) else None
         if value is None or not regex.fullmatch(value):
-            raise expected(node, what)
+            raise expected(node, _(what))
         return value
 
     return read
 
 
 def _number(low: float, high: float, integer: bool) -> Callable[[Node], float]:
-    what = "an integer" if integer else "a number"
+    what = _("an integer") if integer else _("a number")
 
     def read(node: Node) -> float:
         value = node.value if isinstance(node, Scalar) else None
@@ -81,7 +85,8 @@ def _number(low: float, high: float, integer: bool) -> Callable[[Node], float]:
         if integer and not isinstance(value, int):
             raise expected(node, what)
         if not math.isfinite(value) or not low <= value <= high:
-            raise ProblemError(node.location, f"must be between {low:g} and {high:g}, got {value}")
+            message = _("must be between {low:g} and {high:g}, got {value}")
+            raise ProblemError(node.location, message.format(low=low, high=high, value=value))
         return value
 
     return read
@@ -89,7 +94,7 @@ def _number(low: float, high: float, integer: bool) -> Callable[[Node], float]:
 
 def _boolean(node: Node) -> bool:
     if not isinstance(node, Scalar) or not isinstance(node.value, bool):
-        raise expected(node, "true or false")
+        raise expected(node, _("true or false"))
     return node.value
 
 
@@ -97,11 +102,12 @@ def _text(node: Node) -> Text:
     if isinstance(node, Scalar) and isinstance(node.value, str):
         return Text({"en": node.value})
     if not isinstance(node, Mapping) or not node.items:
-        raise expected(node, "text (a string, or a mapping from language code to string)")
+        raise expected(node, _("text (a string, or a mapping from language code to string)"))
     by_language = {}
     for key, value in node:
         if not isinstance(key.value, str) or not LANGUAGE.fullmatch(key.value):
-            raise ProblemError(key.location, f"{key.value!r} is not a language code like en or zh")
+            message = _("{code} is not a language code like en or zh")
+            raise ProblemError(key.location, message.format(code=repr(key.value)))
         by_language[key.value] = _string(value)
     return Text(by_language)
 
@@ -119,14 +125,16 @@ def code_kind(mode: str) -> Callable[[Node], Code]:
             line = origin.line + (exc.lineno or 1) - 1
             column = (exc.offset or 1) + (origin.column - 1)
             raise ProblemError(
-                Location(origin.file, line, column), f"Python syntax error: {exc.msg}"
+                Location(origin.file, line, column),
+                _("Python syntax error: {error}").format(error=exc.msg),
             ) from None
         except ValueError as exc:  # null bytes in the source
-            raise ProblemError(origin, f"Python source is not valid: {exc}") from None
+            message = _("Python source is not valid: {error}").format(error=exc)
+            raise ProblemError(origin, message) from None
         except (RecursionError, MemoryError):
             # A 3,000-term expression exhausts the compiler's recursion limit.
             raise ProblemError(
-                origin, "Python source is nested too deeply to compile; split it up"
+                origin, _("Python source is nested too deeply to compile; split it up")
             ) from None
         return Code(source, origin)
 
@@ -136,9 +144,10 @@ def code_kind(mode: str) -> Callable[[Node], Code]:
 def list_of(kind: Kind[T], min_items: int = 0) -> Kind[tuple[T, ...]]:
     def read(node: Node) -> tuple[T, ...]:
         if not isinstance(node, Sequence):
-            raise expected(node, "a list")
+            raise expected(node, _("a list"))
         if len(node.items) < min_items:
-            raise ProblemError(node.location, f"needs at least {min_items} item(s)")
+            message = _("needs at least {n} item(s)").format(n=min_items)
+            raise ProblemError(node.location, message)
         items: list[T] = []
         problems: list[ProblemError] = []
         for item in node.items:
@@ -169,7 +178,7 @@ TEXT_SCHEMA: JSON = {
 
 STRING = Kind(_string, {"type": "string"})
 SLUG_KIND = Kind(
-    _pattern(SLUG, "a slug (lowercase letters, digits and -)"),
+    _pattern(SLUG, N_("a slug (lowercase letters, digits and -)")),
     {"type": "string", "pattern": SLUG.pattern},
 )
 
@@ -180,7 +189,7 @@ def _choice_id(node: Node) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str) or not CHOICE_ID.fullmatch(value):
-        raise expected(node, "a short choice id (letters, digits, - or _)")
+        raise expected(node, _("a short choice id (letters, digits, - or _)"))
     return value
 
 
@@ -203,7 +212,7 @@ def number(low: float, high: float) -> Kind[float]:
 
 def _watch(node: Node) -> tuple[tuple[str, Code], ...]:
     if not isinstance(node, Mapping) or not node.items:
-        raise expected(node, "a mapping from column label to Python expression")
+        raise expected(node, _("a mapping from column label to Python expression"))
     return tuple((str(key.value), PYTHON_EXPR.read(value)) for key, value in node)
 
 
@@ -233,7 +242,9 @@ Fields = dict[str, Field]
 def read_fields(
     node: Node, fields: Fields, what: str, problems: list[ProblemError]
 ) -> tuple[dict[str, Any], dict[str, Location]]:
-    """Read a mapping against `fields`, collecting every problem instead of stopping."""
+    """Read a mapping against `fields`, collecting every problem instead of stopping. `what`
+    names the mapping (marked with `N_` where it is written) in the problems."""
+    what = _(what)
     if not isinstance(node, Mapping):
         raise expected(node, what)
     values: dict[str, Any] = {}
@@ -244,7 +255,9 @@ def read_fields(
         spec = fields.get(name)
         if spec is None:
             known = ", ".join(fields)
-            problems.append(ProblemError(key.location, f"unknown key {name!r} in {what} ({known})"))
+            message = _("unknown key {key} in {what} ({known})")
+            message = message.format(key=repr(name), what=what, known=known)
+            problems.append(ProblemError(key.location, message))
             continue
         try:
             values[name] = spec.kind.read(value)
@@ -252,7 +265,8 @@ def read_fields(
             problems.append(exc)
     for name, spec in fields.items():
         if spec.required and name not in locations:
-            problems.append(ProblemError(node.location, f"{what} is missing {name!r}"))
+            message = _("{what} is missing {key}").format(what=what, key=repr(name))
+            problems.append(ProblemError(node.location, message))
     return values, locations
 
 
@@ -275,7 +289,7 @@ def nested(fields: Fields, what: str) -> Kind[dict[str, Any]]:
 
     def read(node: Node) -> dict[str, Any]:
         problems: list[ProblemError] = []
-        values, _ = read_fields(node, fields, what, problems)
+        values, _locations = read_fields(node, fields, what, problems)
         if problems:
             raise ProblemGroup(problems)
         return values
@@ -410,11 +424,11 @@ QUESTION_FIELDS: Fields = {
     "explanation": Field(TEXT, description="Shown after answering: why the answer is right."),
     "references": Field(list_of(STRING), description="URLs or citations."),
     "experiment": Field(
-        nested(EXPERIMENT_FIELDS, "experiment"),
+        nested(EXPERIMENT_FIELDS, N_("experiment")),
         description="The PyTorch experiment behind the question.",
     ),
     "choices": Field(
-        list_of(nested(CHOICE_FIELDS, "choice"), min_items=1),
+        list_of(nested(CHOICE_FIELDS, N_("choice")), min_items=1),
         description="The choices of a single or multiple question.",
     ),
     # The answer's shape depends on `type`; the loader checks it once the type is known.
@@ -434,7 +448,7 @@ QUESTION_FIELDS: Fields = {
         "false; numeric: {expr, tolerance, value}; order: none.",
     ),
     "verify": Field(
-        nested(VERIFY_FIELDS, "verify"),
+        nested(VERIFY_FIELDS, N_("verify")),
         description="How the experiment proves the answer key: {same_as: ID} or {expr: ...}.",
     ),
     "lines": Field(
@@ -451,7 +465,7 @@ PACK_FIELDS: Fields = {
 }
 
 FILE_FIELDS: Fields = {
-    "pack": Field(nested(PACK_FIELDS, "pack"), description="The pack header."),
+    "pack": Field(nested(PACK_FIELDS, N_("pack")), description="The pack header."),
     # Questions are read one by one so each problem stays with its own question.
     "questions": Field(
         Kind(lambda node: node, {"type": "array"}),

@@ -13,6 +13,7 @@ import yaml
 
 from gradquiz.format.library import MAX_FILE_BYTES
 from gradquiz.format.problems import Location, ProblemError
+from gradquiz.i18n import _
 
 _YAML = "tag:yaml.org,2002:"
 # Timestamps stay strings: a date in a reference list is text, not a datetime.
@@ -106,7 +107,9 @@ def read_text(path: str, data: bytes) -> str:
     if len(data) > MAX_FILE_BYTES:
         raise ProblemError(
             Location(path),
-            f"file is {len(data):,} bytes; question files are limited to {MAX_FILE_BYTES:,}",
+            _("file is {size:,} bytes; question files are limited to {limit:,}").format(
+                size=len(data), limit=MAX_FILE_BYTES
+            ),
         )
     try:
         return data.decode("utf-8-sig")
@@ -115,7 +118,8 @@ def read_text(path: str, data: bytes) -> str:
         line = before.count(b"\n") + 1
         column = exc.start - (before.rfind(b"\n") + 1) + 1
         raise ProblemError(
-            Location(path, line, column), f"file is not UTF-8 (byte 0x{data[exc.start]:02x})"
+            Location(path, line, column),
+            _("file is not UTF-8 (byte 0x{byte:02x})").format(byte=data[exc.start]),
         ) from None
 
 
@@ -134,7 +138,7 @@ def parse(path: str, text: str) -> Node | None:
     except yaml.YAMLError as exc:
         raise ProblemError(Location(path), f"YAML: {exc}") from None
     except RecursionError:
-        raise ProblemError(Location(path), "YAML: nesting is too deep") from None
+        raise ProblemError(Location(path), "YAML: " + _("nesting is too deep")) from None
     finally:
         loader.dispose()
     if root is None:
@@ -143,14 +147,14 @@ def parse(path: str, text: str) -> Node | None:
     try:
         return _convert(path, root, lines)
     except RecursionError:
-        raise ProblemError(Location(path), "YAML: nesting is too deep") from None
+        raise ProblemError(Location(path), "YAML: " + _("nesting is too deep")) from None
 
 
 def _convert(path: str, node: yaml.Node, lines: list[str]) -> Node:
     where = _location(path, node.start_mark)
     if isinstance(node, yaml.ScalarNode):
         if node.tag not in _SCALAR_TAGS:
-            raise ProblemError(where, f"YAML tags like {node.tag!r} are not allowed")
+            raise ProblemError(where, _tag_refused(node))
         style = node.style or None  # libyaml says "" where PyYAML says None
         origin = _content_origin(path, node, lines)
         try:
@@ -158,28 +162,32 @@ def _convert(path: str, node: yaml.Node, lines: list[str]) -> Node:
         except ValueError:
             # Python refuses to convert an integer of more than 4,300 digits (CVE-2020-10735).
             digits = sum(c.isdigit() for c in str(node.value))
-            message = f"a number of {digits:,} digits is too long to read; write it shorter"
+            message = _("a number of {digits:,} digits is too long to read; write it shorter")
+            message = message.format(digits=digits)
             raise ProblemError(where, message) from None
         return Scalar(value, where, style, origin, str(node.value))
     if isinstance(node, yaml.SequenceNode):
         if node.tag != _YAML + "seq":
-            raise ProblemError(where, f"YAML tags like {node.tag!r} are not allowed")
+            raise ProblemError(where, _tag_refused(node))
         return Sequence([_convert(path, item, lines) for item in node.value], where)
     if node.tag != _YAML + "map":
-        raise ProblemError(where, f"YAML tags like {node.tag!r} are not allowed")
+        raise ProblemError(where, _tag_refused(node))
     mapping = Mapping([], where)
     for key_node, value_node in node.value:
         key = _convert(path, key_node, lines)
         if not isinstance(key, Scalar) or not isinstance(key.value, str):
-            raise ProblemError(key.location, "keys must be plain strings")
+            raise ProblemError(key.location, _("keys must be plain strings"))
         if key.value in mapping.keys:
             first = mapping.keys[key.value].location
-            raise ProblemError(
-                key.location, f"duplicate key {key.value!r} (first at line {first.line})"
-            )
+            message = _("duplicate key {key} (first at line {line})")
+            raise ProblemError(key.location, message.format(key=repr(key.value), line=first.line))
         mapping.keys[key.value] = key
         mapping.items.append((key, _convert(path, value_node, lines)))
     return mapping
+
+
+def _tag_refused(node: yaml.Node) -> str:
+    return _("YAML tags like {tag} are not allowed").format(tag=repr(node.tag))
 
 
 def _scalar_value(node: yaml.ScalarNode) -> str | int | float | bool | None:

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from gradquiz.format.model import Question
+from gradquiz.i18n import N_
 from gradquiz.progress.drill import Progress, local_day
 from gradquiz.progress.store import Answer, stamp
 
@@ -28,7 +29,8 @@ def percent(value: float | None) -> str:
 
 # "The next 7 days": today and the six after it.
 WEEK = 7
-TOPIC_COLUMNS = ("topic", "questions", "answered", "correct", "accuracy")
+# Marked for the catalogue: the table headers are translated where they are shown.
+TOPIC_COLUMNS = (N_("topic"), N_("questions"), N_("answered"), N_("correct"), N_("accuracy"))
 
 
 def topic_rows(document: dict[str, Any]) -> list[tuple[str, ...]]:

@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from gradquiz.i18n import _
+
 FILE_NAME = "progress.sqlite3"
 BACKUPS = "backups"
 # A second process holding the write lock finishes its one-answer transaction in milliseconds.
@@ -302,13 +304,14 @@ def _prepare(connection: sqlite3.Connection, *, on_disk: bool) -> None:
             raise Damaged(str(exc)) from exc
         raise
     if verdict != "ok":
-        raise Damaged(f"integrity check failed: {verdict}")
+        raise Damaged(_("integrity check failed: {verdict}").format(verdict=verdict))
     version = int(connection.execute("PRAGMA user_version").fetchone()[0])
     if version > SCHEMA_VERSION:
-        raise NewerDatabase(
-            f"it was written by a newer gradquiz (schema {version}; this one knows up to "
-            f"{SCHEMA_VERSION}); upgrade gradquiz to use it"
+        message = _(
+            "it was written by a newer gradquiz (schema {version}; this one knows up to "
+            "{known}); upgrade gradquiz to use it"
         )
+        raise NewerDatabase(message.format(version=version, known=SCHEMA_VERSION))
     # Only now, with the file known to be ours and sound, is it changed at all.
     if on_disk:
         connection.execute("PRAGMA journal_mode = WAL")
@@ -373,9 +376,11 @@ def _writable(directory: Path) -> str | None:
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        return f"cannot create {directory}: {exc.strerror}"
+        return _("cannot create {directory}: {reason}").format(
+            directory=directory, reason=exc.strerror
+        )
     if not os.access(directory, os.W_OK | os.X_OK):
-        return f"{directory} is read-only"
+        return _("{directory} is read-only").format(directory=directory)
     return None
 
 
@@ -385,28 +390,25 @@ def open_store(directory: Path, now: datetime | None = None) -> Opened:
     path = directory / FILE_NAME
     problem = _writable(directory)
     if problem is not None:
-        return Opened(in_memory(path), [f"Progress is not being saved: {problem}."])
+        notice = _("Progress is not being saved: {problem}.").format(problem=problem)
+        return Opened(in_memory(path), [notice])
     connection = _connect(path)
     try:
         _prepare(connection, on_disk=True)
     except NewerDatabase as exc:
         connection.close()
-        return Opened(
-            in_memory(),
-            [f"Progress is not being saved: {path} was left untouched because {exc}."],
-        )
+        notice = _("Progress is not being saved: {file} was left untouched because {reason}.")
+        return Opened(in_memory(), [notice.format(file=path, reason=exc)])
     except sqlite3.Error as exc:
         connection.close()
         if not damaged(exc):
             # Locked past the timeout, or unreadable: nothing says the file is broken, so it
             # is left exactly as it is.
-            return Opened(
-                in_memory(),
-                [
-                    f"Progress is not being saved: {path} could not be opened ({exc}); it was "
-                    "left untouched."
-                ],
+            notice = _(
+                "Progress is not being saved: {file} could not be opened ({reason}); it was "
+                "left untouched."
             )
+            return Opened(in_memory(), [notice.format(file=path, reason=exc)])
         return _fresh_after(Damaged(str(exc)), path, now)
     except Damaged as exc:
         connection.close()
@@ -421,13 +423,11 @@ def _fresh_after(exc: Damaged, path: Path, now: datetime) -> Opened:
     moved = _move_aside(path, now)
     connection = _connect(path)
     _prepare(connection, on_disk=True)
-    return Opened(
-        Store(connection, path),
-        [
-            f"Your progress file was damaged ({exc}); it was moved to {moved} and a fresh one "
-            "started."
-        ],
+    notice = _(
+        "Your progress file was damaged ({reason}); it was moved to {moved} and a fresh one "
+        "started."
     )
+    return Opened(Store(connection, path), [notice.format(reason=exc, moved=moved)])
 
 
 def backup_name(moment: datetime) -> str:
