@@ -7,12 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gradquiz.blanks import Cells, blank_problems, describe, grade_cells
 from gradquiz.format.model import NumericAnswer, Question
 from gradquiz.format.problems import Problem
 from gradquiz.lab.protocol import RunError, VariantResult
 
 Results = Mapping[str, VariantResult]
-Response = str | frozenset[str] | bool | float | tuple[str, ...]
+Response = str | frozenset[str] | bool | float | tuple[str, ...] | Cells
 
 
 def values_equal(a: Any, b: Any, tolerance: float) -> bool:
@@ -134,6 +135,12 @@ def grade(question: Question, response: Response, results: Results) -> Verdict:
         tolerance = question.answer.tolerance
         ok = abs(float(response) - value) <= tolerance
         return Verdict(ok, f"PyTorch computes {value:.6g} (accepted within ±{tolerance:g}).")
+    if kind == "trace":
+        main = results.get("main")
+        if main is None or not isinstance(response, Cells):
+            return Verdict(False, "The experiment has not been run.")
+        cells = grade_cells(question, response.values, main)
+        return Verdict(all(c.correct for c in cells), describe(cells))
     yours, reference = results.get("yours"), results.get("reference")
     if yours is None or reference is None:
         return Verdict(False, "The arrangement has not been run.")
@@ -192,6 +199,8 @@ def check(question: Question, results: Results) -> list[Problem]:
                     f"answer value is {question.answer.value:g} but PyTorch computes {value:.6g}",
                 )
             )
+    elif question.type == "trace" and "main" in results:
+        problems.extend(blank_problems(question, results["main"]))
     elif question.type == "order":
         reference = results.get("reference")
         if reference is not None and reference.error is not None:

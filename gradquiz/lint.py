@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from gradquiz import display
+from gradquiz.blanks import giveaways
 from gradquiz.format.model import NumericAnswer, Question
 from gradquiz.format.problems import Location, Problem
 from gradquiz.grading import Results, numeric_value, tolerance_of, traces_equal, values_equal
@@ -46,6 +47,7 @@ def warnings(question: Question, results: Results, key_disputed: bool = False) -
             *loose_tolerance(question, results),
             *idle_watches(question, results),
             *slow_variants(question, results),
+            *(giveaways(question, results["main"]) if "main" in results else []),
         ]
     )
 

@@ -24,8 +24,12 @@ EASY_SECONDS = 20.0
 
 State = Literal["new", "right", "wrong"]
 
-# Where a question sits in its file is not its content: moving it keeps its history intact.
-_NOT_CONTENT = frozenset({"location", "field_locations", "pack"})
+# Where a question sits in its file is not its content: moving it keeps its history intact;
+# nor is one attempt's draw.
+_NOT_CONTENT = frozenset({"location", "field_locations", "pack", "draw", "template"})
+# Fields added since format v1: left out at their defaults, so a v1 question keeps its digest
+# (and its learner's schedule) under a gradquiz that knows them.
+_SINCE_V1 = {"blanks": (), "params": (), "shuffle": True}
 
 
 def _plain(value: Any) -> Any:
@@ -34,6 +38,7 @@ def _plain(value: Any) -> Any:
             f.name: _plain(getattr(value, f.name))
             for f in dataclasses.fields(value)
             if f.name not in _NOT_CONTENT
+            and not (f.name in _SINCE_V1 and getattr(value, f.name) == _SINCE_V1[f.name])
         }
     if isinstance(value, tuple | list):
         return [_plain(v) for v in value]
@@ -44,7 +49,7 @@ def _plain(value: Any) -> Any:
 
 def content_hash(question: Question) -> str:
     """A digest of what the question asks and runs: an edit to any of it changes the digest."""
-    text = json.dumps(_plain(question), sort_keys=True, ensure_ascii=False, default=repr)
+    text = json.dumps(_plain(question.original), sort_keys=True, ensure_ascii=False, default=repr)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
