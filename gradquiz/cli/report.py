@@ -19,6 +19,8 @@ from gradquiz.format import Question
 from gradquiz.lab.protocol import VariantResult
 
 MARKS = {True: Text(" ✓ correct", style="green"), False: Text(" ✗", style="red"), None: Text()}
+# Marks a cell a trace question's learner fills in; the author sees PyTorch's value beside it.
+BLANK = "▢ "
 
 
 def variant_table(
@@ -33,17 +35,32 @@ def variant_table(
         caption_justify="left",
         title_justify="left",
     )
+    # A trace question's blanks are placed by the row as shown, so its table numbers them.
+    numbered = question.type == "trace"
+    blanks = {(b.row, b.column) for b in question.blanks}
+    if numbered:
+        table.add_column("row", justify="right", style="dim")
     table.add_column("step", justify="right", style="dim")
     for column in result.columns:
         table.add_column(Text(display.one_line(column)), justify="right")
-    for row in result.rows:
-        cells = (Text(display.one_line(display.cell(row.values.get(c)))) for c in result.columns)
-        table.add_row(str(row.step), *cells)
+    for index, row in enumerate(result.rows, 1):
+        cells = [
+            _cell(display.one_line(display.cell(row.values.get(c))), (index, c) in blanks)
+            for c in result.columns
+        ]
+        table.add_row(*([str(index)] if numbered else []), str(row.step), *cells)
     if result.error is not None:
         step = "" if result.error.step is None else str(result.error.step)
         error = Text(display.one_line(str(result.error)), style="bold red")
-        table.add_row(step, error, end_section=True)
+        if (len(result.rows) + 1, None) in blanks:
+            error = Text.assemble((BLANK, "reverse"), error)
+        number = [str(len(result.rows) + 1)] if numbered else []
+        table.add_row(*number, step, error, end_section=True)
     return table
+
+
+def _cell(text: str, blank: bool) -> Text:
+    return Text.assemble((BLANK, "reverse"), (text, "bold")) if blank else Text(text)
 
 
 def print_run(
@@ -59,6 +76,23 @@ def print_run(
         if result.output.strip():
             printed = Text(display.printable(result.output.rstrip()))
             out.print(Group(Text(f"output of {result.variant}:", style="dim"), printed))
+    if question.params:
+        from gradquiz.format.params import drawn_values, shown
+
+        drew = ", ".join(f"{k} = {shown(v)}" for k, v in drawn_values(question).items())
+        out.print(
+            Text(
+                display.one_line(f"draw {question.draw.number if question.draw else 0}: {drew}"),
+                style="dim",
+            )
+        )
+    if question.type == "trace":
+        out.print(
+            Text(
+                f"{BLANK}marks a blank: the learner fills it in ({len(question.blanks)} in all)",
+                style="dim",
+            )
+        )
     if question.type == "numeric":
         value = grading.numeric_value(question, results)
         if value is not None:

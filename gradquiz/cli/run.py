@@ -23,14 +23,27 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         default="text",
         help="text tables, the JSON object, markdown tables or tidy CSV",
     )
+    parser.add_argument(
+        "--draw",
+        type=int,
+        default=0,
+        metavar="K",
+        help="run draw K of a question with params (default 0: every parameter's first value)",
+    )
     parser.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
+    from gradquiz.format.params import draw_count, for_run, values
     from gradquiz.lab.protocol import requests_for
 
     cat = catalog(args)
     question = find(cat, args.question_id)
+    count = draw_count(question)
+    if not 0 <= args.draw < count:
+        draws = f"draws 0 to {count - 1}" if count > 1 else "only draw 0: it has no params"
+        raise UsageError(f"question {question.id!r} has {draws}")
+    question = for_run(question, args.draw)
     if not cat.trusted(question):
         file = one_line(question.pack.file)
         raise UsageError(
@@ -51,7 +64,11 @@ def handle(args: argparse.Namespace) -> int:
     elif fmt == "json":
         from gradquiz.cli.share import run_document
 
-        print(json_text(run_document(question, results, torch_version), indent=None))
+        document = run_document(question, results, torch_version)
+        if question.params:
+            document["draw"] = args.draw
+            document["params"] = values(question, args.draw)
+        print(json_text(document, indent=None))
     else:
         from gradquiz.cli import share
 

@@ -107,6 +107,13 @@ def drawn(question: Question, draw: Draw) -> Question:
     )
 
 
+def for_run(question: Question, number: int) -> Question:
+    """Draw `number` for `gradquiz run` and `check`: its values, the choices as written."""
+    shown = drawn(question, Draw(number, 0))
+    by_id = {c.id: c for c in shown.choices}
+    return replace(shown, choices=tuple(by_id[c.id] for c in question.original.choices))
+
+
 def drawn_values(question: Question) -> dict[str, ParamValue]:
     """The values a question runs with: its draw's, or draw 0's for a question as written."""
     return values(question, question.draw.number if question.draw else 0)

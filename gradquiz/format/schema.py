@@ -259,7 +259,8 @@ def _grid(node: Mapping) -> tuple[ParamValue, ...]:
     count = math.floor((high - low) / step + 1e-9) + 1
     if count > MAX_VALUES:
         raise ProblemError(node.location, f"range gives {count} values; at most {MAX_VALUES}")
-    whole = all(isinstance(v, int) for v in (low, high, step))
+    # Read as floats; a grid of whole numbers is drawn as ints (`3`, not `3.0`, in a prompt).
+    whole = all(float(v).is_integer() for v in (low, high, step))
     # Rounded: 0.1 + 2 * 0.1 is 0.30000000000000004, which a prompt should not show.
     return tuple(int(low + i * step) if whole else round(low + i * step, 10) for i in range(count))
 
