@@ -26,11 +26,11 @@ EASY_SECONDS = 20.0
 State = Literal["new", "right", "wrong"]
 
 # Where a question sits in its file is not its content: moving it keeps its history intact;
-# nor is one attempt's draw.
-_NOT_CONTENT = frozenset({"location", "field_locations", "pack", "draw", "template"})
+# nor is one attempt's draw, nor whether its choices are shuffled.
+_NOT_CONTENT = frozenset({"location", "field_locations", "pack", "draw", "template", "shuffle"})
 # Fields added since format v1: left out at their defaults, so a v1 question keeps its digest
 # (and its learner's schedule) under a gradquiz that knows them.
-_SINCE_V1 = {"blanks": (), "params": (), "shuffle": True}
+_SINCE_V1 = {"blanks": (), "params": ()}
 
 
 # Each dataclass's content fields, looked up once: a drill hashes every question it serves.
