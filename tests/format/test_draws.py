@@ -69,9 +69,9 @@ def test_choices_are_shuffled_per_seed_ids_kept_and_graded_by_id() -> None:
     # What the learner reads as the first letter is another choice; the key is by id.
     assert grade(attempt, "A", {}).correct
     assert grade(attempt, attempt.choices[0].id, {}) == Verdict(False, "The answer is A.")
-    assert (
-        attempt.choice("B").feedback.get() == "zero_grad threw the gradient away before the step."
-    )  # type: ignore[union-attr]
+    b = attempt.choice("B")
+    assert b is not None and b.feedback is not None
+    assert b.feedback.get() == "zero_grad threw the gradient away before the step."
     assert attempt.prompt.get().endswith("`w` is 1 - 0.5 in:")
 
 
