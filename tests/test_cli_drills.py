@@ -114,3 +114,16 @@ def test_check_names_the_draw_a_problem_is_in(
     assert [p["message"] for p in runs(capsys, str(path))["problems"]] == [  # type: ignore[attr-defined]
         "answer key says false but the experiment shows true"
     ]
+
+
+def test_a_handout_shows_draw_0_and_the_blanks_answers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    handout = tmp_path / "h.md"
+    assert main(["export", DRILLS, "-o", str(handout)]) == 0
+    text = handout.read_text(encoding="utf-8")
+    assert "## SGD on (w - 3)², lr 0.1\n" in text and "{{" not in text
+    assert (
+        "**Answer:** the blank cells, row 2, w: **1.400000**; row 2, w.grad: **-3.200000**" in text
+    )
+    assert "row 1, w.grad: **3.000000**; row 2, error: **RuntimeError**" in text

@@ -139,7 +139,22 @@ def correct_answer(question: Question, results: Results, language: str | None) -
         value = grading.numeric_value(question, results)
         shown = display.number(value) if value is not None else "(the experiment gave no number)"
         return f"**{shown}** (accepted within ±{answer.tolerance:g})"
+    if question.type == "trace":
+        from gradquiz.blanks import expected
+
+        main = results.get("main")
+        cells = [
+            f"{blank.label()}: **{_blank_value(expected(blank, main) if main else None)}**"
+            for blank in question.blanks
+        ]
+        return "the blank cells, " + "; ".join(cells)
     return "the lines in this order:\n\n```python\n" + "\n".join(question.lines) + "\n```"
+
+
+def _blank_value(value: float | str | None) -> str:
+    if value is None:
+        return "(not in the run)"
+    return display.number(value) if isinstance(value, float) else value
 
 
 def question_markdown(question: Question, results: Results | None, language: str | None) -> str:

@@ -122,6 +122,14 @@ class Draw:
     number: int = 0
     seed: int = 0
 
+    def to_json(self) -> dict[str, int]:
+        """As saved with an answer: `{"draw": K, "seed": S}`."""
+        return {"draw": self.number, "seed": self.seed}
+
+    @classmethod
+    def from_json(cls, data: dict[str, int]) -> Draw:
+        return cls(int(data["draw"]), int(data["seed"]))
+
 
 @dataclass(frozen=True)
 class Verify:

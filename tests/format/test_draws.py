@@ -111,3 +111,8 @@ def test_fill_shows_values_as_written() -> None:
         "lr 0.001, n 3, on true"
     )
     assert fill("{{other}} stays", {}) == "{{other}} stays"
+
+
+def test_a_draw_is_saved_as_json_and_read_back() -> None:
+    assert Draw(4, 123).to_json() == {"draw": 4, "seed": 123}
+    assert Draw.from_json({"draw": 4, "seed": 123}) == Draw(4, 123)
