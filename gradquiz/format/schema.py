@@ -518,7 +518,7 @@ BLANK = Kind(
             {"required": ["column"], "not": {"required": ["raises"]}},
             {
                 "required": ["raises"],
-                "properties": {"raises": {"const": True}},
+                "properties": {"raises": {"const": True, "description": "This row raises."}},
                 "not": {"required": ["column"]},
             },
         ],
