@@ -45,8 +45,14 @@ def _content_fields(kind: type) -> tuple[str, ...] | None:
     return names
 
 
+_LEAVES = (str, int, float, bool, type(None))
+
+
 def _plain(value: Any) -> Any:
-    names = _content_fields(type(value))
+    kind = type(value)
+    if kind in _LEAVES:
+        return value
+    names = _content_fields(kind)
     if names is not None:
         plain = {}
         for name in names:
