@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from gradquiz.display import flatten, number
 from gradquiz.format.model import Blank, Question
 from gradquiz.format.problems import Problem
-from gradquiz.lab.protocol import VariantResult
+from gradquiz.lab.protocol import Row, RunError, VariantResult
+
+# What a blank cell holds in the table a learner sees before answering.
+HIDDEN = "▢"
 
 # What a learner writes in a blank: a number, an exception's name for a `raises` blank, or
 # nothing yet.
@@ -52,6 +55,24 @@ def expected(blank: Blank, result: VariantResult) -> float | str | None:
     if blank.column not in row.values:
         return None
     return one_number(row.values[blank.column])
+
+
+def masked(question: Question, result: VariantResult) -> VariantResult:
+    """The run as the learner sees it before answering: each blank cell holds HIDDEN, and
+    with a `raises` blank the error keeps its row but not its type or message. The values
+    never reach the screen, so no widget can show them by mistake."""
+    cells = {(b.row, b.column) for b in question.blanks if not b.raises}
+    rows = [
+        Row(
+            row.step,
+            {k: HIDDEN if (index, k) in cells else v for k, v in row.values.items()},
+        )
+        for index, row in enumerate(result.rows, 1)
+    ]
+    error = result.error
+    if error is not None and any(b.raises for b in question.blanks):
+        error = RunError(HIDDEN, "", error.step)
+    return replace(result, rows=rows, error=error, verify=None, answer=None)
 
 
 @dataclass(frozen=True)

@@ -129,3 +129,19 @@ def test_a_visible_cell_equal_to_a_blank_gives_it_away() -> None:
     assert giveaways(TABLE, SGD_RUN) == []
     # Blanks never give each other away: both are hidden.
     assert lint.warnings(TABLE, {"main": SGD_RUN}) == []
+
+
+def test_the_learner_sees_the_table_with_its_blanks_hidden() -> None:
+    from gradquiz.blanks import HIDDEN, masked
+
+    shown = masked(TABLE, SGD_RUN)
+    assert [row.values for row in shown.rows] == [
+        {"w": 1.0, "w.grad": -4.0},
+        {"w": HIDDEN, "w.grad": HIDDEN},
+        {"w": 1.7200000286102295, "w.grad": -2.559999942779541},
+    ]
+    hidden_error = masked(TWICE, TWICE_RUN)
+    assert hidden_error.rows[0].values == {"w.grad": HIDDEN}
+    assert hidden_error.error == RunError(HIDDEN, "", 2)
+    # The run itself is left as it was, for grading.
+    assert SGD_RUN.rows[1].values["w"] == 1.399999976158142
