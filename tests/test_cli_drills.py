@@ -127,3 +127,44 @@ def test_a_handout_shows_draw_0_and_the_blanks_answers(
         "**Answer:** the blank cells, row 2, w: **1.400000**; row 2, w.grad: **-3.200000**" in text
     )
     assert "row 1, w.grad: **3.000000**; row 2, error: **RuntimeError**" in text
+
+
+TWINS_IN_ONE_DRAW = """\
+id: twins-in-one-draw
+type: single
+topic: t
+title: Scaled or not
+prompt: "Which choice doubles `w.grad`, with k = {{k}}?"
+params:
+  k: [2.0, 1.0]
+experiment:
+  setup: |
+    w = torch.tensor(1.0, requires_grad=True)
+  watch: {w.grad: w.grad}
+choices:
+  - {id: A, text: times two, code: "(2 * w).backward()"}
+  - {id: B, text: times k, code: "(k * w).backward()", feedback: k is not always 2.}
+answer: A
+verify: {expr: "w.grad.item() == 2"}
+"""
+
+
+def test_the_ambiguity_warning_runs_in_every_draw(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Draw 0 (k = 2): B's table equals A's and verify says B is right too: the key is wrong
+    # there. Draw 1 (k = 1): the tables differ, and the key holds.
+    path = write(tmp_path, "q.yaml", TWINS_IN_ONE_DRAW)
+    document = runs(capsys, str(path))
+    assert [p["message"] for p in document["problems"]] == [  # type: ignore[attr-defined]
+        "in draw 0 (k = 2.0): answer key says A but the experiment proves A, B"
+    ]
+    # Without verify the key stands as written, and draw 0 still cannot show the
+    # difference: a warning for that draw alone.
+    fixed = TWINS_IN_ONE_DRAW.replace('verify: {expr: "w.grad.item() == 2"}\n', "")
+    path = write(tmp_path, "q.yaml", fixed)
+    document = runs(capsys, str(path))
+    assert [p["message"] for p in document["warnings"]] == [  # type: ignore[attr-defined]
+        "in draw 0 (k = 2.0): choice B is wrong but its trace equals that of correct choice A: "
+        "the tables cannot show the learner the difference (watch a value that differs)"
+    ]
