@@ -16,8 +16,9 @@ import textwrap
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
-from bench import tui
+from bench import history, tui
 from gradquiz import locations
 from gradquiz.format import load
 from gradquiz.lab.client import Lab
@@ -188,7 +189,7 @@ def the_app() -> None:
 
 def main(argv: list[str]) -> None:
     """`python -m bench` runs everything; `paint [RUNS]` only the first paint (d); `app` the
-    app's numbers (d, e, f)."""
+    app's numbers (d, e, f); `history` the commands over years of answers (g)."""
     # The apps measured answer questions: their progress goes to a throwaway home, never to
     # the learner's own.
     os.environ["GRADQUIZ_HOME"] = tempfile.mkdtemp(prefix="gradquiz-bench-")
@@ -198,8 +199,11 @@ def main(argv: list[str]) -> None:
     if argv == ["app"]:
         the_app()
         return
+    if argv == ["history"]:
+        history.report(Path(os.environ["GRADQUIZ_HOME"]))
+        return
     if argv:
-        raise SystemExit("usage: python -m bench [paint [RUNS] | app]")
+        raise SystemExit("usage: python -m bench [paint [RUNS] | app | history]")
     with Lab() as lab:
         lab.torch_version  # noqa: B018 - start-up is not what is measured
         warm_versus_cold(lab)
@@ -208,6 +212,7 @@ def main(argv: list[str]) -> None:
     with Lab() as lab:
         memory(lab)
     the_app()
+    history.report(Path(os.environ["GRADQUIZ_HOME"]))
 
 
 if __name__ == "__main__":

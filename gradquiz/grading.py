@@ -7,13 +7,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gradquiz.blanks import Cells, blank_problems, describe, grade_cells
 from gradquiz.format.model import NumericAnswer, Question
 from gradquiz.format.problems import Problem
 from gradquiz.i18n import _
 from gradquiz.lab.protocol import RunError, VariantResult
 
 Results = Mapping[str, VariantResult]
-Response = str | frozenset[str] | bool | float | tuple[str, ...]
+Response = str | frozenset[str] | bool | float | tuple[str, ...] | Cells
 
 
 def values_equal(a: Any, b: Any, tolerance: float) -> bool:
@@ -139,6 +140,12 @@ def grade(question: Question, response: Response, results: Results) -> Verdict:
         ok = abs(float(response) - value) <= tolerance
         detail = _("PyTorch computes {value:.6g} (accepted within ±{tolerance:g}).")
         return Verdict(ok, detail.format(value=value, tolerance=tolerance))
+    if kind == "trace":
+        main = results.get("main")
+        if main is None or not isinstance(response, Cells):
+            return Verdict(False, _("The experiment has not been run."))
+        cells = grade_cells(question, response.values, main)
+        return Verdict(all(c.correct for c in cells), describe(cells))
     yours, reference = results.get("yours"), results.get("reference")
     if yours is None or reference is None:
         return Verdict(False, _("The arrangement has not been run."))
@@ -190,11 +197,16 @@ def check(question: Question, results: Results) -> list[Problem]:
         value = numeric_value(question, results)
         if value is None:
             problems.append(Problem(where, _("answer expr did not give a single number")))
-        elif question.answer.value is not None and not (
-            abs(question.answer.value - value) <= question.answer.tolerance
+        elif (
+            question.answer.value is not None
+            # The author's number is for draw 0, every parameter's first value.
+            and (question.draw is None or question.draw.number == 0)
+            and not abs(question.answer.value - value) <= question.answer.tolerance
         ):
             message = _("answer value is {key:g} but PyTorch computes {value:.6g}")
             problems.append(Problem(where, message.format(key=question.answer.value, value=value)))
+    elif question.type == "trace" and "main" in results:
+        problems.extend(blank_problems(question, results["main"]))
     elif question.type == "order":
         reference = results.get("reference")
         if reference is not None and reference.error is not None:

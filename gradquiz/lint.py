@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from gradquiz import display
+from gradquiz.blanks import giveaways
+from gradquiz.format.loader import texts
 from gradquiz.format.model import NumericAnswer, Question
 from gradquiz.format.problems import Location, Problem
 from gradquiz.grading import Results, numeric_value, tolerance_of, traces_equal, values_equal
@@ -47,6 +49,8 @@ def warnings(question: Question, results: Results, key_disputed: bool = False) -
             *loose_tolerance(question, results),
             *idle_watches(question, results),
             *slow_variants(question, results),
+            *letters_in_shuffled_texts(question),
+            *(giveaways(question, results["main"]) if "main" in results else []),
         ]
     )
 
@@ -173,6 +177,40 @@ def idle_watches(question: Question, results: Results) -> list[Problem]:
             )
             out.append(warn(expr.origin, message.format(label=repr(label), value=shown)))
     return out
+
+
+def _letter_reference(ids: list[str]) -> re.Pattern[str]:
+    """`(B)`, `(B and C)`, `(A, C and D)` (full-width parentheses too), `choice B`,
+    `choices B and C`, `选项 B`."""
+    one = "(?:" + "|".join(map(re.escape, ids)) + ")"
+    several = rf"{one}(?:\s*(?:,|、|and|or|和|或)\s*{one})*"
+    return re.compile(
+        rf"[(（]\s*{several}\s*[)）,，;:]|\b(?:choices?|options?)\s+{several}\b|选项\s*{several}"
+    )
+
+
+def letters_in_shuffled_texts(question: Question) -> list[Problem]:
+    """A text that names choices by id, in a question whose choices are shown in a new order
+    each attempt: the learner reads other letters than the text names."""
+    if not question.shuffle or not question.choices:
+        return []
+    reference = _letter_reference([c.id for c in question.choices])
+    for text in texts(question):
+        for body in text.by_language.values():
+            # Code is not prose: `x[A]` or `f(B)` names no choice.
+            prose = re.sub(r"`[^`]*`", "", re.sub(r"```.*?```", "", body, flags=re.DOTALL))
+            found = reference.search(prose)
+            if found:
+                named = found.group().strip(" ,，;:")
+                return [
+                    warn(
+                        question.where("choices"),
+                        f"a text names choices by id ({named!r}), but they are "
+                        "shown in a new order each attempt, under other letters: write "
+                        "`shuffle: false`, or name the choice by what it says",
+                    )
+                ]
+    return []
 
 
 def slow_variants(question: Question, results: Results) -> list[Problem]:

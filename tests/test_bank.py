@@ -386,3 +386,16 @@ def test_chinese_for_a_chinese_locale_english_for_any_other() -> None:
     bilingual = next(q for q in QUESTIONS if "zh" in q.languages)
     assert bilingual.title.get("zh-CN") == bilingual.title.by_language["zh"]
     assert bilingual.title.get("fr") == bilingual.title.by_language["en"]
+
+
+def test_at_least_ten_questions_draw_their_numbers_and_show_them() -> None:
+    drawing = [q for q in QUESTIONS if q.params]
+    assert len(drawing) >= 10, [q.id for q in drawing]
+    # A drawn value the learner never reads would make every draw look the same.
+    unseen = [
+        q.id
+        for q in drawing
+        for p in q.params
+        if not any("{{" + p.name + "}}" in body for body in q.prompt.by_language.values())
+    ]
+    assert unseen == [], f"parameters the prompt does not show: {unseen}"

@@ -199,8 +199,8 @@ def test_schema_is_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
     assert question["additionalProperties"] is False
     assert question["required"] == ["id", "type", "title", "prompt", "topic"]
     assert question["properties"]["type"] == {
-        "enum": ["single", "multiple", "truefalse", "numeric", "order"],
-        "description": "single, multiple, truefalse, numeric or order.",
+        "enum": ["single", "multiple", "truefalse", "numeric", "order", "trace"],
+        "description": "single, multiple, truefalse, numeric, order or trace.",
     }
 
 

@@ -43,8 +43,18 @@ FRAGMENTS = [(body, line) for kind, body, line in YAML if kind == "" and not _is
 def test_the_guide_has_examples_of_every_kind_and_the_readme_links_it() -> None:
     assert {kind for kind, _, _ in YAML} == {"", "broken", "not-a-pack"}
     types = {q.type for body, line in PACKS for q in load_document(f"l{line}", parse("", body))[0]}
-    assert types == {"single", "multiple", "truefalse", "numeric", "order"}
+    assert types == {"single", "multiple", "truefalse", "numeric", "order", "trace"}
     assert "docs/authoring.md" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_format_document_holds_v1_and_is_linked() -> None:
+    document = (ROOT / "docs" / "question-format.md").read_text(encoding="utf-8")
+    # The frozen contract, then the extensions: the v1 part starts and ends as it did.
+    v1 = document.index("# gradquiz question files, format v1")
+    extensions = document.index("## Extensions since v1")
+    assert v1 < document.index("- `GRADQUIZ_HOME` names the directory") < extensions
+    assert "docs/question-format.md" in (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "(question-format.md)" in TEXT
 
 
 @pytest.mark.parametrize(("body", "line"), PACKS, ids=[f"line-{line}" for _, line in PACKS])

@@ -186,3 +186,25 @@ def test_zero_counts_as_a_plausible_wrong_answer(tolerance: float, warned: bool)
         if warned
         else []
     )
+
+
+def test_a_shuffled_question_whose_text_names_choices_by_letter() -> None:
+    from dataclasses import replace
+
+    from gradquiz.format import Text
+
+    (question,) = [q for q in load([PACKS / "drills.yaml"]).questions if q.choices]
+    said = Text({"en": "Clearing first (A) is right.", "zh": "先清零（A）是对的。"})
+    (warning,) = lint.letters_in_shuffled_texts(replace(question, explanation=said))
+    assert warning.location == question.where("choices")
+    assert warning.message == (
+        "a text names choices by id ('(A)'), but they are shown in a new order each attempt, "
+        "under other letters: write `shuffle: false`, or name the choice by what it says"
+    )
+    chinese = Text({"en": "Clearing first is right.", "zh": "选项 A 和 C 不同。"})
+    assert lint.letters_in_shuffled_texts(replace(question, explanation=chinese))
+    # Not a reference: an article, code, a letter inside a word; nor when the order is kept.
+    prose = Text({"en": "A step (`opt.step(A)`) moves w; CA is fine.", "zh": "一步。"})
+    assert lint.letters_in_shuffled_texts(replace(question, explanation=prose)) == []
+    kept = replace(question, explanation=said, shuffle=False)
+    assert lint.letters_in_shuffled_texts(kept) == []

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from gradquiz.lab.protocol import VariantRequest, VariantResult
 
 FORMATS = ("text", "json", "junit")
-Key = tuple[str, str]  # (question id, variant id)
+Key = tuple[int, str]  # (which question and draw, variant id)
 # How often --watch looks at the files' modification times.
 POLL_SECONDS = 0.5
 
@@ -75,24 +75,35 @@ def collect(
     trusted: Callable[[Question], bool],
     workers: int | None = None,
     lab: Lab | None = None,
+    draws: int | None = None,
 ) -> Report:
-    """Run and judge everything in `library`; `lab` lets --watch keep its workers warm."""
+    """Run and judge everything in `library`; `lab` lets --watch keep its workers warm.
+
+    A question with params is run and judged on each of its sampled draws (`draws` of them;
+    by default every draw when there are at most eight).
+    """
     # Here, not at the top: every command's module is imported before the app's first paint.
-    from gradquiz import grading, lint
+    from gradquiz.format.params import for_run, sampled
     from gradquiz.lab.protocol import requests_for
 
     started = time.perf_counter()
     report = Report(library, problems=list(library.problems))
     runnable = [q for q in library.questions if q.experiment is not None and trusted(q)]
     report.untrusted = sum(q.experiment is not None and not trusted(q) for q in library.questions)
+    cases = [
+        (question, for_run(question, number) if question.params else question)
+        for question in runnable
+        for number in sampled(question, draws)
+    ]
     # The slow runs (torchvision models and datasets) first, so no worker is left with one
     # of them at the end while the other waits.
-    requests: list[VariantRequest] = sorted(
-        (r for q in runnable for r in requests_for(q)), key=lambda r: not r.uses_torchvision
+    requests: list[tuple[int, VariantRequest]] = sorted(
+        ((index, r) for index, (_, q) in enumerate(cases) for r in requests_for(q)),
+        key=lambda item: not item[1].uses_torchvision,
     )
     results: dict[Key, VariantResult] = {}
     if requests:
-        torchvision = any(r.uses_torchvision for r in requests)
+        torchvision = any(r.uses_torchvision for _, r in requests)
         size = min(workers or os.cpu_count() or 1, len(requests))
         owned = common.open_lab(size, torchvision) if lab is None else nullcontext(lab)
         with _progress(len(requests)) as progress, owned as running:
@@ -102,13 +113,21 @@ def collect(
                 if progress is not None:
                     progress.advance(task)
 
-            for result in running.run_all(requests, on_result=advance):
-                results[(result.question, result.variant)] = result
+            ran = running.run_all([r for _, r in requests], on_result=advance)
+            for (index, _), result in zip(requests, ran, strict=True):
+                results[(index, result.variant)] = result
             _retime(running, requests, results)
+    found_by: dict[str, list[Labelled]] = {}
+    warned_by: dict[str, list[Labelled]] = {}
+    for index, (question, drawn) in enumerate(cases):
+        mine = {v: r for (i, v), r in results.items() if i == index}
+        found = _judge(drawn, mine)
+        warned = _lint(drawn, mine, bool(found))
+        found_by.setdefault(question.id, []).append((_draw_label(drawn), found))
+        warned_by.setdefault(question.id, []).append((_draw_label(drawn), warned))
     for question in runnable:
-        mine = {v: r for (q, v), r in results.items() if q == question.id}
-        found = grading.check(question, mine)
-        warned = lint.warnings(question, mine, key_disputed=bool(found))
+        found = _once(found_by.get(question.id, []))
+        warned = _once(warned_by.get(question.id, []))
         report.problems.extend(found)
         report.warnings.extend(warned)
         report.by_question[question.id] = sorted([*found, *warned])
@@ -119,7 +138,53 @@ def collect(
     return report
 
 
-def _retime(lab: Lab, requests: list[VariantRequest], results: dict[Key, VariantResult]) -> None:
+def _judge(question: Question, results: dict[str, VariantResult]) -> list[Problem]:
+    from gradquiz import grading
+
+    return grading.check(question, results)
+
+
+def _lint(question: Question, results: dict[str, VariantResult], disputed: bool) -> list[Problem]:
+    from gradquiz import lint
+
+    return lint.warnings(question, results, key_disputed=disputed)
+
+
+# One draw's findings, and the words naming that draw (`in draw 2 (lr = 0.01)`).
+Labelled = tuple[str, list[Problem]]
+
+
+def _draw_label(question: Question) -> str:
+    if question.draw is None:
+        return ""
+    from gradquiz.format.params import drawn_values, shown
+
+    drew = ", ".join(f"{k} = {shown(v)}" for k, v in drawn_values(question).items())
+    return f"in draw {question.draw.number} ({drew})"
+
+
+def _once(per_draw: list[Labelled]) -> list[Problem]:
+    """Every draw's findings, each naming its draw; one that every draw shares is said once,
+    without a draw (a wrong key, a slow experiment)."""
+    shared = (
+        set.intersection(*({(p.location, p.message) for p in f} for _, f in per_draw))
+        if per_draw
+        else set()
+    )
+    out = [
+        replace(p, message=f"{label}: {p.message}")
+        for label, found in per_draw
+        for p in found
+        if (p.location, p.message) not in shared
+    ]
+    return (
+        out + [p for p in per_draw[0][1] if (p.location, p.message) in shared] if per_draw else out
+    )
+
+
+def _retime(
+    lab: Lab, requests: list[tuple[int, VariantRequest]], results: dict[Key, VariantResult]
+) -> None:
     """Time again, one at a time, the runs that looked slow while every core was busy.
 
     Run side by side (and beside whatever else the machine does), a 0.5 s variant can take
@@ -128,8 +193,8 @@ def _retime(lab: Lab, requests: list[VariantRequest], results: dict[Key, Variant
     """
     from gradquiz import lint
 
-    for request in requests:
-        key = (request.question, request.variant)
+    for index, request in requests:
+        key = (index, request.variant)
         first = results[key]
         if first.seconds > lint.SLOW_SECONDS and first.error is None:
             again = lab.run(request)
@@ -267,8 +332,10 @@ def run_check(
     workers: int | None = None,
     fmt: str = "text",
     strict: bool = False,
+    *,
+    draws: int | None = None,
 ) -> int:
-    report = collect(library, trusted, workers)
+    report = collect(library, trusted, workers, draws=draws)
     render(report, fmt, strict, sys.stdout, sys.stderr)
     return report.exit_code(strict)
 
@@ -329,17 +396,18 @@ def command(
     fmt: str,
     strict: bool,
     watching: bool,
+    draws: int | None = None,
 ) -> int:
     """The body of `gradquiz check`; `load` re-reads the packs (main.py owns the catalog)."""
     if not watching:
         library, trusted = load()
-        return run_check(library, trusted, workers, fmt, strict)
+        return run_check(library, trusted, workers, fmt, strict, draws=draws)
     # One warm pool for the whole session: a re-check then costs the runs, not a torch import.
     with common.open_lab(workers or os.cpu_count() or 1) as lab:
 
         def once() -> None:
             library, trusted = load()
-            report = collect(library, trusted, workers, lab)
+            report = collect(library, trusted, workers, lab, draws)
             render(report, fmt, strict, sys.stdout, sys.stderr)
 
         first, _trusted = load()
@@ -361,6 +429,15 @@ def register(commands: Any, parent: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=FORMATS, default="text", help=_("report format"))
     parser.add_argument("--strict", action="store_true", help=_("warnings fail the check too"))
     parser.add_argument(
+        "--draws",
+        type=int,
+        metavar="N",
+        help=_(
+            "run N draws of each question with params (default: every draw when there are "
+            "at most 8, else 8)"
+        ),
+    )
+    parser.add_argument(
         "--watch",
         action="store_true",
         help=_("check again each time a file is saved (Ctrl-C ends)"),
@@ -370,6 +447,8 @@ def register(commands: Any, parent: argparse.ArgumentParser) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     common.check_workers(args.workers)
+    if args.draws is not None and args.draws < 1:
+        raise common.UsageError("--draws must be at least 1")
 
     def load() -> tuple[Library, Callable[[Question], bool]]:
         cat = common.catalog(args, args.paths)
@@ -383,4 +462,5 @@ def handle(args: argparse.Namespace) -> int:
         fmt=args.format,
         strict=args.strict,
         watching=args.watch,
+        draws=args.draws,
     )

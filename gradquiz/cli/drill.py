@@ -70,7 +70,9 @@ def drill_queue(
 
 
 def print_queue(progress: Progress, queue: list[Question], lang: str | None) -> None:
-    seen = {a.question for a in progress.store.answers()}
+    from gradquiz.progress.history import history
+
+    seen = history(progress.store).by_question
     for q in queue:
         state = "review" if q.id in seen else "new"
         print(f"{q.id}\t{state}\t{q.topic}\t{one_line(q.title.get(lang))}")

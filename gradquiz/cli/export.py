@@ -65,6 +65,7 @@ def run_pack(
 
 def handout(library: Library, runs: dict[str, dict[str, VariantResult]], lang: str | None) -> str:
     from gradquiz.cli.share import question_markdown
+    from gradquiz.format.params import for_run
 
     parts = []
     packs = {q.pack.file: q.pack for q in library.questions}
@@ -76,7 +77,9 @@ def handout(library: Library, runs: dict[str, dict[str, VariantResult]], lang: s
             head += [_("By {authors}.").format(authors=", ".join(pack.authors)), ""]
         parts.append("\n".join(head))
         for question in (q for q in library.questions if q.pack.file == pack.file):
-            parts.append(question_markdown(question, runs.get(question.id), lang))
+            # A handout shows draw 0, the draw the runs ran: its numbers in every text.
+            shown = for_run(question, 0) if question.params else question
+            parts.append(question_markdown(shown, runs.get(question.id), lang))
     return "\n".join(parts)
 
 

@@ -188,6 +188,35 @@ BODIES = {
     references:
       - https://pytorch.org/docs/stable/optim.html
 """,
+    "trace": """\
+    title: Fill in the table of plain SGD
+    prompt: |
+      `w = torch.tensor(1.0, requires_grad=True)`, `opt = optim.SGD([w], lr={{lr}})`, and
+      each step minimises `(w - 3) ** 2`. Fill in the blank cells.
+    params:                      # drawn per attempt: a variable in the experiment, and
+      lr: [0.1, 0.2]             # {{lr}} in any text shows the value drawn
+    experiment:
+      setup: |
+        w = torch.tensor(1.0, requires_grad=True)
+        opt = optim.SGD([w], lr=lr)
+      code: |
+        opt.zero_grad()
+        ((w - 3) ** 2).backward()
+        record()                 # the row: w and its gradient before the step
+        opt.step()
+      steps: 3
+      watch:
+        w: w
+        w.grad: w.grad
+    blanks:                      # the cells the learner fills in; rows 1-based as shown
+      - {row: 2, column: w}
+      - {row: 3, column: w.grad}
+    answer: {tolerance: 0.001}   # accepted error in each cell (the default)
+    explanation: |
+      The gradient is 2(w - 3) and each step moves `w` by -{{lr}} times it.
+    references:
+      - https://pytorch.org/docs/stable/generated/torch.optim.SGD.html
+""",
 }
 
 TYPES = tuple(BODIES)

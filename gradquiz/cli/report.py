@@ -23,6 +23,8 @@ from gradquiz.variants import Comparison, Heading, headings
 Headings = Mapping[str, Heading]
 
 MARK_STYLES = {"✓": "green", "✗": "red"}
+# Marks a cell a trace question's learner fills in; the author sees PyTorch's value beside it.
+BLANK = "▢ "
 
 
 def heading_text(heading: Heading) -> Text:
@@ -37,18 +39,29 @@ def heading_text(heading: Heading) -> Text:
     return text
 
 
-def variant_table(heading: Heading, result: VariantResult) -> Table:
+def variant_table(question: Question, heading: Heading, result: VariantResult) -> Table:
     table = Table(title=heading_text(heading), title_justify="left")
+    # A trace question's blanks are placed by the row as shown, so its table numbers them.
+    numbered = question.type == "trace"
+    blanks = {(b.row, b.column) for b in question.blanks}
+    if numbered:
+        table.add_column(_("row"), justify="right", style="dim")
     table.add_column(_("step"), justify="right", style="dim")
     for column in result.columns:
         table.add_column(Text(display.one_line(column)), justify="right")
-    for row in result.rows:
-        cells = (Text(display.one_line(display.cell(row.values.get(c)))) for c in result.columns)
-        table.add_row(str(row.step), *cells)
+    for index, row in enumerate(result.rows, 1):
+        cells = [
+            _cell(display.one_line(display.cell(row.values.get(c))), (index, c) in blanks)
+            for c in result.columns
+        ]
+        table.add_row(*([str(index)] if numbered else []), str(row.step), *cells)
     if result.error is not None:
         step = "" if result.error.step is None else str(result.error.step)
         error = Text(display.one_line(str(result.error)), style="bold red")
-        table.add_row(step, error, end_section=True)
+        if (len(result.rows) + 1, None) in blanks:
+            error = Text.assemble((BLANK, "reverse"), error)
+        number = [str(len(result.rows) + 1)] if numbered else []
+        table.add_row(*number, step, error, end_section=True)
     return table
 
 
@@ -67,6 +80,10 @@ def explanation_lines(question: Question, results: Mapping[str, VariantResult]) 
     return lines
 
 
+def _cell(text: str, blank: bool) -> Text:
+    return Text.assemble((BLANK, "reverse"), (text, "bold")) if blank else Text(text)
+
+
 def print_run(
     question: Question, results: Mapping[str, VariantResult], language: str | None
 ) -> None:
@@ -75,7 +92,7 @@ def print_run(
     title = display.one_line(question.title.get(language))
     out.print(Text.assemble((title, "bold"), "  ", (f"({question.id})", "dim")))
     found = headings(question, results, language=language)
-    tables = [variant_table(found[v], r) for v, r in results.items()]
+    tables = [variant_table(question, found[v], r) for v, r in results.items()]
     out.print(Columns(tables, padding=(1, 3)))
     for line in explanation_lines(question, results):
         out.print(Text(line))
@@ -84,6 +101,26 @@ def print_run(
             printed = Text(display.printable(result.output.rstrip()))
             label = _("output of {variant}:").format(variant=result.variant)
             out.print(Group(Text(label, style="dim"), printed))
+    if question.params:
+        from gradquiz.format.params import drawn_values, shown
+
+        drew = ", ".join(f"{k} = {shown(v)}" for k, v in drawn_values(question).items())
+        out.print(
+            Text(
+                display.one_line(f"draw {question.draw.number if question.draw else 0}: {drew}"),
+                style="dim",
+            )
+        )
+    if question.type == "trace":
+        out.print(
+            Text(
+                BLANK
+                + _("marks a blank: the learner fills it in ({count} in all)").format(
+                    count=len(question.blanks)
+                ),
+                style="dim",
+            )
+        )
     if question.type == "numeric":
         value = grading.numeric_value(question, results)
         if value is not None:

@@ -32,7 +32,9 @@ def handle(args: argparse.Namespace) -> int:
         # The notice above says why; an in-memory store has nothing of the learner's to forget.
         warn(_("nothing was reset: your progress file cannot be written"))
         return ExitCode.PROBLEMS
-    answered = {a.question for a in progress.store.answers()}
+    from gradquiz.progress.history import history
+
+    answered = history(progress.store).by_question
     for qid in args.ids:
         if qid not in known and qid not in answered:
             raise UsageError(_("no question with id {id}").format(id=one_line(repr(qid))))

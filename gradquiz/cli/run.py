@@ -33,14 +33,27 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         metavar="COLUMN",
         help="print one watch column across every variant, the right one first",
     )
+    parser.add_argument(
+        "--draw",
+        type=int,
+        default=0,
+        metavar="K",
+        help="run draw K of a question with params (default 0: every parameter's first value)",
+    )
     parser.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
+    from gradquiz.format.params import draw_count, for_run, values
     from gradquiz.lab.protocol import requests_for
 
     cat = catalog(args)
     question = find(cat, args.question_id)
+    count = draw_count(question)
+    if not 0 <= args.draw < count:
+        draws = f"draws 0 to {count - 1}" if count > 1 else "only draw 0: it has no params"
+        raise UsageError(f"question {question.id!r} has {draws}")
+    question = for_run(question, args.draw)
     if not cat.trusted(question):
         file = one_line(question.pack.file)
         message = _(
@@ -65,9 +78,11 @@ def handle(args: argparse.Namespace) -> int:
     elif fmt == "json":
         from gradquiz.cli.share import run_document
 
-        print(
-            json_text(run_document(question, results, torch_version, language(args)), indent=None)
-        )
+        document = run_document(question, results, torch_version, language(args))
+        if question.params:
+            document["draw"] = args.draw
+            document["params"] = values(question, args.draw)
+        print(json_text(document, indent=None))
     else:
         from gradquiz.cli import share
 

@@ -248,8 +248,23 @@ def correct_answer(question: Question, results: Results, language: str | None) -
         shown = display.number(value) if value is not None else _("(the experiment gave no number)")
         accepted = _("**{value}** (accepted within ±{tolerance:g})")
         return accepted.format(value=shown, tolerance=answer.tolerance)
+    if question.type == "trace":
+        from gradquiz.blanks import expected
+
+        main = results.get("main")
+        cells = [
+            f"{blank.label()}: **{_blank_value(expected(blank, main) if main else None)}**"
+            for blank in question.blanks
+        ]
+        return _("the blank cells, ") + "; ".join(cells)
     lines = "\n".join(question.lines)
     return _("the lines in this order:") + "\n\n```python\n" + lines + "\n```"
+
+
+def _blank_value(value: float | str | None) -> str:
+    if value is None:
+        return "(not in the run)"
+    return display.number(value) if isinstance(value, float) else value
 
 
 def question_markdown(question: Question, results: Results | None, language: str | None) -> str:

@@ -15,8 +15,11 @@ from gradquiz.format.model import (
     PackInfo,
     Question,
     QuestionType,
+    Text,
+    TraceAnswer,
     Verify,
 )
+from gradquiz.format.params import PLACEHOLDER
 from gradquiz.format.problems import Location, Problem, ProblemError
 from gradquiz.format.schema import (
     CHOICE_ID_KIND,
@@ -24,6 +27,7 @@ from gradquiz.format.schema import (
     FILE_FIELDS,
     NUMERIC_FIELDS,
     QUESTION_FIELDS,
+    TRACE_FIELDS,
     TYPE_RULES,
     ProblemGroup,
     expected,
@@ -136,6 +140,9 @@ def _question(node: Node, pack: PackInfo, problems: list[ProblemError]) -> Quest
         verify=verify,
         lines=tuple(values.get("lines", ())),
         distractors=tuple(values.get("distractors", ())),
+        blanks=tuple(values.get("blanks", ())),
+        params=values.get("params", ()),
+        shuffle=values.get("shuffle", True),
         field_locations=locations,
     )
     rule_problems = [ProblemError(loc, msg) for loc, msg in _rules(question)]
@@ -163,6 +170,12 @@ def _answer(kind: str, node: Node, choices: tuple[Choice, ...]) -> Any:
         if found:
             raise ProblemGroup(found)
         return NumericAnswer(**values)
+    if kind == "trace":
+        found = []
+        values, _locations = read_fields(node, TRACE_FIELDS, N_("a trace answer"), found)
+        if found:
+            raise ProblemGroup(found)
+        return TraceAnswer(**values)
     message = _("order questions have no answer: they are graded by running")
     raise ProblemError(node.location, message)
 
@@ -196,7 +209,65 @@ def _rules(q: Question) -> list[tuple[Location, str]]:
             out.append((q.where("choices"), twice))
     out.extend(_experiment_rules(q))
     out.extend(_verify_rules(q))
+    out.extend(_blank_rules(q))
+    out.extend(_placeholder_rules(q))
     return out
+
+
+def _blank_rules(q: Question) -> list[tuple[Location, str]]:
+    """What can be said of the blanks before running: the run says whether the cells exist."""
+    out: list[tuple[Location, str]] = []
+    where = q.where("blanks")
+    cells = [(b.row, b.column) for b in q.blanks if not b.raises]
+    for index, cell in enumerate(cells):
+        if cell in cells[:index]:
+            out.append((where, f"the blank at row {cell[0]}, {cell[1]} is listed twice"))
+    errors = [b for b in q.blanks if b.raises]
+    if len(errors) > 1:
+        out.append((where, "a run raises once: at most one 'raises' blank"))
+    elif errors and any(row >= errors[0].row for row, _ in cells):
+        out.append((where, "no row comes after the one that raises; blank cells before it"))
+    watch = q.experiment.watch if q.experiment is not None else None
+    if watch is not None:
+        labels = [label for label, _ in watch]
+        for _row, column in cells:
+            if column not in labels:
+                out.append(
+                    (where, f"blank column {column!r} is not a watch label ({', '.join(labels)})")
+                )
+    if q.blanks and len(errors) == len(q.blanks):
+        out.append((where, "blank at least one cell: the error alone leaves no table to predict"))
+    return out
+
+
+def texts(q: Question) -> list[Text]:
+    """Every text the learner reads, where `{{name}}` shows a drawn parameter."""
+    out = [q.title, q.prompt, *q.hints]
+    if q.explanation is not None:
+        out.append(q.explanation)
+    for choice in q.choices:
+        out.append(choice.text)
+        if choice.feedback is not None:
+            out.append(choice.feedback)
+    return out
+
+
+def _placeholder_rules(q: Question) -> list[tuple[Location, str]]:
+    names = {p.name for p in q.params}
+    unknown = sorted(
+        {
+            name
+            for text in texts(q)
+            for body in text.by_language.values()
+            for name in PLACEHOLDER.findall(body)
+            if name not in names
+        }
+    )
+    if not unknown:
+        return []
+    known = ", ".join(sorted(names)) or "none: the question has no 'params'"
+    listed = ", ".join("{{" + name + "}}" for name in unknown)
+    return [(q.location, f"text shows {listed}, which is not a parameter (params: {known})")]
 
 
 def _a_key(key: str) -> str:

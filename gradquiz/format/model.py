@@ -7,8 +7,15 @@ from typing import Literal
 
 from gradquiz.format.problems import Location
 
-QuestionType = Literal["single", "multiple", "truefalse", "numeric", "order"]
-QUESTION_TYPES: tuple[QuestionType, ...] = ("single", "multiple", "truefalse", "numeric", "order")
+QuestionType = Literal["single", "multiple", "truefalse", "numeric", "order", "trace"]
+QUESTION_TYPES: tuple[QuestionType, ...] = (
+    "single",
+    "multiple",
+    "truefalse",
+    "numeric",
+    "order",
+    "trace",
+)
 
 
 @dataclass(frozen=True)
@@ -66,7 +73,62 @@ class NumericAnswer:
     value: float | None = None
 
 
-Answer = str | tuple[str, ...] | bool | NumericAnswer | None
+@dataclass(frozen=True)
+class TraceAnswer:
+    tolerance: float = 1e-3
+
+
+Answer = str | tuple[str, ...] | bool | NumericAnswer | TraceAnswer | None
+
+# What a learner may name as the error of a `raises` blank when the blank lists none.
+DEFAULT_ERRORS = ("RuntimeError", "ValueError", "TypeError", "IndexError")
+
+
+@dataclass(frozen=True)
+class Blank:
+    """A cell of a trace question's table the learner fills in; rows are 1-based as shown.
+
+    With `raises`, the blank is the row where the run stops with an error, and the learner
+    names the exception among `errors`.
+    """
+
+    row: int
+    column: str | None = None
+    raises: bool = False
+    errors: tuple[str, ...] = DEFAULT_ERRORS
+
+    def label(self) -> str:
+        return f"row {self.row}, error" if self.raises else f"row {self.row}, {self.column}"
+
+
+ParamValue = int | float | str | bool
+
+
+@dataclass(frozen=True)
+class Param:
+    """A name drawn per attempt: one of `values` is bound to it in the experiment's namespace."""
+
+    name: str
+    values: tuple[ParamValue, ...]
+
+
+@dataclass(frozen=True)
+class Draw:
+    """One attempt's draw: `number` picks the parameters' values, `seed` the choices' order.
+
+    Stored with the answer, so the history and a re-run show the same numbers and letters.
+    """
+
+    number: int = 0
+    seed: int = 0
+
+    def to_json(self) -> dict[str, int]:
+        """As saved with an answer: `{"draw": K, "seed": S}`."""
+        return {"draw": self.number, "seed": self.seed}
+
+    @classmethod
+    def from_json(cls, data: dict[str, int]) -> Draw:
+        return cls(int(data["draw"]), int(data["seed"]))
 
 
 @dataclass(frozen=True)
@@ -118,6 +180,13 @@ class Question:
     verify: Verify | None = None
     lines: tuple[str, ...] = ()
     distractors: tuple[str, ...] = ()
+    blanks: tuple[Blank, ...] = ()
+    params: tuple[Param, ...] = ()
+    shuffle: bool = True
+    # Set on a question made for one attempt (`gradquiz.format.params.drawn`): the draw, and
+    # the question as written, whose content hash the attempt's answer keeps.
+    draw: Draw | None = field(default=None, compare=False)
+    template: Question | None = field(default=None, compare=False, repr=False)
     # Where each top-level key was written, so checks can point at `answer` or `verify`.
     field_locations: dict[str, Location] = field(default_factory=dict, compare=False)
 
@@ -148,6 +217,16 @@ class Question:
     def arrangement(self, lines: tuple[str, ...] | list[str]) -> Code:
         """An `order` answer as step code, located at the question's `lines`."""
         return Code("\n".join(lines) + "\n", self.where("lines"))
+
+    @property
+    def trace_tolerance(self) -> float:
+        """The absolute error accepted in each blank of a trace question."""
+        return self.answer.tolerance if isinstance(self.answer, TraceAnswer) else 1e-3
+
+    @property
+    def original(self) -> Question:
+        """The question as written, before any draw filled in its parameters."""
+        return self.template or self
 
     def correct_choices(self) -> set[str]:
         """The choice ids the answer key marks correct (single and multiple)."""

@@ -6,6 +6,7 @@ One table serves both the loader and `gradquiz schema`, so the two cannot drift 
 from __future__ import annotations
 
 import json
+import keyword
 import math
 import re
 from collections.abc import Callable
@@ -13,7 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from gradquiz.format.model import QUESTION_TYPES, Code, QuestionType, Text
+from gradquiz.format.model import (
+    DEFAULT_ERRORS,
+    QUESTION_TYPES,
+    Blank,
+    Code,
+    Param,
+    ParamValue,
+    QuestionType,
+    Text,
+)
 from gradquiz.format.problems import Location, ProblemError
 from gradquiz.format.yamlsafe import Mapping, Node, Scalar, Sequence
 from gradquiz.i18n import N_, _
@@ -229,6 +239,85 @@ WATCH = Kind(
 )
 
 
+# Names every experiment already has, or that verify adds: a parameter must not hide them.
+RESERVED_NAMES = frozenset({"torch", "nn", "F", "optim", "record", "step", "trace", "error"})
+# A parameter's values, and all draws of a question, stay small enough to check one by one.
+MAX_VALUES = 1000
+EXCEPTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+
+
+def _scalar(node: Node) -> ParamValue:
+    value = node.value if isinstance(node, Scalar) else None
+    if not isinstance(value, int | float | str | bool):
+        raise expected(node, "a number, a string or true/false")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ProblemError(node.location, f"a parameter's value must be finite, got {value}")
+    return value
+
+
+def _grid(node: Mapping) -> tuple[ParamValue, ...]:
+    """`{range: [a, b], step: s}`: a, a + s, ... up to b (b included when it falls on the grid)."""
+    problems: list[ProblemError] = []
+    values, _locations = read_fields(node, GRID_FIELDS, "a parameter range", problems)
+    if problems:
+        raise ProblemGroup(problems)
+    low, high = values["range"]
+    step = values["step"]
+    if len(values["range"]) != 2 or low > high:
+        raise ProblemError(node.location, "range needs two numbers [low, high], low <= high")
+    count = math.floor((high - low) / step + 1e-9) + 1
+    if count > MAX_VALUES:
+        raise ProblemError(node.location, f"range gives {count} values; at most {MAX_VALUES}")
+    # Read as floats; a grid of whole numbers is drawn as ints (`3`, not `3.0`, in a prompt).
+    whole = all(float(v).is_integer() for v in (low, high, step))
+    # Rounded: 0.1 + 2 * 0.1 is 0.30000000000000004, which a prompt should not show.
+    return tuple(int(low + i * step) if whole else round(low + i * step, 10) for i in range(count))
+
+
+def _params(node: Node) -> tuple[Param, ...]:
+    if not isinstance(node, Mapping) or not node.items:
+        raise expected(node, "a mapping from name to a list of values or {range, step}")
+    params = []
+    for key, value in node:
+        name = key.value
+        if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+            raise ProblemError(key.location, f"parameter {name!r} is not a Python name")
+        if name in RESERVED_NAMES:
+            raise ProblemError(
+                key.location, f"parameter {name!r} would hide the experiment's own {name!r}"
+            )
+        if isinstance(value, Mapping):
+            values = _grid(value)
+        elif isinstance(value, Sequence):
+            if not 1 <= len(value.items) <= MAX_VALUES:
+                raise ProblemError(value.location, f"needs 1 to {MAX_VALUES} values")
+            values = tuple(_scalar(item) for item in value.items)
+        else:
+            raise expected(value, "a list of values or {range: [low, high], step: s}")
+        params.append(Param(name, values))
+    return tuple(params)
+
+
+def _blank(node: Node) -> Blank:
+    problems: list[ProblemError] = []
+    values, _locations = read_fields(node, BLANK_FIELDS, "a blank", problems)
+    if problems:
+        raise ProblemGroup(problems)
+    raises = values.get("raises", False)
+    if raises == ("column" in values):
+        raise ProblemError(
+            node.location, "a blank names a 'column', or is 'raises: true' (the row that errors)"
+        )
+    if "errors" in values and not raises:
+        raise ProblemError(node.location, "'errors' belongs to a 'raises: true' blank")
+    return Blank(
+        row=values["row"],
+        column=values.get("column"),
+        raises=raises,
+        errors=values.get("errors", DEFAULT_ERRORS),
+    )
+
+
 @dataclass(frozen=True)
 class Field:
     kind: Kind[Any]
@@ -391,6 +480,73 @@ VERIFY_FIELDS: Fields = {
     ),
 }
 
+GRID_FIELDS: Fields = {
+    "range": Field(
+        list_of(number(-1e300, 1e300), min_items=2),
+        required=True,
+        description="[low, high]: the grid's first value and the last it may reach.",
+    ),
+    "step": Field(number(1e-12, 1e300), required=True, description="The grid's spacing."),
+}
+
+PARAM_VALUE_SCHEMA: JSON = {"type": ["number", "string", "boolean"]}
+PARAMS = Kind(
+    _params,
+    {
+        "type": "object",
+        "minProperties": 1,
+        "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+        "additionalProperties": {
+            "anyOf": [
+                {"type": "array", "items": PARAM_VALUE_SCHEMA, "minItems": 1},
+                {"title": "parameter range", **object_schema(GRID_FIELDS)},
+            ]
+        },
+    },
+)
+
+BLANK_FIELDS: Fields = {
+    "row": Field(
+        integer(1, 100_000),
+        required=True,
+        description="The row, 1-based as the table shows it (the error's row for raises).",
+    ),
+    "column": Field(STRING, description="The watch label of the cell the learner fills in."),
+    "raises": Field(
+        BOOLEAN,
+        description="true: the learner says the run raises at this row, and names the error.",
+    ),
+    "errors": Field(
+        list_of(Kind(_pattern(EXCEPTION_NAME, "an exception name"), {"type": "string"}), 1),
+        description="raises: the exception names offered to the learner "
+        f"(default {', '.join(DEFAULT_ERRORS)}).",
+    ),
+}
+BLANK = Kind(
+    _blank,
+    {
+        "title": "blank",
+        **object_schema(BLANK_FIELDS),
+        # A cell, or the row that raises: one of the two.
+        "anyOf": [
+            {"required": ["column"], "not": {"required": ["raises"]}},
+            {
+                "required": ["raises"],
+                "properties": {"raises": {"const": True, "description": "This row raises."}},
+                "not": {"required": ["column"]},
+            },
+        ],
+    },
+)
+
+TRACE_FIELDS: Fields = {
+    "tolerance": Field(
+        number(0, 1e300),
+        description="Absolute error accepted in each blank (default 1e-3).",
+    ),
+}
+TRACE_ANSWER_SCHEMA: JSON = {"title": "trace answer", **object_schema(TRACE_FIELDS)}
+
 # A title names a schema in an editor: its diagnostics ("Expected ...") and the completion
 # that inserts every required key at once.
 NUMERIC_ANSWER_SCHEMA: JSON = {"title": "numeric answer", **object_schema(NUMERIC_FIELDS)}
@@ -409,7 +565,7 @@ QUESTION_FIELDS: Fields = {
             {"enum": list(QUESTION_TYPES)},
         ),
         required=True,
-        description="single, multiple, truefalse, numeric or order.",
+        description="single, multiple, truefalse, numeric, order or trace.",
     ),
     "title": Field(TEXT, required=True, description="Short title (Markdown)."),
     "prompt": Field(
@@ -441,11 +597,12 @@ QUESTION_FIELDS: Fields = {
                     {"type": "array", "items": {"type": "string"}},
                     {"type": "boolean"},
                     NUMERIC_ANSWER_SCHEMA,
+                    TRACE_ANSWER_SCHEMA,
                 ]
             },
         ),
         description="single: a choice id; multiple: a list of choice ids; truefalse: true or "
-        "false; numeric: {expr, tolerance, value}; order: none.",
+        "false; numeric: {expr, tolerance, value}; order: none; trace: {tolerance}, optional.",
     ),
     "verify": Field(
         nested(VERIFY_FIELDS, N_("verify")),
@@ -456,6 +613,20 @@ QUESTION_FIELDS: Fields = {
         description="order: the step code's lines in one correct order.",
     ),
     "distractors": Field(list_of(STRING), description="order: extra lines that do not belong."),
+    "blanks": Field(
+        list_of(BLANK, min_items=1),
+        description="trace: the cells of the table the learner fills in.",
+    ),
+    "params": Field(
+        PARAMS,
+        description="Names drawn per attempt: name -> a list of values, or {range: [low, "
+        "high], step: s}. Each is a variable in the experiment; {{name}} in any text shows it.",
+    ),
+    "shuffle": Field(
+        BOOLEAN,
+        description="single, multiple: show the choices in a new order each attempt "
+        "(default true).",
+    ),
 }
 
 PACK_FIELDS: Fields = {
@@ -493,34 +664,47 @@ class TypeRule:
 
 
 CHOICE_VERIFY = ("same_as", "expr")
+# Keys of one type only: every other type refuses them.
+_ORDER_ONLY = ("lines", "distractors")
+_NO_CHOICES = ("choices", "shuffle", *_ORDER_ONLY, "blanks")
 TYPE_RULES: dict[QuestionType, TypeRule] = {
     "single": TypeRule(
         needs=("choices", "answer"),
-        refuses=("lines", "distractors"),
+        refuses=(*_ORDER_ONLY, "blanks"),
         answer=CHOICE_ID_KIND.schema,
         verify=CHOICE_VERIFY,
     ),
     "multiple": TypeRule(
         needs=("choices", "answer"),
-        refuses=("lines", "distractors"),
+        refuses=(*_ORDER_ONLY, "blanks"),
         answer={"type": "array", "items": CHOICE_ID_KIND.schema, "uniqueItems": True},
         verify=CHOICE_VERIFY,
     ),
     # A statement is true or false: no choices to compare, so only `expr` can prove it.
     "truefalse": TypeRule(
         needs=("answer",),
-        refuses=("choices", "lines", "distractors"),
+        refuses=_NO_CHOICES,
         answer={"type": "boolean"},
         verify=("expr",),
     ),
     "numeric": TypeRule(
         needs=("answer", "experiment"),
-        refuses=("choices", "lines", "distractors"),
+        refuses=_NO_CHOICES,
         answer=NUMERIC_ANSWER_SCHEMA,
         verify=(),
     ),
     "order": TypeRule(
-        needs=("lines", "experiment"), refuses=("choices", "answer"), answer=None, verify=()
+        needs=("lines", "experiment"),
+        refuses=("choices", "shuffle", "answer", "blanks"),
+        answer=None,
+        verify=(),
+    ),
+    # The run is the key: each blank's value is what PyTorch computes there.
+    "trace": TypeRule(
+        needs=("experiment", "blanks"),
+        refuses=("choices", "shuffle", *_ORDER_ONLY),
+        answer=TRACE_ANSWER_SCHEMA,
+        verify=(),
     ),
 }
 

@@ -12,7 +12,8 @@ import struct
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from gradquiz.format.model import Code, Question, Variant
+from gradquiz.format.model import Code, NumericAnswer, Question, Variant
+from gradquiz.format.params import drawn_values
 
 MAX_FRAME = 64 * 1024 * 1024
 _HEADER = struct.Struct(">I")
@@ -50,6 +51,8 @@ class VariantRequest:
     verify: Snippet | None = None
     answer: Snippet | None = None
     limits: Limits = field(default_factory=Limits)
+    # The question's drawn parameters: names bound in the namespace before setup runs.
+    params: tuple[tuple[str, Any], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -72,6 +75,7 @@ class VariantRequest:
             verify=Snippet(**data["verify"]) if data["verify"] else None,
             answer=Snippet(**data["answer"]) if data["answer"] else None,
             limits=Limits(**data["limits"]),
+            params=tuple((name, value) for name, value in data.get("params", ())),
         )
 
 
@@ -147,7 +151,8 @@ def requests_for(
     base_limits = limits or Limits()
     limits = Limits(experiment.timeout, base_limits.memory_mb, base_limits.output_chars)
     verify = question.verify.expr if question.verify else None
-    numeric = question.answer if question.type == "numeric" else None
+    numeric = question.answer if isinstance(question.answer, NumericAnswer) else None
+    params = tuple(drawn_values(question).items())
     requests = []
     for variant in variants:
         assert variant.code is not None
@@ -168,6 +173,7 @@ def requests_for(
                 if numeric is not None and not isinstance(numeric, str | bool | tuple)
                 else None,
                 limits=limits,
+                params=params,
             )
         )
     return requests

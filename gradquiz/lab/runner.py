@@ -77,6 +77,7 @@ class Run:
             "record": self.record,
             "step": 0,
         }
+        self.namespace.update(request.params)
 
     def record(self) -> None:
         """Take a row of the trace now (question code calls this as `record()`)."""

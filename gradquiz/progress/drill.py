@@ -16,6 +16,7 @@ from typing import Any, Literal
 from fsrs import Card, Rating, Scheduler
 
 from gradquiz.format.model import Question
+from gradquiz.progress.history import History, history
 from gradquiz.progress.store import Answer, CardRow, Store
 from gradquiz.settings import NEW_PER_DAY
 
@@ -24,17 +25,41 @@ EASY_SECONDS = 20.0
 
 State = Literal["new", "right", "wrong"]
 
-# Where a question sits in its file is not its content: moving it keeps its history intact.
-_NOT_CONTENT = frozenset({"location", "field_locations", "pack"})
+# Where a question sits in its file is not its content: moving it keeps its history intact;
+# nor is one attempt's draw, nor whether its choices are shuffled.
+_NOT_CONTENT = frozenset({"location", "field_locations", "pack", "draw", "template", "shuffle"})
+# Fields added since format v1: left out at their defaults, so a v1 question keeps its digest
+# (and its learner's schedule) under a gradquiz that knows them.
+_SINCE_V1 = {"blanks": (), "params": ()}
+
+
+# Each dataclass's content fields, looked up once: a drill hashes every question it serves.
+_CONTENT_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _content_fields(kind: type) -> tuple[str, ...] | None:
+    names = _CONTENT_FIELDS.get(kind)
+    if names is None and dataclasses.is_dataclass(kind):
+        names = tuple(f.name for f in dataclasses.fields(kind) if f.name not in _NOT_CONTENT)
+        _CONTENT_FIELDS[kind] = names
+    return names
+
+
+_LEAVES = (str, int, float, bool, type(None))
 
 
 def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.name: _plain(getattr(value, f.name))
-            for f in dataclasses.fields(value)
-            if f.name not in _NOT_CONTENT
-        }
+    kind = type(value)
+    if kind in _LEAVES:
+        return value
+    names = _content_fields(kind)
+    if names is not None:
+        plain = {}
+        for name in names:
+            item = getattr(value, name)
+            if name not in _SINCE_V1 or item != _SINCE_V1[name]:
+                plain[name] = _plain(item)
+        return plain
     if isinstance(value, tuple | list):
         return [_plain(v) for v in value]
     if isinstance(value, dict):
@@ -44,7 +69,7 @@ def _plain(value: Any) -> Any:
 
 def content_hash(question: Question) -> str:
     """A digest of what the question asks and runs: an edit to any of it changes the digest."""
-    text = json.dumps(_plain(question), sort_keys=True, ensure_ascii=False, default=repr)
+    text = json.dumps(_plain(question.original), sort_keys=True, ensure_ascii=False, default=repr)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -114,19 +139,23 @@ class Progress:
 
     def states(self) -> dict[str, State]:
         """Each answered question's last result."""
-        last: dict[str, State] = {}
-        for answer in self.store.answers():
-            last[answer.question] = "right" if answer.correct else "wrong"
-        return last
+        return {
+            question: "right" if seen.last_correct else "wrong"
+            for question, seen in history(self.store).by_question.items()
+        }
 
     def _resting(self, cards: dict[str, CardRow], question: str, now: datetime) -> bool:
         card = cards.get(question)
         return card is not None and card.buried_until is not None and card.buried_until > now
 
-    def due(self, questions: Sequence[Question], now: datetime) -> list[Question]:
-        """Answered questions whose review is due, or whose content changed since; oldest first."""
+    def due(
+        self, questions: Sequence[Question], now: datetime, past: History | None = None
+    ) -> list[Question]:
+        """Answered questions whose review is due, or whose content changed since; oldest first.
+
+        `past`: the history, when the caller has just read it."""
         cards = self.store.cards()
-        seen = {a.question for a in self.store.answers()}
+        seen = (past or history(self.store)).by_question
         due: list[tuple[datetime, int, Question]] = []
         for index, q in enumerate(questions):
             card = cards.get(q.id)
@@ -140,12 +169,14 @@ class Progress:
         due.sort(key=lambda item: (item[0], item[1]))
         return [q for _, _, q in due]
 
-    def new_today(self, questions: Sequence[Question], now: datetime) -> list[Question]:
+    def new_today(
+        self, questions: Sequence[Question], now: datetime, past: History | None = None
+    ) -> list[Question]:
         """Never-answered questions, in pack order, up to what is left of today's limit."""
         cards = self.store.cards()
-        first_seen: dict[str, datetime] = {}
-        for a in self.store.answers():
-            first_seen.setdefault(a.question, a.answered_at)
+        first_seen = {
+            q: seen.first for q, seen in (past or history(self.store)).by_question.items()
+        }
         today = local_day(now)
         started = sum(1 for moment in first_seen.values() if local_day(moment) == today)
         room = max(0, self.new_per_day - started)
@@ -157,7 +188,7 @@ class Progress:
     def mistakes(self, questions: Sequence[Question], now: datetime) -> list[Question]:
         """Questions whose last answer was wrong."""
         cards = self.store.cards()
-        last = {a.question: a.correct for a in self.store.answers()}
+        last = {q: seen.last_correct for q, seen in history(self.store).by_question.items()}
         return [
             q for q in questions if last.get(q.id) is False and not self._resting(cards, q.id, now)
         ]
@@ -177,5 +208,6 @@ class Progress:
         if mistakes:
             served = self.mistakes(pool, now)
         else:
-            served = self.due(pool, now) + self.new_today(pool, now)
+            past = history(self.store)
+            served = self.due(pool, now, past) + self.new_today(pool, now, past)
         return served[:limit] if limit is not None else served

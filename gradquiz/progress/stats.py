@@ -13,6 +13,7 @@ from typing import Any
 from gradquiz.format.model import Question
 from gradquiz.i18n import N_
 from gradquiz.progress.drill import Progress, local_day
+from gradquiz.progress.history import answer_days, history
 from gradquiz.progress.store import Answer, stamp
 
 MOST_MISSED = 5
@@ -62,20 +63,20 @@ def streak_enabled(progress: Progress) -> bool:
 
 
 def stats(progress: Progress, questions: Sequence[Question], now: datetime) -> dict[str, Any]:
-    answers = progress.store.answers()
+    past = history(progress.store)
     titles = {q.id: q.title.get() for q in questions}
     by_topic: dict[str, dict[str, Any]] = {}
     for q in questions:
         by_topic.setdefault(q.topic, {"questions": 0, "answered": 0, "correct": 0})
         by_topic[q.topic]["questions"] += 1
-    for a in answers:
-        entry = by_topic.setdefault(a.topic, {"questions": 0, "answered": 0, "correct": 0})
-        entry["answered"] += 1
-        entry["correct"] += int(a.correct)
+    for topic, (answered, right) in sorted(past.by_topic.items()):
+        entry = by_topic.setdefault(topic, {"questions": 0, "answered": 0, "correct": 0})
+        entry["answered"] += answered
+        entry["correct"] += right
     for entry in by_topic.values():
         entry["accuracy"] = _share(entry["correct"], entry["answered"])
 
-    due_now = len(progress.due(questions, now))
+    due_now = len(progress.due(questions, now, past))
     today = local_day(now)
     upcoming: Counter[date] = Counter()
     known = {q.id for q in questions}
@@ -83,30 +84,36 @@ def stats(progress: Progress, questions: Sequence[Question], now: datetime) -> d
         day = local_day(card.due)
         if card.question in known and card.due > now and day < today + timedelta(days=WEEK):
             upcoming[day] += 1
-    wrong = Counter(a.question for a in answers if not a.correct)
-    total = Counter(a.question for a in answers)
-    correct = sum(1 for a in answers if a.correct)
+    missed = {q: seen for q, seen in past.by_question.items() if seen.wrong}
+    answered, correct = past.answered, past.correct
     document: dict[str, Any] = {
-        "answered": len(answers),
+        "answered": answered,
         "correct": correct,
-        "accuracy": _share(correct, len(answers)),
+        "accuracy": _share(correct, answered),
         "questions": len(questions),
-        "seen": len({a.question for a in answers} & known),
+        "seen": len(set(past.by_question) & known),
         "due_now": due_now,
-        "new_today": len(progress.new_today(questions, now)),
+        "new_today": len(progress.new_today(questions, now, past)),
         "due_next_7_days": [
             {"date": (today + timedelta(days=n)).isoformat(), "due": upcoming[today + timedelta(n)]}
             for n in range(WEEK)
         ],
         "by_topic": by_topic,
         "most_missed": [
-            {"id": qid, "title": titles.get(qid, qid), "wrong": n, "answered": total[qid]}
-            for qid, n in sorted(wrong.items(), key=lambda item: (-item[1], item[0]))[:MOST_MISSED]
+            {
+                "id": qid,
+                "title": titles.get(qid, qid),
+                "wrong": seen.wrong,
+                "answered": seen.answered,
+            }
+            for qid, seen in sorted(missed.items(), key=lambda item: (-item[1].wrong, item[0]))[
+                :MOST_MISSED
+            ]
         ],
         "saving": progress.store.saving,
     }
     if streak_enabled(progress):
-        document["streak"] = streak_days({local_day(a.answered_at) for a in answers}, today)
+        document["streak"] = streak_days(answer_days(progress.store), today)
     return document
 
 

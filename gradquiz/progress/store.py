@@ -51,6 +51,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE TABLE prefs (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     ),
+    # Covers what drills and stats add up per question (progress.history), so years of
+    # answers are summed from the index without reading a row of the table.
+    ("CREATE INDEX answers_summary ON answers (question, topic, correct, answered_at)",),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -203,6 +206,10 @@ class Store:
     def _query(self, sql: str, parameters: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             return self._db.execute(sql, parameters).fetchall()
+
+    def query(self, sql: str, parameters: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a read-only statement: aggregates for callers that need no single answer."""
+        return self._query(sql, parameters)
 
     def answers(self, question: str | None = None) -> list[Answer]:
         columns = (

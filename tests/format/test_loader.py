@@ -63,7 +63,7 @@ def test_unknown_key_points_at_the_key(tmp_path: Path) -> None:
     assert problems(tmp_path, text) == [
         f"{tmp_path / 'q.yaml'}:13:1: unknown key 'colour' in a question (id, type, title, "
         "prompt, topic, tags, difficulty, hints, explanation, references, experiment, choices, "
-        "answer, verify, lines, distractors)"
+        "answer, verify, lines, distractors, blanks, params, shuffle)"
     ]
 
 
