@@ -179,6 +179,17 @@ class Quiz:
         self.position = ids.index(question_id)
         return True
 
+    def where(self, question: Question, *, complete: bool = True) -> str:
+        """Where `question` sits: in the drill and in the bank (whose size is not known until
+        every file is read, just after the first paint)."""
+        index = self.bank_position(question)
+        total = str(len(self.bank)) if complete else "…"
+        bank = f"{index + 1}/{total}" if index is not None else f"?/{total}"
+        drill = self.drill
+        if drill is not None and question in drill.questions:
+            return f"drill {drill.questions.index(question) + 1}/{len(drill.questions)} · {bank}"
+        return bank
+
     def bank_grew(self, bank: Sequence[Question]) -> None:
         """Every file is read now; the questions read first come first, so positions hold."""
         self.bank = list(bank)
@@ -344,9 +355,7 @@ class Quiz:
         batch = [
             a
             for a in self.unsaved
-            if a.verdict is not None
-            and id(a) not in self.saving
-            and (a.ran or leaving)
+            if a.verdict is not None and id(a) not in self.saving and (a.ran or leaving)
         ]
         self.saving.update(id(a) for a in batch)
         return batch

@@ -71,9 +71,9 @@ async def test_clicking_a_key_runs_it_and_a_greyed_key_does_nothing(make_app: Ma
         await settle(pilot)
         submit = bar(app).key_at(keys["Submit"].start)
         assert submit is not None and not submit.enabled
-        answered = dict(app.session.answers)
+        answered = dict(app.quiz.answers)
         await pilot.click(KeyBar, offset=(keys["Pick"].start + 1, 0))
-        assert app.session.answers == answered
+        assert app.quiz.answers == answered
         assert app.screen.query_one(ChoiceAnswer).chosen_ids() == ["A"]
 
 

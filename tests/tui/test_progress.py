@@ -13,7 +13,8 @@ from textual.widgets import DataTable, Static
 from gradquiz.progress.store import FILE_NAME, open_store
 from gradquiz.tui.app import GradquizApp
 from gradquiz.tui.screens.dialogs import ConfirmDialog
-from gradquiz.tui.screens.quiz import QuestionView, QuizScreen
+from gradquiz.tui.screens.quiz import QuizScreen
+from gradquiz.tui.widgets.question import QuestionView
 from gradquiz.tui.screens.stats import StatsScreen
 from tests.tui.conftest import MakeApp, settle
 
@@ -104,7 +105,7 @@ async def test_drill_walks_its_queue_then_returns_to_every_question(make_app: Ma
         await pilot.press("n")
         assert "drill 2/2" in where(app)
         await pilot.press("n")
-        assert not app.drilling
+        assert app.quiz.drill is None
         await until_toast(pilot, "Drill over")
         assert app.screen.query_one(QuestionView).question.id == "true-or-false"
         assert "5/7" in where(app) or "/7" in where(app)
@@ -117,7 +118,7 @@ async def test_g_drills_new_questions_and_x_skips_one(make_app: MakeApp) -> None
         await opened(pilot)
         await pilot.press("g")
         await pilot.pause()
-        assert app.drilling and "drill 1/7" in where(app)
+        assert app.quiz.drill is not None and "drill 1/7" in where(app)
         await pilot.press("x")
         await pilot.pause()
         assert "drill 1/6" in where(app)
@@ -173,7 +174,7 @@ async def test_reset_one_question_from_the_list(make_app: MakeApp) -> None:
         await pilot.press("delete", "y")
         await pilot.pause()
         assert saved_answers() == []
-        assert app.session.state("accumulate") == "new"
+        assert app.quiz.state("accumulate") == "new"
         await settle(pilot)
 
 

@@ -22,6 +22,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Input
 
+from gradquiz.display import one_line, printable
 from gradquiz.format.model import Question
 from gradquiz.tui.widgets.prose import Prose
 
@@ -86,7 +87,7 @@ class ChoiceAnswer(Vertical):
 
     def compose(self) -> ComposeResult:
         for index, (choice_id, text) in enumerate(self.options):
-            label = "" if self.question.type == "truefalse" else f"{choice_id}."
+            label = "" if self.question.type == "truefalse" else f"{one_line(choice_id)}."
             yield ChoiceRow(index, str(index + 1), label, text)
 
     def on_mount(self) -> None:
@@ -226,7 +227,7 @@ class OrderAnswer(Widget, can_focus=True):
             number = f"{index + 1:>2}." if where == "chosen" else "  -"
             style = "reverse" if index == self.cursor else ""
             text.append(f"{pointer}{number} ", style=style)
-            text.append(line, style=style)
+            text.append(printable(line), style=style)
             text.append("\n")
         if not self.unused:
             text.append("Unused lines:\n", style="bold")
