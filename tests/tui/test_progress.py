@@ -93,7 +93,10 @@ async def test_answers_are_saved_and_remembered_by_the_next_run(make_app: MakeAp
     async with again.run_test(size=SIZE) as pilot:
         await opened(pilot)
         await pilot.pause()
-        assert "✓ right" in where(again)
+        # Reopened where the learner left off: the first question never answered.
+        assert "· 3/7 · new" in where(again)
+        await pilot.press("p")
+        assert "· 2/7 ✓ right" in where(again)
         await settle(pilot)
 
 
