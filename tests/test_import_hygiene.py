@@ -15,6 +15,9 @@ CORE = [
     "gradquiz.display",
     "gradquiz.progress",
     "gradquiz.progress.stats",
+    "gradquiz.progress.saving",
+    "gradquiz.progress.backups",
+    "gradquiz.quiz",
     "gradquiz.packs",
     "gradquiz.trust",
 ]

@@ -25,10 +25,10 @@ from gradquiz.tui.screens.dialogs import FullValueDialog, TrustDialog
 from gradquiz.tui.screens.help import HelpScreen, key_table
 from gradquiz.tui.screens.question_list import QuestionListScreen
 from gradquiz.tui.screens.quiz import QuizScreen
-from gradquiz.tui.widgets.question import QuestionView
 from gradquiz.tui.widgets.answers import ChoiceAnswer, Incomplete, OrderAnswer, parse_number
 from gradquiz.tui.widgets.lab import LabPanel, TracePlot, VariantTable
 from gradquiz.tui.widgets.prose import Prose
+from gradquiz.tui.widgets.question import QuestionView
 from tests.tui.conftest import PACKS, MakeApp, settle
 
 SIZE = (120, 40)

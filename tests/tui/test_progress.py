@@ -14,8 +14,8 @@ from gradquiz.progress.store import FILE_NAME, open_store
 from gradquiz.tui.app import GradquizApp
 from gradquiz.tui.screens.dialogs import ConfirmDialog
 from gradquiz.tui.screens.quiz import QuizScreen
-from gradquiz.tui.widgets.question import QuestionView
 from gradquiz.tui.screens.stats import StatsScreen
+from gradquiz.tui.widgets.question import QuestionView
 from tests.tui.conftest import MakeApp, settle
 
 SIZE = (120, 40)

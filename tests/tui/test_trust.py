@@ -15,9 +15,9 @@ from gradquiz.tui.app import GradquizApp
 from gradquiz.tui.labpool import SharedLab
 from gradquiz.tui.screens.dialogs import TrustDialog
 from gradquiz.tui.screens.quiz import QuizScreen
-from gradquiz.tui.widgets.question import QuestionView
 from gradquiz.tui.widgets.footer import KeyBar
 from gradquiz.tui.widgets.lab import VariantTable
+from gradquiz.tui.widgets.question import QuestionView
 from tests.conftest import write
 from tests.tui.conftest import settle
 
