@@ -21,11 +21,12 @@ PAUSES = (0.2, 1.0)
 
 def retried(
     action: Callable[[], T],
-    pauses: tuple[float, ...] = PAUSES,
+    pauses: tuple[float, ...] | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:
-    """`action`'s result, trying again after each pause while it fails to write."""
-    for pause in pauses:
+    """`action`'s result, trying again after each pause (PAUSES by default) while it fails to
+    write; the last attempt's error is raised."""
+    for pause in PAUSES if pauses is None else pauses:
         try:
             return action()
         except (OSError, sqlite3.Error):

@@ -192,10 +192,14 @@ class Store:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield Transaction(self._db)
+                # A COMMIT that fails (disk full, locked) leaves nothing half-done either.
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                # SQLite has rolled back already after some errors (a full disk): a second
+                # ROLLBACK would raise and hide the error that matters.
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
 
     def _reattach(self) -> None:
         """If the file was deleted while open, write what the connection still holds to a new

@@ -564,11 +564,14 @@ def run_app(
     start: str | None,
     language: str | None,
     drill: list[str] | None = None,
+    *,
+    headless: bool = False,
 ) -> int:
-    """Run the app; the exit code is non-zero when it stopped on an error."""
+    """Run the app; the exit code is non-zero when it stopped on an error, or when answers
+    could not be saved even at exit."""
     app = GradquizApp(library, trusted, start, language, drill=drill)
     try:
-        app.run()
+        app.run(headless=headless)
     finally:
         app.lab.close()
     for line in app.lost:
