@@ -116,6 +116,8 @@ class QuizScreen(Screen[None]):
         self._view = None
         await body.remove_children()
         await body.mount(self.content())
+        if self._view is not None and self._view.answered is not None:
+            body.focus()
         self.refresh_bindings()
         self.call_after_refresh(self.app_.question_shown)
 
@@ -153,6 +155,8 @@ class QuizScreen(Screen[None]):
         view = self.view()
         if view is not None and view.question.id == question_id:
             await view.answer_taken()
+            # The answer widget is disabled now: PageDown and the arrows go to what scrolls.
+            self.query_one("#body").focus()
 
     async def trust_given(self, question_id: str) -> None:
         view = self.view()

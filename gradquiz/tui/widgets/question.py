@@ -84,7 +84,6 @@ class QuestionView(VerticalScroll):
     async def on_mount(self) -> None:
         answer = self.query_one("#answer")
         if self.answered is not None:
-            self.focus()
             await self.show_lab()
             return
         if isinstance(answer, NumericAnswer):
@@ -175,8 +174,6 @@ class QuestionView(VerticalScroll):
         """The model holds the answer now: show the lab, verdict first."""
         with self.app.batch_update():
             await self.show_lab()
-        # The answer widget is disabled: keep the keys (PageDown, arrows) working on the view.
-        self.focus()
         # The footer (Submit now greyed) follows the tables by a frame: they come first.
         self.call_after_refresh(self.screen.refresh_bindings)
         self.call_after_refresh(self.reveal_verdict)

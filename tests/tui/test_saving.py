@@ -1,0 +1,191 @@
+"""Nothing lost: answers left before their runs return, drills begun again, saves that fail."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import pytest
+from textual.widgets import Input, Static
+
+from gradquiz.format import Library
+from gradquiz.lab.protocol import VariantRequest, VariantResult
+from gradquiz.progress import saving
+from gradquiz.progress.drill import Progress
+from gradquiz.quiz import Stage
+from gradquiz.tui import app as app_module
+from gradquiz.tui.app import GradquizApp, run_app
+from gradquiz.tui.labpool import SharedLab
+from gradquiz.tui.screens.quiz import QuizScreen
+from gradquiz.tui.widgets.question import QuestionView
+from tests.tui.conftest import MakeApp, settle
+from tests.tui.test_progress import (
+    SIZE,
+    opened,
+    saved_answers,
+    toasts,
+    until_saved,
+    until_toast,
+    where,
+)
+
+
+class GatedLab(SharedLab):
+    """The shared lab, holding every run until the test opens the gate."""
+
+    def __init__(self, inner: SharedLab) -> None:
+        super().__init__(1)
+        self.inner = inner
+        self.gate = threading.Event()
+
+    def start(self) -> Any:
+        return self.inner.start()
+
+    def run_all(
+        self,
+        requests: Sequence[VariantRequest],
+        on_result: Callable[[VariantResult], None] | None = None,
+    ) -> list[VariantResult]:
+        self.gate.wait(60)
+        return self.inner.run_all(requests, on_result)
+
+    @property
+    def torch_version(self) -> str | None:
+        return self.inner.torch_version
+
+
+@pytest.fixture
+def gated(shared_lab: SharedLab) -> Iterator[GatedLab]:
+    lab = GatedLab(shared_lab)
+    yield lab
+    lab.gate.set()  # runs still held finish, and their threads end
+
+
+def view(app: GradquizApp) -> QuestionView:
+    return app.screen.query_one(QuestionView)
+
+
+async def test_an_answer_left_before_its_runs_return_is_saved(
+    library: Library, gated: GatedLab
+) -> None:
+    app = GradquizApp(library, lambda question: True, "how-much", workers=1, lab=gated)
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await pilot.press("6", "enter", "n")
+        await pilot.pause()
+        assert view(app).question.id == "arrange"
+        [answered] = app.quiz.unsaved
+        assert answered.stage is Stage.WAITING and saved_answers() == []
+        gated.gate.set()
+        await settle(pilot)
+        await until_saved(pilot, 1)
+        assert view(app).question.id == "arrange"  # graded and saved off screen
+        assert app.quiz.state("how-much") == "right"
+    assert saved_answers() == [("how-much", "6.0", 1, gated.torch_version)]
+
+
+async def test_an_answer_whose_runs_never_return_is_saved_at_exit(
+    library: Library, gated: GatedLab
+) -> None:
+    app = GradquizApp(library, lambda question: True, "true-or-false", workers=1, lab=gated)
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await pilot.press("t", "enter")
+        await pilot.pause()
+        assert "✓ Right." in str(app.screen.query_one("#verdict", Static).render())
+        assert saved_answers() == []  # waiting to name the torch of runs that never come
+        await pilot.press("ctrl+q")
+    assert saved_answers() == [("true-or-false", "true", 1, None)]
+
+
+async def test_a_drill_after_a_wrong_number_serves_it_fresh_and_answerable(
+    make_app: MakeApp,
+) -> None:
+    app = make_app("how-much")
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await settle(pilot)
+        await pilot.press("5", "enter")
+        await settle(pilot)
+        assert "✗ Not quite." in str(app.screen.query_one("#verdict", Static).render())
+        await until_saved(pilot, 1)
+        await pilot.press("m")
+        await until_toast(pilot, "Drill: 1 question.")
+        await pilot.pause()
+        assert "drill 1/1 · 4/7" in where(app)
+        fresh = view(app)
+        assert fresh.question.id == "how-much" and fresh.answered is None
+        box = app.screen.query_one("#number", Input)
+        assert box.value == "" and not box.disabled and box.has_focus
+        assert not app.screen.query_one("#lab").display  # tables drawn out of sight only
+        await pilot.press("6", "enter")
+        await settle(pilot)
+        assert "✓ Right." in str(app.screen.query_one("#verdict", Static).render())
+        await until_saved(pilot, 2)
+        await pilot.press("n")
+        await until_toast(pilot, "Drill over: 1 of its 1 question(s) answered.")
+    assert [row[:3] for row in saved_answers()] == [
+        ("how-much", "5.0", 0),
+        ("how-much", "6.0", 1),
+    ]
+
+
+async def test_focus_stays_on_the_question_after_a_numeric_answer(make_app: MakeApp) -> None:
+    app = make_app("how-much")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("6", "enter")
+        await settle(pilot)
+        body = app.screen.query_one("#body")
+        assert app.focused is body
+        before = body.scroll_y
+        await pilot.press("pagedown")
+        await pilot.pause()
+        assert body.scroll_y > before
+
+
+async def test_a_failing_save_is_retried_named_then_written(
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(saving, "PAUSES", (0.0, 0.0))
+    monkeypatch.setattr(app_module, "RETRY_SECONDS", 0.2)
+    disk = {"full": True, "attempts": 0}
+    record = Progress.record
+
+    def full_disk(self: Progress, *args: Any, **kwargs: Any) -> Any:
+        if disk["full"]:
+            disk["attempts"] += 1
+            error = sqlite3.OperationalError("database or disk is full")
+            error.sqlite_errorname = "SQLITE_FULL"
+            raise error
+        return record(self, *args, **kwargs)
+
+    monkeypatch.setattr(Progress, "record", full_disk)
+    app = make_app("true-or-false")
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await pilot.press("t", "enter")
+        await settle(pilot)
+        await until_toast(
+            pilot,
+            "Not saved: your answer to “A leaf's grad is None before backward” (the disk is "
+            "full). gradquiz will try again, and once more before it quits.",
+        )
+        assert disk["attempts"] >= 3  # tried, and tried again, before saying so
+        assert toasts(app).count("Not saved") == 1
+        disk["full"] = False
+        await until_toast(pilot, "Saved now: your answer to “A leaf's grad is None")
+        await until_saved(pilot, 1)
+        assert app.quiz.failing() == []
+
+
+def test_the_exit_code_is_not_zero_after_a_crash(
+    library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def crash(self: QuizScreen) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(QuizScreen, "on_mount", crash)
+    assert run_app(library, lambda question: True, None, None, headless=True) == 1
