@@ -81,10 +81,19 @@ class ProgressOpened(Message):
 
 
 @dataclass
+class Written:
+    """What came of writing a batch: each answer with None (saved) or why not, and every
+    question's next review as the store has it now."""
+
+    outcomes: list[tuple[Answered, str | None]]
+    due: dict[str, datetime]
+
+
+@dataclass
 class SavesDone(Message):
     """The progress thread finished writing a batch of answers."""
 
-    future: Future[list[tuple[Answered, str | None]]]
+    future: Future[Written]
 
 
 class GradquizApp(App[None]):
@@ -121,7 +130,7 @@ class GradquizApp(App[None]):
         # One thread for the progress store, in order: opened first, then each answer saved.
         self._progress_thread = ThreadPoolExecutor(1, thread_name_prefix="progress")
         # Saves handed to that thread and not yet reported back: waited for before exiting.
-        self._saves: set[Future[list[tuple[Answered, str | None]]]] = set()
+        self._saves: set[Future[Written]] = set()
         self._retry: Timer | None = None
         # Answers that could not be written even at exit: said on stderr once the screen is gone.
         self.lost: list[str] = []
@@ -229,10 +238,9 @@ class GradquizApp(App[None]):
         if message.future not in self._saves:
             return  # already taken in at exit
         self._saves.discard(message.future)
-        self.take_outcomes(message.future.result())
-
-    def take_outcomes(self, outcomes: list[tuple[Answered, str | None]]) -> None:
-        for answered, problem in outcomes:
+        written = message.future.result()
+        self.quiz.due.update(written.due)
+        for answered, problem in written.outcomes:
             if not self.quiz.save_done(answered, problem):
                 continue
             title = one_line(answered.question.title.get(self.language))
@@ -261,13 +269,13 @@ class GradquizApp(App[None]):
         """Written before the app goes: what the progress thread finished, then every graded
         answer still unsaved (its runs may never have come back)."""
         for future in self._saves:
-            for answered, problem in future.result():
+            for answered, problem in future.result().outcomes:
                 self.quiz.save_done(answered, problem)
         self._saves.clear()
         progress = self.progress
         if progress is None:
             return
-        for answered, problem in write_answers(progress, self.quiz.to_save(leaving=True)):
+        for answered, problem in write_answers(progress, self.quiz.to_save(leaving=True)).outcomes:
             self.quiz.save_done(answered, problem)
             if problem is not None:
                 title = one_line(answered.question.title.get(self.language))
@@ -518,7 +526,7 @@ class GradquizApp(App[None]):
             screen.runs_changed(message.question)
 
 
-def write_answers(progress: Progress, batch: list[Answered]) -> list[tuple[Answered, str | None]]:
+def write_answers(progress: Progress, batch: list[Answered]) -> Written:
     """Write each answer, retried while the disk or the database pushes back: each with None
     when saved, or why it was not. Runs on the progress thread (or at exit)."""
     import sqlite3
@@ -546,7 +554,11 @@ def write_answers(progress: Progress, batch: list[Answered]) -> list[tuple[Answe
             outcomes.append((answered, why_not_saved(exc)))
         else:
             outcomes.append((answered, None))
-    return outcomes
+    try:
+        due = {question: card.due for question, card in progress.store.cards().items()}
+    except sqlite3.Error:
+        due = {}
+    return Written(outcomes, due)
 
 
 def plain(response: object) -> object:
