@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Header, Static
 
+from gradquiz.display import printable
 from gradquiz.format.model import Question
 from gradquiz.tui.messages import (
     DrillAsked,
@@ -86,7 +87,11 @@ class QuizScreen(Screen[None]):
         await self.show_current()
         for notice in self.app_.trust_policy.notices():
             self.notify(
-                notice, title="gradquiz carries on", severity="warning", timeout=20, markup=False
+                printable(notice),
+                title="gradquiz carries on",
+                severity="warning",
+                timeout=20,
+                markup=False,
             )
 
     def on_resize(self, event: events.Resize) -> None:
