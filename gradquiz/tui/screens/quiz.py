@@ -6,6 +6,8 @@ model and calls back `show_current`, `answer_taken` or `runs_changed` to draw th
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual import events, on
@@ -40,7 +42,9 @@ MIN_WIDTH, MIN_HEIGHT = 60, 20
 
 class QuizScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "submit", "Submit", id="submit"),
+        # Priority, like `n`: keys are then taken in the order pressed. Left to the focused
+        # input, Enter would wait in its queue while a quick `n` moved on, losing the answer.
+        Binding("enter", "submit", "Submit", id="submit", priority=True),
         Binding("1", "pick(1)", "Pick", key_display="1-9", id="pick.1"),
         *[
             Binding(str(n), f"pick({n})", f"Pick {n}", show=False, id=f"pick.{n}")
@@ -204,9 +208,26 @@ class QuizScreen(Screen[None]):
     def action_truth(self, value: bool) -> None:
         self.action_pick(1 if value else 2)
 
+    def in_turn(self, callback: Callable[[], object]) -> None:
+        """Run `callback` once the focused widget has taken the keys pressed before this one.
+
+        The quiz's keys are priority bindings, run as they arrive; the digits typed into the
+        number input wait in its queue. Queued behind them, `200 Enter n` submits 200 and then
+        moves on, as pressed, instead of moving on with an empty input.
+        """
+        focused = self.focused
+        if focused is None:
+            callback()
+        else:
+            focused.call_later(callback)
+
     def action_submit(self) -> None:
         view = self.view()
-        if view is None:
+        if view is not None:
+            self.in_turn(partial(self.submit, view))
+
+    def submit(self, view: QuestionView) -> None:
+        if not view.is_attached:
             return
         question = view.question
         if (
@@ -243,7 +264,9 @@ class QuizScreen(Screen[None]):
 
     @on(NumericAnswer.Submitted)
     def numeric_submitted(self) -> None:
-        self.action_submit()
+        view = self.view()
+        if view is not None:
+            self.submit(view)
 
     async def action_hint(self) -> None:
         view = self.view()
@@ -259,15 +282,15 @@ class QuizScreen(Screen[None]):
         self.refresh_bindings()
 
     def action_move(self, delta: int) -> None:
-        self.app.post_message(MoveAsked(delta))
+        self.in_turn(partial(self.app.post_message, MoveAsked(delta)))
 
-    async def action_drill(self, mistakes: bool = False) -> None:
-        self.app.post_message(DrillAsked(mistakes))
+    def action_drill(self, mistakes: bool = False) -> None:
+        self.in_turn(partial(self.app.post_message, DrillAsked(mistakes)))
 
     def action_skip(self) -> None:
         question = self.question
         if question is not None:
-            self.app.post_message(SkipAsked(question.id))
+            self.in_turn(partial(self.app.post_message, SkipAsked(question.id)))
 
     async def action_stats(self) -> None:
         from gradquiz.tui.screens.stats import StatsScreen

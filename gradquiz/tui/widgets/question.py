@@ -181,8 +181,11 @@ class QuestionView(VerticalScroll):
     def reveal_verdict(self) -> None:
         """On a short terminal the verdict can land below the fold: then it scrolls to the top,
         with the tables under it. Where it is in sight already, nothing moves."""
-        verdict = self.query_one("#verdict")
-        shown = self.screen.query_one("#body").region
+        try:
+            verdict = self.query_one("#verdict")
+            shown = self.screen.query_one("#body").region
+        except NoMatches:
+            return  # the learner moved on before this frame: the view is being taken down
         if not verdict.region or not shown.contains_region(verdict.region):
             verdict.scroll_visible(top=True, animate=False)
 
