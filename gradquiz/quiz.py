@@ -99,7 +99,8 @@ class DrillOver:
     questions: int
 
     def __str__(self) -> str:
-        return f"Drill over: {self.answered} of its {self.questions} question(s) answered."
+        noun = "question" if self.questions == 1 else "questions"
+        return f"Drill over: {self.answered} of its {self.questions} {noun} answered."
 
 
 class Quiz:

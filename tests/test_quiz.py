@@ -173,7 +173,7 @@ def test_a_drill_serves_its_questions_fresh_and_counts_only_its_own_answers(
     assert quiz.move(1) is None
     over = quiz.move(1)
     assert over == DrillOver(answered=1, questions=2)
-    assert str(over) == "Drill over: 1 of its 2 question(s) answered."
+    assert str(over) == "Drill over: 1 of its 2 questions answered."
     assert quiz.drill is None and quiz.question is accumulate
     assert quiz.where(accumulate, complete=False) == "1/…"
 

@@ -88,7 +88,7 @@ async def test_yes_records_trust_runs_at_once_and_reaches_the_whole_pack(
         dialog = shown(app, "#trust-details") + shown(app, "#trust-why")
         assert str(borrowed) in dialog
         assert "A. Stranger, B. Friend" in dialog
-        assert "2 question(s), 6 code snippet(s)" in dialog
+        assert "2 questions, 6 code snippets" in dialog
         assert "GRADQUIZ_PATH" in dialog
         await pilot.press("y")
         await settle(pilot)

@@ -16,6 +16,10 @@ from gradquiz.display import jsonable, one_line, printable
 from gradquiz.packs import PackSummary
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def full_text(value: Any) -> str:
     """A traced value at full precision: JSON keeps every digit the worker sent."""
     if isinstance(value, str):
@@ -99,7 +103,8 @@ class TrustDialog(ModalScreen[bool]):
                 f"Pack:     {one_line(s.title) if s.title else '(untitled)'}",
                 f"File:     {one_line(str(s.file))}",
                 f"Authors:  {authors}",
-                f"Contents: {s.questions} question(s), {s.snippets} code snippet(s)",
+                f"Contents: {plural(s.questions, 'question')}, "
+                f"{plural(s.snippets, 'code snippet')}",
                 f"SHA-256:  {s.sha256[:12]}",
             ]
         )

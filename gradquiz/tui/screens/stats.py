@@ -36,7 +36,8 @@ def summary(document: dict[str, Any]) -> str:
         f"Due now {document['due_now']} · new today {document['new_today']}",
     ]
     if "streak" in document:
-        lines.append(f"Streak: {document['streak']} day(s) in a row")
+        days = document["streak"]
+        lines.append(f"Streak: {days} day{'' if days == 1 else 's'} in a row")
     return "\n".join(lines)
 
 
