@@ -148,12 +148,16 @@ class GradquizApp(App[None]):
         self.push_screen(QuizScreen())
 
     def question_shown(self) -> None:
-        """The quiz screen has drawn a question: start what would have slowed the first one.
+        """The quiz screen has drawn a question: start its runs, and after the first one what
+        would have slowed it.
 
         Worker processes import torch as they start, on the same cores the first paint needs,
         and the rest of the question files are parsed in this process; so both wait until the
-        first question is on the screen, and runs asked for earlier wait too.
+        first question is on the screen.
         """
+        question = self.quiz.question
+        if question is not None:
+            self.run_experiment(question)
         if self.painted.is_set():
             return
         self.painted.set()
@@ -306,15 +310,12 @@ class GradquizApp(App[None]):
         await self.show_current()
 
     async def on_jump_asked(self, message: JumpAsked) -> None:
-        self.jump(message.question)
-
-    def jump(self, question_id: str) -> None:
         screen = self.quiz_screen()
-        if screen is None or not self.quiz.go_to(question_id):
+        if screen is None or not self.quiz.go_to(message.question):
             return
         while self.screen is not screen:
             self.pop_screen()
-        screen.call_later(screen.show_current)
+        await screen.show_current()
 
     async def on_drill_asked(self, message: DrillAsked) -> None:
         await self.whole_library()  # a drill chooses among every question

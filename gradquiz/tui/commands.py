@@ -10,6 +10,7 @@ from textual.content import Content
 from textual.markup import escape
 
 from gradquiz.display import one_line
+from gradquiz.tui.messages import JumpAsked
 
 if TYPE_CHECKING:
     from gradquiz.tui.app import GradquizApp
@@ -38,7 +39,10 @@ class JumpProvider(Provider):
     async def discover(self) -> Hits:
         for text, question_id, help_text in await self._entries():
             yield DiscoveryHit(
-                Content(text), partial(self.quiz.jump, question_id), text=text, help=help_text
+                Content(text),
+                partial(self.app.post_message, JumpAsked(question_id)),
+                text=text,
+                help=help_text,
             )
 
     async def search(self, query: str) -> Hits:
@@ -49,7 +53,7 @@ class JumpProvider(Provider):
                 yield Hit(
                     score,
                     highlight(matcher, text),
-                    partial(self.quiz.jump, question_id),
+                    partial(self.app.post_message, JumpAsked(question_id)),
                     text=text,
                     help=help_text,
                 )

@@ -138,7 +138,6 @@ class QuizScreen(Screen[None]):
                 "No questions are loaded. Add packs with `--questions PATH`, "
                 "or drop `--no-bundled`."
             )
-        app.run_experiment(question)
         self._view = QuestionView(
             question,
             app.quiz,
