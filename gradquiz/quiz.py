@@ -376,6 +376,10 @@ class Quiz:
         answered.not_saved = problem
         return before is None
 
+    def waiting(self) -> list[Answered]:
+        """Answers still waiting for their runs (some for a pack not trusted yet)."""
+        return [a for a in self.unsaved if a.stage is Stage.WAITING]
+
     def failing(self) -> list[Answered]:
         return [a for a in self.unsaved if a.not_saved is not None]
 

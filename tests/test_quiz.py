@@ -129,7 +129,7 @@ def test_untrusted_keyed_answers_save_without_a_torch_and_numbers_wait(library: 
     number = quiz.submit(by_id(library, "how-much"), 6.0, NOW, 1.0, 0)
     assert keyed is not None and number is not None
     assert quiz.to_save() == [keyed] and keyed.torch is None
-    assert number.stage is Stage.WAITING
+    assert number.stage is Stage.WAITING and quiz.waiting() == [number]
     assert quiz.to_save(leaving=True) == []  # ungraded: nothing to write even at exit
 
 

@@ -171,18 +171,20 @@ class GradquizApp(App[None]):
     def load_rest(self) -> None:
         self.post_message(LibraryLoaded(self.library.load_rest()))
 
-    def on_library_loaded(self, message: LibraryLoaded) -> None:
+    async def on_library_loaded(self, message: LibraryLoaded) -> None:
         # The questions read first are the new library's first ones: positions stay valid.
         self.library = message.library
         self.trust_policy.library = message.library
         self.quiz.bank_grew(message.library.questions)
         self.library_loaded.set()
-        screen = self.quiz_screen()
-        if screen is not None:
-            screen.update_where()
+        await self.reopen()
 
     async def whole_library(self) -> Library:
-        """The library with every file read: at once, unless the rest is still being read."""
+        """The library with every file read: at once, unless the rest is still being read.
+
+        Awaited by screens, never in the app's own handlers: the message that completes it
+        waits in the app's queue behind them.
+        """
         await self.library_loaded.wait()
         return self.library
 
@@ -218,13 +220,19 @@ class GradquizApp(App[None]):
             self.notify(
                 printable(notice), title="Progress", severity="warning", timeout=30, markup=False
             )
-        screen = self.quiz_screen()
-        if screen is not None:
-            if self.quiz.reopen(datetime.now(UTC)):
-                await screen.show_current()
-            else:
-                screen.update_where()
+        await self.reopen()
         self.save_ready()
+
+    async def reopen(self) -> None:
+        """Once both progress and every question are here, go where the learner left off."""
+        screen = self.quiz_screen()
+        if screen is None:
+            return
+        ready = self.progress is not None and self.library.complete
+        if ready and self.quiz.reopen(datetime.now(UTC)):
+            await screen.show_current()
+        else:
+            screen.update_where()
 
     def save_ready(self) -> None:
         """Hand every answer ready to be written to the progress thread."""
@@ -318,7 +326,6 @@ class GradquizApp(App[None]):
         await screen.show_current()
 
     async def on_drill_asked(self, message: DrillAsked) -> None:
-        await self.whole_library()  # a drill chooses among every question
         progress = self.progress
         if progress is None:
             self.notify("Progress is still being opened; try again in a moment.")
@@ -389,15 +396,14 @@ class GradquizApp(App[None]):
                 timeout=15,
                 markup=False,
             )
+        # Answers given while the pack was not trusted can be graded now: run what they wait for.
+        for answered in self.quiz.waiting():
+            if answered.question.pack is question.pack:
+                arrangement = answered.response if isinstance(answered.response, tuple) else None
+                self.run_experiment(answered.question, arrangement)
         # An order answer about to be submitted runs with its arrangement: not twice.
         if not (message.submitting and question.type == "order"):
             self.run_experiment(question)
-        # Answers given while it was untrusted can be graded now.
-        for answered in self.quiz.unsaved:
-            if answered.question.pack is question.pack and answered is not self.quiz.answered(
-                question
-            ):
-                self.run_experiment(answered.question)
         screen = self.quiz_screen()
         if screen is None:
             return

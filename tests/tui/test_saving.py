@@ -189,3 +189,32 @@ def test_the_exit_code_is_not_zero_after_a_crash(
 
     monkeypatch.setattr(QuizScreen, "on_mount", crash)
     assert run_app(library, lambda question: True, None, None, headless=True) == 1
+
+
+async def test_reopens_past_the_files_read_before_the_first_paint(
+    library: Library, shared_lab: SharedLab
+) -> None:
+    from datetime import UTC, datetime
+
+    from gradquiz.format import load_first
+    from gradquiz.progress import open_progress
+    from tests.tui.conftest import PACKS
+
+    progress, _ = open_progress()
+    for question in library.questions[:5]:  # every question of basics.yaml, the first file
+        progress.record(
+            question, response="x", correct=True, seconds=1, torch=None, now=datetime.now(UTC)
+        )
+    progress.store.close()
+    first = load_first([PACKS])
+    assert first.pending  # trouble.yaml is read after the first paint
+    app = GradquizApp(first, lambda question: True, workers=1, lab=shared_lab)
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        for _ in range(100):
+            if "6/7" in where(app):
+                break
+            await pilot.pause(0.02)
+        assert "TUI test trouble · errors · 6/7 · new" in where(app)
+        assert view(app).question.id == "fails"
+        await settle(pilot)

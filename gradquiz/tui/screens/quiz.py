@@ -283,7 +283,8 @@ class QuizScreen(Screen[None]):
     def action_move(self, delta: int) -> None:
         self.in_turn(partial(self.app.post_message, MoveAsked(delta)))
 
-    def action_drill(self, mistakes: bool = False) -> None:
+    async def action_drill(self, mistakes: bool = False) -> None:
+        await self.app_.whole_library()  # a drill chooses among every question
         self.in_turn(partial(self.app.post_message, DrillAsked(mistakes)))
 
     def action_skip(self) -> None:
