@@ -126,6 +126,7 @@ class GradquizApp(App[None]):
         self.language = language
         self.quiz = Quiz(library.questions, self.can_run, start=start, drill=drill)
         self.progress: Progress | None = None
+        self._opened: Progress | None = None
         self.notices: list[str] = []
         # One thread for the progress store, in order: opened first, then each answer saved.
         self._progress_thread = ThreadPoolExecutor(1, thread_name_prefix="progress")
@@ -194,8 +195,8 @@ class GradquizApp(App[None]):
             self.lab.close()
         self._progress_thread.shutdown(wait=True)
         self.save_before_exit()
-        if self.progress is not None:
-            self.progress.store.close()
+        if self._opened is not None:
+            self._opened.store.close()
 
     # Progress.
 
@@ -209,6 +210,8 @@ class GradquizApp(App[None]):
         except Exception as exc:  # the quiz goes on without saving rather than stopping
             self.post_message(ProgressOpened(None, [f"Progress is not being saved: {exc}"], {}, {}))
             return
+        # Kept here too: quitting before the message is read must still save and close it.
+        self._opened = progress
         self.post_message(ProgressOpened(progress, notices, states, due))
 
     async def on_progress_opened(self, message: ProgressOpened) -> None:
@@ -284,7 +287,7 @@ class GradquizApp(App[None]):
             for answered, problem in future.result().outcomes:
                 self.quiz.save_done(answered, problem)
         self._saves.clear()
-        progress = self.progress
+        progress = self._opened
         if progress is None:
             return
         for answered, problem in write_answers(progress, self.quiz.to_save(leaving=True)).outcomes:
