@@ -123,7 +123,7 @@ class Quiz:
         # Every answer not yet written, in the order given, whatever attempt is shown.
         self.unsaved: list[Answered] = []
         # Answers handed out by `to_save` and not yet reported back.
-        self.saving: set[int] = set()
+        self.saving: set[Answered] = set()
         self.runs: dict[str, Runs] = {}
         # The torch the lab's workers run, once one has said.
         self.torch: str | None = None
@@ -153,12 +153,6 @@ class Quiz:
     def bank_position(self, question: Question) -> int | None:
         return next((n for n, q in enumerate(self.bank) if q.id == question.id), None)
 
-    def show(self, index: int) -> Question | None:
-        """Go to the `index`th question of the walk, wrapping around at either end."""
-        walk = self.walk
-        self.position = index % len(walk) if walk else 0
-        return self.question
-
     def move(self, delta: int) -> DrillOver | None:
         """Next or previous; past either end of a drill, the drill is over."""
         target = self.position + delta
@@ -166,7 +160,8 @@ class Quiz:
         self.moved = True
         if drill is not None and not 0 <= target < len(drill.questions):
             return self.end_drill()
-        self.show(target)
+        walk = self.walk
+        self.position = target % len(walk) if walk else 0
         return None
 
     def go_to(self, question_id: str) -> bool:
@@ -187,8 +182,9 @@ class Quiz:
         total = str(len(self.bank)) if complete else "…"
         bank = f"{index + 1}/{total}" if index is not None else f"?/{total}"
         drill = self.drill
-        if drill is not None and question in drill.questions:
-            return f"drill {drill.questions.index(question) + 1}/{len(drill.questions)} · {bank}"
+        ids = [q.id for q in drill.questions] if drill is not None else []
+        if question.id in ids:
+            return f"drill {ids.index(question.id) + 1}/{len(ids)} · {bank}"
         return bank
 
     def bank_grew(self, bank: Sequence[Question]) -> None:
@@ -198,7 +194,9 @@ class Quiz:
     def left_off(self, now: datetime) -> Question | None:
         """Where the learner left off: the first question due for review, else the first never
         answered; None when every question rests until later."""
-        due = [q for q in self.bank if q.id in self.due and self.due[q.id] <= now]
+        # Answered ones only: a question skipped for today has a card, due, but rests.
+        due = [q for q in self.bank if q.id in self.saved and q.id in self.due]
+        due = [q for q in due if self.due[q.id] <= now]
         if due:
             return min(due, key=lambda q: self.due[q.id])
         return next((q for q in self.bank if q.id not in self.saved), None)
@@ -270,7 +268,7 @@ class Quiz:
         answered = Answered(question, response, at, seconds=seconds, hints=hints)
         self.answers[question.id] = answered
         self.unsaved.append(answered)
-        if self.drill is not None and question in self.drill.questions:
+        if self.drill is not None and any(q.id == question.id for q in self.drill.questions):
             self.drill.answered.add(question.id)
         self._grade(answered)
         return answered
@@ -356,15 +354,15 @@ class Quiz:
         batch = [
             a
             for a in self.unsaved
-            if a.verdict is not None and id(a) not in self.saving and (a.ran or leaving)
+            if a.verdict is not None and a not in self.saving and (a.ran or leaving)
         ]
-        self.saving.update(id(a) for a in batch)
+        self.saving.update(batch)
         return batch
 
     def save_done(self, answered: Answered, problem: str | None) -> bool:
         """What came of writing `answered`: None if it was saved, else why not. True when the
         learner should hear about it: the first failure, or a save after failures."""
-        self.saving.discard(id(answered))
+        self.saving.discard(answered)
         before = answered.not_saved
         if problem is None:
             answered.saved = True
