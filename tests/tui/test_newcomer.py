@@ -172,10 +172,11 @@ async def test_pack_text_is_shown_escaped_and_as_written(
         await pilot.press(*"clipboard")
         await pilot.pause(0.5)
         hits = app.screen.query_one(CommandList)
-        shown = [str(hits.get_option_at_index(n).prompt) for n in range(hits.option_count)]
+        prompts = [str(hits.get_option_at_index(n).prompt) for n in range(hits.option_count)]
         assert any(
-            "Jump to: Clipboard \\x1b]52;c;aGk=\\x07 [/] [bold]loud[/bold]" in hit for hit in shown
-        ), shown
+            "Jump to: Clipboard \\x1b]52;c;aGk=\\x07 [/] [bold]loud[/bold]" in hit
+            for hit in prompts
+        ), prompts
         await pilot.press("escape")
         await pilot.pause()
         await pilot.press("T")
