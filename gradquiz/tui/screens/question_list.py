@@ -48,18 +48,18 @@ class QuestionListScreen(Screen[str | None]):
     ]
 
     @property
-    def quiz(self) -> GradquizApp:
+    def app_(self) -> GradquizApp:
         return cast("GradquizApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Header()
         tree: Tree[str] = Tree("Questions", id="questions")
         tree.show_root = False
-        shown = self.quiz.quiz.question
+        shown = self.app_.quiz.question
         current_id = shown.id if shown is not None else None
         packs: dict[str, TreeNode[str]] = {}
         topics: dict[tuple[str, str], TreeNode[str]] = {}
-        for question in self.quiz.library.questions:
+        for question in self.app_.library.questions:
             pack = question.pack.name
             if pack not in packs:
                 packs[pack] = tree.root.add(RichText(one_line(pack)), expand=True)
@@ -74,10 +74,10 @@ class QuestionListScreen(Screen[str | None]):
         yield KeyBar()
 
     def label(self, question_id: str) -> RichText:
-        quiz = self.quiz.quiz
+        quiz = self.app_.quiz
         state = quiz.state(question_id)
-        question = self.quiz.library.get(question_id)
-        title = one_line(question.title.get(self.quiz.language) if question else question_id)
+        question = self.app_.library.get(question_id)
+        title = one_line(question.title.get(self.app_.language) if question else question_id)
         colour = self.app.theme_variables.get(MARK_COLOURS[state], "")
         label = RichText()
         label.append(f"{MARKS[state]} {state:<5}", style=colour)
@@ -87,7 +87,7 @@ class QuestionListScreen(Screen[str | None]):
         return label
 
     def answered_ever(self, question_id: str) -> bool:
-        quiz = self.quiz.quiz
+        quiz = self.app_.quiz
         return question_id in quiz.saved or question_id in quiz.answers
 
     def highlighted(self) -> str | None:
@@ -125,7 +125,7 @@ class QuestionListScreen(Screen[str | None]):
     def action_reset(self) -> None:
         """Forget the highlighted question's history, after asking."""
         question_id = self.highlighted()
-        question = self.quiz.library.get(question_id) if question_id else None
+        question = self.app_.library.get(question_id) if question_id else None
         if question is None or not self.answered_ever(question.id):
             return
 
@@ -133,7 +133,7 @@ class QuestionListScreen(Screen[str | None]):
             if yes:
                 self.app.post_message(ResetAsked((question.id,)))
 
-        title = one_line(question.title.get(self.quiz.language))
+        title = one_line(question.title.get(self.app_.language))
         self.app.push_screen(
             ConfirmDialog("Reset this question?", f"Forget every answer to “{title}”."),
             answered,

@@ -50,7 +50,7 @@ class StatsScreen(Screen[None]):
     ]
 
     @property
-    def quiz(self) -> GradquizApp:
+    def app_(self) -> GradquizApp:
         return cast("GradquizApp", self.app)
 
     def compose(self) -> ComposeResult:
@@ -71,17 +71,17 @@ class StatsScreen(Screen[None]):
         self.refresh_stats()
 
     def refresh_stats(self) -> None:
-        progress = self.quiz.progress
+        progress = self.app_.progress
         notices = self.query_one("#stats-notices", Static)
         if progress is None:
             notices.update("Progress is still being opened.")
             return
-        notes = list(self.quiz.notices)
+        notes = list(self.app_.notices)
         if not progress.store.saving and not any("not being saved" in n for n in notes):
             notes.append("Progress is not being saved.")
         notices.update(RichText("\n".join(notes)))
         notices.set_class(bool(notes), "-shown")
-        document = stats(progress, self.quiz.library.questions, datetime.now(UTC))
+        document = stats(progress, self.app_.library.questions, datetime.now(UTC))
         self.query_one("#stats-summary", Static).update(RichText(summary(document)))
         week = document["due_next_7_days"]
         plot = self.query_one("#due-plot", PlotextPlot)
