@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
+from textual import events
 from textual.widgets import Input, Static
 
 from gradquiz.format import Library
@@ -218,3 +219,16 @@ async def test_reopens_past_the_files_read_before_the_first_paint(
         assert "TUI test trouble · errors · 6/7 · new" in where(app)
         assert view(app).question.id == "fails"
         await settle(pilot)
+
+
+async def test_keys_typed_ahead_act_in_the_order_pressed(make_app: MakeApp) -> None:
+    """`6 Enter n` arriving together, as from a fast typist: the number is submitted, then `n`."""
+    app = make_app("how-much")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for key, character in (("6", "6"), ("enter", "\r"), ("n", "n")):
+            app.post_message(events.Key(key, character))
+        await settle(pilot)
+        assert view(app).question.id == "arrange"
+        assert app.quiz.state("how-much") == "right"
+        assert app.quiz.answers["how-much"].response == 6.0
