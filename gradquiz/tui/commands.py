@@ -91,7 +91,9 @@ class ActionsProvider(Provider):
     def _run(self, action: str) -> None:
         screen = self.quiz.quiz_screen()
         if screen is not None:
-            self.app.call_later(screen.run_action, action)
+            # In the screen's own queue: its actions may wait for the library, which the app's
+            # queue must stay free to deliver.
+            screen.call_later(screen.run_action, action)
 
     async def discover(self) -> Hits:
         for name, action, help_text in self._entries():
