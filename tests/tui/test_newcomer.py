@@ -193,3 +193,19 @@ async def test_pack_text_is_shown_escaped_and_as_written(
         output = " ".join(str(w.render()) for w in app.screen.query(".run-output").results(Static))
         assert "\\x1b[2J cleared?" in output and "\x1b" not in output
     assert "\x1b" not in toasts(app)
+
+
+async def test_the_palette_runs_the_quiz_actions_by_name(make_app: MakeApp) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.press(*"question list")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        for _ in range(50):
+            if isinstance(app.screen, QuestionListScreen):
+                break
+            await pilot.pause(0.02)
+        assert isinstance(app.screen, QuestionListScreen)
+        await pilot.press("escape")
+        await settle(pilot)
