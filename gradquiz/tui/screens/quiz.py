@@ -10,7 +10,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar, cast
 
-from textual import events, on
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -28,7 +28,7 @@ from gradquiz.tui.messages import (
     SkipAsked,
     TrustGiven,
 )
-from gradquiz.tui.widgets.answers import ChoiceAnswer, NumericAnswer
+from gradquiz.tui.widgets.answers import ChoiceAnswer
 from gradquiz.tui.widgets.footer import KeyBar
 from gradquiz.tui.widgets.prose import Prose
 from gradquiz.tui.widgets.question import QuestionView
@@ -260,12 +260,6 @@ class QuizScreen(Screen[None]):
             self.refresh_bindings()
 
         self.app.push_screen(TrustDialog(policy.summary(pack), policy.why_not(pack)), decided)
-
-    @on(NumericAnswer.Submitted)
-    def numeric_submitted(self) -> None:
-        view = self.view()
-        if view is not None:
-            self.submit(view)
 
     async def action_hint(self) -> None:
         view = self.view()
