@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -49,6 +49,8 @@ from gradquiz.tui.screens.quiz import QuizScreen
 if TYPE_CHECKING:
     from gradquiz.lab.protocol import VariantResult
     from gradquiz.progress.drill import Progress
+
+T = TypeVar("T")
 
 # A save that failed is tried again this often (and with every new answer, and at exit).
 RETRY_SECONDS = 20.0
@@ -335,11 +337,15 @@ class GradquizApp(App[None]):
             return
         questions = list(self.library.questions)
         # On the progress thread: after the answers being saved, so they count.
-        queue = await asyncio.wrap_future(
-            self._progress_thread.submit(
-                progress.queue, questions, datetime.now(UTC), mistakes=message.mistakes
-            )
+        queue = await self.on_progress_thread(
+            "No drill",
+            progress.queue,
+            questions,
+            datetime.now(UTC),
+            mistakes=message.mistakes,
         )
+        if queue is None:
+            return
         if not queue:
             self.notify(
                 "No mistakes to review."
@@ -360,7 +366,11 @@ class GradquizApp(App[None]):
         if question is None:
             return
         if self.progress is not None:
-            self._progress_thread.submit(self.progress.skip, question, datetime.now(UTC))
+            self.run_worker(
+                self.on_progress_thread(
+                    "Not skipped", self.progress.skip, question, datetime.now(UTC)
+                )
+            )
         self.notify(
             f"Skipped for today: {one_line(question.title.get(self.language))}", markup=False
         )
@@ -419,11 +429,11 @@ class GradquizApp(App[None]):
         progress = self.progress
         if progress is None:
             return
-        ids = message.questions
-        gone = await asyncio.wrap_future(
-            self._progress_thread.submit(progress.store.reset, list(ids) if ids else None)
-        )
-        self.quiz.reset(list(ids) if ids is not None else None)
+        ids = None if message.questions is None else list(message.questions)
+        gone = await self.on_progress_thread("Nothing was reset", progress.store.reset, ids)
+        if gone is None:
+            return
+        self.quiz.reset(ids)
         self.notify(f"Progress reset: {gone} answer{'s' if gone != 1 else ''} forgotten.")
         self.screen.post_message(ProgressChanged())
         quiz_screen = self.quiz_screen()
@@ -431,14 +441,40 @@ class GradquizApp(App[None]):
         if quiz_screen is not None and shown is not None and (ids is None or shown.id in ids):
             quiz_screen.call_later(quiz_screen.show_current)
 
-    def on_streak_toggled(self, message: StreakToggled) -> None:
+    async def on_streak_toggled(self, message: StreakToggled) -> None:
         from gradquiz.progress.stats import STREAK_PREF, streak_enabled
 
         progress = self.progress
         if progress is None:
             return
-        progress.store.set_pref(STREAK_PREF, "off" if streak_enabled(progress) else "on")
-        self.screen.post_message(ProgressChanged())
+
+        def toggle() -> bool:
+            progress.store.set_pref(STREAK_PREF, "off" if streak_enabled(progress) else "on")
+            return True
+
+        if await self.on_progress_thread("The streak setting was not saved", toggle):
+            self.screen.post_message(ProgressChanged())
+
+    def on_progress_thread(
+        self, failed: str, action: Callable[..., T], *args: Any, **kwargs: Any
+    ) -> Awaitable[T | None]:
+        """`action` on the progress thread, handed to it now (after the saves handed to it
+        before); awaited, its result, or None with a notice beginning with `failed` when the
+        disk or the database refused."""
+        return self._outcome(failed, self._progress_thread.submit(partial(action, *args, **kwargs)))
+
+    async def _outcome(self, failed: str, future: Future[T]) -> T | None:
+        import sqlite3
+
+        from gradquiz.progress.saving import why_not_saved
+
+        try:
+            return await asyncio.wrap_future(future)
+        except (OSError, sqlite3.Error) as exc:
+            self.notify(
+                f"{failed}: {why_not_saved(exc)}.", severity="error", timeout=15, markup=False
+            )
+            return None
 
     # Screens and keys.
 

@@ -232,3 +232,30 @@ async def test_keys_typed_ahead_act_in_the_order_pressed(make_app: MakeApp) -> N
         assert view(app).question.id == "arrange"
         assert app.quiz.state("how-much") == "right"
         assert app.quiz.answers["how-much"].response == 6.0
+
+
+async def test_a_reset_the_database_refuses_is_said_and_changes_nothing(
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gradquiz.progress.store import Store
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await pilot.press("1", "enter")
+        await settle(pilot)
+        await until_saved(pilot, 1)
+
+        def locked(self: Store, *args: Any, **kwargs: Any) -> int:
+            raise sqlite3.OperationalError("database is locked")
+
+        monkeypatch.setattr(Store, "reset", locked)
+        await pilot.press("l")
+        await pilot.pause()
+        await pilot.press("delete", "y")
+        await until_toast(
+            pilot, "Nothing was reset: the progress file is locked by another program."
+        )
+        assert app.quiz.state("accumulate") == "right" and len(saved_answers()) == 1
+        await pilot.press("escape")
+        await settle(pilot)
