@@ -259,3 +259,44 @@ async def test_a_reset_the_database_refuses_is_said_and_changes_nothing(
         assert app.quiz.state("accumulate") == "right" and len(saved_answers()) == 1
         await pilot.press("escape")
         await settle(pilot)
+
+
+@pytest.mark.parametrize("key", ["s", "l", "g"])
+async def test_keys_that_need_every_question_wait_without_freezing_the_app(
+    key: str, shared_lab: SharedLab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pressed before the rest of the files are read, they act once they are (they froze the
+    app: the action waited in the app's queue for a message queued behind it)."""
+    import time
+
+    from gradquiz.format import load_first
+    from gradquiz.format.library import Library as LibraryClass
+    from gradquiz.tui.screens.question_list import QuestionListScreen
+    from gradquiz.tui.screens.stats import StatsScreen
+    from tests.tui.conftest import PACKS
+
+    read_rest = LibraryClass.load_rest
+
+    def slowly(self: LibraryClass) -> LibraryClass:
+        time.sleep(0.5)
+        return read_rest(self)
+
+    monkeypatch.setattr(LibraryClass, "load_rest", slowly)
+    first = load_first([PACKS])
+    app = GradquizApp(first, lambda question: True, workers=1, lab=shared_lab)
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await pilot.press(key)
+        for _ in range(100):
+            if app.library.complete and not isinstance(app.screen, QuizScreen):
+                break
+            if key == "g" and "drill" in where(app):
+                break
+            await pilot.pause(0.02)
+        if key == "s":
+            assert isinstance(app.screen, StatsScreen)
+        elif key == "l":
+            assert isinstance(app.screen, QuestionListScreen)
+        else:
+            assert "drill 1/7" in where(app)
+        await pilot.press("ctrl+q")

@@ -277,33 +277,45 @@ class QuizScreen(Screen[None]):
     def action_move(self, delta: int) -> None:
         self.in_turn(partial(self.app.post_message, MoveAsked(delta)))
 
-    async def action_drill(self, mistakes: bool = False) -> None:
-        await self.app_.whole_library()  # a drill chooses among every question
-        self.in_turn(partial(self.app.post_message, DrillAsked(mistakes)))
+    def with_library(self, then: Callable[[], object]) -> None:
+        """`then` once every question file is read (at once, after the first moments).
+
+        Waited for in a worker: the keys' actions run in the app's own queue, where the
+        message saying the library is read would wait behind them forever.
+        """
+
+        async def wait() -> None:
+            await self.app_.whole_library()
+            then()
+
+        self.run_worker(wait(), group="library")
+
+    def action_drill(self, mistakes: bool = False) -> None:
+        # A drill chooses among every question.
+        self.in_turn(
+            partial(self.with_library, partial(self.app.post_message, DrillAsked(mistakes)))
+        )
 
     def action_skip(self) -> None:
         question = self.question
         if question is not None:
             self.in_turn(partial(self.app.post_message, SkipAsked(question.id)))
 
-    async def action_stats(self) -> None:
+    def action_stats(self) -> None:
         from gradquiz.tui.screens.stats import StatsScreen
 
-        await self.app_.whole_library()
-        self.app.push_screen(StatsScreen())
+        self.with_library(lambda: self.app.push_screen(StatsScreen()))
 
     def action_rerun(self) -> None:
         question = self.question
         if question is not None:
             self.app.post_message(RerunAsked(question.id))
 
-    async def action_list(self) -> None:
-        await self.app_.whole_library()
+    def action_list(self) -> None:
+        from gradquiz.tui.screens.question_list import QuestionListScreen
 
         def chosen(question_id: str | None) -> None:
             if question_id is not None:
                 self.app.post_message(JumpAsked(question_id))
 
-        from gradquiz.tui.screens.question_list import QuestionListScreen
-
-        self.app.push_screen(QuestionListScreen(), chosen)
+        self.with_library(lambda: self.app.push_screen(QuestionListScreen(), chosen))
