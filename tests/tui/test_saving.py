@@ -290,7 +290,7 @@ async def test_keys_that_need_every_question_wait_without_freezing_the_app(
         for _ in range(100):
             if app.library.complete and not isinstance(app.screen, QuizScreen):
                 break
-            if key == "g" and "drill" in where(app):
+            if key == "g" and app.quiz.drill is not None:
                 break
             await pilot.pause(0.02)
         if key == "s":
@@ -298,5 +298,6 @@ async def test_keys_that_need_every_question_wait_without_freezing_the_app(
         elif key == "l":
             assert isinstance(app.screen, QuestionListScreen)
         else:
+            await pilot.pause()
             assert "drill 1/7" in where(app)
         await pilot.press("ctrl+q")
