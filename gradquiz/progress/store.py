@@ -2,7 +2,8 @@
 
 Opening never fails: a damaged file is moved aside and a fresh one started, a directory that
 cannot be written runs in memory, and a file from a newer gradquiz is left alone. Each of these
-leaves a notice for the screen to show.
+leaves a notice for the screen to show. Daily copies are `backups`' business; retrying a
+write that fails is `saving`'s.
 """
 
 from __future__ import annotations
