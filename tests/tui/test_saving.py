@@ -301,3 +301,23 @@ async def test_keys_that_need_every_question_wait_without_freezing_the_app(
             await pilot.pause()
             assert "drill 1/7" in where(app)
         await pilot.press("ctrl+q")
+
+
+async def test_what_cannot_be_saved_even_at_exit_is_named_for_stderr(
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(saving, "PAUSES", (0.0,))
+
+    def full_disk(self: Progress, *args: Any, **kwargs: Any) -> Any:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Progress, "record", full_disk)
+    app = make_app("true-or-false")
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await pilot.press("t", "enter")
+        await until_toast(pilot, "Not saved: your answer to “A leaf's grad is None")
+        await pilot.press("ctrl+q")
+    assert app.lost == [
+        "not saved: your answer to “A leaf's grad is None before backward” (the disk is full)"
+    ]
