@@ -35,6 +35,7 @@ from gradquiz.tui.labpool import SharedLab
 from gradquiz.tui.messages import (
     AnswerGiven,
     DrillAsked,
+    InTurn,
     JumpAsked,
     MoveAsked,
     ProgressChanged,
@@ -299,6 +300,9 @@ class GradquizApp(App[None]):
                 self.lost.append(f"not saved: your answer to “{title}” ({problem})")
 
     # What the screens ask for.
+
+    def on_in_turn(self, message: InTurn) -> None:
+        message.callback()
 
     async def on_answer_given(self, message: AnswerGiven) -> None:
         question = self.question_by_id(message.question)

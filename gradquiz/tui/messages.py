@@ -4,6 +4,7 @@ screen created it), and the app changes the model and has the screens draw it ag
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -71,3 +72,11 @@ class StreakToggled(Message):
 @dataclass
 class ProgressChanged(Message):
     """Sent down to the screen on top: saved progress changed (a reset, a preference)."""
+
+
+@dataclass
+class InTurn(Message):
+    """Run `callback` once the keys pressed before have been handled. Posted to the focused
+    widget, it bubbles up to the app behind those keys, queue by queue, and the app runs it."""
+
+    callback: Callable[[], object]

@@ -32,6 +32,7 @@ def test_due_dates_read_in_days() -> None:
     now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
     assert due_text(None, now) == ""
     assert due_text(now - timedelta(hours=1), now) == "due now"
+    assert due_text(now + timedelta(minutes=10), now) == "due today"
     assert due_text(now + timedelta(days=1), now) == "due tomorrow"
     assert due_text(now + timedelta(days=5), now) == "due in 5 days"
     assert due_text(now + timedelta(days=40), now) == "due 10 Jan"

@@ -221,17 +221,42 @@ async def test_reopens_past_the_files_read_before_the_first_paint(
         await settle(pilot)
 
 
+async def type_ahead(app: GradquizApp, keys: Sequence[tuple[str, str | None]]) -> None:
+    """Keys arriving together, as from a fast typist or a paste: none waits for the last."""
+    for key, character in keys:
+        app.post_message(events.Key(key, character))
+
+
 async def test_keys_typed_ahead_act_in_the_order_pressed(make_app: MakeApp) -> None:
-    """`6 Enter n` arriving together, as from a fast typist: the number is submitted, then `n`."""
+    """`6 Enter n` at once: the number is submitted, then `n` moves on."""
     app = make_app("how-much")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        for key, character in (("6", "6"), ("enter", "\r"), ("n", "n")):
-            app.post_message(events.Key(key, character))
+        await type_ahead(app, [("6", "6"), ("enter", "\r"), ("n", "n")])
         await settle(pilot)
         assert view(app).question.id == "arrange"
-        assert app.quiz.state("how-much") == "right"
         assert app.quiz.answers["how-much"].response == 6.0
+        assert app.quiz.state("how-much") == "right"
+
+
+async def test_a_choice_typed_ahead_is_submitted_as_pressed(make_app: MakeApp) -> None:
+    app = make_app("accumulate")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await type_ahead(app, [("2", "2"), ("enter", "\r"), ("n", "n")])
+        await settle(pilot)
+        assert app.quiz.answers["accumulate"].response == "B"
+        assert view(app).question.id == "pick-many"
+
+
+async def test_an_order_typed_ahead_is_submitted_as_pressed(make_app: MakeApp) -> None:
+    app = make_app("arrange")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await type_ahead(app, [("space", " "), ("enter", "\r")])
+        await settle(pilot)
+        response = app.quiz.answers["arrange"].response
+        assert isinstance(response, tuple) and len(response) == 1
 
 
 async def test_a_reset_the_database_refuses_is_said_and_changes_nothing(

@@ -29,9 +29,11 @@ def due_text(due: datetime | None, now: datetime) -> str:
     """When the question comes back for review, in the learner's own days."""
     if due is None:
         return ""
-    days = (due.astimezone().date() - now.astimezone().date()).days
-    if days <= 0:
+    if due <= now:
         return "due now"
+    days = (due.astimezone().date() - now.astimezone().date()).days
+    if days == 0:
+        return "due today"
     if days == 1:
         return "due tomorrow"
     if days < 14:

@@ -22,6 +22,7 @@ from gradquiz.display import printable
 from gradquiz.format.model import Question
 from gradquiz.tui.messages import (
     DrillAsked,
+    InTurn,
     JumpAsked,
     MoveAsked,
     RerunAsked,
@@ -208,17 +209,18 @@ class QuizScreen(Screen[None]):
         self.action_pick(1 if value else 2)
 
     def in_turn(self, callback: Callable[[], object]) -> None:
-        """Run `callback` once the focused widget has taken the keys pressed before this one.
+        """Run `callback` once the keys pressed before this one have been handled.
 
-        The quiz's keys are priority bindings, run as they arrive; the digits typed into the
-        number input wait in its queue. Queued behind them, `200 Enter n` submits 200 and then
-        moves on, as pressed, instead of moving on with an empty input.
+        The quiz's own keys are priority bindings, run as they arrive; a key for the focused
+        widget (a digit for the number box, space for an order line, `1` for a choice) goes
+        through that widget and its parents first. Sent the same way, `200 Enter n` submits
+        200, then moves on, as pressed, instead of moving on with an empty box.
         """
         focused = self.focused
         if focused is None:
             callback()
         else:
-            focused.call_later(callback)
+            focused.post_message(InTurn(callback))
 
     def action_submit(self) -> None:
         view = self.view()
