@@ -298,6 +298,12 @@ class GradquizApp(App[None]):
             if problem is not None:
                 title = one_line(answered.question.title.get(self.language))
                 self.lost.append(f"not saved: your answer to “{title}” ({problem})")
+        for answered in self.quiz.waiting():
+            # Ungraded: a number or an arrangement is only right or wrong once it has run.
+            title = one_line(answered.question.title.get(self.language))
+            self.lost.append(
+                f"not saved: your answer to “{title}” (its experiment had not come back)"
+            )
 
     # What the screens ask for.
 

@@ -56,6 +56,16 @@ class GatedLab(SharedLab):
     def torch_version(self) -> str | None:
         return self.inner.torch_version
 
+    def close(self) -> None:
+        """The app is leaving: runs still held go ahead (the shared lab stays open)."""
+        self.gate.set()
+
+
+def gated_app(library: Library, lab: GatedLab, start: str) -> GradquizApp:
+    app = GradquizApp(library, lambda question: True, start, workers=1, lab=lab)
+    app.owns_lab = True  # so it closes the gate as it leaves, as it would close its own lab
+    return app
+
 
 @pytest.fixture
 def gated(shared_lab: SharedLab) -> Iterator[GatedLab]:
@@ -71,7 +81,7 @@ def view(app: GradquizApp) -> QuestionView:
 async def test_an_answer_left_before_its_runs_return_is_saved(
     library: Library, gated: GatedLab
 ) -> None:
-    app = GradquizApp(library, lambda question: True, "how-much", workers=1, lab=gated)
+    app = gated_app(library, gated, "how-much")
     async with app.run_test(size=SIZE) as pilot:
         await opened(pilot)
         await pilot.press("6", "enter", "n")
@@ -90,7 +100,7 @@ async def test_an_answer_left_before_its_runs_return_is_saved(
 async def test_an_answer_whose_runs_never_return_is_saved_at_exit(
     library: Library, gated: GatedLab
 ) -> None:
-    app = GradquizApp(library, lambda question: True, "true-or-false", workers=1, lab=gated)
+    app = gated_app(library, gated, "true-or-false")
     async with app.run_test(size=SIZE) as pilot:
         await opened(pilot)
         await pilot.press("t", "enter")
@@ -346,3 +356,18 @@ async def test_what_cannot_be_saved_even_at_exit_is_named_for_stderr(
     assert app.lost == [
         "not saved: your answer to “A leaf's grad is None before backward” (the disk is full)"
     ]
+
+
+async def test_an_answer_still_waiting_for_its_runs_at_exit_is_named_for_stderr(
+    library: Library, gated: GatedLab
+) -> None:
+    app = gated_app(library, gated, "how-much")
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await pilot.press("6", "enter")
+        await pilot.pause()
+        await pilot.press("ctrl+q")
+    assert app.lost == [
+        "not saved: your answer to “The gradient of x squared” (its experiment had not come back)"
+    ]
+    assert saved_answers() == []
