@@ -29,7 +29,7 @@ from gradquiz.tui.messages import (
     SkipAsked,
     TrustGiven,
 )
-from gradquiz.tui.widgets.answers import ChoiceAnswer
+from gradquiz.tui.widgets.answers import ChoiceAnswer, NumberInput, OrderAnswer
 from gradquiz.tui.widgets.footer import KeyBar
 from gradquiz.tui.widgets.prose import Prose
 from gradquiz.tui.widgets.question import QuestionView
@@ -46,13 +46,15 @@ class QuizScreen(Screen[None]):
         # Priority, like `n`: keys are then taken in the order pressed. Left to the focused
         # input, Enter would wait in its queue while a quick `n` moved on, losing the answer.
         Binding("enter", "submit", "Submit", id="submit", priority=True),
-        Binding("1", "pick(1)", "Pick", key_display="1-9", id="pick.1"),
+        # Priority too, so a pick and the Enter after it are taken in order; the number box
+        # still gets its digits (it consumes them before priority keys are looked at).
+        Binding("1", "pick(1)", "Pick", key_display="1-9", id="pick.1", priority=True),
         *[
-            Binding(str(n), f"pick({n})", f"Pick {n}", show=False, id=f"pick.{n}")
+            Binding(str(n), f"pick({n})", f"Pick {n}", show=False, id=f"pick.{n}", priority=True)
             for n in range(2, 10)
         ],
-        Binding("t", "truth(True)", "True", id="true"),
-        Binding("f", "truth(False)", "False", id="false"),
+        Binding("t", "truth(True)", "True", id="true", priority=True),
+        Binding("f", "truth(False)", "False", id="false", priority=True),
         # Shown only for a pack not yet trusted; early, so a narrow footer keeps its words.
         Binding("T", "trust", "Trust pack", id="trust", priority=True),
         Binding("h", "hint", "Hint", id="hint", priority=True),
@@ -211,16 +213,16 @@ class QuizScreen(Screen[None]):
     def in_turn(self, callback: Callable[[], object]) -> None:
         """Run `callback` once the keys pressed before this one have been handled.
 
-        The quiz's own keys are priority bindings, run as they arrive; a key for the focused
-        widget (a digit for the number box, space for an order line, `1` for a choice) goes
-        through that widget and its parents first. Sent the same way, `200 Enter n` submits
-        200, then moves on, as pressed, instead of moving on with an empty box.
+        The quiz's own keys are priority bindings, run as they arrive; a key for the answer
+        widget in focus (a digit for the number box, space for an order line) goes through
+        that widget and its parents first. Sent the same way, `200 Enter n` submits 200, then
+        moves on, as pressed, instead of moving on with an empty box.
         """
         focused = self.focused
-        if focused is None:
-            callback()
-        else:
+        if isinstance(focused, NumberInput | OrderAnswer):
             focused.post_message(InTurn(callback))
+        else:
+            callback()
 
     def action_submit(self) -> None:
         view = self.view()
