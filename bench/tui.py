@@ -129,7 +129,7 @@ async def enter_to_tables(lab: SharedLab, question_id: str) -> float:
     app = TimedApp(library, lambda q: True, question_id, None, lab=lab)
     async with app.run_test(size=(120, 40)) as pilot:
         for _ in range(600):
-            if question_id in app.session.results and not app.session.is_running(question_id):
+            if app.quiz.results(question_id) and not app.quiz.running(question_id):
                 break
             await pilot.pause(0.05)
         await pilot.press("1")

@@ -56,7 +56,7 @@ class History:
 
 
 def history(store: Store) -> History:
-    last_right = dict(store.query(_LAST))
+    last_right: dict[str, Any] = {row[0]: row[1] for row in store.query(_LAST)}
     # question -> [answered, correct, first answer's stamp, last answer right]
     totals: dict[str, list[Any]] = {}
     by_topic: dict[str, tuple[int, int]] = {}

@@ -2,7 +2,8 @@
 
 Opening never fails: a damaged file is moved aside and a fresh one started, a directory that
 cannot be written runs in memory, and a file from a newer gradquiz is left alone. Each of these
-leaves a notice for the screen to show.
+leaves a notice for the screen to show. Daily copies are `backups`' business; retrying a
+write that fails is `saving`'s.
 """
 
 from __future__ import annotations
@@ -10,20 +11,19 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import stat
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from gradquiz.i18n import _
+from gradquiz.progress.backups import BACKUPS, backup_if_due, backup_name
 
 FILE_NAME = "progress.sqlite3"
-BACKUPS = "backups"
 # A second process holding the write lock finishes its one-answer transaction in milliseconds.
 BUSY_TIMEOUT_MS = 10_000
-BACKUP_EVERY = timedelta(days=1)
 
 # Each entry upgrades the schema by one version; `PRAGMA user_version` says how many ran.
 # Never edit a released entry: add one.
@@ -115,7 +115,7 @@ class Transaction:
 
     def card(self, question: str) -> CardRow | None:
         row = self._db.execute(
-            "SELECT question, content_hash, card, due, buried_until FROM cards WHERE question = ?",
+            "SELECT * FROM cards WHERE question = ?",
             (question,),
         ).fetchone()
         return None if row is None else _card(row)
@@ -150,30 +150,28 @@ class Transaction:
         )
 
 
-def _card(row: Sequence[str | None]) -> CardRow:
-    question, content_hash, card, due, buried = row
-    assert question is not None and content_hash is not None and card is not None and due
+def _card(row: sqlite3.Row) -> CardRow:
+    buried = row["buried_until"]
     return CardRow(
-        question,
-        content_hash,
-        card,
-        parse_stamp(due),
+        row["question"],
+        row["content_hash"],
+        row["card"],
+        parse_stamp(row["due"]),
         None if buried is None else parse_stamp(buried),
     )
 
 
-def _answer(row: Sequence[object]) -> Answer:
-    question, content_hash, topic, at, response, correct, seconds, torch, rating = row
+def _answer(row: sqlite3.Row) -> Answer:
     return Answer(
-        str(question),
-        str(content_hash),
-        str(topic),
-        parse_stamp(str(at)),
-        str(response),
-        bool(correct),
-        float(seconds),  # type: ignore[arg-type]
-        None if torch is None else str(torch),
-        None if rating is None else int(rating),  # type: ignore[call-overload]
+        question=row["question"],
+        content_hash=row["content_hash"],
+        topic=row["topic"],
+        answered_at=parse_stamp(row["answered_at"]),
+        response=row["response"],
+        correct=bool(row["correct"]),
+        seconds=float(row["seconds"]),
+        torch=row["torch"],
+        rating=row["rating"],
     )
 
 
@@ -195,32 +193,51 @@ class Store:
         # IMMEDIATE takes the write lock before reading, so two processes answering the same
         # question update its card one after the other, never from the same stale copy.
         with self._lock:
+            self._reattach()
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield Transaction(self._db)
+                # A COMMIT that fails (disk full, locked) leaves nothing half-done either.
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                # SQLite has rolled back already after some errors (a full disk): a second
+                # ROLLBACK would raise and hide the error that matters.
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
 
-    def _query(self, sql: str, parameters: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
+    def _reattach(self) -> None:
+        """If the file was deleted while open, write what the connection still holds to a new
+        one in its place; raises FileNotFoundError while its directory is gone.
+
+        On a deleted file SQLite goes on writing into the unlinked inode, and every answer
+        would vanish at exit without a word.
+        """
+        path = self.path
+        if path is None or path.exists():
+            return
+        if not path.parent.is_dir():
+            raise FileNotFoundError(2, "the progress directory is gone", str(path.parent))
+        fresh = _connect(path)
+        self._db.backup(fresh)
+        _prepare(fresh, on_disk=True)
+        self._db.close()
+        self._db = fresh
+
+    def _query(self, sql: str, parameters: tuple[object, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:
             return self._db.execute(sql, parameters).fetchall()
 
-    def query(self, sql: str, parameters: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
+    def query(self, sql: str, parameters: tuple[object, ...] = ()) -> list[sqlite3.Row]:
         """Rows of a read-only statement: aggregates for callers that need no single answer."""
         return self._query(sql, parameters)
 
     def answers(self, question: str | None = None) -> list[Answer]:
-        columns = (
-            "question, content_hash, topic, answered_at, response, correct, seconds, torch, rating"
-        )
         if question is None:
-            rows = self._query(f"SELECT {columns} FROM answers ORDER BY answered_at, id")
+            rows = self._query("SELECT * FROM answers ORDER BY answered_at, id")
         else:
             rows = self._query(
-                f"SELECT {columns} FROM answers WHERE question = ? ORDER BY answered_at, id",
-                (question,),
+                "SELECT * FROM answers WHERE question = ? ORDER BY answered_at, id", (question,)
             )
         return [_answer(row) for row in rows]
 
@@ -228,8 +245,8 @@ class Store:
         return int(self._query("SELECT count(*) FROM answers")[0][0])
 
     def cards(self) -> dict[str, CardRow]:
-        rows = self._query("SELECT question, content_hash, card, due, buried_until FROM cards")
-        return {row[0]: _card(row) for row in rows}
+        rows = self._query("SELECT * FROM cards")
+        return {row["question"]: _card(row) for row in rows}
 
     def bury(self, question: str, until: datetime) -> bool:
         """Keep a question out of drills until `until`; False if it has no card yet."""
@@ -267,7 +284,7 @@ class Store:
 
     def pref(self, key: str) -> str | None:
         rows = self._query("SELECT value FROM prefs WHERE key = ?", (key,))
-        return str(rows[0][0]) if rows else None
+        return str(rows[0]["value"]) if rows else None
 
     def set_pref(self, key: str, value: str) -> None:
         with self.transaction():
@@ -299,6 +316,7 @@ def _connect(target: str | Path) -> sqlite3.Connection:
         target, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
     )
     connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    connection.row_factory = sqlite3.Row
     return connection
 
 
@@ -345,7 +363,7 @@ def _prepare(connection: sqlite3.Connection, *, on_disk: bool) -> None:
 def in_memory(seed: Path | None = None) -> Store:
     """A store that saves nothing, holding a copy of `seed`'s history when it can be read."""
     connection = _connect(":memory:")
-    if seed is not None and seed.exists():
+    if seed is not None and seed.is_file():
         with contextlib.suppress(sqlite3.Error):
             # immutable: read a file in a read-only directory without its -shm
             source = sqlite3.connect(f"file:{seed}?immutable=1", uri=True)
@@ -391,6 +409,29 @@ def _writable(directory: Path) -> str | None:
     return None
 
 
+def _not_a_file(path: Path) -> str | None:
+    """Why what sits at `path` cannot be the database (None: a file, or nothing yet).
+
+    Checked before SQLite opens it: opening a FIFO would wait forever for a writer.
+    """
+    try:
+        info = path.lstat()
+        if stat.S_ISLNK(info.st_mode):
+            try:
+                info = path.stat()
+            except FileNotFoundError:
+                return f"{path} is a link to {path.readlink()}, which does not exist"
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"{path} cannot be read: {exc.strerror}"
+    if stat.S_ISDIR(info.st_mode):
+        return f"{path} is a directory, not a file"
+    if not stat.S_ISREG(info.st_mode):
+        return f"{path} is not a regular file (a FIFO, socket or device)"
+    return None
+
+
 def open_store(directory: Path, now: datetime | None = None) -> Opened:
     """The progress store in `directory`, whatever state the directory and file are in."""
     now = now or datetime.now(UTC)
@@ -399,6 +440,17 @@ def open_store(directory: Path, now: datetime | None = None) -> Opened:
     if problem is not None:
         notice = _("Progress is not being saved: {problem}.").format(problem=problem)
         return Opened(in_memory(path), [notice])
+    odd = _not_a_file(path)
+    if odd is not None:
+        return Opened(
+            in_memory(),
+            [
+                _(
+                    "Progress is not being saved: {odd}. "
+                    "Move it away and gradquiz starts a new one."
+                ).format(odd=odd)
+            ],
+        )
     connection = _connect(path)
     try:
         _prepare(connection, on_disk=True)
@@ -435,56 +487,3 @@ def _fresh_after(exc: Damaged, path: Path, now: datetime) -> Opened:
         "started."
     )
     return Opened(Store(connection, path), [notice.format(reason=exc, moved=moved)])
-
-
-def backup_name(moment: datetime) -> str:
-    return f"progress-{moment.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}.sqlite3"
-
-
-def backup_time(path: Path) -> datetime | None:
-    try:
-        return datetime.strptime(path.name, "progress-%Y%m%dT%H%M%SZ.sqlite3").replace(tzinfo=UTC)
-    except ValueError:
-        return None
-
-
-def thin(moments: Sequence[datetime], now: datetime) -> set[datetime]:
-    """The backups to keep: the newest of each of the last 7 days, 5 weeks and 12 months."""
-    keep: set[datetime] = set()
-    for span, bucket in (
-        (timedelta(days=7), lambda m: m.date()),
-        (timedelta(weeks=5), lambda m: m.isocalendar()[:2]),
-        (timedelta(days=366), lambda m: (m.year, m.month)),
-    ):
-        newest: dict[object, datetime] = {}
-        for moment in moments:
-            if now - moment <= span:
-                key = bucket(moment)
-                if key not in newest or moment > newest[key]:
-                    newest[key] = moment
-        keep.update(newest.values())
-    if moments:
-        keep.add(max(moments))
-    return keep
-
-
-def backup_if_due(store: Store, directory: Path, now: datetime) -> Path | None:
-    """Copy the database once a day while it holds answers; thin the older copies."""
-    try:
-        directory.mkdir(exist_ok=True)
-        existing = {t: p for p in directory.iterdir() if (t := backup_time(p)) is not None}
-        if existing and now - max(existing) < BACKUP_EVERY:
-            return None
-        if store.answer_count() == 0:
-            return None
-        target = directory / backup_name(now)
-        store.backup_to(target)
-        existing[now] = target
-        keep = thin(list(existing), now)
-        for moment, path in existing.items():
-            if moment not in keep:
-                path.unlink(missing_ok=True)
-        return target
-    except (OSError, sqlite3.Error):
-        # A backup that cannot be made must not stop the learner; the next start tries again.
-        return None

@@ -1,32 +1,60 @@
-"""The gradquiz terminal app. Imports no torch: experiments run in the lab's worker processes."""
+"""The gradquiz terminal app. Imports no torch: experiments run in the lab's worker processes.
+
+The quiz's state and rules live in `gradquiz.quiz`; the app owns that model, runs what it asks
+for (experiments in the lab, saves on the progress thread) and has the screens draw it.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from textual import work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
+from textual.screen import Screen
+from textual.timer import Timer
 
 from gradquiz import startup
+from gradquiz.display import one_line, printable
 from gradquiz.format import Library, Question
 from gradquiz.packs import TrustPolicy, as_policy
+from gradquiz.quiz import Answered, Quiz, State
+from gradquiz.trust import TrustNotSaved
 from gradquiz.tui.commands import ActionsProvider, JumpProvider
 from gradquiz.tui.labpool import SharedLab
+from gradquiz.tui.messages import (
+    AnswerGiven,
+    DrillAsked,
+    InTurn,
+    JumpAsked,
+    MoveAsked,
+    ProgressChanged,
+    RerunAsked,
+    ResetAsked,
+    SkipAsked,
+    StreakToggled,
+    TrustGiven,
+)
 from gradquiz.tui.screens.quiz import QuizScreen
-from gradquiz.tui.session import Answered, Session, State
 
 if TYPE_CHECKING:
     from gradquiz.lab.protocol import VariantResult
     from gradquiz.progress.drill import Progress
+
+T = TypeVar("T")
+
+# A save that failed is tried again this often (and with every new answer, and at exit).
+RETRY_SECONDS = 20.0
 
 
 @dataclass
@@ -43,6 +71,32 @@ class LibraryLoaded(Message):
     """Every question file has been read (posted from a worker thread)."""
 
     library: Library
+
+
+@dataclass
+class ProgressOpened(Message):
+    """The progress store is open (or could not be), with what the learner should be told."""
+
+    progress: Progress | None
+    notices: list[str]
+    states: dict[str, State]
+    due: dict[str, datetime]
+
+
+@dataclass
+class Written:
+    """What came of writing a batch: each answer with None (saved) or why not, and every
+    question's next review as the store has it now."""
+
+    outcomes: list[tuple[Answered, str | None]]
+    due: dict[str, datetime]
+
+
+@dataclass
+class SavesDone(Message):
+    """The progress thread finished writing a batch of answers."""
+
+    future: Future[Written]
 
 
 class GradquizApp(App[None]):
@@ -73,24 +127,20 @@ class GradquizApp(App[None]):
         self.trust_policy = as_policy(trusted, library)
         self.trusted = self.trust_policy.trusted
         self.language = language
-        self.session = Session()
-        # The questions `n` and `p` walk through: the whole library, or a drill's queue.
-        self.questions: list[Question] = list(library.questions)
-        self.drilling = False
-        if drill:
-            by_id = {q.id: q for q in library.questions}
-            self.questions = [by_id[i] for i in drill if i in by_id]
-            self.drilling = True
+        self.quiz = Quiz(library.questions, self.can_run, start=start, drill=drill)
         self.progress: Progress | None = None
+        self._opened: Progress | None = None
         self.notices: list[str] = []
-        # One thread for the progress store, in order: opened first, then each answer saved;
-        # closing waits for it, so an answer given just before quitting is not lost.
+        # One thread for the progress store, in order: opened first, then each answer saved.
         self._progress_thread = ThreadPoolExecutor(1, thread_name_prefix="progress")
+        # Saves handed to that thread and not yet reported back: waited for before exiting.
+        self._saves: set[Future[Written]] = set()
+        self._retry: Timer | None = None
+        # Answers that could not be written even at exit: said on stderr once the screen is gone.
+        self.lost: list[str] = []
         # A lab handed in belongs to the caller (tests share one); the app closes only its own.
         self.owns_lab = lab is None
         self.lab = lab or SharedLab(workers)
-        ids = [q.id for q in self.questions]
-        self.start_index = ids.index(start) if start in ids else 0
         self.painted = threading.Event()
         # The first screen needs only the files up to its question; the rest are read after it
         # is drawn, and whatever needs every question awaits `whole_library`.
@@ -99,15 +149,19 @@ class GradquizApp(App[None]):
             self.library_loaded.set()
 
     def on_mount(self) -> None:
-        self.push_screen(QuizScreen(self.start_index))
+        self.push_screen(QuizScreen())
 
     def question_shown(self) -> None:
-        """The quiz screen has drawn a question: start what would have slowed the first one.
+        """The quiz screen has drawn a question: start its runs, and after the first one what
+        would have slowed it.
 
         Worker processes import torch as they start, on the same cores the first paint needs,
         and the rest of the question files are parsed in this process; so both wait until the
-        first question is on the screen, and runs asked for earlier wait too.
+        first question is on the screen.
         """
+        question = self.quiz.question
+        if question is not None:
+            self.run_experiment(question)
         if self.painted.is_set():
             return
         self.painted.set()
@@ -121,19 +175,20 @@ class GradquizApp(App[None]):
     def load_rest(self) -> None:
         self.post_message(LibraryLoaded(self.library.load_rest()))
 
-    def on_library_loaded(self, message: LibraryLoaded) -> None:
-        # The questions read first are the new library's first ones: indexes stay valid.
+    async def on_library_loaded(self, message: LibraryLoaded) -> None:
+        # The questions read first are the new library's first ones: positions stay valid.
         self.library = message.library
         self.trust_policy.library = message.library
-        if not self.drilling:
-            self.questions = list(message.library.questions)
+        self.quiz.bank_grew(message.library.questions)
         self.library_loaded.set()
-        screen = self.quiz_screen()
-        if screen is not None:
-            screen.library_loaded()
+        await self.reopen()
 
     async def whole_library(self) -> Library:
-        """The library with every file read: at once, unless the rest is still being read."""
+        """The library with every file read: at once, unless the rest is still being read.
+
+        Awaited by screens, never in the app's own handlers: the message that completes it
+        waits in the app's queue behind them.
+        """
         await self.library_loaded.wait()
         return self.library
 
@@ -142,8 +197,11 @@ class GradquizApp(App[None]):
         if self.owns_lab:
             self.lab.close()
         self._progress_thread.shutdown(wait=True)
-        if self.progress is not None:
-            self.progress.store.close()
+        self.save_before_exit()
+        if self._opened is not None:
+            self._opened.store.close()
+
+    # Progress.
 
     def _open_progress(self) -> None:
         from gradquiz.progress import open_progress
@@ -151,51 +209,292 @@ class GradquizApp(App[None]):
         try:
             progress, notices = open_progress()
             states = progress.states()
+            due = {q: card.due for q, card in progress.store.cards().items()}
         except Exception as exc:  # the quiz goes on without saving rather than stopping
-            self.call_from_thread(
-                self.progress_opened, None, [f"Progress is not being saved: {exc}"], {}
+            self.post_message(ProgressOpened(None, [f"Progress is not being saved: {exc}"], {}, {}))
+            return
+        # Kept here too: quitting before the message is read must still save and close it.
+        self._opened = progress
+        self.post_message(ProgressOpened(progress, notices, states, due))
+
+    async def on_progress_opened(self, message: ProgressOpened) -> None:
+        self.progress = message.progress
+        self.notices = message.notices
+        self.quiz.saved.update(message.states)
+        self.quiz.due = message.due
+        for notice in message.notices:
+            self.notify(
+                printable(notice), title="Progress", severity="warning", timeout=30, markup=False
+            )
+        await self.reopen()
+        self.save_ready()
+
+    async def reopen(self) -> None:
+        """Once both progress and every question are here, go where the learner left off."""
+        screen = self.quiz_screen()
+        if screen is None:
+            return
+        ready = self.progress is not None and self.library.complete
+        if ready and self.quiz.reopen(datetime.now(UTC)):
+            await screen.show_current()
+        else:
+            screen.update_where()
+
+    def save_ready(self) -> None:
+        """Hand every answer ready to be written to the progress thread."""
+        progress = self.progress
+        if progress is None:
+            return  # saved once progress is open
+        batch = self.quiz.to_save()
+        if not batch:
+            return
+        future = self._progress_thread.submit(write_answers, progress, batch)
+        self._saves.add(future)
+        future.add_done_callback(lambda done: self.post_message(SavesDone(done)))
+
+    def on_saves_done(self, message: SavesDone) -> None:
+        if message.future not in self._saves:
+            return  # already taken in at exit
+        self._saves.discard(message.future)
+        written = message.future.result()
+        self.quiz.due.update(written.due)
+        for answered, problem in written.outcomes:
+            if not self.quiz.save_done(answered, problem):
+                continue
+            title = one_line(answered.question.title.get(self.language))
+            if problem is None:
+                self.notify(f"Saved now: your answer to “{title}”.", markup=False)
+            else:
+                self.notify(
+                    f"Not saved: your answer to “{title}” ({problem}). gradquiz will try again, "
+                    "and once more before it quits.",
+                    title="Progress",
+                    severity="error",
+                    timeout=30,
+                    markup=False,
+                )
+        if self.quiz.failing() and self._retry is None:
+            self._retry = self.set_timer(RETRY_SECONDS, self.retry_saves)
+        screen = self.quiz_screen()
+        if screen is not None:
+            screen.update_where()
+
+    def retry_saves(self) -> None:
+        self._retry = None
+        self.save_ready()
+
+    def save_before_exit(self) -> None:
+        """Written before the app goes: what the progress thread finished, then every graded
+        answer still unsaved (its runs may never have come back)."""
+        for future in self._saves:
+            for answered, problem in future.result().outcomes:
+                self.quiz.save_done(answered, problem)
+        self._saves.clear()
+        progress = self._opened
+        if progress is None:
+            return
+        for answered, problem in write_answers(progress, self.quiz.to_save(leaving=True)).outcomes:
+            self.quiz.save_done(answered, problem)
+            if problem is not None:
+                title = one_line(answered.question.title.get(self.language))
+                self.lost.append(f"not saved: your answer to “{title}” ({problem})")
+        for answered in self.quiz.waiting():
+            # Ungraded: a number or an arrangement is only right or wrong once it has run.
+            title = one_line(answered.question.title.get(self.language))
+            self.lost.append(
+                f"not saved: your answer to “{title}” (its experiment had not come back)"
+            )
+
+    # What the screens ask for.
+
+    def on_in_turn(self, message: InTurn) -> None:
+        message.callback()
+
+    async def on_answer_given(self, message: AnswerGiven) -> None:
+        question = self.question_by_id(message.question)
+        if question is None:
+            return
+        answered = self.quiz.submit(
+            question, message.response, datetime.now(UTC), message.seconds, message.hints
+        )
+        if answered is None:
+            return
+        if isinstance(message.response, tuple) and self.can_run(question):
+            self.run_experiment(question, arrangement=message.response)
+        self.save_ready()
+        screen = self.quiz_screen()
+        if screen is not None:
+            await screen.answer_taken(question.id)
+
+    async def on_move_asked(self, message: MoveAsked) -> None:
+        over = self.quiz.move(message.delta)
+        if over is not None:
+            self.notify(str(over))
+        await self.show_current()
+
+    async def on_jump_asked(self, message: JumpAsked) -> None:
+        screen = self.quiz_screen()
+        if screen is None or not self.quiz.go_to(message.question):
+            return
+        while self.screen is not screen:
+            self.pop_screen()
+        await screen.show_current()
+
+    async def on_drill_asked(self, message: DrillAsked) -> None:
+        progress = self.progress
+        if progress is None:
+            self.notify("Progress is still being opened; try again in a moment.")
+            return
+        questions = list(self.library.questions)
+        # On the progress thread: after the answers being saved, so they count.
+        queue = await self.on_progress_thread(
+            "No drill",
+            progress.queue,
+            questions,
+            datetime.now(UTC),
+            mistakes=message.mistakes,
+        )
+        if queue is None:
+            return
+        if not queue:
+            self.notify(
+                "No mistakes to review."
+                if message.mistakes
+                else "Nothing is due and today's new questions are done. Come back later."
             )
             return
-        self.call_from_thread(self.progress_opened, progress, notices, states)
+        self.quiz.start_drill(queue)
+        count = len(queue)
+        self.notify(f"Drill: {count} question{'s' if count != 1 else ''}.")
+        while not isinstance(self.screen, QuizScreen):
+            self.pop_screen()
+        await self.show_current()
 
-    def progress_opened(
-        self, progress: Progress | None, notices: list[str], states: dict[str, State]
-    ) -> None:
-        self.progress = progress
-        self.notices = notices
-        self.session.saved = states
-        for notice in notices:
-            self.notify(notice, title="Progress", severity="warning", timeout=30)
-        screen = self.quiz_screen()
-        view = screen.view() if screen is not None else None
-        if view is not None:
-            view.update_where()
-
-    def record(self, question: Question, answered: Answered) -> None:
-        """Save a graded answer once, off the UI thread, when its runs are back (the saved
-        answer names the torch that ran them)."""
-        if answered.recorded or answered.verdict is None:
+    async def on_skip_asked(self, message: SkipAsked) -> None:
+        """Rest the question until tomorrow: no answer is logged, drills leave it out today."""
+        question = self.question_by_id(message.question)
+        if question is None:
             return
-        runs_back = question.id in self.session.results and not self.session.is_running(question.id)
-        if self.can_run(question) and not runs_back:
-            return
-        answered.recorded = True
-        torch = self.lab.torch_version if self.can_run(question) else None
-        at = datetime.now(UTC)
-
-        def save() -> None:
-            if self.progress is not None:
-                self.progress.record(
-                    question,
-                    response=plain(answered.response),
-                    correct=answered.verdict is not None and answered.verdict.correct,
-                    seconds=answered.seconds,
-                    torch=torch,
-                    now=at,
-                    hints=answered.hints,
+        if self.progress is not None:
+            self.run_worker(
+                self.on_progress_thread(
+                    "Not skipped", self.progress.skip, question, datetime.now(UTC)
                 )
+            )
+        self.notify(
+            f"Skipped for today: {one_line(question.title.get(self.language))}", markup=False
+        )
+        if self.quiz.drill is not None:
+            over = self.quiz.drop_from_drill(question)
+            if over is not None:
+                self.notify("Drill over: nothing left for today.")
+        else:
+            self.quiz.move(1)
+        await self.show_current()
 
-        self._progress_thread.submit(save)
+    async def on_rerun_asked(self, message: RerunAsked) -> None:
+        question = self.question_by_id(message.question)
+        if question is None:
+            return
+        answered = self.quiz.answered(question)
+        arrangement = None
+        if answered is not None and isinstance(answered.response, tuple):
+            # The learner's arrangement is part of the experiment: run it again too.
+            arrangement = answered.response
+        self.run_experiment(question, arrangement, again=True)
+        screen = self.quiz_screen()
+        if screen is not None:
+            screen.runs_changed(question.id)
+
+    async def on_trust_given(self, message: TrustGiven) -> None:
+        question = self.question_by_id(message.question)
+        if question is None:
+            return
+        try:
+            self.trust_policy.trust(question.pack)
+        except TrustNotSaved as exc:
+            self.notify(
+                f"{printable(str(exc))}. Trusted until gradquiz quits.",
+                severity="warning",
+                timeout=15,
+                markup=False,
+            )
+        # Answers given while the pack was not trusted can be graded now: run what they wait for.
+        for answered in self.quiz.waiting():
+            if answered.question.pack is question.pack:
+                arrangement = answered.response if isinstance(answered.response, tuple) else None
+                self.run_experiment(answered.question, arrangement)
+        # An order answer about to be submitted runs with its arrangement: not twice.
+        if not (message.submitting and question.type == "order"):
+            self.run_experiment(question)
+        screen = self.quiz_screen()
+        if screen is None:
+            return
+        await screen.trust_given(question.id)
+        view = screen.view()
+        if message.submitting and view is not None and view.question is question:
+            view.submit()
+
+    async def on_reset_asked(self, message: ResetAsked) -> None:
+        progress = self.progress
+        if progress is None:
+            return
+        ids = None if message.questions is None else list(message.questions)
+        gone = await self.on_progress_thread("Nothing was reset", progress.store.reset, ids)
+        if gone is None:
+            return
+        self.quiz.reset(ids)
+        self.notify(f"Progress reset: {gone} answer{'s' if gone != 1 else ''} forgotten.")
+        self.screen.post_message(ProgressChanged())
+        quiz_screen = self.quiz_screen()
+        shown = quiz_screen.question if quiz_screen is not None else None
+        if quiz_screen is not None and shown is not None and (ids is None or shown.id in ids):
+            quiz_screen.call_later(quiz_screen.show_current)
+
+    async def on_streak_toggled(self, message: StreakToggled) -> None:
+        from gradquiz.progress.stats import STREAK_PREF, streak_enabled
+
+        progress = self.progress
+        if progress is None:
+            return
+
+        def toggle() -> bool:
+            progress.store.set_pref(STREAK_PREF, "off" if streak_enabled(progress) else "on")
+            return True
+
+        if await self.on_progress_thread("The streak setting was not saved", toggle):
+            self.screen.post_message(ProgressChanged())
+
+    def on_progress_thread(
+        self, failed: str, action: Callable[..., T], *args: Any, **kwargs: Any
+    ) -> Awaitable[T | None]:
+        """`action` on the progress thread, handed to it now (after the saves handed to it
+        before); awaited, its result, or None with a notice beginning with `failed` when the
+        disk or the database refused."""
+        return self._outcome(failed, self._progress_thread.submit(partial(action, *args, **kwargs)))
+
+    async def _outcome(self, failed: str, future: Future[T]) -> T | None:
+        import sqlite3
+
+        from gradquiz.progress.saving import why_not_saved
+
+        try:
+            return await asyncio.wrap_future(future)
+        except (OSError, sqlite3.Error) as exc:
+            self.notify(
+                f"{failed}: {why_not_saved(exc)}.", severity="error", timeout=15, markup=False
+            )
+            return None
+
+    # Screens and keys.
+
+    async def show_current(self) -> None:
+        screen = self.quiz_screen()
+        if screen is not None:
+            await screen.show_current()
+
+    def question_by_id(self, question_id: str) -> Question | None:
+        return next((q for q in self.quiz.bank if q.id == question_id), None)
 
     @work(thread=True, group="lab", exit_on_error=False)
     def start_lab(self) -> None:
@@ -204,63 +503,42 @@ class GradquizApp(App[None]):
     def action_toggle_dark(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
 
-    def quiz_screen(self) -> QuizScreen | None:
-        return next((s for s in self.screen_stack if isinstance(s, QuizScreen)), None)
+    def action_help(self) -> None:
+        """One list of keys, whichever way it is asked for (`?`, the palette)."""
+        from gradquiz.tui.screens.help import HelpScreen
 
-    def jump(self, question_id: str) -> None:
-        if question_id not in {q.id for q in self.questions}:
-            self.leave_drill()
-        ids = [q.id for q in self.questions]
-        screen = self.quiz_screen()
-        if question_id in ids and screen is not None:
-            while self.screen is not screen:
-                self.pop_screen()
-            screen.call_later(screen.show, ids.index(question_id))
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
 
-    def start_drill(self, mistakes: bool = False) -> None:
-        """Walk through what is due (or what was last answered wrong) instead of every question."""
-        screen = self.quiz_screen()
-        if self.progress is None or screen is None:
-            self.notify("Progress is still being opened; try again in a moment.")
-            return
-        queue = self.progress.queue(self.library.questions, datetime.now(UTC), mistakes=mistakes)
-        if not queue:
+    def action_screenshot_here(self) -> None:
+        """An SVG of the screen in ~/Downloads, or where gradquiz was started when there is
+        no such folder."""
+        downloads = Path.home() / "Downloads"
+        folder = downloads if downloads.is_dir() else Path.cwd()
+        try:
+            path = self.save_screenshot(path=str(folder))
+        except OSError as exc:
             self.notify(
-                "No mistakes to review."
-                if mistakes
-                else "Nothing is due and today's new questions are done. Come back later."
+                f"No screenshot: {exc.strerror} ({folder}).", severity="error", markup=False
             )
             return
-        self.questions = queue
-        self.drilling = True
-        self.notify(f"Drill: {len(queue)} question(s).")
-        screen.call_later(screen.show, 0)
+        self.notify(f"Screenshot saved: {path}", markup=False)
 
-    def leave_drill(self, at: Question | None = None) -> None:
-        """Back to every question, at `at` (by default the one on screen)."""
-        if not self.drilling:
-            return
-        screen = self.quiz_screen()
-        current = at or (screen.question if screen is not None else None)
-        self.questions = list(self.library.questions)
-        self.drilling = False
-        if screen is not None:
-            screen.index = self.questions.index(current) if current in self.questions else 0
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        for command in super().get_system_commands(screen):
+            if command.title == "Keys":
+                yield SystemCommand("Keys", "Every key gradquiz answers to", self.action_help)
+            elif command.title == "Screenshot":
+                yield SystemCommand(
+                    "Screenshot",
+                    "Save an SVG of the screen in ~/Downloads (or the current folder)",
+                    self.action_screenshot_here,
+                )
+            else:
+                yield command
 
-    def skip(self, question: Question) -> None:
-        """Rest the question until tomorrow: no answer is logged, drills leave it out today."""
-        if self.progress is not None:
-            progress = self.progress
-            self._progress_thread.submit(progress.skip, question, datetime.now(UTC))
-
-    def reset_question(self, question: Question) -> None:
-        self.session.answers.pop(question.id, None)
-        self.session.saved.pop(question.id, None)
-        if self.progress is not None:
-            self.progress.store.reset([question.id])
-        screen = self.quiz_screen()
-        if screen is not None and screen.question is question:
-            screen.call_later(screen.show, screen.index)
+    def quiz_screen(self) -> QuizScreen | None:
+        return next((s for s in self.screen_stack if isinstance(s, QuizScreen)), None)
 
     def can_run(self, question: Question) -> bool:
         return question.experiment is not None and self.trusted(question)
@@ -269,16 +547,13 @@ class GradquizApp(App[None]):
         self, question: Question, arrangement: tuple[str, ...] | None = None, again: bool = False
     ) -> None:
         """Start the question's runs unless their results are here or on their way."""
+        if arrangement is None and not self.quiz.wants_runs(question, again=again):
+            return
         if not self.can_run(question):
             return
-        have = self.session.results.get(question.id, {})
-        if again:
-            have = {}
-            self.session.results.pop(question.id, None)
-        elif arrangement is None and (have or self.session.is_running(question.id)):
-            return
-        self.session.started(question.id)
-        self.run_requests(question, arrangement, frozenset(have))
+        have = frozenset(self.quiz.results(question.id))
+        self.quiz.runs_started(question.id, again=again)
+        self.run_requests(question, arrangement, frozenset() if again else have)
 
     @work(thread=True, group="lab", exit_on_error=False)
     def run_requests(
@@ -297,15 +572,49 @@ class GradquizApp(App[None]):
         self.post_message(ExperimentFinished(question.id, results, arrangement))
 
     def on_experiment_finished(self, message: ExperimentFinished) -> None:
-        self.session.finished(message.question)
-        merged = self.session.results.setdefault(message.question, {})
-        for result in message.results:
-            merged[result.variant] = result
-        if message.arrangement is not None:
-            self.session.arrangements[message.question] = message.arrangement
+        self.quiz.runs_arrived(
+            message.question, message.results, message.arrangement, self.lab.torch_version
+        )
+        # Every answer waiting on these runs is graded now, on screen or not: save it.
+        self.save_ready()
         screen = self.quiz_screen()
         if screen is not None:
-            screen.experiment_finished(message.question)
+            screen.runs_changed(message.question)
+
+
+def write_answers(progress: Progress, batch: list[Answered]) -> Written:
+    """Write each answer, retried while the disk or the database pushes back: each with None
+    when saved, or why it was not. Runs on the progress thread (or at exit)."""
+    import sqlite3
+
+    from gradquiz.progress.saving import retried, why_not_saved
+
+    outcomes: list[tuple[Answered, str | None]] = []
+    for answered in batch:
+        verdict = answered.verdict
+        assert verdict is not None
+        try:
+            retried(
+                partial(
+                    progress.record,
+                    answered.question,
+                    response=plain(answered.response),
+                    correct=verdict.correct,
+                    seconds=answered.seconds,
+                    torch=answered.torch,
+                    now=answered.at,
+                    hints=answered.hints,
+                )
+            )
+        except (OSError, sqlite3.Error) as exc:
+            outcomes.append((answered, why_not_saved(exc)))
+        else:
+            outcomes.append((answered, None))
+    try:
+        due = {question: card.due for question, card in progress.store.cards().items()}
+    except sqlite3.Error:
+        due = {}
+    return Written(outcomes, due)
 
 
 def plain(response: object) -> object:
@@ -323,10 +632,16 @@ def run_app(
     start: str | None,
     language: str | None,
     drill: list[str] | None = None,
+    *,
+    headless: bool = False,
 ) -> int:
+    """Run the app; the exit code is non-zero when it stopped on an error, or when answers
+    could not be saved even at exit."""
     app = GradquizApp(library, trusted, start, language, drill=drill)
     try:
-        app.run()
+        app.run(headless=headless)
     finally:
         app.lab.close()
-    return 0
+    for line in app.lost:
+        print(f"gradquiz: {line}", file=sys.stderr)
+    return app.return_code or (1 if app.lost else 0)

@@ -5,7 +5,12 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING, cast
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.command import DiscoveryHit, Hit, Hits, Matcher, Provider
+from textual.content import Content
+from textual.markup import escape
+
+from gradquiz.display import one_line
+from gradquiz.tui.messages import JumpAsked
 
 if TYPE_CHECKING:
     from gradquiz.tui.app import GradquizApp
@@ -22,13 +27,23 @@ class JumpProvider(Provider):
         app = self.quiz
         library = await app.whole_library()
         return [
-            (f"Jump to: {q.title.get(app.language)}", q.id, f"{q.pack.name} · {q.topic} · {q.id}")
+            (
+                f"Jump to: {one_line(q.title.get(app.language))}",
+                q.id,
+                # Help text is read as markup by the palette: escaped, it shows as written.
+                escape(one_line(f"{q.pack.name} · {q.topic} · {q.id}")),
+            )
             for q in library.questions
         ]
 
     async def discover(self) -> Hits:
         for text, question_id, help_text in await self._entries():
-            yield DiscoveryHit(text, partial(self.quiz.jump, question_id), help=help_text)
+            yield DiscoveryHit(
+                Content(text),
+                partial(self.app.post_message, JumpAsked(question_id)),
+                text=text,
+                help=help_text,
+            )
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
@@ -37,10 +52,22 @@ class JumpProvider(Provider):
             if score > 0:
                 yield Hit(
                     score,
-                    matcher.highlight(text),
-                    partial(self.quiz.jump, question_id),
+                    highlight(matcher, text),
+                    partial(self.app.post_message, JumpAsked(question_id)),
+                    text=text,
                     help=help_text,
                 )
+
+
+def highlight(matcher: Matcher, text: str) -> Content:
+    """`text` with the query's letters marked, shown as written (Matcher.highlight reads its
+    candidate as markup, and `[/]` in a title would crash the palette)."""
+    content = Content(text)
+    _, offsets = matcher.fuzzy_search.match(matcher.query, text)
+    for offset in offsets:
+        if not text[offset].isspace():
+            content = content.stylize(matcher.match_style, offset, offset + 1)
+    return content
 
 
 class ActionsProvider(Provider):
@@ -64,7 +91,9 @@ class ActionsProvider(Provider):
     def _run(self, action: str) -> None:
         screen = self.quiz.quiz_screen()
         if screen is not None:
-            self.app.call_later(screen.run_action, action)
+            # In the screen's own queue: its actions may wait for the library, which the app's
+            # queue must stay free to deliver.
+            screen.call_later(screen.run_action, action)
 
     async def discover(self) -> Hits:
         for name, action, help_text in self._entries():

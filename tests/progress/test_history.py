@@ -101,7 +101,8 @@ def test_a_version_1_file_gains_the_summary_index(tmp_path: Path) -> None:
     db.commit()
     db.close()
     store = open_store(tmp_path).store
-    assert store.query("PRAGMA user_version") == [(SCHEMA_VERSION,)] and SCHEMA_VERSION == 2
+    assert [tuple(row) for row in store.query("PRAGMA user_version")] == [(SCHEMA_VERSION,)]
+    assert SCHEMA_VERSION == 2
     plan = store.query(
         "EXPLAIN QUERY PLAN SELECT question, topic, count(*), sum(correct), min(answered_at) "
         "FROM answers GROUP BY question, topic"

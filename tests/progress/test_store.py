@@ -17,15 +17,9 @@ import pytest
 from gradquiz.format import Question, load
 from gradquiz.locations import bundled_questions
 from gradquiz.progress import store as store_module
+from gradquiz.progress.backups import backup_if_due, backup_time, thin
 from gradquiz.progress.drill import Progress
-from gradquiz.progress.store import (
-    FILE_NAME,
-    SCHEMA_VERSION,
-    backup_if_due,
-    backup_time,
-    open_store,
-    thin,
-)
+from gradquiz.progress.store import FILE_NAME, SCHEMA_VERSION, open_store
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 ROOT = Path(__file__).parents[2]

@@ -54,6 +54,6 @@ async def settle(pilot: Pilot[None]) -> None:
     for _ in range(200):
         await app.workers.wait_for_complete()
         await pilot.pause()
-        if not app.session.running and not app.workers:
+        if not any(runs.out for runs in app.quiz.runs.values()) and not app.workers:
             return
     raise AssertionError("the app did not settle")

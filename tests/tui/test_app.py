@@ -24,10 +24,11 @@ from gradquiz.tui.labpool import SharedLab
 from gradquiz.tui.screens.dialogs import FullValueDialog, TrustDialog
 from gradquiz.tui.screens.help import HelpScreen, key_table
 from gradquiz.tui.screens.question_list import QuestionListScreen
-from gradquiz.tui.screens.quiz import QuestionView, QuizScreen
+from gradquiz.tui.screens.quiz import QuizScreen
 from gradquiz.tui.widgets.answers import ChoiceAnswer, Incomplete, OrderAnswer, parse_number
 from gradquiz.tui.widgets.lab import LabPanel, TracePlot, VariantTable
 from gradquiz.tui.widgets.prose import Prose
+from gradquiz.tui.widgets.question import QuestionView
 from tests.tui.conftest import PACKS, MakeApp, settle
 
 SIZE = (120, 40)
@@ -35,6 +36,10 @@ SIZE = (120, 40)
 
 def view(app: GradquizApp) -> QuestionView:
     return app.screen.query_one(QuestionView)
+
+
+def toasts(app: GradquizApp) -> str:
+    return " ".join(str(n.message) for n in app._notifications)
 
 
 def text_of(app: GradquizApp, selector: str) -> str:
@@ -81,7 +86,7 @@ async def test_single_choice_number_keys_and_lab(make_app: MakeApp) -> None:
         assert answer.chosen_ids() == ["B"]
         await pilot.press("enter")
         await settle(pilot)
-        assert app.session.state("accumulate") == "wrong"
+        assert app.quiz.state("accumulate") == "wrong"
         verdict = text_of(app, "#verdict")
         assert "Not quite" in verdict and "The answer is A" in verdict
         lab = app.screen.query_one(LabPanel)
@@ -106,7 +111,7 @@ async def test_click_picks_a_choice(make_app: MakeApp) -> None:
         assert app.screen.query_one(ChoiceAnswer).chosen_ids() == ["A"]
         await pilot.press("enter")
         await settle(pilot)
-        assert app.session.state("accumulate") == "right"
+        assert app.quiz.state("accumulate") == "right"
 
 
 async def test_enter_without_a_pick_is_explained(make_app: MakeApp) -> None:
@@ -114,7 +119,7 @@ async def test_enter_without_a_pick_is_explained(make_app: MakeApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("enter")
         assert "Pick an answer" in text_of(app, "#problem")
-        assert "accumulate" not in app.session.answers
+        assert "accumulate" not in app.quiz.answers
         await settle(pilot)
 
 
@@ -125,7 +130,7 @@ async def test_multiple_toggles(make_app: MakeApp) -> None:
         assert app.screen.query_one(ChoiceAnswer).chosen_ids() == ["A", "B"]
         await pilot.press("enter")
         await settle(pilot)
-        assert app.session.state("pick-many") == "right"
+        assert app.quiz.state("pick-many") == "right"
 
 
 @pytest.mark.parametrize(("keys", "state"), [("t", "right"), ("f", "wrong"), ("2", "wrong")])
@@ -134,7 +139,7 @@ async def test_true_false_keys(make_app: MakeApp, keys: str, state: str) -> None
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press(keys, "enter")
         await settle(pilot)
-        assert app.session.state("true-or-false") == state
+        assert app.quiz.state("true-or-false") == state
 
 
 def test_parse_number_accepts_the_usual_spellings() -> None:
@@ -153,11 +158,11 @@ async def test_numeric_explains_bad_input_then_grades(make_app: MakeApp) -> None
         assert box.has_focus
         await pilot.press("1", ",", "5", "enter")
         assert "not a number" in text_of(app, "#problem")
-        assert "how-much" not in app.session.answers
+        assert "how-much" not in app.quiz.answers
         box.value = ""
         await pilot.press("6", ".", "0", "enter")
         await settle(pilot)
-        assert app.session.state("how-much") == "right"
+        assert app.quiz.state("how-much") == "right"
         assert "PyTorch computes 6" in text_of(app, "#verdict")
 
 
@@ -205,7 +210,7 @@ async def test_order_arrangement_runs_and_grades(make_app: MakeApp) -> None:
         assert widget.chosen == list(question.lines)
         await pilot.press("enter")
         await settle(pilot)
-        assert app.session.state("arrange") == "right"
+        assert app.quiz.state("arrange") == "right"
         variants = [t.result.variant for t in app.screen.query(VariantTable)]
         assert variants == ["reference", "yours"]
 
@@ -218,7 +223,7 @@ async def test_order_wrong_arrangement_is_marked(make_app: MakeApp) -> None:
         await arrange(pilot, widget, [question.lines[0], question.lines[1], question.lines[3]])
         await pilot.press("enter")
         await settle(pilot)
-        assert app.session.state("arrange") == "wrong"
+        assert app.quiz.state("arrange") == "wrong"
         yours = next(t for t in app.screen.query(VariantTable) if t.result.variant == "yours")
         assert "≠" in str(yours.query_one(DataTable).get_cell_at(Coordinate(0, 1)))
 
@@ -232,7 +237,9 @@ async def test_hints_next_previous(make_app: MakeApp) -> None:
         assert "Hint 1/2" in app.screen.query_one("#hints", Prose).source
         await pilot.press("h")
         assert "Hint 2/2" in app.screen.query_one("#hints", Prose).source
-        assert app.screen.check_action("hint", ()) is None
+        await pilot.press("h")  # none left: said, not silent
+        await pilot.pause()
+        assert "That was the last hint (2 of 2)." in toasts(app)
         await pilot.press("n")
         assert view(app).question.id == "pick-many"
         await pilot.press("p", "p")
@@ -243,10 +250,10 @@ async def test_rerun_runs_again(make_app: MakeApp) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        first = app.session.results["accumulate"]["A"]
+        first = app.quiz.results("accumulate")["A"]
         await pilot.press("1", "enter", "r")
         await settle(pilot)
-        again = app.session.results["accumulate"]["A"]
+        again = app.quiz.results("accumulate")["A"]
         assert again is not first and again.rows == first.rows
         assert app.screen.query(VariantTable)
 
@@ -360,8 +367,8 @@ async def test_untrusted_pack_runs_nothing(make_app: MakeApp) -> None:
         assert isinstance(app.screen, TrustDialog)
         await pilot.press("n")
         await settle(pilot)
-        assert app.session.results == {}
-        assert app.session.state("accumulate") == "right"
+        assert app.quiz.runs == {}
+        assert app.quiz.state("accumulate") == "right"
         assert (
             "not trusted: code not run"
             in str(app.screen.query_one(".lab-note", Static).render()).lower()
@@ -381,15 +388,15 @@ async def test_chinese_text_and_theme_toggle(make_app: MakeApp) -> None:
 async def test_keys_answer_while_a_snippet_loops(make_app: MakeApp) -> None:
     app = make_app("loops", own_lab=True)
     async with app.run_test(size=SIZE) as pilot:
-        assert app.session.is_running("loops")
+        assert app.quiz.running("loops")
         await pilot.press("n")
         assert view(app).question.id == "accumulate"
         await pilot.press("p", "t", "enter")
         assert view(app).question.id == "loops"
-        assert app.session.state("loops") == "right"
+        assert app.quiz.state("loops") == "right"
         # Every key was handled while the snippet still looped (its timeout is 4 s): the
         # keys did not wait for the lab. Closing the app ends the run.
-        assert app.session.is_running("loops")
+        assert app.quiz.running("loops")
         assert app.screen.query_one(LoadingIndicator)
 
 

@@ -63,17 +63,17 @@ async def test_clicking_a_key_runs_it_and_a_greyed_key_does_nothing(make_app: Ma
         await pilot.pause()
         keys = {key.description: key for key in bar(app).shown}
         await pilot.click(KeyBar, offset=(keys["Next"].start + 1, 0))
-        assert isinstance(app.screen, QuizScreen) and app.screen.index == 1
+        assert isinstance(app.screen, QuizScreen) and app.quiz.position == 1
         await pilot.click(KeyBar, offset=(keys["Previous"].start + 1, 0))
-        assert app.screen.index == 0
+        assert app.quiz.position == 0
         # Nothing picked yet: picking is enabled, and submitting explains rather than runs.
         await pilot.press("1", "enter")
         await settle(pilot)
         submit = bar(app).key_at(keys["Submit"].start)
         assert submit is not None and not submit.enabled
-        answered = dict(app.session.answers)
+        answered = dict(app.quiz.answers)
         await pilot.click(KeyBar, offset=(keys["Pick"].start + 1, 0))
-        assert app.session.answers == answered
+        assert app.quiz.answers == answered
         assert app.screen.query_one(ChoiceAnswer).chosen_ids() == ["A"]
 
 

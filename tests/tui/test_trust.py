@@ -14,9 +14,10 @@ from gradquiz.trust import TrustStore
 from gradquiz.tui.app import GradquizApp
 from gradquiz.tui.labpool import SharedLab
 from gradquiz.tui.screens.dialogs import TrustDialog
-from gradquiz.tui.screens.quiz import QuestionView, QuizScreen
+from gradquiz.tui.screens.quiz import QuizScreen
 from gradquiz.tui.widgets.footer import KeyBar
 from gradquiz.tui.widgets.lab import VariantTable
+from gradquiz.tui.widgets.question import QuestionView
 from tests.conftest import write
 from tests.tui.conftest import settle
 
@@ -81,13 +82,13 @@ async def test_yes_records_trust_runs_at_once_and_reaches_the_whole_pack(
         assert isinstance(app.screen, QuizScreen)
         assert "Press T to trust it" in shown(app, "#untrusted")
         assert "Trust pack" in footer_text(app)
-        assert app.session.results == {}
+        assert app.quiz.runs == {}
         await pilot.press("3", "enter")
         assert isinstance(app.screen, TrustDialog)
         dialog = shown(app, "#trust-details") + shown(app, "#trust-why")
         assert str(borrowed) in dialog
         assert "A. Stranger, B. Friend" in dialog
-        assert "2 question(s), 6 code snippet(s)" in dialog
+        assert "2 questions, 6 code snippets" in dialog
         assert "GRADQUIZ_PATH" in dialog
         await pilot.press("y")
         await settle(pilot)
@@ -95,7 +96,7 @@ async def test_yes_records_trust_runs_at_once_and_reaches_the_whole_pack(
         sha = hashlib.sha256(borrowed.read_bytes()).hexdigest()
         assert TrustStore.load().packs == {str(borrowed.resolve()): sha}
         # Graded by the real run: the answer key is an expression PyTorch evaluated.
-        assert app.session.state("borrowed-number") == "right"
+        assert app.quiz.state("borrowed-number") == "right"
         assert "PyTorch computes 3" in shown(app, "#verdict")
         assert [t.result.variant for t in app.screen.query(VariantTable)] == ["main"]
         assert not app.screen.query("#untrusted")
@@ -105,7 +106,7 @@ async def test_yes_records_trust_runs_at_once_and_reaches_the_whole_pack(
         await settle(pilot)
         assert app.screen.query_one(QuestionView).question.id == "borrowed-truth"
         assert not app.screen.query("#untrusted")
-        assert "main" in app.session.results["borrowed-truth"]
+        assert "main" in app.quiz.results("borrowed-truth")
 
 
 async def test_no_keeps_it_untrusted_says_why_and_asks_only_once(
@@ -118,7 +119,7 @@ async def test_no_keeps_it_untrusted_says_why_and_asks_only_once(
         await pilot.press("n")
         await settle(pilot)
         assert isinstance(app.screen, QuizScreen)
-        assert app.session.results == {}
+        assert app.quiz.runs == {}
         assert "cannot be checked" in shown(app, "#verdict")
         note = shown(app, ".lab-note")
         assert "Not trusted: code not run" in note
@@ -127,8 +128,8 @@ async def test_no_keeps_it_untrusted_says_why_and_asks_only_once(
         await pilot.press("n", "t", "enter")
         await settle(pilot)
         assert isinstance(app.screen, QuizScreen)
-        assert app.session.state("borrowed-truth") == "right"
-        assert app.session.results == {}
+        assert app.quiz.state("borrowed-truth") == "right"
+        assert app.quiz.runs == {}
         assert TrustStore.load().packs == {}
         # T still asks; Escape is a no.
         assert "Trust pack" in footer_text(app)
@@ -136,7 +137,7 @@ async def test_no_keeps_it_untrusted_says_why_and_asks_only_once(
         assert isinstance(app.screen, TrustDialog)
         await pilot.press("escape")
         assert isinstance(app.screen, QuizScreen)
-        assert app.quiz_screen() is not None and app.session.results == {}
+        assert app.quiz_screen() is not None and app.quiz.runs == {}
 
 
 async def test_t_trusts_before_answering_and_enter_on_the_dialog_means_no(
@@ -148,10 +149,10 @@ async def test_t_trusts_before_answering_and_enter_on_the_dialog_means_no(
         assert isinstance(app.screen, TrustDialog)
         await pilot.press("enter")  # "Not now" has the focus
         assert isinstance(app.screen, QuizScreen)
-        assert app.session.results == {}
+        assert app.quiz.runs == {}
         await pilot.press("T", "y")
         await settle(pilot)
-        assert "main" in app.session.results["borrowed-number"]
+        assert "main" in app.quiz.results("borrowed-number")
         assert "ready" in shown(app, "#lab-status")
 
 
@@ -166,7 +167,7 @@ async def test_trust_that_cannot_be_saved_holds_for_this_run(
         assert "could not save trust" in toasts(app)
         assert "Trusted until gradquiz quits" in toasts(app)
         await settle(pilot)
-        assert "main" in app.session.results["borrowed-number"]
+        assert "main" in app.quiz.results("borrowed-number")
     assert not discover(bundled=False).trusted(app.library.questions[0])
 
 
@@ -187,7 +188,7 @@ async def test_packs_named_on_the_command_line_never_ask(
         await pilot.press("3", "enter")
         await settle(pilot)
         assert isinstance(app.screen, QuizScreen)
-        assert app.session.state("borrowed-number") == "right"
+        assert app.quiz.state("borrowed-number") == "right"
 
 
 async def test_a_broken_settings_file_is_told_and_the_app_starts(

@@ -12,8 +12,12 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
-from gradquiz.display import jsonable
+from gradquiz.display import jsonable, one_line, printable
 from gradquiz.packs import PackSummary
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def full_text(value: Any) -> str:
@@ -37,9 +41,9 @@ class FullValueDialog(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(RichText(self.heading), id="dialog-title")
+            yield Label(RichText(one_line(self.heading)), id="dialog-title")
             with VerticalScroll():
-                yield Static(RichText(full_text(self.value)), id="full-value")
+                yield Static(RichText(printable(full_text(self.value))), id="full-value")
             yield Label("Esc closes", classes="dim")
 
 
@@ -92,13 +96,15 @@ class TrustDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         s = self.summary
-        authors = ", ".join(s.authors) if s.authors else "not given"
+        # One line each, as written: a title cannot forge a line of its own here.
+        authors = ", ".join(one_line(a) for a in s.authors) if s.authors else "not given"
         details = "\n".join(
             [
-                f"Pack:     {s.title or '(untitled)'}",
-                f"File:     {s.file}",
+                f"Pack:     {one_line(s.title) if s.title else '(untitled)'}",
+                f"File:     {one_line(str(s.file))}",
                 f"Authors:  {authors}",
-                f"Contents: {s.questions} question(s), {s.snippets} code snippet(s)",
+                f"Contents: {plural(s.questions, 'question')}, "
+                f"{plural(s.snippets, 'code snippet')}",
                 f"SHA-256:  {s.sha256[:12]}",
             ]
         )
@@ -107,7 +113,7 @@ class TrustDialog(ModalScreen[bool]):
             yield Static(RichText(details), id="trust-details")
             yield Static(
                 RichText(
-                    f"{self.why}. Trusting it runs its Python on this computer, as you, "
+                    f"{one_line(self.why)}. Trusting it runs its Python on this computer, as you, "
                     "whenever gradquiz shows one of its questions, until the file changes."
                 ),
                 id="trust-why",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text as RichText
@@ -11,6 +12,8 @@ from textual.screen import Screen
 from textual.widgets import Header, Tree
 from textual.widgets.tree import TreeNode
 
+from gradquiz.display import one_line
+from gradquiz.tui.messages import ProgressChanged, ResetAsked
 from gradquiz.tui.screens.dialogs import ConfirmDialog
 from gradquiz.tui.widgets.footer import KeyBar
 
@@ -18,6 +21,24 @@ if TYPE_CHECKING:
     from gradquiz.tui.app import GradquizApp
 
 MARKS = {"new": "·", "right": "✓", "wrong": "✗"}
+# Theme variables, so the marks follow light and dark.
+MARK_COLOURS = {"new": "text-muted", "right": "success", "wrong": "error"}
+
+
+def due_text(due: datetime | None, now: datetime) -> str:
+    """When the question comes back for review, in the learner's own days."""
+    if due is None:
+        return ""
+    if due <= now:
+        return "due now"
+    days = (due.astimezone().date() - now.astimezone().date()).days
+    if days == 0:
+        return "due today"
+    if days == 1:
+        return "due tomorrow"
+    if days < 14:
+        return f"due in {days} days"
+    return f"due {due.astimezone():%d %b}"
 
 
 class QuestionListScreen(Screen[str | None]):
@@ -29,24 +50,24 @@ class QuestionListScreen(Screen[str | None]):
     ]
 
     @property
-    def quiz(self) -> GradquizApp:
+    def app_(self) -> GradquizApp:
         return cast("GradquizApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Header()
         tree: Tree[str] = Tree("Questions", id="questions")
         tree.show_root = False
-        current = self.quiz.quiz_screen()
-        current_id = current.question.id if current and current.question else None
+        shown = self.app_.quiz.question
+        current_id = shown.id if shown is not None else None
         packs: dict[str, TreeNode[str]] = {}
         topics: dict[tuple[str, str], TreeNode[str]] = {}
-        for question in self.quiz.library.questions:
+        for question in self.app_.library.questions:
             pack = question.pack.name
             if pack not in packs:
-                packs[pack] = tree.root.add(RichText(pack), expand=True)
+                packs[pack] = tree.root.add(RichText(one_line(pack)), expand=True)
             if (pack, question.topic) not in topics:
                 topics[pack, question.topic] = packs[pack].add(
-                    RichText(question.topic), expand=True
+                    RichText(one_line(question.topic)), expand=True
                 )
             leaf = topics[pack, question.topic].add_leaf(self.label(question.id), data=question.id)
             if question.id == current_id:
@@ -55,10 +76,43 @@ class QuestionListScreen(Screen[str | None]):
         yield KeyBar()
 
     def label(self, question_id: str) -> RichText:
-        state = self.quiz.session.state(question_id)
-        question = self.quiz.library.get(question_id)
-        title = question.title.get(self.quiz.language) if question else question_id
-        return RichText(f"{MARKS[state]} {state:<5}  {title}")
+        quiz = self.app_.quiz
+        state = quiz.state(question_id)
+        question = self.app_.library.get(question_id)
+        title = one_line(question.title.get(self.app_.language) if question else question_id)
+        colour = self.app.theme_variables.get(MARK_COLOURS[state], "")
+        label = RichText()
+        label.append(f"{MARKS[state]} {state:<5}", style=colour)
+        due = due_text(quiz.due.get(question_id), datetime.now(UTC))
+        label.append(f"  {due:<14}  " if due or quiz.due else "  ")
+        label.append(title)
+        return label
+
+    def answered_ever(self, question_id: str) -> bool:
+        quiz = self.app_.quiz
+        return question_id in quiz.saved or question_id in quiz.answers
+
+    def highlighted(self) -> str | None:
+        node = self.query_one(Tree).cursor_node
+        return node.data if node is not None else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "reset":
+            question_id = self.highlighted()
+            # Greyed for a question never answered: there is nothing to forget.
+            return True if question_id and self.answered_ever(question_id) else None
+        return True
+
+    def on_tree_node_highlighted(self) -> None:
+        self.refresh_bindings()
+
+    def on_progress_changed(self, message: ProgressChanged) -> None:
+        for node in self.query_one(Tree).root.children:
+            for topic in node.children:
+                for leaf in topic.children:
+                    if leaf.data is not None:
+                        leaf.set_label(self.label(leaf.data))
+        self.refresh_bindings()
 
     def on_mount(self) -> None:
         self.query_one(Tree).focus()
@@ -72,19 +126,16 @@ class QuestionListScreen(Screen[str | None]):
 
     def action_reset(self) -> None:
         """Forget the highlighted question's history, after asking."""
-        node = self.query_one(Tree).cursor_node
-        question_id = node.data if node is not None else None
-        question = self.quiz.library.get(question_id) if question_id else None
-        if node is None or question is None:
+        question_id = self.highlighted()
+        question = self.app_.library.get(question_id) if question_id else None
+        if question is None or not self.answered_ever(question.id):
             return
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.quiz.reset_question(question)
-                node.set_label(self.label(question.id))
-                self.notify(f"Progress reset: {question.title.get(self.quiz.language)}")
+                self.app.post_message(ResetAsked((question.id,)))
 
-        title = question.title.get(self.quiz.language)
+        title = one_line(question.title.get(self.app_.language))
         self.app.push_screen(
             ConfirmDialog("Reset this question?", f"Forget every answer to “{title}”."),
             answered,

@@ -1,334 +1,60 @@
-"""The quiz screen: one question at a time, how to answer it, and the lab once answered."""
+"""The quiz screen: the question the model is at, its keys, and what the learner asks for.
+
+It reads the app's `Quiz` and posts requests (`gradquiz.tui.messages`); the app changes the
+model and calls back `show_current`, `answer_taken` or `runs_changed` to draw the result.
+"""
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, ClassVar, cast
 
-from rich.text import Text as RichText
-from textual import events, on
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Header, Input, Static
+from textual.widgets import Header, Static
 
+from gradquiz.display import printable
 from gradquiz.format.model import Question
-from gradquiz.trust import TrustNotSaved
-from gradquiz.tui.session import Answered
-from gradquiz.tui.widgets.answers import (
-    ChoiceAnswer,
-    Incomplete,
-    NumericAnswer,
-    OrderAnswer,
+from gradquiz.tui.messages import (
+    DrillAsked,
+    InTurn,
+    JumpAsked,
+    MoveAsked,
+    RerunAsked,
+    SkipAsked,
+    TrustGiven,
 )
+from gradquiz.tui.widgets.answers import ChoiceAnswer, NumberInput, OrderAnswer
 from gradquiz.tui.widgets.footer import KeyBar
 from gradquiz.tui.widgets.prose import Prose
+from gradquiz.tui.widgets.question import QuestionView
 
 if TYPE_CHECKING:
-    from gradquiz.grading import Verdict
     from gradquiz.tui.app import GradquizApp
-    from gradquiz.tui.widgets.lab import LabPanel
 
 # Below this the question and its lab cannot be laid out; the screen says so instead.
 MIN_WIDTH, MIN_HEIGHT = 60, 20
 
-AnswerWidget = ChoiceAnswer | NumericAnswer | OrderAnswer
-
-STATE_MARKS = {"new": "· new", "right": "✓ right", "wrong": "✗ wrong"}
-
-
-def answer_widget(question: Question, language: str | None) -> AnswerWidget:
-    if question.type == "numeric":
-        return NumericAnswer()
-    if question.type == "order":
-        return OrderAnswer(question)
-    return ChoiceAnswer(question, language)
-
-
-class QuestionView(VerticalScroll):
-    """A question: where it sits, its text, the answer widget, hints and, once answered, the lab."""
-
-    def __init__(self, question: Question, index: int) -> None:
-        super().__init__(id="question-view")
-        self.question = question
-        self.index = index
-        self.hints_shown = 0
-        self.shown_at = time.monotonic()
-
-    @property
-    def quiz(self) -> GradquizApp:
-        return cast("GradquizApp", self.app)
-
-    def compose(self) -> ComposeResult:
-        language = self.quiz.language
-        yield Static(self.where(), id="where")
-        yield Prose(self.question.title.get(language), id="title")
-        yield Prose(self.question.prompt.get(language), id="prompt")
-        if not self.quiz.trusted(self.question):
-            yield Static(
-                "Not trusted: code not run. This pack was not named on the command line, so "
-                "its code is shown but nothing runs. Press T to trust it.",
-                id="untrusted",
-            )
-        yield answer_widget(self.question, language)
-        yield Static(id="problem")
-        # The hints are mounted with the first hint: one widget less to draw at first.
-        yield Static(self.status(), id="lab-status")
-
-    async def on_mount(self) -> None:
-        answer = self.query_one("#answer")
-        if isinstance(answer, NumericAnswer):
-            answer.query_one(Input).focus()
-        elif isinstance(answer, OrderAnswer):
-            answer.focus()
-        if self.question.id in self.quiz.session.answers:
-            await self.show_lab()
-        else:
-            await self.prepare_lab()
-
-    @property
-    def answered(self) -> Answered | None:
-        return self.quiz.session.answers.get(self.question.id)
-
-    def where(self) -> RichText:
-        quiz = self.quiz
-        state = STATE_MARKS[quiz.session.state(self.question.id)]
-        if quiz.drilling:
-            position = f"drill {self.index + 1}/{len(quiz.questions)}"
-        else:
-            # Until every file is read (just after the first paint), the count is not known.
-            total = len(quiz.questions) if quiz.library.complete else "…"
-            position = f"{self.index + 1}/{total}"
-        return RichText(f"{self.question.pack.name} · {self.question.topic} · {position} {state}")
-
-    def update_where(self) -> None:
-        self.query_one("#where", Static).update(self.where())
-
-    def update_status(self) -> None:
-        self.query_one("#lab-status", Static).update(self.status())
-
-    def status(self) -> RichText:
-        """Before answering: whether the experiment is ready, so the wait is never a mystery."""
-        session, question = self.quiz.session, self.question
-        if question.experiment is None:
-            text = "No experiment for this question."
-        elif not self.quiz.trusted(question):
-            text = "Experiment: not trusted: code not run."
-        elif session.is_running(question.id):
-            text = "Experiment: running in the lab…"
-        elif question.id in session.results:
-            text = f"Experiment: ready ({len(session.results[question.id])} variant(s))."
-        else:
-            text = "Experiment: waiting for the lab…"
-        return RichText(text)
-
-    async def show_hint(self) -> None:
-        language = self.quiz.language
-        self.hints_shown = min(self.hints_shown + 1, len(self.question.hints))
-        shown = self.question.hints[: self.hints_shown]
-        text = "\n\n".join(
-            f"**Hint {n}/{len(self.question.hints)}.** {h.get(language)}"
-            for n, h in enumerate(shown, 1)
-        )
-        try:
-            self.query_one("#hints", Prose).set_source(text)
-        except NoMatches:
-            await self.mount(Prose(text, id="hints"), before="#lab-status")
-
-    def answer(self) -> AnswerWidget:
-        return cast(AnswerWidget, self.query_one("#answer"))
-
-    async def submit(self) -> None:
-        if self.answered is not None:
-            return
-        problem = self.query_one("#problem", Static)
-        try:
-            response = self.answer().response()
-        except Incomplete as exc:
-            problem.update(RichText(str(exc)))
-            problem.add_class("-shown")
-            return
-        problem.update("")
-        problem.remove_class("-shown")
-        self.quiz.session.answers[self.question.id] = Answered(
-            response, seconds=time.monotonic() - self.shown_at, hints=self.hints_shown
-        )
-        if isinstance(response, tuple):
-            self.quiz.run_experiment(self.question, arrangement=response)
-        with self.app.batch_update():
-            await self.show_lab()
-        # The footer (Submit now greyed) follows the tables by a frame: they come first.
-        self.call_after_refresh(self.screen.refresh_bindings)
-        self.call_after_refresh(self.reveal_verdict)
-
-    def reveal_verdict(self) -> None:
-        """On a short terminal the verdict can land below the fold: then it scrolls to the top,
-        with the tables under it. Where it is in sight already, nothing moves."""
-        verdict = self.query_one("#verdict")
-        shown = self.screen.query_one("#body").region
-        if not verdict.region or not shown.contains_region(verdict.region):
-            verdict.scroll_visible(top=True, animate=False)
-
-    def verdict(self) -> Verdict | None:
-        """Grade once the runs the answer needs are here (choices need none)."""
-        answered = self.answered
-        if answered is None:
-            return None
-        if answered.verdict is None:
-            results = self.quiz.session.results.get(self.question.id, {})
-            kind = self.question.type
-            ready = kind in ("single", "multiple", "truefalse")
-            if kind == "numeric":
-                ready = "main" in results
-            if kind == "order":
-                ready = self.quiz.session.arrangements.get(self.question.id) == answered.response
-            if ready:
-                from gradquiz.grading import grade
-
-                answered.verdict = grade(self.question, answered.response, results)
-        self.quiz.record(self.question, answered)
-        return answered.verdict
-
-    async def lab_panel(self) -> LabPanel:
-        # Imported on first use: tables and plots are not needed for the first paint.
-        from gradquiz.tui.widgets.lab import LabPanel
-
-        try:
-            return self.query_one(LabPanel)
-        except NoMatches:
-            panel = LabPanel(self.question)
-            await self.mount(panel)
-            return panel
-
-    async def prepare_lab(self) -> None:
-        """Draw the tables out of sight as soon as the runs are back, so Enter only reveals
-        them: the learner reads the question meanwhile."""
-        if self.answered is None and self.question.id in self.quiz.session.results:
-            panel = await self.lab_panel()
-            # Inline, not a class: showing it then costs a layout, not a restyle of every table.
-            panel.display = False
-            await self.mount_explanation(panel)
-            await self.show_tables(panel)
-
-    async def show_lab(self) -> None:
-        """Mount (or update) the lab: verdict, feedback, explanation, then tables or why not."""
-        answer = self.answer()
-        answer.disabled = True
-        if isinstance(answer, ChoiceAnswer):
-            answer.picked = self.picked_indexes(answer)
-        panel = await self.lab_panel()
-        await self.mount_explanation(panel)
-        if not panel.has_feedback:
-            panel.has_feedback = True
-            await self.mount_all(self.feedback(), after=panel.query_one("#verdict"))
-        panel.display = True
-        verdict = self.verdict()
-        self.update_where()
-        if verdict is None:
-            waiting = self.quiz.can_run(self.question)
-            note = (
-                "Running your answer in the lab…"
-                if waiting
-                else "Not trusted: code not run, so this answer cannot be checked (T trusts it)."
-            )
-            panel.show_verdict(note, None)
-        else:
-            mark = "✓ Right." if verdict.correct else "✗ Not quite."
-            panel.show_verdict(f"{mark} {verdict.detail}", verdict.correct)
-        await self.show_tables(panel)
-
-    def picked_indexes(self, answer: ChoiceAnswer) -> frozenset[int]:
-        """The choices of the stored answer, so a revisited question shows what was picked."""
-        answered = self.answered
-        if answered is None:
-            return answer.picked
-        response = answered.response
-        if isinstance(response, bool):
-            ids = {"true" if response else "false"}
-        elif isinstance(response, str):
-            ids = {response}
-        elif isinstance(response, frozenset):
-            ids = set(response)
-        else:
-            ids = set()
-        return frozenset(i for i, (choice_id, _) in enumerate(answer.options) if choice_id in ids)
-
-    def feedback(self) -> list[Widget]:
-        """The feedback of each picked choice."""
-        language = self.quiz.language
-        answered = self.answered
-        response = answered.response if answered else None
-        picked = (
-            {response}
-            if isinstance(response, str)
-            else set(response or ())
-            if isinstance(response, frozenset)
-            else set()
-        )
-        return [
-            Prose(f"**{choice.id}:** {choice.feedback.get(language)}", classes="feedback")
-            for choice in self.question.choices
-            if choice.id in picked and choice.feedback is not None
-        ]
-
-    async def mount_explanation(self, panel: LabPanel) -> None:
-        explanation = self.question.explanation
-        if explanation is not None and not panel.has_explanation:
-            panel.has_explanation = True
-            widget = Prose(explanation.get(self.quiz.language), classes="explanation")
-            await self.mount(widget, after=panel.query_one("#verdict"))
-
-    async def show_tables(self, panel: LabPanel) -> None:
-        session, question = self.quiz.session, self.question
-        results = session.results.get(question.id)
-        if question.experiment is None:
-            await panel.show_note("This question has no experiment.")
-        elif not self.quiz.trusted(question):
-            why = self.quiz.trust_policy.why_not(question.pack)
-            await panel.show_note(f"Not trusted: code not run. {why}; press T to trust it.")
-        elif session.is_running(question.id) or not results:
-            await panel.show_note("The experiment is running in the lab…", loading=True)
-        else:
-            await panel.show_results(results)
-
-    async def trust_given(self, submitting: bool) -> None:
-        """The pack is trusted now: drop the warning and start the runs the question needs."""
-        await self.query("#untrusted").remove()
-        # An order answer about to be submitted runs with its arrangement: not twice.
-        if not (submitting and self.question.type == "order"):
-            self.quiz.run_experiment(self.question)
-        self.update_status()
-        if self.answered is not None:
-            await self.show_lab()
-
-    def ready_to_submit(self) -> bool:
-        try:
-            self.answer().response()
-        except Incomplete:
-            return False
-        return self.answered is None
-
-    async def experiment_finished(self) -> None:
-        self.update_status()
-        if self.answered is not None:
-            await self.show_lab()
-        else:
-            await self.prepare_lab()
-
 
 class QuizScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "submit", "Submit", id="submit"),
-        Binding("1", "pick(1)", "Pick", key_display="1-9", id="pick.1"),
+        # Priority, like `n`: keys are then taken in the order pressed. Left to the focused
+        # input, Enter would wait in its queue while a quick `n` moved on, losing the answer.
+        Binding("enter", "submit", "Submit", id="submit", priority=True),
+        # Priority too, so a pick and the Enter after it are taken in order; the number box
+        # still gets its digits (it consumes them before priority keys are looked at).
+        Binding("1", "pick(1)", "Pick", key_display="1-9", id="pick.1", priority=True),
         *[
-            Binding(str(n), f"pick({n})", f"Pick {n}", show=False, id=f"pick.{n}")
+            Binding(str(n), f"pick({n})", f"Pick {n}", show=False, id=f"pick.{n}", priority=True)
             for n in range(2, 10)
         ],
-        Binding("t", "truth(True)", "True", id="true"),
-        Binding("f", "truth(False)", "False", id="false"),
+        Binding("t", "truth(True)", "True", id="true", priority=True),
+        Binding("f", "truth(False)", "False", id="false", priority=True),
         # Shown only for a pack not yet trusted; early, so a narrow footer keeps its words.
         Binding("T", "trust", "Trust pack", id="trust", priority=True),
         Binding("h", "hint", "Hint", id="hint", priority=True),
@@ -343,18 +69,17 @@ class QuizScreen(Screen[None]):
         ),
         Binding("x", "skip", "Skip for today", show=False, id="skip", priority=True),
         Binding("s", "stats", "Stats", show=False, id="stats", priority=True),
-        Binding("question_mark", "help", "Keys", id="help", priority=True),
+        Binding("question_mark", "app.help", "Keys", id="help", priority=True),
     ]
 
-    def __init__(self, index: int) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.index = index
         self._view: QuestionView | None = None
         # Packs the learner said no to: submitting does not ask again; T still does.
         self.declined: set[str] = set()
 
     @property
-    def quiz(self) -> GradquizApp:
+    def app_(self) -> GradquizApp:
         return cast("GradquizApp", self.app)
 
     def compose(self) -> ComposeResult:
@@ -366,10 +91,14 @@ class QuizScreen(Screen[None]):
         yield KeyBar()
 
     async def on_mount(self) -> None:
-        await self.show(self.index)
-        for notice in self.quiz.trust_policy.notices():
+        await self.show_current()
+        for notice in self.app_.trust_policy.notices():
             self.notify(
-                notice, title="gradquiz carries on", severity="warning", timeout=20, markup=False
+                printable(notice),
+                title="gradquiz carries on",
+                severity="warning",
+                timeout=20,
+                markup=False,
             )
 
     def on_resize(self, event: events.Resize) -> None:
@@ -384,51 +113,67 @@ class QuizScreen(Screen[None]):
 
     @property
     def question(self) -> Question | None:
-        questions = self.quiz.questions
-        return questions[self.index] if questions else None
+        view = self._view
+        return view.question if view is not None else None
 
     def view(self) -> QuestionView | None:
         # Kept, not queried: check_action asks for it on every binding refresh.
         return self._view
 
-    async def show(self, index: int) -> None:
-        if not 0 <= index < len(self.quiz.questions):
-            await self.quiz.whole_library()  # past the files read so far: wait for the rest
+    async def show_current(self) -> None:
+        """Draw the question the quiz is at (or why there is none)."""
         body = self.query_one("#body", VerticalScroll)
         # A redraw of the question leaving must not reach into widgets being removed.
         self.workers.cancel_group(self, "redraw")
         self._view = None
         await body.remove_children()
-        await body.mount(self.content(index))
-        self.shown()
+        await body.mount(self.content())
+        if self._view is not None and self._view.answered is not None:
+            body.focus()
+        self.refresh_bindings()
+        self.call_after_refresh(self.app_.question_shown)
 
-    def content(self, index: int) -> Widget:
-        """The question at `index`, its runs asked for; or why there is none."""
-        questions = self.quiz.questions
-        if not questions:
+    def content(self) -> Widget:
+        app = self.app_
+        question = app.quiz.question
+        if question is None:
             return Prose(
                 "No questions are loaded. Add packs with `--questions PATH`, "
                 "or drop `--no-bundled`."
             )
-        self.index = index % len(questions)
-        question = questions[self.index]
-        self.quiz.run_experiment(question)
-        self._view = QuestionView(question, self.index)
+        self._view = QuestionView(
+            question,
+            app.quiz,
+            app.language,
+            trusted=app.trusted(question),
+            why_untrusted=app.trust_policy.why_not(question.pack),
+            complete=app.library.complete,
+        )
         return self._view
 
-    def shown(self) -> None:
-        self.refresh_bindings()
-        self.call_after_refresh(self.quiz.question_shown)
-
-    def library_loaded(self) -> None:
+    def update_where(self) -> None:
         view = self.view()
         if view is not None:
+            view.complete = self.app_.library.complete
             view.update_where()
 
-    def experiment_finished(self, question_id: str) -> None:
+    def runs_changed(self, question_id: str) -> None:
         view = self.view()
         if view is not None and view.question.id == question_id:
-            self.run_worker(view.experiment_finished(), group="redraw")
+            self.run_worker(view.runs_changed(), group="redraw")
+
+    async def answer_taken(self, question_id: str) -> None:
+        view = self.view()
+        if view is not None and view.question.id == question_id:
+            await view.answer_taken()
+            # The answer widget is disabled now: PageDown and the arrows go to what scrolls.
+            self.query_one("#body").focus()
+
+    async def trust_given(self, question_id: str) -> None:
+        view = self.view()
+        if view is not None and view.question.id == question_id:
+            await view.trust_given()
+        self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         question, view = self.question, self.view()
@@ -449,12 +194,10 @@ class QuizScreen(Screen[None]):
             return None if answered else True
         if action == "submit":
             return None if answered else True
-        if action == "hint":
-            return True if view.hints_shown < len(question.hints) else None
         if action == "rerun":
-            return True if self.quiz.can_run(question) else None
+            return True if self.app_.can_run(question) else None
         if action == "trust":
-            return question.experiment is not None and not self.quiz.trusted(question)
+            return question.experiment is not None and not view.trusted
         return True
 
     def action_pick(self, number: int) -> None:
@@ -467,126 +210,116 @@ class QuizScreen(Screen[None]):
     def action_truth(self, value: bool) -> None:
         self.action_pick(1 if value else 2)
 
-    async def action_submit(self) -> None:
+    def in_turn(self, callback: Callable[[], object]) -> None:
+        """Run `callback` once the keys pressed before this one have been handled.
+
+        The quiz's own keys are priority bindings, run as they arrive; a key for the answer
+        widget in focus (a digit for the number box, space for an order line) goes through
+        that widget and its parents first. Sent the same way, `200 Enter n` submits 200, then
+        moves on, as pressed, instead of moving on with an empty box.
+        """
+        focused = self.focused
+        if isinstance(focused, NumberInput | OrderAnswer):
+            focused.post_message(InTurn(callback))
+        else:
+            callback()
+
+    def action_submit(self) -> None:
         view = self.view()
-        if view is None:
+        if view is not None:
+            self.in_turn(partial(self.submit, view))
+
+    def submit(self, view: QuestionView) -> None:
+        if not view.is_attached:
             return
         question = view.question
         if (
             question.experiment is not None
-            and not self.quiz.trusted(question)
+            and not view.trusted
             and question.pack.file not in self.declined
             and view.ready_to_submit()
         ):
             self.ask_trust(view, submitting=True)
         else:
-            await view.submit()
+            view.submit()
 
     def action_trust(self) -> None:
         view = self.view()
-        if view is not None and not self.quiz.trusted(view.question):
+        if view is not None and not view.trusted:
             self.ask_trust(view, submitting=False)
 
     def ask_trust(self, view: QuestionView, submitting: bool) -> None:
         from gradquiz.tui.screens.dialogs import TrustDialog
 
-        policy, pack = self.quiz.trust_policy, view.question.pack
+        policy, pack = self.app_.trust_policy, view.question.pack
 
-        async def decided(trust: bool | None) -> None:
+        def decided(trust: bool | None) -> None:
             if trust:
-                try:
-                    policy.trust(pack)
-                except TrustNotSaved as exc:
-                    self.notify(
-                        f"{exc}. Trusted until gradquiz quits.",
-                        severity="warning",
-                        timeout=15,
-                        markup=False,
-                    )
                 self.declined.discard(pack.file)
-                if self.view() is view:
-                    await view.trust_given(submitting)
-            else:
-                self.declined.add(pack.file)
+                self.app.post_message(TrustGiven(view.question.id, submitting))
+                return
+            self.declined.add(pack.file)
             if submitting and self.view() is view:
-                await view.submit()
+                view.submit()
             self.refresh_bindings()
 
         self.app.push_screen(TrustDialog(policy.summary(pack), policy.why_not(pack)), decided)
 
-    @on(NumericAnswer.Submitted)
-    async def numeric_submitted(self) -> None:
-        await self.action_submit()
-
     async def action_hint(self) -> None:
-        view = self.view()
-        if view is not None:
-            await view.show_hint()
-            self.refresh_bindings()
-
-    async def action_move(self, delta: int) -> None:
-        target = self.index + delta
-        if self.quiz.drilling and not 0 <= target < len(self.quiz.questions):
-            done = sum(1 for q in self.quiz.questions if q.id in self.quiz.session.answers)
-            self.quiz.leave_drill()
-            self.notify(f"Drill over: {done} of the drill's questions answered.")
-            target = self.index
-        await self.show(target)
-
-    async def action_drill(self, mistakes: bool = False) -> None:
-        await self.quiz.whole_library()  # a drill chooses among every question
-        self.quiz.start_drill(mistakes)
-
-    async def action_skip(self) -> None:
-        question = self.question
-        if question is None:
-            return
-        self.quiz.skip(question)
-        self.notify(f"Skipped for today: {question.title.get(self.quiz.language)}")
-        if self.quiz.drilling and len(self.quiz.questions) > 1:
-            self.quiz.questions.remove(question)
-            await self.show(min(self.index, len(self.quiz.questions) - 1))
-            return
-        if self.quiz.drilling:
-            self.quiz.leave_drill(at=question)
-            self.notify("Drill over: nothing left for today.")
-        await self.show(self.index + 1)
-
-    async def action_stats(self) -> None:
-        from gradquiz.tui.screens.stats import StatsScreen
-
-        await self.quiz.whole_library()
-        self.app.push_screen(StatsScreen())
-
-    async def action_rerun(self) -> None:
         view = self.view()
         if view is None:
             return
-        question = view.question
-        answered = view.answered
-        arrangement = None
-        if answered is not None and isinstance(answered.response, tuple):
-            # The learner's arrangement is part of the experiment: run it again too.
-            arrangement = answered.response
-            self.quiz.session.arrangements.pop(question.id, None)
-            answered.verdict = None
-        self.quiz.run_experiment(question, arrangement, again=True)
-        view.update_status()
-        if answered is not None:
-            await view.show_lab()
+        if not await view.show_hint():
+            hints = len(view.question.hints)
+            self.notify(
+                "This question has no hints."
+                if not hints
+                else f"That was the last hint ({hints} of {hints})."
+            )
+        self.refresh_bindings()
 
-    async def action_list(self) -> None:
-        await self.quiz.whole_library()
+    def action_move(self, delta: int) -> None:
+        self.in_turn(partial(self.app.post_message, MoveAsked(delta)))
+
+    def with_library(self, then: Callable[[], object]) -> None:
+        """`then` once every question file is read (at once, after the first moments).
+
+        Waited for in a worker: the keys' actions run in the app's own queue, where the
+        message saying the library is read would wait behind them forever.
+        """
+
+        async def wait() -> None:
+            await self.app_.whole_library()
+            then()
+
+        self.run_worker(wait(), group="library")
+
+    def action_drill(self, mistakes: bool = False) -> None:
+        # A drill chooses among every question.
+        self.in_turn(
+            partial(self.with_library, partial(self.app.post_message, DrillAsked(mistakes)))
+        )
+
+    def action_skip(self) -> None:
+        question = self.question
+        if question is not None:
+            self.in_turn(partial(self.app.post_message, SkipAsked(question.id)))
+
+    def action_stats(self) -> None:
+        from gradquiz.tui.screens.stats import StatsScreen
+
+        self.with_library(lambda: self.app.push_screen(StatsScreen()))
+
+    def action_rerun(self) -> None:
+        question = self.question
+        if question is not None:
+            self.app.post_message(RerunAsked(question.id))
+
+    def action_list(self) -> None:
+        from gradquiz.tui.screens.question_list import QuestionListScreen
 
         def chosen(question_id: str | None) -> None:
             if question_id is not None:
-                self.quiz.jump(question_id)
+                self.app.post_message(JumpAsked(question_id))
 
-        from gradquiz.tui.screens.question_list import QuestionListScreen
-
-        self.app.push_screen(QuestionListScreen(), chosen)
-
-    def action_help(self) -> None:
-        from gradquiz.tui.screens.help import HelpScreen
-
-        self.app.push_screen(HelpScreen())
+        self.with_library(lambda: self.app.push_screen(QuestionListScreen(), chosen))

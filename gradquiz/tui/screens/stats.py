@@ -13,14 +13,14 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 from textual_plotext import PlotextPlot
 
+from gradquiz.display import one_line
 from gradquiz.progress.stats import (
-    STREAK_PREF,
     TOPIC_COLUMNS,
     percent,
     stats,
-    streak_enabled,
     topic_rows,
 )
+from gradquiz.tui.messages import DrillAsked, ProgressChanged, ResetAsked, StreakToggled
 from gradquiz.tui.screens.dialogs import ConfirmDialog
 from gradquiz.tui.widgets.footer import KeyBar
 
@@ -36,7 +36,8 @@ def summary(document: dict[str, Any]) -> str:
         f"Due now {document['due_now']} · new today {document['new_today']}",
     ]
     if "streak" in document:
-        lines.append(f"Streak: {document['streak']} day(s) in a row")
+        days = document["streak"]
+        lines.append(f"Streak: {days} day{'' if days == 1 else 's'} in a row")
     return "\n".join(lines)
 
 
@@ -49,7 +50,7 @@ class StatsScreen(Screen[None]):
     ]
 
     @property
-    def quiz(self) -> GradquizApp:
+    def app_(self) -> GradquizApp:
         return cast("GradquizApp", self.app)
 
     def compose(self) -> ComposeResult:
@@ -70,17 +71,17 @@ class StatsScreen(Screen[None]):
         self.refresh_stats()
 
     def refresh_stats(self) -> None:
-        progress = self.quiz.progress
+        progress = self.app_.progress
         notices = self.query_one("#stats-notices", Static)
         if progress is None:
             notices.update("Progress is still being opened.")
             return
-        notes = list(self.quiz.notices)
+        notes = list(self.app_.notices)
         if not progress.store.saving and not any("not being saved" in n for n in notes):
             notes.append("Progress is not being saved.")
         notices.update(RichText("\n".join(notes)))
         notices.set_class(bool(notes), "-shown")
-        document = stats(progress, self.quiz.library.questions, datetime.now(UTC))
+        document = stats(progress, self.app_.library.questions, datetime.now(UTC))
         self.query_one("#stats-summary", Static).update(RichText(summary(document)))
         week = document["due_next_7_days"]
         plot = self.query_one("#due-plot", PlotextPlot)
@@ -92,6 +93,8 @@ class StatsScreen(Screen[None]):
         # Whole questions: ticks at whole numbers, at most five of them.
         top = max(counts, default=0)
         plt.yticks(list(range(0, top + 1, max(1, -(-top // 4)))))
+        # With nothing due plotext is left a zero-height range and draws the axis upside down.
+        plt.ylim(0, max(top, 1))
         plt.title("Due in the next 7 days")
         plot.refresh()
         table = self.query_one("#by-topic", DataTable)
@@ -99,29 +102,24 @@ class StatsScreen(Screen[None]):
         for row in topic_rows(document):
             table.add_row(*row)
         missed = document["most_missed"]
-        text = "\n".join(f"✗ {m['wrong']} of {m['answered']}  {m['title']}" for m in missed)
+        text = "\n".join(
+            f"✗ {m['wrong']} of {m['answered']}  {one_line(m['title'])}" for m in missed
+        )
         self.query_one("#most-missed", Static).update(RichText(text or "Nothing missed yet."))
 
     def action_drill(self) -> None:
-        self.app.pop_screen()
-        self.quiz.start_drill()
+        self.app.post_message(DrillAsked())
 
     def action_streak(self) -> None:
-        progress = self.quiz.progress
-        if progress is None:
-            return
-        progress.store.set_pref(STREAK_PREF, "off" if streak_enabled(progress) else "on")
+        self.app.post_message(StreakToggled())
+
+    def on_progress_changed(self, message: ProgressChanged) -> None:
         self.refresh_stats()
 
     def action_reset(self) -> None:
         def answered(yes: bool | None) -> None:
-            progress = self.quiz.progress
-            if yes and progress is not None:
-                gone = progress.store.reset()
-                self.quiz.session.saved.clear()
-                self.quiz.session.answers.clear()
-                self.notify(f"Progress reset: {gone} answer(s) forgotten.")
-                self.refresh_stats()
+            if yes:
+                self.app.post_message(ResetAsked(None))
 
         self.app.push_screen(
             ConfirmDialog(

@@ -22,6 +22,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Input
 
+from gradquiz.display import one_line, printable
 from gradquiz.format.model import Question
 from gradquiz.tui.widgets.prose import Prose
 
@@ -86,7 +87,7 @@ class ChoiceAnswer(Vertical):
 
     def compose(self) -> ComposeResult:
         for index, (choice_id, text) in enumerate(self.options):
-            label = "" if self.question.type == "truefalse" else f"{choice_id}."
+            label = "" if self.question.type == "truefalse" else f"{one_line(choice_id)}."
             yield ChoiceRow(index, str(index + 1), label, text)
 
     def on_mount(self) -> None:
@@ -152,29 +153,20 @@ class NumberInput(Input):
     """
 
     NUMBER_CHARACTERS = frozenset("0123456789.-+eE")
-    # Input's own enter binding hides the screen's from the footer: shown here instead.
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "submit", "Submit")]
 
     def check_consume_key(self, key: str, character: str | None) -> bool:
         return character is not None and character in self.NUMBER_CHARACTERS
 
 
 class NumericAnswer(Vertical):
-    """numeric: an input; Enter submits, and input that is not a number is explained."""
-
-    @dataclass
-    class Submitted(Message):
-        """Enter in the input: the screen decides whether the answer is complete."""
+    """numeric: an input; Enter (the screen's key) submits, and input that is not a number is
+    explained."""
 
     def __init__(self) -> None:
         super().__init__(id="answer")
 
     def compose(self) -> ComposeResult:
         yield NumberInput(placeholder="a number, e.g. -1.17, 1e-3 or 200", id="number")
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.post_message(self.Submitted())
 
     def response(self) -> Response:
         return parse_number(self.query_one(Input).value)
@@ -226,7 +218,7 @@ class OrderAnswer(Widget, can_focus=True):
             number = f"{index + 1:>2}." if where == "chosen" else "  -"
             style = "reverse" if index == self.cursor else ""
             text.append(f"{pointer}{number} ", style=style)
-            text.append(line, style=style)
+            text.append(printable(line), style=style)
             text.append("\n")
         if not self.unused:
             text.append("Unused lines:\n", style="bold")

@@ -5,6 +5,7 @@ Everything here draws results it is handed; running experiments is the app's bus
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,7 @@ from rich.text import Text as RichText
 from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.markup import escape
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
@@ -29,6 +31,7 @@ from textual.widgets import (
 from textual_plotext import PlotextPlot
 
 from gradquiz import display
+from gradquiz.display import one_line, printable
 from gradquiz.format.model import Question
 from gradquiz.grading import tolerance_of, values_equal, variant_correct
 from gradquiz.lab.protocol import VariantResult
@@ -86,12 +89,12 @@ class VariantTable(Vertical):
         self.values: dict[tuple[int, int], Any] = {}
 
     def compose(self) -> ComposeResult:
-        yield Label(RichText(self.heading()), classes="variant-title")
+        yield Label(RichText(one_line(self.heading())), classes="variant-title")
         yield DataTable(cursor_type="cell", zebra_stripes=True)
         if self.result.error is not None:
-            yield Static(RichText(f"✗ {self.result.error}"), classes="run-error")
+            yield Static(RichText(printable(f"✗ {self.result.error}")), classes="run-error")
         if self.result.output.strip():
-            yield Static(RichText(self.result.output.rstrip()), classes="run-output")
+            yield Static(RichText(printable(self.result.output.rstrip())), classes="run-output")
 
     def heading(self) -> str:
         variant = self.result.variant
@@ -106,7 +109,7 @@ class VariantTable(Vertical):
         error_style = Style.parse(f"bold {self.app.theme_variables['error']}")
         table.add_column("step", key="step")
         for column in self.result.columns:
-            table.add_column(RichText(column), key=column)
+            table.add_column(RichText(one_line(column)), key=column)
         if self.result.error is not None and not self.result.columns:
             # A run that failed before its first row still needs a cell for its error.
             table.add_column("error", key="error")
@@ -116,7 +119,7 @@ class VariantTable(Vertical):
             for column_index, column in enumerate(self.result.columns, start=1):
                 value = row.values.get(column)
                 self.values[row_index, column_index] = value
-                text = RichText(display.cell(value))
+                text = RichText(one_line(display.cell(value)))
                 if self.differs(row_index, column, value, reference_rows):
                     text.stylize(error_style)
                     text.append(" ≠")
@@ -131,7 +134,7 @@ class VariantTable(Vertical):
             blanks = [RichText("") for _ in range(len(table.columns) - 2)]
             table.add_row(
                 RichText(where, style=error_style),
-                RichText(_shorten(message), style=error_style),
+                RichText(_shorten(one_line(message)), style=error_style),
                 *blanks,
             )
 
@@ -182,7 +185,7 @@ class VariantTables(Vertical):
         else:
             with TabbedContent(id="variant-tabs"):
                 for table in tables:
-                    with TabPane(table.result.variant):
+                    with TabPane(escape(one_line(table.result.variant))):
                         yield table
 
     def on_resize(self, event: events.Resize) -> None:
@@ -200,7 +203,7 @@ class TracePlot(Vertical):
         self.columns = plottable_columns(results)
 
     def compose(self) -> ComposeResult:
-        options = [(RichText(c), c) for c in self.columns]
+        options = [(RichText(one_line(c)), c) for c in self.columns]
         yield Select(options, value=self.columns[0], allow_blank=False, id="plot-column")
         yield PlotextPlot(id="plot")
 
@@ -217,6 +220,7 @@ class TracePlot(Vertical):
         plt = plot.plt
         plt.clear_data()
         plt.clear_figure()
+        every: list[float] = []
         for result in self.results.values():
             points = [
                 (index, number)
@@ -225,10 +229,26 @@ class TracePlot(Vertical):
             ]
             if points:
                 xs, ys = zip(*points, strict=True)
-                plt.plot(list(xs), list(ys), label=result.variant, marker="braille")
-        plt.title(column)
+                every.extend(ys)
+                plt.plot(list(xs), list(ys), label=one_line(result.variant), marker="braille")
+        low, high = y_range(every)
+        plt.ylim(low, high)
+        plt.title(one_line(column))
         plt.xlabel("row of the table")
         plot.refresh()
+
+
+def y_range(values: list[float]) -> tuple[float, float]:
+    """The y-axis for these values. A flat line (or one point) gets room around it: left to
+    plotext, a zero-height range draws the axis upside down."""
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return -1.0, 1.0
+    low, high = min(finite), max(finite)
+    if low == high:
+        pad = abs(low) * 0.1 or 1.0
+        return low - pad, high + pad
+    return low, high
 
 
 def _same_runs(a: Results, b: Results) -> bool:
@@ -257,7 +277,7 @@ class LabPanel(Vertical):
 
     def show_verdict(self, text: str, correct: bool | None) -> None:
         verdict = self.query_one("#verdict", Static)
-        verdict.update(RichText(text))
+        verdict.update(RichText(printable(text)))
         verdict.set_class(correct is True, "-right")
         verdict.set_class(correct is False, "-wrong")
 
@@ -286,7 +306,7 @@ class LabPanel(Vertical):
         self.shown = None
         body = self.query_one("#lab-body", Vertical)
         await body.remove_children()
-        widgets: list[Any] = [Static(RichText(text), classes="lab-note")]
+        widgets: list[Any] = [Static(RichText(printable(text)), classes="lab-note")]
         if loading:
             widgets.append(LoadingIndicator())
         await body.mount_all(widgets)

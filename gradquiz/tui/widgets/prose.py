@@ -22,6 +22,8 @@ from textual.app import App, RenderResult
 from textual.color import Color
 from textual.widgets import Static
 
+from gradquiz.display import printable
+
 # Pygments styles for fenced code: a dark block on a dark theme, a light one on a light theme.
 CODE_THEMES = {True: "monokai", False: "default"}
 
@@ -120,8 +122,9 @@ class Prose(Static):
         self.set_source(source)
 
     def set_source(self, source: str) -> None:
-        self.source = source
-        self.markdown = QuestionMarkdown(source, hyperlinks=False)
+        # Pack text: escape sequences in it are shown, never sent to the terminal.
+        self.source = printable(source)
+        self.markdown = QuestionMarkdown(self.source, hyperlinks=False)
         if self.is_attached:
             self.refresh(layout=True)
 

@@ -1,0 +1,389 @@
+"""The quiz without a screen: the questions walked, each answer's life, drills. No textual
+or torch.
+
+An answer is submitted, waits for the runs it needs, is graded, then saved. Runs come back
+through `runs_arrived`, which grades every answer waiting on them, whatever is on the screen;
+`to_save` then hands out what is ready to be written. The app does the running and the writing
+(threads, processes); this module only says what should happen next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from gradquiz.format.model import Question
+    from gradquiz.grading import Response, Verdict
+    from gradquiz.lab.protocol import VariantResult
+
+State = Literal["new", "right", "wrong"]
+
+# Graded from the answer key; their runs are only shown (and name the torch the answer saw).
+KEYED = frozenset({"single", "multiple", "truefalse"})
+
+
+class Stage(Enum):
+    WAITING = "waiting for its runs"
+    GRADED = "graded, not saved yet"
+    SAVED = "saved"
+
+
+@dataclass(eq=False)
+class Answered:
+    """One submitted answer. Compared by identity: the same response twice is two answers."""
+
+    question: Question
+    response: Response
+    at: datetime
+    seconds: float = 0.0
+    hints: int = 0
+    verdict: Verdict | None = None
+    # The torch version that ran the runs the answer was graded with (None: nothing ran).
+    torch: str | None = None
+    # The runs it waited for came back (or it waits for none).
+    ran: bool = False
+    saved: bool = False
+    # Why the last attempt to save it failed; None once saved or before any attempt failed.
+    not_saved: str | None = None
+
+    @property
+    def stage(self) -> Stage:
+        if self.verdict is None:
+            return Stage.WAITING
+        return Stage.SAVED if self.saved else Stage.GRADED
+
+
+@dataclass
+class Runs:
+    """One question's runs: results by variant, the arrangement "yours" ran, batches still out."""
+
+    results: dict[str, VariantResult] = field(default_factory=dict)
+    arrangement: tuple[str, ...] | None = None
+    out: int = 0
+
+
+def needs_runs(question: Question) -> bool:
+    """Whether grading waits for the experiment: numbers and arrangements are only known by
+    running them; choices are graded by their key."""
+    return question.type not in KEYED
+
+
+def runs_ready(answered: Answered, runs: Runs | None, can_run: bool) -> bool:
+    """The runs `answered` waits for have all come back (for a keyed question: any that were
+    asked for, so the saved answer names the torch that ran them)."""
+    if not can_run:
+        return not needs_runs(answered.question)
+    if runs is None or runs.out:
+        return False
+    if answered.question.type == "numeric":
+        return "main" in runs.results
+    if answered.question.type == "order":
+        return runs.arrangement == answered.response
+    return bool(runs.results)
+
+
+@dataclass
+class Drill:
+    questions: list[Question]
+    # The drill's own answers, by question: what its summary counts.
+    answered: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class DrillOver:
+    answered: int
+    questions: int
+
+    def __str__(self) -> str:
+        noun = "question" if self.questions == 1 else "questions"
+        return f"Drill over: {self.answered} of its {self.questions} {noun} answered."
+
+
+class Quiz:
+    """The learner's run through the questions: where they are, what they answered, what ran."""
+
+    def __init__(
+        self,
+        bank: Sequence[Question],
+        can_run: Callable[[Question], bool],
+        *,
+        start: str | None = None,
+        drill: Sequence[str] | None = None,
+    ) -> None:
+        self.bank = list(bank)
+        self.can_run = can_run
+        self.drill: Drill | None = None
+        self.position = 0
+        # The attempt shown for each question; a drill starts its questions afresh.
+        self.answers: dict[str, Answered] = {}
+        # Every answer not yet written, in the order given, whatever attempt is shown.
+        self.unsaved: list[Answered] = []
+        # Answers handed out by `to_save` and not yet reported back.
+        self.saving: set[Answered] = set()
+        self.runs: dict[str, Runs] = {}
+        # The torch the lab's workers run, once one has said.
+        self.torch: str | None = None
+        # From earlier runs of gradquiz: each question's last result and its next review.
+        self.saved: dict[str, State] = {}
+        self.due: dict[str, datetime] = {}
+        # The learner asked for a place (--question, a jump, a key): do not move them.
+        self.moved = start is not None
+        if drill:
+            by_id = {q.id: q for q in self.bank}
+            self.drill = Drill([by_id[i] for i in drill if i in by_id])
+        if start is not None:
+            self.go_to(start)
+
+    # The walk.
+
+    @property
+    def walk(self) -> list[Question]:
+        """The questions `next` and `previous` go through: a drill's, or the whole bank."""
+        return self.drill.questions if self.drill is not None else self.bank
+
+    @property
+    def question(self) -> Question | None:
+        walk = self.walk
+        return walk[self.position] if walk else None
+
+    def bank_position(self, question: Question) -> int | None:
+        return next((n for n, q in enumerate(self.bank) if q.id == question.id), None)
+
+    def move(self, delta: int) -> DrillOver | None:
+        """Next or previous; past either end of a drill, the drill is over."""
+        target = self.position + delta
+        drill = self.drill
+        self.moved = True
+        if drill is not None and not 0 <= target < len(drill.questions):
+            return self.end_drill()
+        walk = self.walk
+        self.position = target % len(walk) if walk else 0
+        return None
+
+    def go_to(self, question_id: str) -> bool:
+        """Show the question; one outside the drill ends the drill. False if there is none."""
+        self.moved = True
+        if self.drill is not None and all(q.id != question_id for q in self.drill.questions):
+            self.end_drill()
+        ids = [q.id for q in self.walk]
+        if question_id not in ids:
+            return False
+        self.position = ids.index(question_id)
+        return True
+
+    def where(self, question: Question, *, complete: bool = True) -> str:
+        """Where `question` sits: in the drill and in the bank (whose size is not known until
+        every file is read, just after the first paint)."""
+        index = self.bank_position(question)
+        total = str(len(self.bank)) if complete else "…"
+        bank = f"{index + 1}/{total}" if index is not None else f"?/{total}"
+        drill = self.drill
+        ids = [q.id for q in drill.questions] if drill is not None else []
+        if question.id in ids:
+            return f"drill {ids.index(question.id) + 1}/{len(ids)} · {bank}"
+        return bank
+
+    def bank_grew(self, bank: Sequence[Question]) -> None:
+        """Every file is read now; the questions read first come first, so positions hold."""
+        self.bank = list(bank)
+
+    def left_off(self, now: datetime) -> Question | None:
+        """Where the learner left off: the first question due for review, else the first never
+        answered; None when every question rests until later."""
+        # Answered ones only: a question skipped for today has a card, due, but rests.
+        due = [q for q in self.bank if q.id in self.saved and q.id in self.due]
+        due = [q for q in due if self.due[q.id] <= now]
+        if due:
+            return min(due, key=lambda q: self.due[q.id])
+        return next((q for q in self.bank if q.id not in self.saved), None)
+
+    def reopen(self, now: datetime) -> bool:
+        """Move to where the learner left off, unless they already went somewhere themselves."""
+        if self.moved or self.drill is not None or self.answers:
+            return False
+        target = self.left_off(now)
+        if target is None or target is self.question:
+            return False
+        ids = [q.id for q in self.walk]
+        self.position = ids.index(target.id)
+        return True
+
+    # Drills.
+
+    def start_drill(self, queue: Sequence[Question]) -> None:
+        """Serve `queue` from its first question, each one fresh: an earlier answer given in this
+        session stays in the history (and is still saved) but is not the drill's."""
+        self.drill = Drill(list(queue))
+        for question in queue:
+            self.answers.pop(question.id, None)
+        self.position = 0
+        self.moved = True
+
+    def end_drill(self) -> DrillOver | None:
+        """Back to the whole bank, at the question on screen."""
+        drill = self.drill
+        if drill is None:
+            return None
+        current = self.question
+        self.drill = None
+        position = self.bank_position(current) if current is not None else None
+        self.position = position or 0
+        return DrillOver(len(drill.answered), len(drill.questions))
+
+    def drop_from_drill(self, question: Question) -> DrillOver | None:
+        """A question skipped for today leaves the drill; the drill ends with its last one."""
+        drill = self.drill
+        if drill is None:
+            return None
+        if len(drill.questions) == 1:
+            over = self.end_drill()
+            self.move(1)
+            return over
+        drill.questions = [q for q in drill.questions if q.id != question.id]
+        self.position = min(self.position, len(drill.questions) - 1)
+        return None
+
+    # Answers.
+
+    def answered(self, question: Question) -> Answered | None:
+        return self.answers.get(question.id)
+
+    def state(self, question_id: str) -> State:
+        answered = self.answers.get(question_id)
+        if answered is None or answered.verdict is None:
+            return self.saved.get(question_id, "new")
+        return "right" if answered.verdict.correct else "wrong"
+
+    def submit(
+        self, question: Question, response: Response, at: datetime, seconds: float, hints: int
+    ) -> Answered | None:
+        """Take the learner's answer and grade it if its runs are here. None if the question was
+        answered already in this attempt."""
+        if question.id in self.answers:
+            return None
+        answered = Answered(question, response, at, seconds=seconds, hints=hints)
+        self.answers[question.id] = answered
+        self.unsaved.append(answered)
+        if self.drill is not None and any(q.id == question.id for q in self.drill.questions):
+            self.drill.answered.add(question.id)
+        self._grade(answered)
+        return answered
+
+    def _grade(self, answered: Answered) -> None:
+        question = answered.question
+        runs = self.runs.get(question.id)
+        if not answered.ran and runs_ready(answered, runs, self.can_run(question)):
+            answered.ran = True
+            answered.torch = self.torch if runs is not None else None
+            if answered.verdict is None:
+                answered.verdict = _grade(question, answered.response, self.results(question.id))
+        if answered.verdict is None and not needs_runs(question):
+            answered.verdict = _grade(question, answered.response, {})
+
+    def reset(self, question_ids: Sequence[str] | None = None) -> None:
+        """Forget answers (all when `question_ids` is None): saved history is gone too."""
+        if question_ids is None:
+            self.answers.clear()
+            self.saved.clear()
+            self.due.clear()
+            return
+        for question_id in question_ids:
+            self.answers.pop(question_id, None)
+            self.saved.pop(question_id, None)
+            self.due.pop(question_id, None)
+
+    # Runs.
+
+    def wants_runs(self, question: Question, *, again: bool = False) -> bool:
+        """Whether the question's runs should start: not when they are here or on their way."""
+        if not self.can_run(question):
+            return False
+        runs = self.runs.get(question.id)
+        if again or runs is None:
+            return True
+        return not runs.results and not runs.out
+
+    def runs_started(self, question_id: str, *, again: bool = False) -> None:
+        runs = self.runs.setdefault(question_id, Runs())
+        if again:
+            runs.results = {}
+            runs.arrangement = None
+        runs.out += 1
+
+    def running(self, question_id: str) -> bool:
+        runs = self.runs.get(question_id)
+        return runs is not None and runs.out > 0
+
+    def results(self, question_id: str) -> dict[str, VariantResult]:
+        runs = self.runs.get(question_id)
+        return runs.results if runs is not None else {}
+
+    def runs_arrived(
+        self,
+        question_id: str,
+        results: Sequence[VariantResult],
+        arrangement: tuple[str, ...] | None,
+        torch: str | None,
+    ) -> list[Answered]:
+        """Merge a batch of runs; grade every answer that waited for them. Returns those now
+        ready to save (graded, runs back)."""
+        runs = self.runs.setdefault(question_id, Runs())
+        runs.out = max(0, runs.out - 1)
+        self.torch = torch or self.torch
+        for result in results:
+            runs.results[result.variant] = result
+        if arrangement is not None:
+            runs.arrangement = arrangement
+        ready: list[Answered] = []
+        for answered in self.unsaved:
+            if answered.question.id == question_id and not answered.ran:
+                self._grade(answered)
+                if answered.ran and answered.verdict is not None:
+                    ready.append(answered)
+        return ready
+
+    # Saving.
+
+    def to_save(self, *, leaving: bool = False) -> list[Answered]:
+        """Graded answers whose runs are back, not saved and not being saved; on `leaving`, every
+        graded one, whether or not its runs came back."""
+        batch = [
+            a
+            for a in self.unsaved
+            if a.verdict is not None and a not in self.saving and (a.ran or leaving)
+        ]
+        self.saving.update(batch)
+        return batch
+
+    def save_done(self, answered: Answered, problem: str | None) -> bool:
+        """What came of writing `answered`: None if it was saved, else why not. True when the
+        learner should hear about it: the first failure, or a save after failures."""
+        self.saving.discard(answered)
+        before = answered.not_saved
+        if problem is None:
+            answered.saved = True
+            answered.not_saved = None
+            self.unsaved.remove(answered)
+            if answered.verdict is not None:
+                self.saved[answered.question.id] = "right" if answered.verdict.correct else "wrong"
+            return before is not None
+        answered.not_saved = problem
+        return before is None
+
+    def waiting(self) -> list[Answered]:
+        """Answers still waiting for their runs (some for a pack not trusted yet)."""
+        return [a for a in self.unsaved if a.stage is Stage.WAITING]
+
+    def failing(self) -> list[Answered]:
+        return [a for a in self.unsaved if a.not_saved is not None]
+
+
+def _grade(question: Question, response: Response, results: dict[str, VariantResult]) -> Verdict:
+    # Imported on the first answer, not with the first screen.
+    from gradquiz.grading import grade
+
+    return grade(question, response, results)

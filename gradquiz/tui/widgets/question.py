@@ -1,0 +1,305 @@
+"""A question on the screen: where it sits, its text, the answer widget, hints and the lab.
+
+It draws what the quiz model says (`gradquiz.quiz`) and never changes it: an answer given is
+posted up as `AnswerGiven`, and the app has the view draw the verdict once the model has it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, cast
+
+from rich.text import Text as RichText
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.css.query import NoMatches
+from textual.widget import Widget
+from textual.widgets import Input, Static
+
+from gradquiz.display import one_line
+from gradquiz.tui.messages import AnswerGiven
+from gradquiz.tui.widgets.answers import ChoiceAnswer, Incomplete, NumericAnswer, OrderAnswer
+from gradquiz.tui.widgets.prose import Prose
+
+if TYPE_CHECKING:
+    from gradquiz.format.model import Question
+    from gradquiz.quiz import Answered, Quiz
+    from gradquiz.tui.widgets.lab import LabPanel
+
+AnswerWidget = ChoiceAnswer | NumericAnswer | OrderAnswer
+
+STATE_MARKS = {"new": "· new", "right": "✓ right", "wrong": "✗ wrong"}
+
+
+def answer_widget(question: Question, language: str | None) -> AnswerWidget:
+    if question.type == "numeric":
+        return NumericAnswer()
+    if question.type == "order":
+        return OrderAnswer(question)
+    return ChoiceAnswer(question, language)
+
+
+class QuestionView(VerticalScroll):
+    """A question: where it sits, its text, the answer widget, hints and, once answered, the lab.
+
+    `quiz` is read, never written; `trusted`, `why_untrusted` and `complete` are set by the
+    screen that owns the view.
+    """
+
+    def __init__(
+        self,
+        question: Question,
+        quiz: Quiz,
+        language: str | None,
+        *,
+        trusted: bool,
+        why_untrusted: str = "",
+        complete: bool = True,
+    ) -> None:
+        super().__init__(id="question-view")
+        self.question = question
+        self.quiz = quiz
+        self.language = language
+        self.trusted = trusted
+        self.why_untrusted = why_untrusted
+        self.complete = complete
+        self.hints_shown = 0
+        self.shown_at = time.monotonic()
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.where(), id="where")
+        yield Prose(self.question.title.get(self.language), id="title")
+        yield Prose(self.question.prompt.get(self.language), id="prompt")
+        if not self.trusted and self.question.experiment is not None:
+            yield Static(
+                "Not trusted: code not run. This pack was not named on the command line, so "
+                "its code is shown but nothing runs. Press T to trust it.",
+                id="untrusted",
+            )
+        yield answer_widget(self.question, self.language)
+        yield Static(id="problem")
+        # The hints are mounted with the first hint: one widget less to draw at first.
+        yield Static(self.status(), id="lab-status")
+
+    async def on_mount(self) -> None:
+        answer = self.query_one("#answer")
+        if self.answered is not None:
+            await self.show_lab()
+            return
+        if isinstance(answer, NumericAnswer):
+            answer.query_one(Input).focus()
+        elif isinstance(answer, OrderAnswer):
+            answer.focus()
+        await self.prepare_lab()
+
+    @property
+    def answered(self) -> Answered | None:
+        return self.quiz.answered(self.question)
+
+    def where(self) -> RichText:
+        question = self.question
+        state = STATE_MARKS[self.quiz.state(question.id)]
+        position = self.quiz.where(question, complete=self.complete)
+        pack, topic = one_line(question.pack.name), one_line(question.topic)
+        return RichText(f"{pack} · {topic} · {position} {state}")
+
+    def update_where(self) -> None:
+        self.query_one("#where", Static).update(self.where())
+
+    def update_status(self) -> None:
+        self.query_one("#lab-status", Static).update(self.status())
+
+    def status(self) -> RichText:
+        """Before answering: whether the experiment is ready, so the wait is never a mystery."""
+        quiz, question = self.quiz, self.question
+        results = quiz.results(question.id)
+        if question.experiment is None:
+            text = "No experiment for this question."
+        elif not self.trusted:
+            text = "Experiment: not trusted: code not run."
+        elif quiz.running(question.id):
+            text = "Experiment: running in the lab…"
+        elif results:
+            count = len(results)
+            text = f"Experiment: ready ({count} variant{'s' if count != 1 else ''})."
+        else:
+            text = "Experiment: waiting for the lab…"
+        return RichText(text)
+
+    async def show_hint(self) -> bool:
+        """The next hint; False when there is none left to show."""
+        hints = self.question.hints
+        if self.hints_shown >= len(hints):
+            return False
+        self.hints_shown += 1
+        text = "\n\n".join(
+            f"**Hint {n}/{len(hints)}.** {h.get(self.language)}"
+            for n, h in enumerate(hints[: self.hints_shown], 1)
+        )
+        try:
+            self.query_one("#hints", Prose).set_source(text)
+        except NoMatches:
+            await self.mount(Prose(text, id="hints"), before="#lab-status")
+        return True
+
+    def answer(self) -> AnswerWidget:
+        return cast(AnswerWidget, self.query_one("#answer"))
+
+    def ready_to_submit(self) -> bool:
+        try:
+            self.answer().response()
+        except Incomplete:
+            return False
+        return self.answered is None
+
+    def submit(self) -> None:
+        """Post the answer up, or say (in sight) why it cannot be submitted yet."""
+        if self.answered is not None:
+            return
+        problem = self.query_one("#problem", Static)
+        try:
+            response = self.answer().response()
+        except Incomplete as exc:
+            problem.update(RichText(str(exc)))
+            problem.add_class("-shown")
+            # At 80x24 the line under the choices can sit below the fold.
+            self.call_after_refresh(problem.scroll_visible, animate=False)
+            return
+        problem.update("")
+        problem.remove_class("-shown")
+        seconds = time.monotonic() - self.shown_at
+        self.app.post_message(AnswerGiven(self.question.id, response, seconds, self.hints_shown))
+
+    async def answer_taken(self) -> None:
+        """The model holds the answer now: show the lab, verdict first."""
+        with self.app.batch_update():
+            await self.show_lab()
+        # The footer (Submit now greyed) follows the tables by a frame: they come first.
+        self.call_after_refresh(self.screen.refresh_bindings)
+        self.call_after_refresh(self.reveal_verdict)
+
+    def reveal_verdict(self) -> None:
+        """On a short terminal the verdict can land below the fold: then it scrolls to the top,
+        with the tables under it. Where it is in sight already, nothing moves."""
+        try:
+            verdict = self.query_one("#verdict")
+            shown = self.screen.query_one("#body").region
+        except NoMatches:
+            return  # the learner moved on before this frame: the view is being taken down
+        if not verdict.region or not shown.contains_region(verdict.region):
+            verdict.scroll_visible(top=True, animate=False)
+
+    async def lab_panel(self) -> LabPanel:
+        # Imported on first use: tables and plots are not needed for the first paint.
+        from gradquiz.tui.widgets.lab import LabPanel
+
+        try:
+            return self.query_one(LabPanel)
+        except NoMatches:
+            panel = LabPanel(self.question)
+            await self.mount(panel)
+            return panel
+
+    async def prepare_lab(self) -> None:
+        """Draw the tables out of sight as soon as the runs are back, so Enter only reveals
+        them: the learner reads the question meanwhile."""
+        if self.answered is None and self.quiz.results(self.question.id):
+            panel = await self.lab_panel()
+            # Inline, not a class: showing it then costs a layout, not a restyle of every table.
+            panel.display = False
+            await self.mount_explanation(panel)
+            await self.show_tables(panel)
+
+    async def show_lab(self) -> None:
+        """Mount (or update) the lab: verdict, feedback, explanation, then tables or why not."""
+        answered = self.answered
+        if answered is None:
+            return
+        answer = self.answer()
+        answer.disabled = True
+        if isinstance(answer, ChoiceAnswer):
+            answer.picked = self.picked_indexes(answer, answered)
+        panel = await self.lab_panel()
+        await self.mount_explanation(panel)
+        if not panel.has_feedback:
+            panel.has_feedback = True
+            await self.mount_all(self.feedback(answered), after=panel.query_one("#verdict"))
+        panel.display = True
+        verdict = answered.verdict
+        self.update_where()
+        if verdict is None:
+            note = (
+                "Running your answer in the lab…"
+                if self.trusted
+                else "Not trusted: code not run, so this answer cannot be checked (T trusts it)."
+            )
+            panel.show_verdict(note, None)
+        else:
+            mark = "✓ Right." if verdict.correct else "✗ Not quite."
+            panel.show_verdict(f"{mark} {verdict.detail}", verdict.correct)
+        await self.show_tables(panel)
+
+    def picked_indexes(self, answer: ChoiceAnswer, answered: Answered) -> frozenset[int]:
+        """The choices of the stored answer, so a revisited question shows what was picked."""
+        response = answered.response
+        if isinstance(response, bool):
+            ids = {"true" if response else "false"}
+        elif isinstance(response, str):
+            ids = {response}
+        elif isinstance(response, frozenset):
+            ids = set(response)
+        else:
+            ids = set()
+        return frozenset(i for i, (choice_id, _) in enumerate(answer.options) if choice_id in ids)
+
+    def feedback(self, answered: Answered) -> list[Widget]:
+        """The feedback of each picked choice."""
+        response = answered.response
+        picked = (
+            {response}
+            if isinstance(response, str)
+            else set(response)
+            if isinstance(response, frozenset)
+            else set()
+        )
+        return [
+            Prose(f"**{choice.id}:** {choice.feedback.get(self.language)}", classes="feedback")
+            for choice in self.question.choices
+            if choice.id in picked and choice.feedback is not None
+        ]
+
+    async def mount_explanation(self, panel: LabPanel) -> None:
+        explanation = self.question.explanation
+        if explanation is not None and not panel.has_explanation:
+            panel.has_explanation = True
+            widget = Prose(explanation.get(self.language), classes="explanation")
+            await self.mount(widget, after=panel.query_one("#verdict"))
+
+    async def show_tables(self, panel: LabPanel) -> None:
+        quiz, question = self.quiz, self.question
+        results = quiz.results(question.id)
+        if question.experiment is None:
+            await panel.show_note("This question has no experiment.")
+        elif not self.trusted:
+            await panel.show_note(
+                f"Not trusted: code not run. {one_line(self.why_untrusted)}; press T to trust it."
+            )
+        elif quiz.running(question.id) or not results:
+            await panel.show_note("The experiment is running in the lab…", loading=True)
+        else:
+            await panel.show_results(results)
+
+    async def trust_given(self) -> None:
+        """The pack is trusted now: drop the warning and show what runs."""
+        self.trusted = True
+        await self.query("#untrusted").remove()
+        self.update_status()
+        if self.answered is not None:
+            await self.show_lab()
+
+    async def runs_changed(self) -> None:
+        self.update_status()
+        if self.answered is not None:
+            await self.show_lab()
+        else:
+            await self.prepare_lab()

@@ -1,0 +1,259 @@
+"""The quiz model, driven without a screen, a lab or torch: runs are made up here."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from gradquiz.format import Library, Question, load
+from gradquiz.lab.protocol import Outcome, Row, VariantResult
+from gradquiz.quiz import Answered, DrillOver, Quiz, Stage, needs_runs
+
+PACKS = Path(__file__).parent / "tui" / "packs"
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+TORCH = "2.13.0"
+
+
+@pytest.fixture(scope="module")
+def library() -> Library:
+    return load([PACKS])
+
+
+def by_id(library: Library, question_id: str) -> Question:
+    question = library.get(question_id)
+    assert question is not None
+    return question
+
+
+def run(question: str, variant: str, answer: float | None = None) -> VariantResult:
+    return VariantResult(
+        question,
+        variant,
+        ["x"],
+        [Row(1, {"x": 1.0})],
+        answer=None if answer is None else Outcome(answer),
+    )
+
+
+def stage_of(answered: Answered) -> Stage:
+    # Read afresh: a type checker would keep the stage narrowed from an earlier assert.
+    return answered.stage
+
+
+def quiz_of(library: Library, trusted: bool = True, **kwargs: object) -> Quiz:
+    def can_run(question: Question) -> bool:
+        return trusted and question.experiment is not None
+
+    return Quiz(library.questions, can_run, **kwargs)  # type: ignore[arg-type]
+
+
+def test_which_types_wait_for_runs_to_be_graded(library: Library) -> None:
+    waits = {q.type: needs_runs(q) for q in library.questions}
+    assert waits == {
+        "single": False,
+        "multiple": False,
+        "truefalse": False,
+        "numeric": True,
+        "order": True,
+    }
+
+
+def test_a_keyed_answer_is_graded_at_once_and_saved_once_its_runs_name_the_torch(
+    library: Library,
+) -> None:
+    quiz = quiz_of(library)
+    question = by_id(library, "accumulate")
+    answered = quiz.submit(question, "B", NOW, seconds=3.0, hints=0)
+    assert answered is not None and answered.verdict is not None
+    assert not answered.verdict.correct
+    assert answered.stage is Stage.GRADED
+    assert quiz.to_save() == []  # its runs are not back: the saved answer would name no torch
+    quiz.runs_started("accumulate")
+    ready = quiz.runs_arrived("accumulate", [run("accumulate", "A")], None, TORCH)
+    assert ready == [answered] and answered.torch == TORCH
+    assert quiz.to_save() == [answered]
+    assert quiz.to_save() == []  # handed out once until it is reported back
+    assert quiz.save_done(answered, None) is False  # saved at the first try: nothing to say
+    assert stage_of(answered) is Stage.SAVED and quiz.unsaved == []
+    assert quiz.saved["accumulate"] == "wrong"
+
+
+def test_a_second_submit_of_the_same_attempt_is_refused(library: Library) -> None:
+    quiz = quiz_of(library)
+    question = by_id(library, "accumulate")
+    assert quiz.submit(question, "A", NOW, 1.0, 0) is not None
+    assert quiz.submit(question, "B", NOW, 1.0, 0) is None
+    assert len(quiz.unsaved) == 1
+
+
+def test_a_numeric_answer_left_behind_is_graded_when_its_runs_arrive(library: Library) -> None:
+    quiz = quiz_of(library)
+    how_much = by_id(library, "how-much")
+    quiz.go_to("how-much")
+    quiz.runs_started("how-much")
+    answered = quiz.submit(how_much, 6.0, NOW, seconds=30.0, hints=1)
+    assert answered is not None and answered.stage is Stage.WAITING
+    quiz.move(1)  # the learner presses `n` before the runs are back
+    assert quiz.question is not None and quiz.question.id == "arrange"
+    assert quiz.runs_arrived("accumulate", [run("accumulate", "A")], None, TORCH) == []
+    assert answered.stage is Stage.WAITING
+    ready = quiz.runs_arrived("how-much", [run("how-much", "main", answer=6.0)], None, TORCH)
+    assert ready == [answered]
+    assert answered.verdict is not None and answered.verdict.correct
+    assert quiz.state("how-much") == "right"
+    assert quiz.to_save() == [answered]
+
+
+def test_an_order_answer_waits_for_its_own_arrangement(library: Library) -> None:
+    quiz = quiz_of(library)
+    arrange = by_id(library, "arrange")
+    quiz.runs_started("arrange")
+    quiz.runs_arrived("arrange", [run("arrange", "reference")], None, TORCH)
+    mine = ("optimizer.zero_grad()", "loss.backward()")
+    answered = quiz.submit(arrange, mine, NOW, 5.0, 0)
+    assert answered is not None and answered.stage is Stage.WAITING
+    quiz.runs_started("arrange")
+    other = ("loss.backward()",)
+    assert quiz.runs_arrived("arrange", [run("arrange", "yours")], other, TORCH) == []
+    quiz.runs_started("arrange")
+    assert quiz.runs_arrived("arrange", [run("arrange", "yours")], mine, TORCH) == [answered]
+    # Same trace as the reference (both made up alike): right.
+    assert answered.verdict is not None and answered.verdict.correct
+
+
+def test_untrusted_keyed_answers_save_without_a_torch_and_numbers_wait(library: Library) -> None:
+    quiz = quiz_of(library, trusted=False)
+    keyed = quiz.submit(by_id(library, "true-or-false"), True, NOW, 1.0, 0)
+    number = quiz.submit(by_id(library, "how-much"), 6.0, NOW, 1.0, 0)
+    assert keyed is not None and number is not None
+    assert quiz.to_save() == [keyed] and keyed.torch is None
+    assert number.stage is Stage.WAITING and quiz.waiting() == [number]
+    assert quiz.to_save(leaving=True) == []  # ungraded: nothing to write even at exit
+
+
+def test_at_exit_a_graded_answer_is_written_without_its_runs(library: Library) -> None:
+    quiz = quiz_of(library)
+    answered = quiz.submit(by_id(library, "accumulate"), "A", NOW, 1.0, 0)
+    assert quiz.to_save() == []
+    assert quiz.to_save(leaving=True) == [answered]
+
+
+def test_a_failed_save_is_said_once_then_said_again_when_it_succeeds(library: Library) -> None:
+    quiz = quiz_of(library, trusted=False)
+    answered = quiz.submit(by_id(library, "accumulate"), "A", NOW, 1.0, 0)
+    assert answered is not None
+    assert quiz.to_save() == [answered]
+    assert quiz.save_done(answered, "the disk is full") is True
+    assert quiz.failing() == [answered] and answered.stage is Stage.GRADED
+    assert quiz.to_save() == [answered]
+    assert quiz.save_done(answered, "the disk is full") is False  # already told
+    assert quiz.to_save() == [answered]
+    assert quiz.save_done(answered, None) is True  # "saved now"
+    assert quiz.failing() == [] and quiz.unsaved == []
+
+
+def test_a_drill_serves_its_questions_fresh_and_counts_only_its_own_answers(
+    library: Library,
+) -> None:
+    quiz = quiz_of(library)
+    how_much, accumulate = by_id(library, "how-much"), by_id(library, "accumulate")
+    quiz.runs_started("how-much")
+    quiz.runs_arrived("how-much", [run("how-much", "main", answer=6.0)], None, TORCH)
+    wrong = quiz.submit(how_much, 5.0, NOW, 1.0, 0)
+    assert wrong is not None and quiz.state("how-much") == "wrong"
+    quiz.start_drill([how_much, accumulate])
+    assert quiz.question is how_much
+    assert quiz.answered(how_much) is None  # fresh: answerable again
+    assert wrong in quiz.unsaved  # and the earlier answer is still written
+    assert quiz.where(how_much) == "drill 1/2 · 4/7"
+    again = quiz.submit(how_much, 6.0, NOW, 1.0, 0)
+    assert again is not None and again.verdict is not None and again.verdict.correct
+    assert quiz.move(1) is None
+    over = quiz.move(1)
+    assert over == DrillOver(answered=1, questions=2)
+    assert str(over) == "Drill over: 1 of its 2 questions answered."
+    assert quiz.drill is None and quiz.question is accumulate
+    assert quiz.where(accumulate, complete=False) == "1/…"
+
+
+def test_going_to_a_question_outside_the_drill_ends_it(library: Library) -> None:
+    quiz = quiz_of(library, drill=["how-much", "arrange"])
+    assert quiz.where(by_id(library, "how-much")) == "drill 1/2 · 4/7"
+    assert quiz.go_to("arrange") and quiz.drill is not None and quiz.position == 1
+    assert quiz.go_to("pick-many") and quiz.drill is None
+    assert quiz.question is not None and quiz.question.id == "pick-many"
+    assert not quiz.go_to("no-such-question")
+
+
+def test_skipping_drops_from_the_drill_and_the_last_one_ends_it(library: Library) -> None:
+    quiz = quiz_of(library, drill=["how-much", "arrange"])
+    assert quiz.drop_from_drill(by_id(library, "how-much")) is None
+    assert [q.id for q in quiz.walk] == ["arrange"] and quiz.position == 0
+    over = quiz.drop_from_drill(by_id(library, "arrange"))
+    assert over == DrillOver(answered=0, questions=1)
+    # Back in the bank, past the question skipped.
+    assert quiz.question is not None and quiz.question.id == "fails"
+
+
+def test_next_and_previous_wrap_around_the_bank(library: Library) -> None:
+    quiz = quiz_of(library)
+    quiz.move(-1)
+    assert quiz.question is library.questions[-1]
+    quiz.move(1)
+    assert quiz.question is library.questions[0]
+
+
+def test_reopens_at_the_first_question_due_else_the_first_never_answered(
+    library: Library,
+) -> None:
+    quiz = quiz_of(library)
+    quiz.saved = {"accumulate": "right", "pick-many": "wrong"}
+    quiz.due = {"accumulate": NOW + timedelta(days=3), "pick-many": NOW + timedelta(days=1)}
+    assert quiz.reopen(NOW)
+    assert quiz.question is not None and quiz.question.id == "true-or-false"
+    quiz = quiz_of(library)
+    quiz.saved = {"accumulate": "right", "pick-many": "wrong"}
+    quiz.due = {
+        "accumulate": NOW - timedelta(hours=1),
+        "pick-many": NOW - timedelta(days=2),
+        # Skipped for today, never answered: it has a card that is due, but it rests.
+        "how-much": NOW - timedelta(days=3),
+    }
+    assert quiz.reopen(NOW)
+    assert quiz.question is not None and quiz.question.id == "pick-many"
+
+
+def test_does_not_move_a_learner_who_went_somewhere(library: Library) -> None:
+    asked = quiz_of(library, start="arrange")
+    asked.saved = {"arrange": "right"}
+    assert not asked.reopen(NOW) and asked.question is not None
+    assert asked.question.id == "arrange"
+    walked = quiz_of(library)
+    walked.move(1)
+    assert not walked.reopen(NOW)
+
+
+def test_runs_are_asked_for_once_unless_again(library: Library) -> None:
+    quiz = quiz_of(library)
+    question = by_id(library, "accumulate")
+    assert quiz.wants_runs(question)
+    quiz.runs_started("accumulate")
+    assert not quiz.wants_runs(question) and quiz.running("accumulate")
+    quiz.runs_arrived("accumulate", [run("accumulate", "A")], None, TORCH)
+    assert not quiz.wants_runs(question) and not quiz.running("accumulate")
+    assert quiz.wants_runs(question, again=True)
+    quiz.runs_started("accumulate", again=True)
+    assert quiz.results("accumulate") == {}
+    assert not quiz_of(library, trusted=False).wants_runs(question)
+
+
+def test_reset_forgets_answers_and_history(library: Library) -> None:
+    quiz = quiz_of(library)
+    quiz.saved = {"accumulate": "right", "pick-many": "wrong"}
+    quiz.submit(by_id(library, "pick-many"), frozenset({"A"}), NOW, 1.0, 0)
+    quiz.reset(["pick-many"])
+    assert quiz.state("pick-many") == "new" and quiz.state("accumulate") == "right"
+    quiz.reset()
+    assert quiz.state("accumulate") == "new"
