@@ -7,6 +7,7 @@ Nothing here imports torch: the workers do.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import queue
 import select
@@ -18,6 +19,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from gradquiz.lab.protocol import (
@@ -48,6 +50,33 @@ def closed_result(request: VariantRequest) -> VariantResult:
 
 Pipes = tuple[int, int]  # (to the worker, from the worker)
 
+# The worker runs isolated (-I: no current directory, user site or PYTHON* variables on its
+# path) and is handed the path this process imports from, minus anything relative to where
+# gradquiz was started: a json.py there, or in a course directory, must never run in it.
+_BOOTSTRAP = (
+    "import sys, json; sys.path[:] = json.loads(sys.argv.pop(1)); "
+    "from gradquiz.lab.worker import main; main()"
+)
+# Where the worker runs from: a directory nobody can put modules in.
+_WORKER_CWD = "/"
+
+
+def worker_path() -> list[str]:
+    """This process's import path without the entries that depend on its current directory."""
+    try:
+        here = str(Path.cwd())
+    except OSError:  # started from a directory that was removed since
+        here = None
+    path = [p for p in sys.path if Path(p).is_absolute() and p != here]
+    # gradquiz itself may come from the current directory (a source checkout): last, so that
+    # nothing else there can shadow the standard library or the installed packages.
+    root = str(Path(__file__).resolve().parents[2])
+    return path if root in path else [*path, root]
+
+
+def worker_command(arguments: list[str]) -> list[str]:
+    return [sys.executable, "-I", "-c", _BOOTSTRAP, json.dumps(worker_path()), *arguments]
+
 
 def spawn(servers: int, torchvision: bool = False) -> tuple[subprocess.Popen[bytes], list[Pipes]]:
     """Start one worker process that imports torch once and serves `servers` pipe pairs,
@@ -61,11 +90,8 @@ def spawn(servers: int, torchvision: bool = False) -> tuple[subprocess.Popen[byt
         theirs += [to_read, from_write]
     pairs = [f"{theirs[i]}:{theirs[i + 1]}" for i in range(0, len(theirs), 2)]
     process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "gradquiz.lab.worker"),
-            *(["--torchvision"] if torchvision else []),
-            *pairs,
-        ],
+        worker_command([*(["--torchvision"] if torchvision else []), *pairs]),
+        cwd=_WORKER_CWD,
         pass_fds=theirs,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
