@@ -184,6 +184,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     return command(cat.library, cat.trusted, args.format, args.output, language(args))
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from gradquiz.cli.doctor import command
+
+    return command(args)
+
+
 def cmd_app(args: argparse.Namespace) -> int:
     from gradquiz.tui.app import run_app
 
@@ -479,7 +485,11 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("-o", "--output", metavar="FILE", help="write it to FILE")
     schema.set_defaults(handler=cmd_schema)
 
-    subs = [listing, run, check, schema]
+    doctor = commands.add_parser("doctor", help="say how this machine isolates experiments")
+    doctor.add_argument("--json", action="store_true", help="print a JSON array")
+    doctor.set_defaults(handler=cmd_doctor)
+
+    subs = [listing, run, check, schema, doctor]
     subs += _author_commands(commands) + _learner_commands(commands) + _pack_commands(commands)
     for sub in subs:
         _common(sub, prefix="sub_")

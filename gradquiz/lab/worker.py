@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gradquiz.lab import reaper
 from gradquiz.lab.protocol import (
     FrameError,
     FrameReader,
@@ -36,7 +37,8 @@ from gradquiz.lab.protocol import (
 
 OUTPUT_FILE = ".gradquiz-output"
 MAX_FILE_BYTES = 256 * 1024 * 1024
-PR_SET_PDEATHSIG = 1
+# How often the parent looks whether a child has exited where Linux has no pidfd (< 5.3).
+POLL_SECONDS = 0.02
 
 
 class CappedStream:
@@ -94,6 +96,8 @@ class Spare:
     result_fd: int
     workdir: str
     torchvision: bool
+    # Readable once the child has exited (None where Linux has no pidfd_open).
+    pidfd: int | None
     status: int | None = None
 
     def kill(self) -> None:
@@ -108,22 +112,31 @@ class Spare:
             self.status = os.waitpid(self.pid, 0)[1]
         return self.status
 
+    def exited(self) -> bool:
+        """Without blocking: has the child exited (its status then kept for `wait`)?"""
+        if self.status is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.status = status
+        return self.status is not None
+
     def discard(self) -> None:
+        """End the child and everything it started, wherever in the tree, and clean up."""
         self.kill()
         self.wait()
-        for fd in (self.request_fd, self.result_fd):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        reaper.end_descendants()
+        for fd in (self.request_fd, self.result_fd, self.pidfd):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def _die_with_parent(parent: int) -> None:
-    """Ask Linux to kill this child if the worker dies without cleaning up (SIGKILL, OOM)."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:
-        os._exit(0)
+def _pidfd(pid: int) -> int | None:
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
 
 
 def fork_spare(client_fds: tuple[int, ...]) -> Spare:
@@ -139,7 +152,9 @@ def fork_spare(client_fds: tuple[int, ...]) -> Spare:
             os.close(fd)
         os.setpgid(0, 0)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        _die_with_parent(parent)
+        reaper.die_with_parent()
+        if os.getppid() != parent:
+            os._exit(0)  # the worker died before we asked
         try:
             request = VariantRequest.from_json(read_frame(request_read))
         except FrameError:
@@ -151,7 +166,8 @@ def fork_spare(client_fds: tuple[int, ...]) -> Spare:
         os.setpgid(pid, pid)
     os.close(request_read)
     os.close(result_write)
-    return Spare(pid, request_write, result_read, workdir, "torchvision" in sys.modules)
+    torchvision = "torchvision" in sys.modules
+    return Spare(pid, request_write, result_read, workdir, torchvision, _pidfd(pid))
 
 
 def _child(request: VariantRequest, result_fd: int, workdir: str) -> None:
@@ -224,36 +240,57 @@ class Collected:
             self.done = frame["done"]
 
 
-def _collect(read_fd: int, control_fd: int, deadline: float) -> Collected:
+def _collect(spare: Spare, control_fd: int, deadline: float) -> Collected:
+    """Frames until the final one, the child's exit or the deadline, whichever comes first.
+
+    The pipe's end is no sign: a process the snippet started may hold it open (or the
+    snippet may close it) while the child runs on or after it has gone.
+    """
     collected = Collected()
     reader = FrameReader()
+    watched = [spare.result_fd, control_fd, *([spare.pidfd] if spare.pidfd is not None else [])]
     try:
-        while True:
+        while collected.done is None:
             left = deadline - time.monotonic()
             if left <= 0:
                 collected.timed_out = True
                 return collected
-            ready, _, _ = select.select([read_fd, control_fd], [], [], left)
+            wait = left if spare.pidfd is not None else min(left, POLL_SECONDS)
+            ready, _, _ = select.select(watched, [], [], wait)
             if control_fd in ready:
                 # gradquiz never writes during a run: this is its end of the pipe closing.
                 collected.orphaned = True
                 return collected
-            if ready:
-                data = os.read(read_fd, 1 << 20)
-                if not data:
-                    return collected
-                for frame in reader.feed(data):
-                    collected.take(frame)
+            if spare.result_fd in ready and not _take(spare.result_fd, reader, collected):
+                watched.remove(spare.result_fd)
+            if spare.pidfd in ready or (spare.pidfd is None and spare.exited()):
+                # Gone: what it wrote before exiting is in the pipe already.
+                while (
+                    spare.result_fd in watched
+                    and collected.done is None
+                    and select.select([spare.result_fd], [], [], 0)[0]
+                    and _take(spare.result_fd, reader, collected)
+                ):
+                    pass
+                return collected
     except FrameError as exc:
         collected.broken = f"the experiment sent a broken result: {exc}"
-        return collected
+    return collected
+
+
+def _take(fd: int, reader: FrameReader, collected: Collected) -> bool:
+    """Read what is there into `collected`; False at the pipe's end."""
+    data = os.read(fd, 1 << 20)
+    for frame in reader.feed(data):
+        collected.take(frame)
+    return bool(data)
 
 
 def run_on(spare: Spare, request: VariantRequest, control_fd: int) -> dict[str, Any]:
     """Hand the request to a spare child and collect its frames until done or the timeout."""
     started = time.monotonic()
     write_frame(spare.request_fd, request.to_json())
-    collected = _collect(spare.result_fd, control_fd, started + request.limits.timeout)
+    collected = _collect(spare, control_fd, started + request.limits.timeout)
     spare.kill()
     if collected.orphaned:
         raise SystemExit(0)  # the server's cleanup discards this child
@@ -328,6 +365,7 @@ class Server:
         """Answer requests until gradquiz goes away; torch must already be imported."""
         import torch
 
+        reaper.become_subreaper()
         self.fresh_spare()
         write_frame(self.out_fd, {"ready": os.getpid(), "torch": torch.__version__})
         try:

@@ -7,6 +7,7 @@ Every test here is bounded in time and processes and cleans up after itself when
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -104,3 +105,81 @@ def test_modules_in_the_current_directory_never_run(tmp_path: Path, leftovers: s
     assert done.returncode == 0, done.stderr
     assert "hostile" in done.stdout and "1" in done.stdout
     assert not marker.exists(), marker.read_text()
+
+
+# Each leaves processes behind in its own way; each keeps the result pipe open too.
+DAEMON = """\
+import os, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        time.sleep(300)
+    os._exit(0)
+"""
+SLEEPERS = """\
+import os, time
+if os.fork() == 0:
+    os.setsid()
+    for _ in range(200):
+        if os.fork() == 0:
+            time.sleep(300)
+            os._exit(0)
+    time.sleep(300)
+"""
+HOLDER = """\
+import os, time
+if os.fork() == 0:
+    os.setsid()
+    time.sleep(300)
+"""
+
+
+def hostile_bank(directory: Path) -> Path:
+    text = pack(DAEMON)
+    for name, body in (("sleepers", SLEEPERS), ("holder", HOLDER)):
+        question = pack(body).split("questions:\n", 1)[1].replace("id: hostile", f"id: {name}")
+        text += question
+    return write(directory, "hostile.yaml", text)
+
+
+@pytest.mark.parametrize("question", ["hostile", "sleepers", "holder"])
+def test_run_leaves_no_process_and_does_not_wait_for_the_pipe(
+    tmp_path: Path, leftovers: str, question: str
+) -> None:
+    bank = hostile_bank(tmp_path)
+    started = time.monotonic()
+    done = gradquiz_in(tmp_path, "run", "--questions", str(bank), question, tag=leftovers)
+    elapsed = time.monotonic() - started
+    assert done.returncode == 0, done.stderr
+    assert "error" not in done.stdout.lower(), done.stdout
+    assert settled(leftovers) == []
+    # The run itself is well under its 5 s timeout; the rest is the worker's start.
+    assert elapsed < 5 + 30
+
+
+def test_check_leaves_no_process(tmp_path: Path, leftovers: str) -> None:
+    done = gradquiz_in(tmp_path, "check", str(hostile_bank(tmp_path)), tag=leftovers)
+    assert "3 questions in 1 files" in done.stdout + done.stderr, done.stdout + done.stderr
+    assert settled(leftovers) == []
+
+
+def test_a_run_ends_at_its_timeout_whatever_its_children_do(tmp_path: Path, leftovers: str) -> None:
+    body = HOLDER + "else:\n    while True:\n        pass\n"
+    write(tmp_path, "q.yaml", pack(body, timeout=2))
+    started = time.monotonic()
+    done = gradquiz_in(tmp_path, "run", "--questions", "q.yaml", "hostile", "--json", tag=leftovers)
+    elapsed = time.monotonic() - started
+    assert "timed out after 2 s" in done.stdout, done.stdout + done.stderr
+    assert settled(leftovers) == []
+    assert elapsed < 2 + 30
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the probes are Linux's")
+def test_doctor_reports_what_this_machine_enforces(tmp_path: Path) -> None:
+    done = gradquiz_in(tmp_path, "doctor", "--json")
+    found = {f["name"]: f for f in json.loads(done.stdout)}
+    subreaper = found["processes a snippet starts end with its run (child subreaper)"]
+    assert subreaper["held"] is True
+    assert "killed after each run" in subreaper["detail"]
+    unenforced = found["a worker killed with SIGKILL takes its runs' processes with it"]
+    assert unenforced["held"] is False and "not enforced" in unenforced["detail"]
