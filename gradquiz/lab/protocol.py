@@ -177,6 +177,44 @@ class FrameError(Exception):
     """The other side closed the pipe or sent something that is not a frame."""
 
 
+def field_of(data: Any, name: str, kind: type | tuple[type, ...], optional: bool = False) -> Any:
+    """`data[name]`, checked to be a `kind` (or None if `optional`): frames from a child are
+    written by code that can write anything into its pipe."""
+    if not isinstance(data, dict) or name not in data:
+        raise FrameError(f"a frame without {name!r}")
+    value = data[name]
+    if value is None and optional:
+        return None
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind in (int, (int, float))):
+        raise FrameError(f"a frame whose {name!r} is {type(value).__name__}")
+    return value
+
+
+def decode_error(data: Any) -> RunError | None:
+    if data is None:
+        return None
+    return RunError(
+        field_of(data, "type", str),
+        field_of(data, "message", str),
+        field_of(data, "step", int, optional=True),
+        field_of(data, "line", int, optional=True),
+    )
+
+
+def decode_outcome(data: Any) -> Outcome | None:
+    if data is None:
+        return None
+    field_of(data, "value", object, optional=True)
+    return Outcome(data["value"], field_of(data, "error", str, optional=True))
+
+
+def decode_row(data: Any) -> Row:
+    values = field_of(data, "values", dict)
+    if not all(isinstance(label, str) for label in values):
+        raise FrameError("a row whose labels are not all text")
+    return Row(field_of(data, "step", int), values)
+
+
 def write_frame(fd: int, message: dict[str, Any]) -> None:
     payload = json.dumps(message).encode()
     data = _HEADER.pack(len(payload)) + payload
@@ -201,9 +239,16 @@ def read_frame(fd: int) -> dict[str, Any]:
     (size,) = _HEADER.unpack(read_exactly(fd, _HEADER.size))
     if size > MAX_FRAME:
         raise FrameError(f"frame of {size} bytes is over the {MAX_FRAME} byte limit")
-    message = json.loads(read_exactly(fd, size))
+    return _decode(read_exactly(fd, size))
+
+
+def _decode(payload: bytes) -> dict[str, Any]:
+    try:
+        message = json.loads(payload)
+    except ValueError as exc:
+        raise FrameError(f"a frame that is not JSON ({exc})") from None
     if not isinstance(message, dict):
-        raise FrameError("frame is not a JSON object")
+        raise FrameError("a frame that is not a JSON object")
     return message
 
 
@@ -224,5 +269,10 @@ class FrameReader:
                 break
             payload = bytes(self._buffer[_HEADER.size : _HEADER.size + size])
             del self._buffer[: _HEADER.size + size]
-            frames.append(json.loads(payload))
+            frames.append(_decode(payload))
         return frames
+
+    @property
+    def pending(self) -> bool:
+        """Bytes of a frame that has not arrived whole."""
+        return bool(self._buffer)

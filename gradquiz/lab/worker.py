@@ -31,12 +31,20 @@ from gradquiz.lab.protocol import (
     FrameReader,
     RunError,
     VariantRequest,
+    decode_error,
+    decode_outcome,
+    decode_row,
+    field_of,
     read_frame,
     write_frame,
 )
 
 OUTPUT_FILE = ".gradquiz-output"
 MAX_FILE_BYTES = 256 * 1024 * 1024
+# How a child says why it ended without a result: gradquiz's own code failed in it, or the
+# snippet took away the pipe its results go through.
+EXIT_CRASHED = 70
+EXIT_PIPE_LOST = 71
 # How often the parent looks whether a child has exited where Linux has no pidfd (< 5.3).
 POLL_SECONDS = 0.02
 
@@ -95,6 +103,9 @@ class Spare:
     request_fd: int
     result_fd: int
     workdir: str
+    # The parent's own descriptor of the output file: a snippet that replaces the file (by a
+    # FIFO, say) cannot make the parent open something else.
+    output_fd: int
     torchvision: bool
     # Readable once the child has exited (None where Linux has no pidfd_open).
     pidfd: int | None
@@ -125,7 +136,7 @@ class Spare:
         self.kill()
         self.wait()
         reaper.end_descendants()
-        for fd in (self.request_fd, self.result_fd, self.pidfd):
+        for fd in (self.request_fd, self.result_fd, self.output_fd, self.pidfd):
             if fd is not None:
                 with contextlib.suppress(OSError):
                     os.close(fd)
@@ -143,6 +154,8 @@ def fork_spare(client_fds: tuple[int, ...]) -> Spare:
     workdir = tempfile.mkdtemp(prefix="gradquiz-run-")
     request_read, request_write = os.pipe()
     result_read, result_write = os.pipe()
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC
+    output_fd = os.open(Path(workdir, OUTPUT_FILE), flags, 0o600)
     parent = os.getpid()
     pid = os.fork()
     if pid == 0:
@@ -159,7 +172,7 @@ def fork_spare(client_fds: tuple[int, ...]) -> Spare:
             request = VariantRequest.from_json(read_frame(request_read))
         except FrameError:
             os._exit(0)  # the worker went away before a request came
-        _child(request, result_write, workdir)
+        _child(request, result_write, output_fd, workdir)
     # Both sides set the group, so it exists whichever runs first: a kill before the child
     # got that far must still reach it.
     with contextlib.suppress(OSError):
@@ -167,17 +180,18 @@ def fork_spare(client_fds: tuple[int, ...]) -> Spare:
     os.close(request_read)
     os.close(result_write)
     torchvision = "torchvision" in sys.modules
-    return Spare(pid, request_write, result_read, workdir, torchvision, _pidfd(pid))
+    return Spare(
+        pid, request_write, result_read, workdir, output_fd, torchvision, _pidfd(pid)
+    )
 
 
-def _child(request: VariantRequest, result_fd: int, workdir: str) -> None:
+def _child(request: VariantRequest, result_fd: int, output_fd: int, workdir: str) -> None:
     """In the forked child: confine, run, report. Never returns."""
     from gradquiz.lab.runner import run_variant
 
     os.chdir(workdir)
     os.environ["TMPDIR"] = workdir
     tempfile.tempdir = None
-    output_fd = os.open(OUTPUT_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.dup2(output_fd, 1)
     os.dup2(output_fd, 2)
     stream = CappedStream(output_fd, request.limits.output_chars)
@@ -191,12 +205,19 @@ def _child(request: VariantRequest, result_fd: int, workdir: str) -> None:
         done = run_variant(request, lambda message: write_frame(result_fd, message))
         stream.close_note()
         write_frame(result_fd, {"done": done})
+    except OSError:
+        status = EXIT_PIPE_LOST
     except BaseException:
-        status = 70
+        status = EXIT_CRASHED
     os._exit(status)
 
 
 def _describe_death(status: int) -> str:
+    if os.WIFEXITED(status) and os.WEXITSTATUS(status) == EXIT_PIPE_LOST:
+        return (
+            "the experiment closed the pipe its results go back through "
+            "(does its code close file descriptors?)"
+        )
     if os.WIFSIGNALED(status):
         number = os.WTERMSIG(status)
         try:
@@ -207,10 +228,9 @@ def _describe_death(status: int) -> str:
     return f"the experiment's process exited with code {os.waitstatus_to_exitcode(status)}"
 
 
-def _read_output(workdir: str, cap: int) -> str:
+def _read_output(output_fd: int, cap: int) -> str:
     try:
-        with Path(workdir, OUTPUT_FILE).open("rb") as handle:
-            data = handle.read(cap * 4 + 256)
+        data = os.pread(output_fd, cap * 4 + 256, 0)
     except OSError:
         return ""
     text = data.decode("utf-8", "replace")
@@ -230,14 +250,25 @@ class Collected:
     broken: str | None = None
 
     def take(self, frame: dict[str, Any]) -> None:
+        """Keep a frame, checked: the snippet can write into the pipe it comes through."""
         if "row" in frame:
-            self.rows.append(frame["row"])
+            row = decode_row(frame["row"])
+            self.rows.append({"step": row.step, "values": row.values})
         elif "columns" in frame:
-            self.columns = frame["columns"]
+            columns = field_of(frame, "columns", list)
+            if not all(isinstance(label, str) for label in columns):
+                raise FrameError("columns that are not all text")
+            self.columns = columns
         elif "step" in frame:
-            self.step = frame["step"]
+            self.step = field_of(frame, "step", int)
         elif "done" in frame:
-            self.done = frame["done"]
+            done = field_of(frame, "done", dict)
+            decode_error(field_of(done, "error", dict, optional=True))
+            for name in ("verify", "answer"):
+                decode_outcome(field_of(done, name, dict, optional=True))
+            self.done = done
+        else:
+            raise FrameError(f"a frame of no known kind ({', '.join(map(repr, frame))})")
 
 
 def _collect(spare: Spare, control_fd: int, deadline: float) -> Collected:
@@ -248,34 +279,42 @@ def _collect(spare: Spare, control_fd: int, deadline: float) -> Collected:
     """
     collected = Collected()
     reader = FrameReader()
-    watched = [spare.result_fd, control_fd, *([spare.pidfd] if spare.pidfd is not None else [])]
     try:
-        while collected.done is None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                collected.timed_out = True
-                return collected
-            wait = left if spare.pidfd is not None else min(left, POLL_SECONDS)
-            ready, _, _ = select.select(watched, [], [], wait)
-            if control_fd in ready:
-                # gradquiz never writes during a run: this is its end of the pipe closing.
-                collected.orphaned = True
-                return collected
-            if spare.result_fd in ready and not _take(spare.result_fd, reader, collected):
-                watched.remove(spare.result_fd)
-            if spare.pidfd in ready or (spare.pidfd is None and spare.exited()):
-                # Gone: what it wrote before exiting is in the pipe already.
-                while (
-                    spare.result_fd in watched
-                    and collected.done is None
-                    and select.select([spare.result_fd], [], [], 0)[0]
-                    and _take(spare.result_fd, reader, collected)
-                ):
-                    pass
-                return collected
+        _listen(spare, control_fd, deadline, reader, collected)
     except FrameError as exc:
         collected.broken = f"the experiment sent a broken result: {exc}"
+    if collected.done is None and collected.broken is None and reader.pending:
+        collected.broken = "the experiment's result stopped in the middle of a frame"
     return collected
+
+
+def _listen(
+    spare: Spare, control_fd: int, deadline: float, reader: FrameReader, collected: Collected
+) -> None:
+    watched = [spare.result_fd, control_fd, *([spare.pidfd] if spare.pidfd is not None else [])]
+    while collected.done is None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            collected.timed_out = True
+            return
+        wait = left if spare.pidfd is not None else min(left, POLL_SECONDS)
+        ready, _, _ = select.select(watched, [], [], wait)
+        if control_fd in ready:
+            # gradquiz never writes during a run: this is its end of the pipe closing.
+            collected.orphaned = True
+            return
+        if spare.result_fd in ready and not _take(spare.result_fd, reader, collected):
+            watched.remove(spare.result_fd)
+        if spare.pidfd in ready or (spare.pidfd is None and spare.exited()):
+            # Gone: what it wrote before exiting is in the pipe already.
+            while (
+                spare.result_fd in watched
+                and collected.done is None
+                and select.select([spare.result_fd], [], [], 0)[0]
+                and _take(spare.result_fd, reader, collected)
+            ):
+                pass
+            return
 
 
 def _take(fd: int, reader: FrameReader, collected: Collected) -> bool:
@@ -294,7 +333,7 @@ def run_on(spare: Spare, request: VariantRequest, control_fd: int) -> dict[str, 
     spare.kill()
     if collected.orphaned:
         raise SystemExit(0)  # the server's cleanup discards this child
-    output = _read_output(spare.workdir, request.limits.output_chars)
+    output = _read_output(spare.output_fd, request.limits.output_chars)
     done = collected.done
     if done is None:
         status = spare.wait()

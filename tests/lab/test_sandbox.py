@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from gradquiz.lab.client import Lab
+from gradquiz.lab.protocol import Limits, Snippet, VariantRequest
 from tests.conftest import write
 
 GRADQUIZ = Path(sys.executable).parent / "gradquiz"
@@ -183,3 +185,119 @@ def test_doctor_reports_what_this_machine_enforces(tmp_path: Path) -> None:
     assert "killed after each run" in subreaper["detail"]
     unenforced = found["a worker killed with SIGKILL takes its runs' processes with it"]
     assert unenforced["held"] is False and "not enforced" in unenforced["detail"]
+
+
+def hostile(
+    code: str,
+    watch: dict[str, str] | None = None,
+    verify: str | None = None,
+    answer: str | None = None,
+    timeout: float = 10,
+) -> VariantRequest:
+    return VariantRequest(
+        question="q",
+        variant="v",
+        code=Snippet(code, "q.yaml", 20),
+        watch=None
+        if watch is None
+        else tuple((k, Snippet(v, "q.yaml", 5)) for k, v in watch.items()),
+        verify=None if verify is None else Snippet(verify, "q.yaml", 30),
+        answer=None if answer is None else Snippet(answer, "q.yaml", 31),
+        limits=Limits(timeout=timeout),
+    )
+
+
+# Writes `frame` (bytes) into every pipe the snippet can write to: the result pipe among them.
+FORGE = """\
+import os, stat
+for fd in map(int, os.listdir('/proc/self/fd')):
+    try:
+        if stat.S_ISFIFO(os.fstat(fd).st_mode):
+            os.write(fd, {frame!r})
+    except OSError:
+        pass
+"""
+
+
+@pytest.mark.parametrize(
+    ("frame", "message"),
+    [
+        (b"\x00\x00\x00\x05hello", "a frame that is not JSON"),
+        (b'\x00\x00\x00\x0b{"done": 5}', "a frame whose 'done' is int"),
+        (b"\x00\x00\x00\x02[]", "a frame that is not a JSON object"),
+        (b'\x00\x00\x00\x0d{"forged": 1}', "a frame of no known kind ('forged')"),
+        (b"\x7f\xff\xff\xff", "over the"),
+        (b"\x00\x00\x01\x00{", "stopped in the middle of a frame"),
+    ],
+)
+def test_forged_frames_are_a_broken_result(lab: Lab, frame: bytes, message: str) -> None:
+    started = time.monotonic()
+    result = lab.run(hostile(FORGE.format(frame=frame), timeout=20))
+    assert time.monotonic() - started < 10
+    assert result.error is not None, result
+    assert result.error.message.startswith("the experiment sent a broken result") or (
+        "stopped in the middle" in result.error.message
+    )
+    assert message in result.error.message
+    assert lab.run(hostile("x = 2", watch={"x": "x"})).rows[0].values == {"x": 2}
+
+
+def test_an_output_file_replaced_by_a_fifo_does_not_hang(lab: Lab) -> None:
+    code = (
+        "import os\nprint('gone')\nos.remove('.gradquiz-output')\nos.mkfifo('.gradquiz-output')\n"
+    )
+    started = time.monotonic()
+    result = lab.run(hostile(code, watch={"ok": "1"}, timeout=3))
+    assert time.monotonic() - started < 2
+    assert result.error is None and result.rows[0].values == {"ok": 1}
+    assert result.output == "gone\n"
+
+
+def test_exit_and_interrupt_in_watch_and_verify_are_values_and_errors(lab: Lab) -> None:
+    result = lab.run(
+        hostile(
+            "x = 1",
+            watch={"bye": "__import__('sys').exit(3)", "x": "x"},
+            verify="(_ for _ in ()).throw(KeyboardInterrupt)",
+            answer="__import__('sys').exit('no')",
+        )
+    )
+    assert result.error is None
+    assert result.rows[0].values == {"bye": "<SystemExit: 3>", "x": 1}
+    assert result.verify is not None and result.verify.error == "KeyboardInterrupt"
+    assert result.answer is not None and result.answer.error == "SystemExit: no"
+
+
+def test_closing_its_own_descriptors_is_said_plainly(lab: Lab) -> None:
+    result = lab.run(hostile("import os\nos.closerange(3, 1 << 16)\n", watch={"x": "1"}))
+    assert result.error is not None
+    assert result.error.message == (
+        "the experiment closed the pipe its results go back through "
+        "(does its code close file descriptors?)"
+    )
+
+
+def test_a_huge_integer_answer_is_an_error_and_a_huge_watch_is_text(lab: Lab) -> None:
+    result = lab.run(hostile("n = 10**400", watch={"n": "n"}, answer="n"))
+    assert result.answer is not None
+    assert result.answer.error == "OverflowError: an integer of 401 digits is too large"
+    assert result.rows[0].values["n"] == "1" + "0" * 400
+
+
+def test_a_lone_surrogate_is_spelled_out(lab: Lab) -> None:
+    result = lab.run(hostile("s = 'a\\udc80b'\nraise ValueError(s)\n", watch={"s": "s"}))
+    assert result.error is not None and result.error.message == "a\\udc80b"
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown", "csv"])
+def test_odd_values_print_in_every_run_format(tmp_path: Path, fmt: str) -> None:
+    body = "s = 'a\\udc80b'\nbig = 10**400"
+    question = pack(body, watch="{s: s, big: big}").replace('expr: "1"', 'expr: "big"')
+    write(tmp_path, "q.yaml", question)
+    done = gradquiz_in(tmp_path, "run", "--questions", "q.yaml", "hostile", "--format", fmt)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "a\\udc80b" in done.stdout.replace("\\\\", "\\")
+    check = gradquiz_in(tmp_path, "check", "q.yaml")
+    assert "Traceback" not in check.stderr
+    assert "OverflowError: an integer of 401 digits is too large" in check.stdout, check.stdout
