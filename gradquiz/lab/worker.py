@@ -180,9 +180,7 @@ def fork_spare(client_fds: tuple[int, ...]) -> Spare:
     os.close(request_read)
     os.close(result_write)
     torchvision = "torchvision" in sys.modules
-    return Spare(
-        pid, request_write, result_read, workdir, output_fd, torchvision, _pidfd(pid)
-    )
+    return Spare(pid, request_write, result_read, workdir, output_fd, torchvision, _pidfd(pid))
 
 
 def _child(request: VariantRequest, result_fd: int, output_fd: int, workdir: str) -> None:
