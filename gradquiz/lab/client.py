@@ -14,13 +14,14 @@ import select
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from gradquiz.lab.protocol import (
     FrameError,
@@ -37,6 +38,12 @@ START_SECONDS = 120.0
 SLACK_SECONDS = 15.0
 # How long a worker may take to clean up and exit when asked to stop.
 STOP_SECONDS = 3.0
+# Deaths in a row (no answer between them) after which a worker is not started again: one
+# that cannot import torch would otherwise be restarted on every request, for ever.
+RESTART_LIMIT = 3
+# How much of a dead worker's stderr its message quotes.
+LAST_WORDS_LINES = 6
+LAST_WORDS_BYTES = 4096
 
 
 class WorkerError(Exception):
@@ -78,9 +85,22 @@ def worker_command(arguments: list[str]) -> list[str]:
     return [sys.executable, "-I", "-c", _BOOTSTRAP, json.dumps(worker_path()), *arguments]
 
 
-def spawn(servers: int, torchvision: bool = False) -> tuple[subprocess.Popen[bytes], list[Pipes]]:
+def last_words(stderr: IO[bytes]) -> str:
+    """The last lines a worker wrote to its stderr (a traceback's end, usually)."""
+    try:
+        size = os.fstat(stderr.fileno()).st_size
+        data = os.pread(stderr.fileno(), LAST_WORDS_BYTES, max(0, size - LAST_WORDS_BYTES))
+    except (OSError, ValueError):
+        return ""
+    lines = [line for line in data.decode("utf-8", "replace").splitlines() if line.strip()]
+    return "\n".join(lines[-LAST_WORDS_LINES:])
+
+
+def spawn(
+    servers: int, torchvision: bool = False
+) -> tuple[subprocess.Popen[bytes], list[Pipes], IO[bytes]]:
     """Start one worker process that imports torch once and serves `servers` pipe pairs,
-    forking a server per extra pair (see worker.main)."""
+    forking a server per extra pair (see worker.main); and the file its stderr goes to."""
     ours: list[Pipes] = []
     theirs: list[int] = []
     for _ in range(servers):
@@ -89,18 +109,20 @@ def spawn(servers: int, torchvision: bool = False) -> tuple[subprocess.Popen[byt
         ours.append((to_write, from_read))
         theirs += [to_read, from_write]
     pairs = [f"{theirs[i]}:{theirs[i + 1]}" for i in range(0, len(theirs), 2)]
+    # Kept, not shown: the terminal is the app's, but a worker that fails says why here.
+    stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed with the workers that share it)
     process = subprocess.Popen(
         worker_command([*(["--torchvision"] if torchvision else []), *pairs]),
         cwd=_WORKER_CWD,
         pass_fds=theirs,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr,
         start_new_session=True,
     )
     for fd in theirs:
         os.close(fd)
-    return process, ours
+    return process, ours, stderr
 
 
 class Worker:
@@ -111,26 +133,35 @@ class Worker:
     """
 
     def __init__(
-        self, process: subprocess.Popen[bytes] | None = None, pipes: Pipes | None = None
+        self,
+        process: subprocess.Popen[bytes] | None = None,
+        pipes: Pipes | None = None,
+        stderr: IO[bytes] | None = None,
     ) -> None:
         self.torch_version: str | None = None
         self.pid: int | None = None
+        # Deaths since the last answer; past RESTART_LIMIT, `dead` says why it stays down.
+        self.failures = 0
+        self.dead: str | None = None
         self._frames: deque[dict[str, Any]] = deque()
         # Held while a request is in flight: `stop` from another thread then leaves the pipes
         # to that request, which is still reading them.
         self._busy = threading.Lock()
         self._stopped = False
-        if pipes is None:
+        if pipes is None or stderr is None:
             self.start()
         else:
-            self._attach(process, pipes)
+            self._attach(process, pipes, stderr)
 
     def start(self) -> None:
-        process, [pipes] = spawn(1)
-        self._attach(process, pipes)
+        process, [pipes], stderr = spawn(1)
+        self._attach(process, pipes, stderr)
 
-    def _attach(self, process: subprocess.Popen[bytes] | None, pipes: Pipes) -> None:
+    def _attach(
+        self, process: subprocess.Popen[bytes] | None, pipes: Pipes, stderr: IO[bytes]
+    ) -> None:
         self.process = process
+        self.stderr = stderr
         self.pid = process.pid if process is not None else None
         self._to_worker, self._from_worker = pipes
         self._reader = FrameReader()
@@ -179,18 +210,35 @@ class Worker:
         with self._busy:
             if self._stopped:
                 raise WorkerError("the lab is closed")
+            if self.dead is not None:
+                raise WorkerError(self.dead)
             try:
                 self.wait_ready()
                 write_frame(self._to_worker, message)
-                return self._next(key, seconds, "the worker stopped answering")[key]
+                answer = self._next(key, seconds, "the worker stopped answering")[key]
             except (OSError, FrameError, WorkerError) as exc:
                 if self._stopped:
                     self._close_pipes()
                     raise WorkerError("the lab is closed") from None
-                self._kill()
-                self._close_pipes()
-                self.start()
-                raise WorkerError(str(exc)) from None
+                raise WorkerError(self._restart(str(exc))) from None
+            self.failures = 0
+            return answer
+
+    def _restart(self, death: str) -> str:
+        """End the dead worker and start another, up to the limit; what to tell the user."""
+        self._kill()
+        self._close_pipes()
+        words = last_words(self.stderr)
+        said = f"; its last words:\n{words}" if words else ""
+        self.failures += 1
+        if self.failures > RESTART_LIMIT:
+            self.dead = (
+                f"the worker failed {self.failures} times in a row and was not started "
+                f"again: {death}{said}"
+            )
+            return self.dead
+        self.start()
+        return f"{death}; a new worker was started{said}"
 
     def run(self, request: VariantRequest) -> VariantResult:
         message = {"op": "run", "request": request.to_json()}
@@ -199,7 +247,7 @@ class Worker:
         except WorkerError as exc:
             if self._stopped:
                 return closed_result(request)
-            error = RunError("WorkerDied", f"{exc}; a new worker was started", None)
+            error = RunError("WorkerDied", str(exc), None)
             return VariantResult(request.question, request.variant, [], [], error)
         return VariantResult.from_json(data)
 
@@ -271,8 +319,8 @@ class Lab:
         """`torchvision`: import it before the servers fork, for runs known to need it."""
         self.size = max(1, workers or os.cpu_count() or 1)
         # One process imports torch once; the other servers are forked from it.
-        process, pipes = spawn(self.size, torchvision)
-        self.workers = [Worker(process if i == 0 else None, p) for i, p in enumerate(pipes)]
+        process, pipes, stderr = spawn(self.size, torchvision)
+        self.workers = [Worker(process if i == 0 else None, p, stderr) for i, p in enumerate(pipes)]
         self._idle: queue.Queue[Worker] = queue.Queue()
         for worker in self.workers:
             self._idle.put(worker)

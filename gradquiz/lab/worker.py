@@ -486,10 +486,10 @@ def main() -> None:
         (int(a), int(b))
         for a, b in (argument.split(":") for argument in arguments if ":" in argument)
     ]
-    # Keep the import and anything torch prints away from the terminal gradquiz draws on.
+    # Keep anything torch prints away from the terminal gradquiz draws on; stderr goes to a
+    # file gradquiz reads should the worker die.
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
     # Ctrl-C in gradquiz's terminal is gradquiz's to handle; SIGTERM is how it stops us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _terminate)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from gradquiz.lab import client
 from gradquiz.lab.client import Lab
 from gradquiz.lab.protocol import Limits, Snippet, VariantRequest
 from tests.conftest import write
@@ -301,3 +302,50 @@ def test_odd_values_print_in_every_run_format(tmp_path: Path, fmt: str) -> None:
     check = gradquiz_in(tmp_path, "check", "q.yaml")
     assert "Traceback" not in check.stderr
     assert "OverflowError: an integer of 401 digits is too large" in check.stdout, check.stdout
+
+
+def test_a_worker_that_cannot_start_is_restarted_up_to_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    starts = tmp_path / "starts"
+    failing = (
+        f"open({str(starts)!r}, 'a').write('x')\n"
+        "import sys\n"
+        "print('Traceback (most recent call last):', file=sys.stderr)\n"
+        "print(\"ModuleNotFoundError: No module named 'torch'\", file=sys.stderr)\n"
+        "sys.exit(1)\n"
+    )
+    monkeypatch.setattr(client, "worker_command", lambda _: [sys.executable, "-c", failing])
+    with Lab(1) as lab:
+        first = lab.run(hostile("x = 1"))
+        assert first.error is not None and first.error.type == "WorkerDied"
+        assert first.error.message == (
+            "the worker exited with code 1; a new worker was started; its last words:\n"
+            "Traceback (most recent call last):\n"
+            "ModuleNotFoundError: No module named 'torch'"
+        )
+        for _ in range(client.RESTART_LIMIT):
+            last = lab.run(hostile("x = 1"))
+        assert last.error is not None
+        assert last.error.message.startswith(
+            f"the worker failed {client.RESTART_LIMIT + 1} times in a row and was not started "
+            "again: the worker exited with code 1; its last words:\n"
+        )
+        assert last.error.message.endswith("No module named 'torch'")
+        started = time.monotonic()
+        dead = lab.run(hostile("x = 1"))
+        assert time.monotonic() - started < 1
+        assert dead.error is not None and dead.error.message == last.error.message
+    assert starts.read_text() == "x" * (client.RESTART_LIMIT + 1)
+
+
+def test_an_answer_resets_the_count_of_deaths(lab: Lab) -> None:
+    worker = lab.workers[0]
+    for _ in range(client.RESTART_LIMIT + 1):
+        assert worker.process is not None
+        worker.wait_ready()
+        os.killpg(worker.process.pid, signal.SIGKILL)
+        died = lab.run(hostile("x = 1"))
+        assert died.error is not None and "a new worker was started" in died.error.message
+        assert lab.run(hostile("x = 1", watch={"x": "x"})).rows[0].values == {"x": 1}
+    assert worker.dead is None and worker.failures == 0
