@@ -11,7 +11,8 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from gradquiz.lab import reaper
+from gradquiz.lab import caps, reaper
+from gradquiz.lab.protocol import Limits
 
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
@@ -54,6 +55,8 @@ def findings() -> list[Finding]:
     linux = sys.platform.startswith("linux")
     subreaper = linux and _in_child(reaper.become_subreaper)
     namespaces = linux and _in_child(_namespaces)
+    nproc = linux and caps.nproc_enforced()
+    cgroup = linux and caps.cgroup_v2_delegated()
     return [
         Finding(
             "processes a snippet starts end with its run (child subreaper)",
@@ -68,6 +71,34 @@ def findings() -> list[Finding]:
             "a child holding the result pipe open cannot stretch a run"
             if linux and _pidfd()
             else "the worker polls for the run's exit every 20 ms",
+        ),
+        Finding(
+            "a run's processes and threads are capped (RLIMIT_NPROC)",
+            nproc,
+            f"at {Limits().processes} on top of what this user already runs"
+            if nproc
+            else "not enforced: Linux exempts root and CAP_SYS_RESOURCE from it; only the "
+            "sweep after each run bounds a fork bomb",
+        ),
+        Finding(
+            "a run's memory is capped across its processes by the kernel (cgroup v2)",
+            False,
+            "not used: the worker sums its processes' memory (PSS) every "
+            f"{caps.WATCH_SECONDS:g} s and ends the run over {Limits().memory_mb} MiB; "
+            "each process also has its own address-space cap"
+            + ("; a delegated cgroup v2 is available" if cgroup else ""),
+        ),
+        Finding(
+            "a run's working directory is capped",
+            True,
+            f"at {Limits().disk_mb} MiB, measured every {caps.WATCH_SECONDS:g} s (a fast "
+            "writer can go past it by what it writes in that time); files elsewhere are "
+            "only capped one by one",
+        ),
+        Finding(
+            "what the worker reads from a run is bounded",
+            True,
+            f"a trace over {caps.TRACE_BYTES // caps.MiB} MiB is cut and said so",
         ),
         Finding(
             "a worker killed with SIGKILL takes its runs' processes with it",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import struct
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from gradquiz.format.model import Code, Question, Variant
@@ -33,9 +33,15 @@ class Snippet:
 
 @dataclass(frozen=True)
 class Limits:
+    """What one run may use: its own process's memory, and that of all its processes together
+    (on top of what they share with the worker), its working directory's files, and the
+    processes and threads it may start."""
+
     timeout: float = 10.0
     memory_mb: int = 2048
     output_chars: int = 64 * 1024
+    disk_mb: int = 512
+    processes: int = 64
 
 
 @dataclass(frozen=True)
@@ -144,8 +150,7 @@ def requests_for(
             *variants,
             Variant("yours", question.arrangement(arrangement)),
         ]
-    base_limits = limits or Limits()
-    limits = Limits(experiment.timeout, base_limits.memory_mb, base_limits.output_chars)
+    limits = replace(limits or Limits(), timeout=experiment.timeout)
     verify = question.verify.expr if question.verify else None
     numeric = question.answer if question.type == "numeric" else None
     requests = []

@@ -21,11 +21,12 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gradquiz.lab import reaper
+from gradquiz.lab import caps, reaper
 from gradquiz.lab.protocol import (
     FrameError,
     FrameReader,
@@ -47,6 +48,8 @@ EXIT_CRASHED = 70
 EXIT_PIPE_LOST = 71
 # How often the parent looks whether a child has exited where Linux has no pidfd (< 5.3).
 POLL_SECONDS = 0.02
+# How often a server counts its user's processes again, for the cap on a run's processes.
+TASKS_RECOUNT_SECONDS = 10.0
 
 
 class CappedStream:
@@ -88,6 +91,13 @@ def _virtual_memory() -> int:
     return 0
 
 
+def _resident_memory() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
 def peak_memory_kb() -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -120,7 +130,10 @@ class Spare:
 
     def wait(self) -> int:
         if self.status is None:
-            self.status = os.waitpid(self.pid, 0)[1]
+            try:
+                self.status = os.waitpid(self.pid, 0)[1]
+            except ChildProcessError:  # reaped by a sweep that SIGTERM cut short
+                self.status = 0
         return self.status
 
     def exited(self) -> bool:
@@ -150,8 +163,10 @@ def _pidfd(pid: int) -> int | None:
         return None
 
 
-def fork_spare(client_fds: tuple[int, ...]) -> Spare:
-    workdir = tempfile.mkdtemp(prefix="gradquiz-run-")
+def fork_spare(client_fds: tuple[int, ...], lab: caps.LabDirectory, tasks: int) -> Spare:
+    """A child waiting for its request; `tasks`: the processes and threads its user runs,
+    which its request's cap on processes comes on top of (RLIMIT_NPROC)."""
+    workdir = lab.run_directory()
     request_read, request_write = os.pipe()
     result_read, result_write = os.pipe()
     flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC
@@ -161,7 +176,9 @@ def fork_spare(client_fds: tuple[int, ...]) -> Spare:
     if pid == 0:
         # The child must not hold gradquiz's pipes: a process it leaves behind would keep
         # them open and hide the worker's death from gradquiz.
-        for fd in (*client_fds, request_write, result_read):
+        # Nor the lab directory's lock: releasing it would let another gradquiz remove the
+        # directory under a live worker.
+        for fd in (*client_fds, request_write, result_read, lab.lock_fd):
             os.close(fd)
         os.setpgid(0, 0)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -172,7 +189,7 @@ def fork_spare(client_fds: tuple[int, ...]) -> Spare:
             request = VariantRequest.from_json(read_frame(request_read))
         except FrameError:
             os._exit(0)  # the worker went away before a request came
-        _child(request, result_write, output_fd, workdir)
+        _child(request, result_write, output_fd, workdir, tasks)
     # Both sides set the group, so it exists whichever runs first: a kill before the child
     # got that far must still reach it.
     with contextlib.suppress(OSError):
@@ -183,7 +200,9 @@ def fork_spare(client_fds: tuple[int, ...]) -> Spare:
     return Spare(pid, request_write, result_read, workdir, output_fd, torchvision, _pidfd(pid))
 
 
-def _child(request: VariantRequest, result_fd: int, output_fd: int, workdir: str) -> None:
+def _child(
+    request: VariantRequest, result_fd: int, output_fd: int, workdir: str, tasks: int
+) -> None:
     """In the forked child: confine, run, report. Never returns."""
     from gradquiz.lab.runner import run_variant
 
@@ -198,6 +217,8 @@ def _child(request: VariantRequest, result_fd: int, output_fd: int, workdir: str
     resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
     limit = _virtual_memory() + request.limits.memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    processes = tasks + request.limits.processes
+    resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
     status = 0
     try:
         done = run_variant(request, lambda message: write_frame(result_fd, message))
@@ -246,6 +267,10 @@ class Collected:
     timed_out: bool = False
     orphaned: bool = False
     broken: str | None = None
+    # A cap the run went over, as the error's (type, message).
+    over: tuple[str, str] | None = None
+    received: int = 0
+    reader: FrameReader = field(default_factory=FrameReader)
 
     def take(self, frame: dict[str, Any]) -> None:
         """Keep a frame, checked: the snippet can write into the pipe it comes through."""
@@ -269,39 +294,52 @@ class Collected:
             raise FrameError(f"a frame of no known kind ({', '.join(map(repr, frame))})")
 
 
-def _collect(spare: Spare, control_fd: int, deadline: float) -> Collected:
+def _collect(spare: Spare, control_fd: int, deadline: float, budget: caps.Budget) -> Collected:
     """Frames until the final one, the child's exit or the deadline, whichever comes first.
 
     The pipe's end is no sign: a process the snippet started may hold it open (or the
     snippet may close it) while the child runs on or after it has gone.
     """
     collected = Collected()
-    reader = FrameReader()
     try:
-        _listen(spare, control_fd, deadline, reader, collected)
+        _listen(spare, control_fd, deadline, budget, collected)
     except FrameError as exc:
         collected.broken = f"the experiment sent a broken result: {exc}"
-    if collected.done is None and collected.broken is None and reader.pending:
+    if collected.done is None and collected.broken is None and collected.reader.pending:
         collected.broken = "the experiment's result stopped in the middle of a frame"
     return collected
 
 
 def _listen(
-    spare: Spare, control_fd: int, deadline: float, reader: FrameReader, collected: Collected
+    spare: Spare,
+    control_fd: int,
+    deadline: float,
+    budget: caps.Budget,
+    collected: Collected,
 ) -> None:
     watched = [spare.result_fd, control_fd, *([spare.pidfd] if spare.pidfd is not None else [])]
-    while collected.done is None:
-        left = deadline - time.monotonic()
-        if left <= 0:
+    measure = time.monotonic() + caps.WATCH_SECONDS
+    while collected.done is None and collected.over is None:
+        now = time.monotonic()
+        if now >= deadline:
             collected.timed_out = True
             return
-        wait = left if spare.pidfd is not None else min(left, POLL_SECONDS)
-        ready, _, _ = select.select(watched, [], [], wait)
+        if now >= measure:
+            collected.over = _over_caps(spare, budget)
+            # Measuring a big tree on a busy machine can take longer than the interval:
+            # reading the pipe must still get at least twice as long.
+            cost = time.monotonic() - now
+            measure = now + max(caps.WATCH_SECONDS, 3 * cost)
+            continue
+        wait = min(deadline, measure) - now
+        ready, _, _ = select.select(
+            watched, [], [], min(wait, POLL_SECONDS) if spare.pidfd is None else wait
+        )
         if control_fd in ready:
             # gradquiz never writes during a run: this is its end of the pipe closing.
             collected.orphaned = True
             return
-        if spare.result_fd in ready and not _take(spare.result_fd, reader, collected):
+        if spare.result_fd in ready and not _take(spare.result_fd, collected):
             watched.remove(spare.result_fd)
         if spare.pidfd in ready or (spare.pidfd is None and spare.exited()):
             # Gone: what it wrote before exiting is in the pipe already.
@@ -309,25 +347,49 @@ def _listen(
                 spare.result_fd in watched
                 and collected.done is None
                 and select.select([spare.result_fd], [], [], 0)[0]
-                and _take(spare.result_fd, reader, collected)
+                and _take(spare.result_fd, collected)
             ):
                 pass
             return
 
 
-def _take(fd: int, reader: FrameReader, collected: Collected) -> bool:
-    """Read what is there into `collected`; False at the pipe's end."""
+def _take(fd: int, collected: Collected) -> bool:
+    """Read what is there into `collected`; False at the pipe's end or over the cap."""
     data = os.read(fd, 1 << 20)
-    for frame in reader.feed(data):
+    collected.received += len(data)
+    if collected.received > caps.TRACE_BYTES:
+        limit = caps.TRACE_BYTES // caps.MiB
+        kept = f"the first {len(collected.rows)} rows are kept"
+        collected.over = ("TraceTooLarge", f"the trace is over the {limit} MiB limit; {kept}")
+        return False
+    for frame in collected.reader.feed(data):
         collected.take(frame)
     return bool(data)
 
 
-def run_on(spare: Spare, request: VariantRequest, control_fd: int) -> dict[str, Any]:
-    """Hand the request to a spare child and collect its frames until done or the timeout."""
+def _over_caps(spare: Spare, budget: caps.Budget) -> tuple[str, str] | None:
+    """Whether a run still going has gone over a cap that no rlimit holds across processes."""
+    if caps.directory_bytes(spare.workdir, budget.disk) > budget.disk:
+        limit = budget.disk // caps.MiB
+        return "DiskLimit", f"the experiment wrote more than {limit} MiB of files"
+    if caps.tree_memory(reaper.descendants(os.getpid())) > budget.memory + budget.inherited:
+        limit = budget.memory // caps.MiB
+        return "MemoryLimit", f"the experiment's processes used more than {limit} MiB together"
+    return None
+
+
+def run_on(
+    spare: Spare, request: VariantRequest, control_fd: int, inherited: int
+) -> dict[str, Any]:
+    """Hand the request to a spare child and collect its frames until done or the timeout.
+
+    `inherited`: bytes of memory the child shares with the worker from the start, which the
+    run's cap on memory is on top of."""
     started = time.monotonic()
     write_frame(spare.request_fd, request.to_json())
-    collected = _collect(spare, control_fd, started + request.limits.timeout)
+    limits = request.limits
+    budget = caps.Budget(limits.memory_mb * caps.MiB, inherited, limits.disk_mb * caps.MiB)
+    collected = _collect(spare, control_fd, started + limits.timeout, budget)
     spare.kill()
     if collected.orphaned:
         raise SystemExit(0)  # the server's cleanup discards this child
@@ -338,6 +400,8 @@ def run_on(spare: Spare, request: VariantRequest, control_fd: int) -> dict[str, 
         if collected.timed_out:
             message = f"timed out after {request.limits.timeout:g} s"
             error = RunError("Timeout", message, collected.step)
+        elif collected.over is not None:
+            error = RunError(*collected.over, collected.step)
         else:
             death = collected.broken or _describe_death(status)
             error = RunError("WorkerDied", death, collected.step)
@@ -387,15 +451,25 @@ def _warm_up() -> None:
 class Server:
     """The worker's loop: one spare child always forked and waiting for the next request."""
 
-    def __init__(self, in_fd: int, out_fd: int) -> None:
+    def __init__(self, in_fd: int, out_fd: int, lab: caps.LabDirectory) -> None:
         self.in_fd = in_fd
         self.out_fd = out_fd
+        self.lab = lab
         self.spare: Spare | None = None
+        self.inherited = _resident_memory()
+        # What this user runs besides us, counted now and then: a /proc scan per run
+        # would cost more than most runs.
+        self.tasks = caps.user_tasks()
+        self.tasks_counted = time.monotonic()
 
     def fresh_spare(self) -> Spare:
         if self.spare is not None:
-            self.spare.discard()
-        self.spare = fork_spare((self.in_fd, self.out_fd))
+            with _sigterm_held():
+                self.spare.discard()
+        if time.monotonic() - self.tasks_counted > TASKS_RECOUNT_SECONDS:
+            self.tasks = caps.user_tasks()
+            self.tasks_counted = time.monotonic()
+        self.spare = fork_spare((self.in_fd, self.out_fd), self.lab, self.tasks)
         return self.spare
 
     def serve(self) -> None:
@@ -409,8 +483,10 @@ class Server:
             self.loop()
         finally:
             # Whatever ends the worker (gradquiz leaving, SIGTERM) ends the experiment too.
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
             if self.spare is not None:
                 self.spare.discard()
+            self.lab.leave()
 
     def loop(self) -> None:
         while True:
@@ -441,7 +517,7 @@ class Server:
             import_torchvision()
             _settle()
             spare = self.fresh_spare()
-        return run_on(spare, request, self.in_fd)
+        return run_on(spare, request, self.in_fd, self.inherited)
 
 
 def prepare(torchvision: bool) -> None:
@@ -458,7 +534,7 @@ def prepare(torchvision: bool) -> None:
     _settle()
 
 
-def clone(pair: tuple[int, int], others: list[tuple[int, int]]) -> None:
+def clone(pair: tuple[int, int], others: list[tuple[int, int]], lab: caps.LabDirectory) -> None:
     """Fork a server for `pair` that shares this process's imports instead of repeating them.
 
     Forked twice, so the server belongs to no one here: this process never has to reap it.
@@ -469,7 +545,7 @@ def clone(pair: tuple[int, int], others: list[tuple[int, int]]) -> None:
                 with contextlib.suppress(OSError):  # those of earlier clones are closed
                     os.close(fd)
             try:
-                Server(*pair).serve()
+                Server(*pair, lab).serve()
             finally:
                 os._exit(0)
         os._exit(0)
@@ -493,10 +569,21 @@ def main() -> None:
     # Ctrl-C in gradquiz's terminal is gradquiz's to handle; SIGTERM is how it stops us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _terminate)
+    lab = caps.LabDirectory()
     prepare(torchvision)
     for index, pair in enumerate(pairs[1:], start=1):
-        clone(pair, [p for i, p in enumerate(pairs) if i != index])
-    Server(*pairs[0]).serve()
+        clone(pair, [p for i, p in enumerate(pairs) if i != index], lab)
+    Server(*pairs[0], lab).serve()
+
+
+@contextlib.contextmanager
+def _sigterm_held() -> Iterator[None]:
+    """SIGTERM waits until the block is done: a sweep cut short would leave processes."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
 
 
 def _terminate(signum: int, frame: object) -> None:

@@ -167,7 +167,7 @@ open('left-behind.txt', 'w').write('x')
 def test_runs_in_a_temporary_directory_that_is_removed(lab: Lab) -> None:
     result = lab.run(request("import os\n", watch={"cwd": "os.getcwd()"}))
     cwd = result.rows[0].values["cwd"]
-    assert isinstance(cwd, str) and "gradquiz-run-" in cwd
+    assert isinstance(cwd, str) and Path(cwd).parent.name.startswith("gradquiz-lab-")
     # The worker answers first and cleans up while gradquiz reads the answer.
     deadline = time.monotonic() + 5
     while Path(cwd).exists() and time.monotonic() < deadline:

@@ -9,9 +9,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
+import site
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -186,6 +189,10 @@ def test_doctor_reports_what_this_machine_enforces(tmp_path: Path) -> None:
     assert "killed after each run" in subreaper["detail"]
     unenforced = found["a worker killed with SIGKILL takes its runs' processes with it"]
     assert unenforced["held"] is False and "not enforced" in unenforced["detail"]
+    # Root is exempt from RLIMIT_NPROC, and the report says so rather than claim the cap.
+    nproc = found["a run's processes and threads are capped (RLIMIT_NPROC)"]
+    assert nproc["held"] is (os.geteuid() != 0)
+    assert found["what the worker reads from a run is bounded"]["held"] is True
 
 
 def hostile(
@@ -194,6 +201,7 @@ def hostile(
     verify: str | None = None,
     answer: str | None = None,
     timeout: float = 10,
+    limits: Limits | None = None,
 ) -> VariantRequest:
     return VariantRequest(
         question="q",
@@ -204,7 +212,7 @@ def hostile(
         else tuple((k, Snippet(v, "q.yaml", 5)) for k, v in watch.items()),
         verify=None if verify is None else Snippet(verify, "q.yaml", 30),
         answer=None if answer is None else Snippet(answer, "q.yaml", 31),
-        limits=Limits(timeout=timeout),
+        limits=limits or Limits(timeout=timeout),
     )
 
 
@@ -349,3 +357,142 @@ def test_an_answer_resets_the_count_of_deaths(lab: Lab) -> None:
         assert died.error is not None and "a new worker was started" in died.error.message
         assert lab.run(hostile("x = 1", watch={"x": "x"})).rows[0].values == {"x": 1}
     assert worker.dead is None and worker.failures == 0
+
+
+UNPRIVILEGED = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+BOMB = """\
+import os, time
+made = 0
+for _ in range(200):
+    try:
+        pid = os.fork()
+    except OSError:
+        break
+    if pid == 0:
+        os.setsid()
+        time.sleep(300)
+        os._exit(0)
+    made += 1
+"""
+
+
+@pytest.fixture
+def shared_dir() -> Iterator[Path]:
+    """A directory an unprivileged user can read and write (pytest's tmp_path is root's)."""
+    directory = Path(tempfile.mkdtemp(prefix="gradquiz-test-"))
+    directory.chmod(0o777)
+    yield directory
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def unprivileged(env: dict[str, str]) -> list[str] | None:
+    """How to start gradquiz as `nobody` (root is exempt from RLIMIT_NPROC), or None.
+
+    This interpreter may sit where `nobody` cannot reach (a pyenv under /root): then the
+    system's Python of the same version, with our packages on its path, stands in."""
+    if os.geteuid() != 0:
+        return [str(GRADQUIZ)]
+    if shutil.which("setpriv") is None:
+        return None
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    for python in (sys.executable, f"/usr/bin/{version}", f"/usr/local/bin/{version}"):
+        # It must start itself again, as it starts the worker.
+        again = "import subprocess, sys; subprocess.run([sys.executable, '-c', ''], check=True)"
+        probe = subprocess.run(
+            [*UNPRIVILEGED, python, "-c", again], capture_output=True, check=False
+        )
+        if probe.returncode == 0:
+            root = str(Path(__file__).resolve().parents[2])
+            env["PYTHONPATH"] = os.pathsep.join([root, *site.getsitepackages()])
+            return [*UNPRIVILEGED, python, "-m", "gradquiz"]
+    return None
+
+
+def test_a_bounded_fork_bomb_meets_the_process_cap(shared_dir: Path, leftovers: str) -> None:
+    write(shared_dir, "q.yaml", pack(BOMB, watch="{made: made}", timeout=20))
+    env = {**os.environ, TAG: leftovers, "GRADQUIZ_HOME": str(shared_dir / "home")}
+    command = unprivileged(env)
+    if command is None:
+        pytest.skip("no way to run gradquiz as an unprivileged user here")
+    done = subprocess.run(
+        [*command, "run", "--questions", "q.yaml", "hostile", "--json"],
+        cwd=shared_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    variant = json.loads(done.stdout)["variants"][0]
+    assert variant["error"] is None, (variant["error"], variant["output"][-500:])
+    made = variant["rows"][0]["values"]["made"]
+    # 64 on top of what the user ran when the worker counted: give or take the processes
+    # that came and went since, far short of 200.
+    assert Limits().processes - 8 < made <= Limits().processes + 8
+    assert settled(leftovers) == []
+
+
+def test_a_flood_of_rows_is_cut_at_the_trace_cap(lab: Lab) -> None:
+    code = "for _ in range(100_000):\n    record()\n"
+    result = lab.run(hostile(code, watch={"big": "torch.zeros(20_000)"}, timeout=60))
+    assert result.error is not None and result.error.type == "TraceTooLarge"
+    kept = len(result.rows)
+    assert 0 < kept < 100_000
+    assert result.error.message == (
+        f"the trace is over the 32 MiB limit; the first {kept} rows are kept"
+    )
+
+
+def test_many_small_files_meet_the_directory_cap(lab: Lab) -> None:
+    code = """\
+import os
+for n in range(10_000):
+    with open(f'f{n}', 'wb') as f:
+        f.write(os.urandom(1 << 20))
+"""
+    started = time.monotonic()
+    result = lab.run(hostile(code, limits=Limits(timeout=30, disk_mb=16)))
+    assert time.monotonic() - started < 10
+    assert result.error is not None
+    assert (result.error.type, result.error.message) == (
+        "DiskLimit",
+        "the experiment wrote more than 16 MiB of files",
+    )
+
+
+def test_memory_is_capped_for_all_of_a_runs_processes(lab: Lab) -> None:
+    # Three forks of 160 MiB each: under the 256 MiB per process, over it together.
+    code = """\
+import os, time
+for _ in range(3):
+    if os.fork() == 0:
+        block = bytearray(160 << 20)
+        time.sleep(30)
+        os._exit(0)
+time.sleep(30)
+"""
+    started = time.monotonic()
+    result = lab.run(hostile(code, limits=Limits(timeout=60, memory_mb=256)))
+    assert time.monotonic() - started < 20
+    assert result.error is not None
+    assert (result.error.type, result.error.message) == (
+        "MemoryLimit",
+        "the experiment's processes used more than 256 MiB together",
+    )
+
+
+def test_a_killed_workers_directory_is_removed_at_the_next_start() -> None:
+    with Lab(1) as first:
+        cwd = first.run(hostile("import os", watch={"cwd": "os.getcwd()"})).rows[0].values["cwd"]
+        assert isinstance(cwd, str)
+        directory = Path(cwd).parent
+        assert directory.name.startswith("gradquiz-lab-") and directory.exists()
+        worker = first.workers[0].process
+        assert worker is not None
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+        assert directory.exists()
+    with Lab(1) as second:
+        second.torch_version  # noqa: B018 (started)
+        assert not directory.exists()
