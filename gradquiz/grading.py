@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gradquiz.format.model import NumericAnswer, Question
+from gradquiz.format.model import MAIN, REFERENCE, YOURS, NumericAnswer, Question
 from gradquiz.format.problems import Problem
-from gradquiz.lab.protocol import RunError, VariantResult
+from gradquiz.lab.protocol import UNFINISHED, RunError, VariantResult
 
 Results = Mapping[str, VariantResult]
 Response = str | frozenset[str] | bool | float | tuple[str, ...]
@@ -76,14 +76,14 @@ def proven(question: Question, results: Results) -> set[str] | bool | None:
     if any(o is None or o.error is not None for o in outcomes.values()):
         return None
     if question.type == "truefalse":
-        main = outcomes.get("main")
+        main = outcomes.get(MAIN)
         return None if main is None else bool(main.value)
     return {variant for variant, outcome in outcomes.items() if outcome and outcome.value}
 
 
 def numeric_value(question: Question, results: Results) -> float | None:
     """The correct number for a numeric question: its `expr` after the main run."""
-    main = results.get("main")
+    main = results.get(MAIN)
     if main is None or main.answer is None or main.answer.error is not None:
         return None
     value = main.answer.value
@@ -97,10 +97,10 @@ def numeric_value(question: Question, results: Results) -> float | None:
 def variant_correct(question: Question, variant: str, results: Results) -> bool | None:
     """Whether a variant stands for a correct answer, where the key or the run says."""
     if question.type == "order":
-        if variant == "reference":
+        if variant == REFERENCE:
             return True
-        if variant in results and "reference" in results:
-            return traces_equal(results[variant], results["reference"], tolerance_of(question))
+        if variant in results and REFERENCE in results:
+            return traces_equal(results[variant], results[REFERENCE], tolerance_of(question))
         return None
     if question.choice(variant) is not None:
         return variant in question.correct_choices()
@@ -134,7 +134,7 @@ def grade(question: Question, response: Response, results: Results) -> Verdict:
         tolerance = question.answer.tolerance
         ok = abs(float(response) - value) <= tolerance
         return Verdict(ok, f"PyTorch computes {value:.6g} (accepted within ±{tolerance:g}).")
-    yours, reference = results.get("yours"), results.get("reference")
+    yours, reference = results.get(YOURS), results.get(REFERENCE)
     if yours is None or reference is None:
         return Verdict(False, "The arrangement has not been run.")
     same = traces_equal(yours, reference, tolerance_of(question))
@@ -155,7 +155,7 @@ def check(question: Question, results: Results) -> list[Problem]:
     problems = [
         Problem(question.where("experiment"), f"variant {variant}: {result.error}")
         for variant, result in results.items()
-        if result.error is not None and result.error.type in ("Timeout", "WorkerDied")
+        if result.error is not None and result.error.type in UNFINISHED
     ]
     for variant, result in results.items():
         for name, outcome in (("verify", result.verify), ("answer", result.answer)):
@@ -193,7 +193,7 @@ def check(question: Question, results: Results) -> list[Problem]:
                 )
             )
     elif question.type == "order":
-        reference = results.get("reference")
+        reference = results.get(REFERENCE)
         if reference is not None and reference.error is not None:
             problems.append(
                 Problem(question.where("lines"), f"the lines in order fail: {reference.error}")

@@ -18,7 +18,15 @@ CORE = [
     "gradquiz.packs",
     "gradquiz.trust",
 ]
-NO_TORCH = [*CORE, "gradquiz.cli", "gradquiz.lab.client", "gradquiz.lab.protocol"]
+NO_TORCH = [
+    *CORE,
+    "gradquiz.cli",
+    "gradquiz.cli.doctor",
+    "gradquiz.lab.client",
+    "gradquiz.lab.protocol",
+    "gradquiz.lab.isolation",
+    "gradquiz.lab.server",
+]
 
 
 def loaded_after_import(module: str) -> set[str]:

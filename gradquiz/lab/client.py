@@ -21,12 +21,20 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from gradquiz.lab.protocol import (
+    CLOSED,
+    WORKER_DIED,
+    Frame,
     FrameError,
     FrameReader,
+    GetStats,
+    Ready,
+    Result,
+    Run,
     RunError,
+    Stats,
     VariantRequest,
     VariantResult,
     write_frame,
@@ -51,11 +59,13 @@ class WorkerError(Exception):
 
 
 def closed_result(request: VariantRequest) -> VariantResult:
-    error = RunError("Closed", "the lab was closed before this ran", None)
+    error = RunError(CLOSED, "the lab was closed before this ran", None)
     return VariantResult(request.question, request.variant, [], [], error)
 
 
 Pipes = tuple[int, int]  # (to the worker, from the worker)
+# The frame a worker answers each request with.
+_ANSWERS = {Run.kind: Result.kind, GetStats.kind: Stats.kind}
 
 # The worker runs isolated (-I: no current directory, user site or PYTHON* variables on its
 # path) and is handed the path this process imports from, minus anything relative to where
@@ -143,7 +153,7 @@ class Worker:
         # Deaths since the last answer; past RESTART_LIMIT, `dead` says why it stays down.
         self.failures = 0
         self.dead: str | None = None
-        self._frames: deque[dict[str, Any]] = deque()
+        self._frames: deque[Frame] = deque()
         # Held while a request is in flight: `stop` from another thread then leaves the pipes
         # to that request, which is still reading them.
         self._busy = threading.Lock()
@@ -169,14 +179,12 @@ class Worker:
         self.torch_version = None
         self._stopped = False
 
-    def _next(self, key: str, seconds: float, silence: str) -> dict[str, Any]:
-        """The next frame holding `key`, waiting at most `seconds`."""
+    def _next(self, seconds: float, silence: str) -> Frame:
+        """The next frame, waiting at most `seconds`."""
         deadline = time.monotonic() + seconds
         while True:
-            while self._frames:
-                frame = self._frames.popleft()
-                if key in frame:
-                    return frame
+            if self._frames:
+                return self._frames.popleft()
             left = deadline - time.monotonic()
             if left <= 0:
                 raise WorkerError(silence)
@@ -201,12 +209,15 @@ class Worker:
     def wait_ready(self) -> str:
         """Block until torch is imported in the worker; its torch version."""
         if self.torch_version is None:
-            frame = self._next("ready", START_SECONDS, "the worker did not start in time")
-            self.torch_version = str(frame["torch"])
-            self.pid = int(frame["ready"])
+            match self._next(START_SECONDS, "the worker did not start in time"):
+                case Ready(pid, torch):
+                    self.torch_version, self.pid = torch, pid
+                case other:
+                    raise WorkerError(f"the worker sent {other.kind!r} before it was ready")
         return self.torch_version
 
-    def request(self, message: dict[str, Any], key: str, seconds: float) -> Any:
+    def request(self, frame: Run | GetStats, seconds: float) -> Frame:
+        """Send `frame`, and the answer within `seconds`; a worker that fails is restarted."""
         with self._busy:
             if self._stopped:
                 raise WorkerError("the lab is closed")
@@ -214,8 +225,10 @@ class Worker:
                 raise WorkerError(self.dead)
             try:
                 self.wait_ready()
-                write_frame(self._to_worker, message)
-                answer = self._next(key, seconds, "the worker stopped answering")[key]
+                write_frame(self._to_worker, frame)
+                answer = self._next(seconds, "the worker stopped answering")
+                if answer.kind != _ANSWERS[frame.kind]:
+                    raise WorkerError(f"the worker answered {frame.kind!r} with {answer.kind!r}")
             except (OSError, FrameError, WorkerError) as exc:
                 if self._stopped:
                     self._close_pipes()
@@ -241,19 +254,24 @@ class Worker:
         return f"{death}; a new worker was started{said}"
 
     def run(self, request: VariantRequest) -> VariantResult:
-        message = {"op": "run", "request": request.to_json()}
         try:
-            data = self.request(message, "result", request.limits.timeout + SLACK_SECONDS)
+            answer = self.request(Run(request), request.limits.timeout + SLACK_SECONDS)
         except WorkerError as exc:
             if self._stopped:
                 return closed_result(request)
-            error = RunError("WorkerDied", str(exc), None)
+            error = RunError(WORKER_DIED, str(exc), None)
             return VariantResult(request.question, request.variant, [], [], error)
-        return VariantResult.from_json(data)
+        assert isinstance(answer, Result)  # request() checked the kind
+        return answer.result
 
     def stats(self) -> dict[str, int]:
         """Peak resident memory (KiB) of the worker and of the largest variant it forked."""
-        return dict(self.request({"op": "stats"}, "stats", 30))
+        answer = self.request(GetStats(), 30)
+        assert isinstance(answer, Stats)
+        return {
+            "peak_rss_kb": answer.peak_rss_kb,
+            "children_peak_rss_kb": answer.children_peak_rss_kb,
+        }
 
     def stop(self) -> None:
         """End the worker for good; safe to call from any thread, during a request too."""

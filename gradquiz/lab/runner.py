@@ -6,7 +6,6 @@ from __future__ import annotations
 import ast
 import random
 import sys
-import time
 import traceback
 from collections.abc import Callable
 from types import CodeType, TracebackType
@@ -16,7 +15,18 @@ import torch
 from torch import nn, optim
 from torch.nn import functional
 
-from gradquiz.lab.protocol import Outcome, Row, RunError, Snippet, VariantRequest
+from gradquiz.lab.protocol import (
+    Columns,
+    Done,
+    Frame,
+    Outcome,
+    Row,
+    RunError,
+    Snippet,
+    Step,
+    TraceRow,
+    VariantRequest,
+)
 
 REPR_CHARS = 2000
 
@@ -88,7 +98,7 @@ class StopRun(Exception):
 class Run:
     """One variant's namespace, trace and error, filled as its steps run."""
 
-    def __init__(self, request: VariantRequest, emit: Callable[[dict[str, Any]], None]) -> None:
+    def __init__(self, request: VariantRequest, emit: Callable[[Frame], None]) -> None:
         self.request = request
         self.emit = emit
         self.step = 0
@@ -123,7 +133,7 @@ class Run:
                 values[label] = f"<{_describe(exc)}>"
         row = Row(self.step, values)
         self.rows.append(row)
-        self.emit({"row": {"step": row.step, "values": row.values}})
+        self.emit(TraceRow(row))
 
     def choose_columns(self) -> None:
         request = self.request
@@ -132,7 +142,7 @@ class Run:
         else:
             self.watch = default_watch(self.namespace)
         self.columns = [label for label, _ in self.watch]
-        self.emit({"columns": self.columns})
+        self.emit(Columns(self.columns))
 
     def fail(self, exc: BaseException) -> None:
         kind, _, message = _describe(exc).partition(": ")
@@ -151,7 +161,7 @@ class Run:
             self.step = step
             self.namespace["step"] = step
             self.recorded_this_step = False
-            self.emit({"step": step})
+            self.emit(Step(step))
             try:
                 exec(code, self.namespace)
             except BaseException as exc:
@@ -203,9 +213,8 @@ def _question_line(exc: BaseException, request: VariantRequest) -> int | None:
     return line
 
 
-def run_variant(request: VariantRequest, emit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-    """Seed, run setup and steps, evaluate verify and answer; the final frame's content."""
-    started = time.perf_counter()
+def run_variant(request: VariantRequest, emit: Callable[[Frame], None]) -> Done:
+    """Seed, run setup and steps, evaluate verify and answer; the final frame."""
     torch.manual_seed(request.seed)
     random.seed(request.seed)
     if "numpy" in sys.modules:
@@ -216,9 +225,4 @@ def run_variant(request: VariantRequest, emit: Callable[[dict[str, Any]], None])
         run.choose_columns()
     verify = run.evaluate(request.verify)
     answer = run.evaluate(request.answer, number=True)
-    return {
-        "error": None if run.error is None else vars(run.error),
-        "verify": None if verify is None else vars(verify),
-        "answer": None if answer is None else vars(answer),
-        "seconds": time.perf_counter() - started,
-    }
+    return Done(run.error, verify, answer)

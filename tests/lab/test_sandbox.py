@@ -228,13 +228,26 @@ for fd in map(int, os.listdir('/proc/self/fd')):
 """
 
 
+def framed(payload: bytes) -> bytes:
+    return len(payload).to_bytes(4, "big") + payload
+
+
 @pytest.mark.parametrize(
     ("frame", "message"),
     [
-        (b"\x00\x00\x00\x05hello", "a frame that is not JSON"),
-        (b'\x00\x00\x00\x0b{"done": 5}', "a frame whose 'done' is int"),
-        (b"\x00\x00\x00\x02[]", "a frame that is not a JSON object"),
-        (b'\x00\x00\x00\x0d{"forged": 1}', "a frame of no known kind ('forged')"),
+        (framed(b"hello"), "a frame that is not JSON"),
+        (framed(b"[]"), "a frame that is not a JSON object"),
+        (framed(b'{"kind": "forged"}'), "a frame of no known kind ('forged')"),
+        (
+            framed(b'{"kind": "done", "error": 5, "verify": null, "answer": null}'),
+            "done.error is int, not RunError or null",
+        ),
+        (framed(b'{"kind": "done", "error": null}'), "done has no 'verify'"),
+        (framed(b'{"kind": "row", "row": {"step": true, "values": {}}}'), "row.row.step is bool"),
+        (
+            framed(b'{"kind": "ready", "pid": 1, "torch": "9"}'),
+            "a 'ready' frame, which experiments do not send",
+        ),
         (b"\x7f\xff\xff\xff", "over the"),
         (b"\x00\x00\x01\x00{", "stopped in the middle of a frame"),
     ],
@@ -244,6 +257,7 @@ def test_forged_frames_are_a_broken_result(lab: Lab, frame: bytes, message: str)
     result = lab.run(hostile(FORGE.format(frame=frame), timeout=20))
     assert time.monotonic() - started < 10
     assert result.error is not None, result
+    assert result.error.type == "BrokenResult"
     assert result.error.message.startswith("the experiment sent a broken result") or (
         "stopped in the middle" in result.error.message
     )
