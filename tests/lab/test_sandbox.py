@@ -15,6 +15,7 @@ import site
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -140,9 +141,21 @@ if os.fork() == 0:
 """
 
 
+# Forges a final frame into its result pipe, then goes on as if nothing happened.
+FORGER = """\
+import os, stat
+for fd in map(int, os.listdir('/proc/self/fd')):
+    try:
+        if fd > 2 and stat.S_ISFIFO(os.fstat(fd).st_mode):
+            os.write(fd, b'\\x00\\x00\\x00\\x0b{"done": 5}')
+    except OSError:
+        pass
+"""
+
+
 def hostile_bank(directory: Path) -> Path:
     text = pack(DAEMON)
-    for name, body in (("sleepers", SLEEPERS), ("holder", HOLDER)):
+    for name, body in (("sleepers", SLEEPERS), ("holder", HOLDER), ("forger", FORGER)):
         question = pack(body).split("questions:\n", 1)[1].replace("id: hostile", f"id: {name}")
         text += question
     return write(directory, "hostile.yaml", text)
@@ -163,9 +176,36 @@ def test_run_leaves_no_process_and_does_not_wait_for_the_pipe(
     assert elapsed < 5 + 30
 
 
-def test_check_leaves_no_process(tmp_path: Path, leftovers: str) -> None:
-    done = gradquiz_in(tmp_path, "check", str(hostile_bank(tmp_path)), tag=leftovers)
-    assert "3 questions in 1 files" in done.stdout + done.stderr, done.stdout + done.stderr
+def test_check_leaves_no_process_and_reports_the_forgery(tmp_path: Path, leftovers: str) -> None:
+    bank = hostile_bank(tmp_path)
+    done = gradquiz_in(tmp_path, "check", str(bank), tag=leftovers)
+    assert "4 questions in 1 files" in done.stderr, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert (
+        f"{bank}:57:5: variant main: BrokenResult: the experiment sent a broken result: "
+        "a frame of no known kind (None)"
+    ) in done.stdout
+    assert settled(leftovers) == []
+
+
+def test_closing_the_apps_lab_mid_run_leaves_no_process(leftovers: str) -> None:
+    from gradquiz.tui.labpool import SharedLab
+
+    os.environ[TAG] = leftovers  # what the worker and its runs inherit
+    try:
+        shared = SharedLab(1)
+        code = SLEEPERS.removesuffix("    time.sleep(300)\n") + "while True:\n    pass\n"
+        runner = threading.Thread(target=shared.run_all, args=([hostile(code, timeout=60)],))
+        runner.start()
+        deadline = time.monotonic() + 60
+        while len(tagged_processes(leftovers)) < 50:
+            assert time.monotonic() < deadline, "the sleepers never started"
+            time.sleep(0.05)
+        shared.close()
+        runner.join(timeout=30)
+        assert not runner.is_alive()
+    finally:
+        del os.environ[TAG]
     assert settled(leftovers) == []
 
 
