@@ -96,8 +96,12 @@ def collect(
             for result in running.run_all(requests, on_result=advance):
                 results[(result.question, result.variant)] = result
             _retime(running, requests, results)
+    # Grouped once: looking each question's runs up among all runs is quadratic in the bank.
+    by_question: dict[str, dict[str, VariantResult]] = {}
+    for (question_id, variant), result in results.items():
+        by_question.setdefault(question_id, {})[variant] = result
     for question in runnable:
-        mine = {v: r for (q, v), r in results.items() if q == question.id}
+        mine = by_question.get(question.id, {})
         found = grading.check(question, mine)
         warned = lint.warnings(question, mine, key_disputed=bool(found))
         report.problems.extend(found)
