@@ -275,11 +275,33 @@ class Worker:
 
     def stop(self) -> None:
         """End the worker for good; safe to call from any thread, during a request too."""
+        self.let_go()
+        self.wait_gone()
+
+    def let_go(self) -> None:
+        """Start ending the worker: an idle one is told by its pipe closing (it cleans up and
+        exits at once, no signal to wait for); one in a run is stopped by SIGTERM."""
         self._stopped = True
-        self._kill()
         if self._busy.acquire(blocking=False):
             self._close_pipes()
             self._busy.release()
+        else:
+            self._kill()
+
+    def wait_gone(self) -> None:
+        """Wait for the worker to have exited, and insist if it has not in STOP_SECONDS."""
+        if self.process is not None:
+            try:
+                self.process.wait(timeout=STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                self._kill()
+        elif self.pid is not None:
+            deadline = time.monotonic() + STOP_SECONDS
+            while time.monotonic() < deadline and not _gone(self.pid):
+                time.sleep(0.005)
+            if not _gone(self.pid):
+                self._kill()
+        self.pid = None
 
     def _kill(self) -> None:
         """SIGTERM lets the worker end the experiment it runs; SIGKILL if it does not go."""
@@ -382,8 +404,11 @@ class Lab:
     def close(self) -> None:
         if not self._closed.is_set():
             self._closed.set()
+            # All told first, then all awaited: they clean up side by side.
             for worker in self.workers:
-                worker.stop()
+                worker.let_go()
+            for worker in self.workers:
+                worker.wait_gone()
 
     def __enter__(self) -> Lab:
         return self

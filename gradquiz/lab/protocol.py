@@ -279,9 +279,9 @@ def _build(kind: Any, value: Any, where: str) -> Any:
         if not isinstance(value, dict):
             raise FrameError(f"{where} is not an object")
         hints = _hints(kind)
-        names = {f.name for f in fields(kind)}
-        if set(value) - names:
-            raise FrameError(f"{where} has unknown fields {sorted(set(value) - names)}")
+        names = [f.name for f in fields(kind)]  # in order, so errors name the first
+        if set(value) - set(names):
+            raise FrameError(f"{where} has unknown fields {sorted(set(value) - set(names))}")
         built = {}
         for name in names:
             if name not in value:

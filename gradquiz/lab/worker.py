@@ -11,6 +11,7 @@ import contextlib
 import os
 import signal
 import sys
+import traceback
 
 from gradquiz.lab import caps
 from gradquiz.lab.server import Server, settle
@@ -86,7 +87,18 @@ def main() -> None:
     prepare(torchvision)
     for index, pair in enumerate(pairs[1:], start=1):
         clone(pair, [p for i, p in enumerate(pairs) if i != index], lab)
-    Server(*pairs[0], lab).serve()
+    code = 0
+    try:
+        Server(*pairs[0], lab).serve()
+    except SystemExit:
+        pass
+    except BaseException:
+        traceback.print_exc()  # gradquiz quotes it should the worker die
+        code = 1
+    # The server has cleaned up; tearing torch down as the interpreter exits would only keep
+    # gradquiz waiting (a third of a second).
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _terminate(signum: int, frame: object) -> None:
