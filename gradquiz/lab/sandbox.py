@@ -139,26 +139,20 @@ def fork_spare(client_fds: tuple[int, ...], lab: caps.LabDirectory, tasks: int) 
     parent = os.getpid()
     pid = os.fork()
     if pid == 0:
-        # The child must not hold gradquiz's pipes: a process it leaves behind would keep
-        # them open and hide the worker's death from gradquiz.
-        # Nor the lab directory's lock: releasing it would let another gradquiz remove the
-        # directory under a live worker.
-        for fd in (*client_fds, request_write, result_read, lab.lock_fd):
-            os.close(fd)
-        os.setpgid(0, 0)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        reaper.die_with_parent()
-        if os.getppid() != parent:
-            os._exit(0)  # the worker died before we asked
+        # Whatever happens here ends here: an exception must not unwind into the server's
+        # code, which would then go on in this process as a second server.
         try:
-            frame = read_frame(request_read)
-        except FrameError:
-            os._exit(0)  # the worker went away before a request came
-        match frame:
-            case Run(request):
-                _child(request, result_write, output_fd, workdir, tasks)
-            case _:
-                os._exit(EXIT_CRASHED)
+            # The child must not hold gradquiz's pipes: a process it leaves behind would keep
+            # them open and hide the worker's death from gradquiz. Nor the lab directory's
+            # lock: releasing it would let another gradquiz remove the directory under a live
+            # worker.
+            for fd in (*client_fds, request_write, result_read, lab.lock_fd):
+                os.close(fd)
+            _wait_for_request(
+                parent, request_read, result_write, output_fd, workdir=workdir, tasks=tasks
+            )
+        finally:
+            os._exit(EXIT_CRASHED)
     # Both sides set the group, so it exists whichever runs first: a kill before the child
     # got that far must still reach it.
     with contextlib.suppress(OSError):
@@ -167,6 +161,23 @@ def fork_spare(client_fds: tuple[int, ...], lab: caps.LabDirectory, tasks: int) 
     os.close(result_write)
     torchvision = "torchvision" in sys.modules
     return Spare(pid, request_write, result_read, workdir, output_fd, torchvision, _pidfd(pid))
+
+
+def _wait_for_request(
+    parent: int, request_fd: int, result_fd: int, output_fd: int, *, workdir: str, tasks: int
+) -> None:
+    os.setpgid(0, 0)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    reaper.die_with_parent()
+    if os.getppid() != parent:
+        os._exit(0)  # the worker died before we asked
+    try:
+        frame = read_frame(request_fd)
+    except FrameError:
+        os._exit(0)  # the worker went away before a request came
+    match frame:
+        case Run(request):
+            _child(request, result_fd, output_fd, workdir, tasks)
 
 
 def _child(
@@ -184,10 +195,8 @@ def _child(
     sys.stdout = sys.stderr = stream
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
-    limit = _virtual_memory() + request.limits.memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    processes = tasks + request.limits.processes
-    resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
+    _lower(resource.RLIMIT_AS, _virtual_memory() + request.limits.memory_mb * 1024 * 1024)
+    _lower(resource.RLIMIT_NPROC, tasks + request.limits.processes)
     status = 0
     try:
         done = run_variant(request, lambda frame: write_frame(result_fd, frame))
@@ -198,6 +207,14 @@ def _child(
     except BaseException:
         status = EXIT_CRASHED
     os._exit(status)
+
+
+def _lower(limit: int, value: int) -> None:
+    """Set an rlimit to `value`, or leave it where the user's own limit is lower already."""
+    _, hard = resource.getrlimit(limit)
+    if hard != resource.RLIM_INFINITY:
+        value = min(value, hard)
+    resource.setrlimit(limit, (value, value))
 
 
 def describe_death(status: int) -> str:
