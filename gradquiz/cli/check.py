@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any, TextIO
 from xml.etree import ElementTree
 
-from gradquiz import grading, lint
+from gradquiz import grading, lint, locations
 from gradquiz.format import Library, Problem, Question
 from gradquiz.format.library import find_files
+from gradquiz.lab.cache import ResultCache
 from gradquiz.lab.client import Lab
 from gradquiz.lab.protocol import VariantRequest, VariantResult, requests_for
 
@@ -57,6 +58,7 @@ class Report:
     runs: int = 0
     seconds: float = 0.0
     untrusted: int = 0
+    cached: int = 0
 
     def failing(self, strict: bool) -> list[Problem]:
         return sorted([*self.problems, *self.warnings]) if strict else self.problems
@@ -70,8 +72,10 @@ def collect(
     trusted: Callable[[Question], bool],
     workers: int | None = None,
     lab: Lab | None = None,
+    cache: ResultCache | None = None,
 ) -> Report:
-    """Run and judge everything in `library`; `lab` lets --watch keep its workers warm."""
+    """Run and judge everything in `library`; `lab` lets --watch keep its workers warm;
+    with `cache` (--cached), kept results stand in for runs and fresh ones are kept."""
     started = time.perf_counter()
     report = Report(library, problems=list(library.problems))
     runnable = [q for q in library.questions if q.experiment is not None and trusted(q)]
@@ -82,20 +86,30 @@ def collect(
         (r for q in runnable for r in requests_for(q)), key=lambda r: not r.uses_torchvision
     )
     results: dict[Key, VariantResult] = {}
-    if requests:
-        torchvision = any(r.uses_torchvision for r in requests)
-        size = min(workers or os.cpu_count() or 1, len(requests))
+    if cache is not None:
+        for request in requests:
+            kept = cache.get(request)
+            if kept is not None:
+                results[(request.question, request.variant)] = kept.result
+        report.cached = len(results)
+    fresh = [r for r in requests if (r.question, r.variant) not in results]
+    if fresh:
+        torchvision = any(r.uses_torchvision for r in fresh)
+        size = min(workers or os.cpu_count() or 1, len(fresh))
         owned = Lab(size, torchvision) if lab is None else nullcontext(lab)
-        with _progress(len(requests)) as progress, owned as running:
-            task = progress.add_task("check", total=len(requests)) if progress else None
+        with _progress(len(fresh)) as progress, owned as running:
+            task = progress.add_task("check", total=len(fresh)) if progress else None
 
             def advance(_: VariantResult) -> None:
                 if progress is not None:
                     progress.advance(task)
 
-            for result in running.run_all(requests, on_result=advance):
+            for result in running.run_all(fresh, on_result=advance):
                 results[(result.question, result.variant)] = result
-            _retime(running, requests, results)
+            _retime(running, fresh, results)
+        if cache is not None:
+            for request in fresh:
+                cache.put(request, results[(request.question, request.variant)])
     # Grouped once: looking each question's runs up among all runs is quadratic in the bank.
     by_question: dict[str, dict[str, VariantResult]] = {}
     for (question_id, variant), result in results.items():
@@ -131,11 +145,12 @@ def _retime(lab: Lab, requests: list[VariantRequest], results: dict[Key, Variant
 
 def summary(report: Report) -> str:
     counts = f"{len(report.problems)} problem(s)" if report.problems else "no problems"
+    kept = f" ({report.cached} of {report.runs} from cache)" if report.cached else ""
     if report.warnings:
         counts += f", {len(report.warnings)} warning(s)"
     return (
         f"{len(report.library.questions)} questions in {len(report.library.files)} files, "
-        f"{report.runs} experiment runs in {report.seconds:.1f} s: {counts}"
+        f"{report.runs} experiment runs{kept} in {report.seconds:.1f} s: {counts}"
     )
 
 
@@ -246,8 +261,10 @@ def run_check(
     workers: int | None = None,
     fmt: str = "text",
     strict: bool = False,
+    *,
+    cache: ResultCache | None = None,
 ) -> int:
-    report = collect(library, trusted, workers)
+    report = collect(library, trusted, workers, cache=cache)
     render(report, fmt, strict, sys.stdout, sys.stderr)
     return report.exit_code(strict)
 
@@ -304,17 +321,20 @@ def command(
     fmt: str,
     strict: bool,
     watching: bool,
+    cached: bool = False,
 ) -> int:
-    """The body of `gradquiz check`; `load` re-reads the packs (main.py owns the catalog)."""
+    """The body of `gradquiz check`; `load` re-reads the packs (main.py owns the catalog);
+    `cached`: kept results stand in for runs (never the default: CI must run everything)."""
+    cache = ResultCache(locations.cache_dir() / "results") if cached else None
     if not watching:
         library, trusted = load()
-        return run_check(library, trusted, workers, fmt, strict)
+        return run_check(library, trusted, workers, fmt, strict, cache=cache)
     # One warm pool for the whole session: a re-check then costs the runs, not a torch import.
     with Lab(workers or os.cpu_count() or 1) as lab:
 
         def once() -> None:
             library, trusted = load()
-            report = collect(library, trusted, workers, lab)
+            report = collect(library, trusted, workers, lab, cache)
             render(report, fmt, strict, sys.stdout, sys.stderr)
 
         first, _ = load()

@@ -168,6 +168,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         fmt=args.format,
         strict=args.strict,
         watching=args.watch,
+        cached=args.cached,
     )
 
 
@@ -478,6 +479,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--strict", action="store_true", help="warnings fail the check too")
     check.add_argument(
         "--watch", action="store_true", help="check again each time a file is saved (Ctrl-C ends)"
+    )
+    check.add_argument(
+        "--cached", action="store_true", help="reuse kept results of unchanged runs, keep new ones"
     )
     check.set_defaults(handler=cmd_check)
 
