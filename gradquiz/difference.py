@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from gradquiz import display
-from gradquiz.format.model import Question
+from gradquiz.format.model import REFERENCE, Question
 from gradquiz.grading import errors_equal, tolerance_of, values_equal, variant_correct
 from gradquiz.lab.protocol import RunError, VariantResult
 
@@ -427,7 +427,7 @@ def reference_variant(question: Question, results: Results) -> str | None:
     if len(results) < 2:
         return None
     if question.type == "order":
-        return "reference" if "reference" in results else None
+        return REFERENCE if REFERENCE in results else None
     anchor = question.verify.same_as if question.verify else None
     if anchor is not None and anchor in results:
         return anchor

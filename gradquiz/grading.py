@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from gradquiz.blanks import Cells, blank_problems, describe, grade_cells
-from gradquiz.format.model import NumericAnswer, Question
+from gradquiz.format.model import MAIN, REFERENCE, YOURS, NumericAnswer, Question
 from gradquiz.format.problems import Problem
 from gradquiz.i18n import _
-from gradquiz.lab.protocol import RunError, VariantResult
+from gradquiz.lab.protocol import UNFINISHED, RunError, VariantResult
 
 Results = Mapping[str, VariantResult]
 Response = str | frozenset[str] | bool | float | tuple[str, ...] | Cells
@@ -78,14 +78,14 @@ def proven(question: Question, results: Results) -> set[str] | bool | None:
     if any(o is None or o.error is not None for o in outcomes.values()):
         return None
     if question.type == "truefalse":
-        main = outcomes.get("main")
+        main = outcomes.get(MAIN)
         return None if main is None else bool(main.value)
     return {variant for variant, outcome in outcomes.items() if outcome and outcome.value}
 
 
 def numeric_value(question: Question, results: Results) -> float | None:
     """The correct number for a numeric question: its `expr` after the main run."""
-    main = results.get("main")
+    main = results.get(MAIN)
     if main is None or main.answer is None or main.answer.error is not None:
         return None
     value = main.answer.value
@@ -99,10 +99,10 @@ def numeric_value(question: Question, results: Results) -> float | None:
 def variant_correct(question: Question, variant: str, results: Results) -> bool | None:
     """Whether a variant stands for a correct answer, where the key or the run says."""
     if question.type == "order":
-        if variant == "reference":
+        if variant == REFERENCE:
             return True
-        if variant in results and "reference" in results:
-            return traces_equal(results[variant], results["reference"], tolerance_of(question))
+        if variant in results and REFERENCE in results:
+            return traces_equal(results[variant], results[REFERENCE], tolerance_of(question))
         return None
     if question.choice(variant) is not None:
         return variant in question.correct_choices()
@@ -141,12 +141,12 @@ def grade(question: Question, response: Response, results: Results) -> Verdict:
         detail = _("PyTorch computes {value:.6g} (accepted within ±{tolerance:g}).")
         return Verdict(ok, detail.format(value=value, tolerance=tolerance))
     if kind == "trace":
-        main = results.get("main")
+        main = results.get(MAIN)
         if main is None or not isinstance(response, Cells):
             return Verdict(False, _("The experiment has not been run."))
         cells = grade_cells(question, response.values, main)
         return Verdict(all(c.correct for c in cells), describe(cells))
-    yours, reference = results.get("yours"), results.get("reference")
+    yours, reference = results.get(YOURS), results.get(REFERENCE)
     if yours is None or reference is None:
         return Verdict(False, _("The arrangement has not been run."))
     same = traces_equal(yours, reference, tolerance_of(question))
@@ -170,7 +170,7 @@ def check(question: Question, results: Results) -> list[Problem]:
             _("variant {variant}: {error}").format(variant=variant, error=result.error),
         )
         for variant, result in results.items()
-        if result.error is not None and result.error.type in ("Timeout", "WorkerDied")
+        if result.error is not None and result.error.type in UNFINISHED
     ]
     for variant, result in results.items():
         for name, outcome in (("verify", result.verify), ("answer", result.answer)):
@@ -205,10 +205,10 @@ def check(question: Question, results: Results) -> list[Problem]:
         ):
             message = _("answer value is {key:g} but PyTorch computes {value:.6g}")
             problems.append(Problem(where, message.format(key=question.answer.value, value=value)))
-    elif question.type == "trace" and "main" in results:
-        problems.extend(blank_problems(question, results["main"]))
+    elif question.type == "trace" and MAIN in results:
+        problems.extend(blank_problems(question, results[MAIN]))
     elif question.type == "order":
-        reference = results.get("reference")
+        reference = results.get(REFERENCE)
         if reference is not None and reference.error is not None:
             message = _("the lines in order fail: {error}").format(error=reference.error)
             problems.append(Problem(question.where("lines"), message))

@@ -14,17 +14,15 @@ from typing import Any
 from gradquiz import display
 from gradquiz.blanks import giveaways
 from gradquiz.format.loader import texts
-from gradquiz.format.model import NumericAnswer, Question
+from gradquiz.format.model import MAIN, NumericAnswer, Question
 from gradquiz.format.problems import Location, Problem
 from gradquiz.grading import Results, numeric_value, tolerance_of, traces_equal, values_equal
 from gradquiz.i18n import _
+from gradquiz.lab.protocol import UNFINISHED
 
 # A variant that takes longer than this keeps a learner waiting after Enter; the app runs the
 # variants of a question at once, but a laptop has few cores.
 SLOW_SECONDS = 1.0
-# Runs that never finished are problems already (see grading.check); judging their traces
-# would only add noise.
-_BROKEN = ("Timeout", "WorkerDied")
 # How the runner shows a watch expression that raised: `<NameError: name 'x' is not defined>`.
 _FAILED_WATCH = re.compile(r"^<\w*(?:Error|Exception): .*>$", re.DOTALL)
 
@@ -40,7 +38,7 @@ def warnings(question: Question, results: Results, key_disputed: bool = False) -
     as written (ambiguous choices) would repeat that mistake in other words.
     """
     if not results or any(
-        r.error is not None and r.error.type in _BROKEN for r in results.values()
+        r.error is not None and r.error.type in UNFINISHED for r in results.values()
     ):
         return []
     return sorted(
@@ -50,7 +48,7 @@ def warnings(question: Question, results: Results, key_disputed: bool = False) -
             *idle_watches(question, results),
             *slow_variants(question, results),
             *letters_in_shuffled_texts(question),
-            *(giveaways(question, results["main"]) if "main" in results else []),
+            *(giveaways(question, results[MAIN]) if MAIN in results else []),
         ]
     )
 
@@ -104,7 +102,7 @@ def loose_tolerance(question: Question, results: Results) -> list[Problem]:
     if question.type != "numeric" or not isinstance(answer, NumericAnswer):
         return []
     value = numeric_value(question, results)
-    main = results.get("main")
+    main = results.get(MAIN)
     if value is None or main is None:
         return []
     # Below this a candidate is the answer itself, seen through float32 rounding.

@@ -15,6 +15,8 @@ from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Literal
 
+from gradquiz.format.model import MAIN
+
 if TYPE_CHECKING:
     from gradquiz.format.model import Question
     from gradquiz.grading import Response, Verdict
@@ -80,7 +82,7 @@ def runs_ready(answered: Answered, runs: Runs | None, can_run: bool) -> bool:
     if runs is None or runs.out:
         return False
     if answered.question.type == "numeric":
-        return "main" in runs.results
+        return MAIN in runs.results
     if answered.question.type == "order":
         return runs.arrangement == answered.response
     return bool(runs.results)

@@ -16,7 +16,7 @@ from rich.cells import cell_len
 
 from gradquiz import display
 from gradquiz.difference import Difference, differing_cells, explain, gloss, reference_variant
-from gradquiz.format.model import Code, Question
+from gradquiz.format.model import REFERENCE, YOURS, Code, Question
 from gradquiz.grading import Response, tolerance_of, values_equal, variant_correct
 from gradquiz.lab.protocol import RunError, VariantResult
 
@@ -58,7 +58,7 @@ def picked_variants(question: Question, response: Response | None) -> frozenset[
     if response is None:
         return frozenset()
     if question.type == "order":
-        return frozenset({"yours"})
+        return frozenset({YOURS})
     if isinstance(response, str):
         return frozenset({response})
     if isinstance(response, frozenset):
@@ -91,7 +91,7 @@ def headings(
     return found
 
 
-_ORDER_TEXTS = {"reference": "the lines in order", "yours": "your arrangement"}
+_ORDER_TEXTS = {REFERENCE: "the lines in order", YOURS: "your arrangement"}
 
 
 def opening_variant(
@@ -171,9 +171,9 @@ def variant_codes(question: Question, yours: Sequence[str] | None = None) -> dic
             seed=experiment.seed,
         )
     if yours is not None and question.type == "order":
-        reference = codes["reference"]
-        codes["yours"] = VariantCode(
-            "yours",
+        reference = codes[REFERENCE]
+        codes[YOURS] = VariantCode(
+            YOURS,
             question.arrangement(tuple(yours)),
             own_step=True,
             setup=None,

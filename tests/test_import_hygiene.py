@@ -29,8 +29,11 @@ CORE = [
 NO_TORCH = [
     *CORE,
     "gradquiz.cli",
+    "gradquiz.cli.doctor",
     "gradquiz.lab.client",
     "gradquiz.lab.protocol",
+    "gradquiz.lab.isolation",
+    "gradquiz.lab.server",
     "gradquiz.classroom.moodle",
     "gradquiz.classroom.notebook",
 ]

@@ -24,6 +24,7 @@ from gradquiz.format.library import find_files
 from gradquiz.i18n import _
 
 if TYPE_CHECKING:
+    from gradquiz.lab.cache import ResultCache
     from gradquiz.lab.client import Lab
     from gradquiz.lab.protocol import VariantRequest, VariantResult
 
@@ -62,6 +63,7 @@ class Report:
     runs: int = 0
     seconds: float = 0.0
     untrusted: int = 0
+    cached: int = 0
 
     def failing(self, strict: bool) -> list[Problem]:
         return sorted([*self.problems, *self.warnings]) if strict else self.problems
@@ -75,9 +77,12 @@ def collect(
     trusted: Callable[[Question], bool],
     workers: int | None = None,
     lab: Lab | None = None,
+    *,
     draws: int | None = None,
+    cache: ResultCache | None = None,
 ) -> Report:
-    """Run and judge everything in `library`; `lab` lets --watch keep its workers warm.
+    """Run and judge everything in `library`; `lab` lets --watch keep its workers warm;
+    with `cache` (--cached), kept results stand in for runs and fresh ones are kept.
 
     A question with params is run and judged on each of its sampled draws (`draws` of them;
     by default every draw when there are at most eight).
@@ -102,25 +107,39 @@ def collect(
         key=lambda item: not item[1].uses_torchvision,
     )
     results: dict[Key, VariantResult] = {}
-    if requests:
-        torchvision = any(r.uses_torchvision for _, r in requests)
-        size = min(workers or os.cpu_count() or 1, len(requests))
+    if cache is not None:
+        for index, request in requests:
+            kept = cache.get(request)
+            if kept is not None:
+                results[(index, request.variant)] = kept.result
+        report.cached = len(results)
+    fresh = [(i, r) for i, r in requests if (i, r.variant) not in results]
+    if fresh:
+        torchvision = any(r.uses_torchvision for _, r in fresh)
+        size = min(workers or os.cpu_count() or 1, len(fresh))
         owned = common.open_lab(size, torchvision) if lab is None else nullcontext(lab)
-        with _progress(len(requests)) as progress, owned as running:
-            task = progress.add_task("check", total=len(requests)) if progress else None
+        with _progress(len(fresh)) as progress, owned as running:
+            task = progress.add_task("check", total=len(fresh)) if progress else None
 
             def advance(_result: VariantResult) -> None:
                 if progress is not None:
                     progress.advance(task)
 
-            ran = running.run_all([r for _, r in requests], on_result=advance)
-            for (index, _), result in zip(requests, ran, strict=True):
+            ran = running.run_all([r for _, r in fresh], on_result=advance)
+            for (index, _request), result in zip(fresh, ran, strict=True):
                 results[(index, result.variant)] = result
-            _retime(running, requests, results)
+            _retime(running, fresh, results)
+        if cache is not None:
+            for index, request in fresh:
+                cache.put(request, results[(index, request.variant)])
+    # Grouped once: looking each question's runs up among all runs is quadratic in the bank.
+    by_case: dict[int, dict[str, VariantResult]] = {}
+    for (index, variant), result in results.items():
+        by_case.setdefault(index, {})[variant] = result
     found_by: dict[str, list[Labelled]] = {}
     warned_by: dict[str, list[Labelled]] = {}
     for index, (question, drawn) in enumerate(cases):
-        mine = {v: r for (i, v), r in results.items() if i == index}
+        mine = by_case.get(index, {})
         found = _judge(drawn, mine)
         warned = _lint(drawn, mine, bool(found))
         found_by.setdefault(question.id, []).append((_draw_label(drawn), found))
@@ -207,10 +226,15 @@ def summary(report: Report) -> str:
     if report.warnings:
         warnings = plural(len(report.warnings), "{n} warning", "{n} warnings")
         counts = _("{problems}, {warnings}").format(problems=counts, warnings=warnings)
+    runs = plural(report.runs, "{n} experiment run", "{n} experiment runs")
+    if report.cached:
+        runs = _("{runs} ({cached} of {total} from cache)").format(
+            runs=runs, cached=report.cached, total=report.runs
+        )
     return _("{questions} in {files}, {runs} in {seconds:.1f} s: {counts}").format(
         questions=plural(len(report.library.questions), "{n} question", "{n} questions"),
         files=plural(len(report.library.files), "{n} file", "{n} files"),
-        runs=plural(report.runs, "{n} experiment run", "{n} experiment runs"),
+        runs=runs,
         seconds=report.seconds,
         counts=counts,
     )
@@ -334,8 +358,9 @@ def run_check(
     strict: bool = False,
     *,
     draws: int | None = None,
+    cache: ResultCache | None = None,
 ) -> int:
-    report = collect(library, trusted, workers, draws=draws)
+    report = collect(library, trusted, workers, draws=draws, cache=cache)
     render(report, fmt, strict, sys.stdout, sys.stderr)
     return report.exit_code(strict)
 
@@ -397,17 +422,23 @@ def command(
     strict: bool,
     watching: bool,
     draws: int | None = None,
+    cached: bool = False,
 ) -> int:
-    """The body of `gradquiz check`; `load` re-reads the packs (main.py owns the catalog)."""
+    """The body of `gradquiz check`; `load` re-reads the packs (main.py owns the catalog);
+    `cached`: kept results stand in for runs (never the default: CI must run everything)."""
+    from gradquiz import locations
+    from gradquiz.lab.cache import ResultCache
+
+    cache = ResultCache(locations.cache_dir() / "results") if cached else None
     if not watching:
         library, trusted = load()
-        return run_check(library, trusted, workers, fmt, strict, draws=draws)
+        return run_check(library, trusted, workers, fmt, strict, draws=draws, cache=cache)
     # One warm pool for the whole session: a re-check then costs the runs, not a torch import.
     with common.open_lab(workers or os.cpu_count() or 1) as lab:
 
         def once() -> None:
             library, trusted = load()
-            report = collect(library, trusted, workers, lab, draws)
+            report = collect(library, trusted, workers, lab, draws=draws, cache=cache)
             render(report, fmt, strict, sys.stdout, sys.stderr)
 
         first, _trusted = load()
@@ -442,6 +473,11 @@ def register(commands: Any, parent: argparse.ArgumentParser) -> None:
         action="store_true",
         help=_("check again each time a file is saved (Ctrl-C ends)"),
     )
+    parser.add_argument(
+        "--cached",
+        action="store_true",
+        help=_("reuse kept results of unchanged runs, keep new ones"),
+    )
     parser.set_defaults(handler=handle)
 
 
@@ -463,4 +499,5 @@ def handle(args: argparse.Namespace) -> int:
         strict=args.strict,
         watching=args.watch,
         draws=args.draws,
+        cached=args.cached,
     )

@@ -20,6 +20,7 @@ from gradquiz import __version__, i18n, startup
 from gradquiz.cli import (
     app,
     check,
+    doctor,
     drill,
     export,
     listing,
@@ -42,6 +43,7 @@ COMMANDS = (
     listing,
     run,
     check,
+    doctor,
     schema,
     new,
     export,

@@ -18,7 +18,7 @@ from typing import Any
 
 from gradquiz import difference, display, grading
 from gradquiz.difference import Difference
-from gradquiz.format.model import Code, NumericAnswer, Question
+from gradquiz.format.model import MAIN, Code, NumericAnswer, Question
 from gradquiz.i18n import _
 from gradquiz.lab.protocol import VariantResult
 from gradquiz.variants import (
@@ -251,7 +251,7 @@ def correct_answer(question: Question, results: Results, language: str | None) -
     if question.type == "trace":
         from gradquiz.blanks import expected
 
-        main = results.get("main")
+        main = results.get(MAIN)
         cells = [
             f"{blank.label()}: **{_blank_value(expected(blank, main) if main else None)}**"
             for blank in question.blanks

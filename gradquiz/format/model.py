@@ -151,6 +151,13 @@ class PackInfo:
         return self.title.get() if self.title else self.file
 
 
+# The ids of the variants that are no choice: a numeric or true/false question's one run, an
+# order question's reference arrangement, and the learner's own arrangement.
+MAIN = "main"
+REFERENCE = "reference"
+YOURS = "yours"
+
+
 @dataclass(frozen=True)
 class Variant:
     """One run of the experiment: the code a choice (or the reference) stands for."""
@@ -209,10 +216,10 @@ class Question:
         if self.experiment is None:
             return []
         if self.type == "order":
-            return [Variant("reference", self.arrangement(self.lines))]
+            return [Variant(REFERENCE, self.arrangement(self.lines))]
         if self.has_choice_variants:
             return [Variant(c.id, c.code or self.experiment.code, c.setup) for c in self.choices]
-        return [Variant("main", self.experiment.code)]
+        return [Variant(MAIN, self.experiment.code)]
 
     def arrangement(self, lines: tuple[str, ...] | list[str]) -> Code:
         """An `order` answer as step code, located at the question's `lines`."""

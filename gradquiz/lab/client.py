@@ -7,23 +7,34 @@ Nothing here imports torch: the workers do.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import queue
 import select
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from pathlib import Path
+from typing import IO
 
 from gradquiz.lab.protocol import (
+    CLOSED,
+    WORKER_DIED,
+    Frame,
     FrameError,
     FrameReader,
+    GetStats,
+    Ready,
+    Result,
+    Run,
     RunError,
+    Stats,
     VariantRequest,
     VariantResult,
     write_frame,
@@ -35,6 +46,12 @@ START_SECONDS = 120.0
 SLACK_SECONDS = 15.0
 # How long a worker may take to clean up and exit when asked to stop.
 STOP_SECONDS = 3.0
+# Deaths in a row (no answer between them) after which a worker is not started again: one
+# that cannot import torch would otherwise be restarted on every request, for ever.
+RESTART_LIMIT = 3
+# How much of a dead worker's stderr its message quotes.
+LAST_WORDS_LINES = 6
+LAST_WORDS_BYTES = 4096
 
 
 class WorkerError(Exception):
@@ -42,16 +59,58 @@ class WorkerError(Exception):
 
 
 def closed_result(request: VariantRequest) -> VariantResult:
-    error = RunError("Closed", "the lab was closed before this ran", None)
+    error = RunError(CLOSED, "the lab was closed before this ran", None)
     return VariantResult(request.question, request.variant, [], [], error)
 
 
 Pipes = tuple[int, int]  # (to the worker, from the worker)
+# The frame a worker answers each request with.
+_ANSWERS = {Run.kind: Result.kind, GetStats.kind: Stats.kind}
+
+# The worker runs isolated (-I: no current directory, user site or PYTHON* variables on its
+# path) and is handed the path this process imports from, minus anything relative to where
+# gradquiz was started: a json.py there, or in a course directory, must never run in it.
+_BOOTSTRAP = (
+    "import sys, json; sys.path[:] = json.loads(sys.argv.pop(1)); "
+    "from gradquiz.lab.worker import main; main()"
+)
+# Where the worker runs from: a directory nobody can put modules in.
+_WORKER_CWD = "/"
 
 
-def spawn(servers: int, torchvision: bool = False) -> tuple[subprocess.Popen[bytes], list[Pipes]]:
+def worker_path() -> list[str]:
+    """This process's import path without the entries that depend on its current directory."""
+    try:
+        here = str(Path.cwd())
+    except OSError:  # started from a directory that was removed since
+        here = None
+    path = [p for p in sys.path if Path(p).is_absolute() and p != here]
+    # gradquiz itself may come from the current directory (a source checkout): last, so that
+    # nothing else there can shadow the standard library or the installed packages.
+    root = str(Path(__file__).resolve().parents[2])
+    return path if root in path else [*path, root]
+
+
+def worker_command(arguments: list[str]) -> list[str]:
+    return [sys.executable, "-I", "-c", _BOOTSTRAP, json.dumps(worker_path()), *arguments]
+
+
+def last_words(stderr: IO[bytes]) -> str:
+    """The last lines a worker wrote to its stderr (a traceback's end, usually)."""
+    try:
+        size = os.fstat(stderr.fileno()).st_size
+        data = os.pread(stderr.fileno(), LAST_WORDS_BYTES, max(0, size - LAST_WORDS_BYTES))
+    except (OSError, ValueError):
+        return ""
+    lines = [line for line in data.decode("utf-8", "replace").splitlines() if line.strip()]
+    return "\n".join(lines[-LAST_WORDS_LINES:])
+
+
+def spawn(
+    servers: int, torchvision: bool = False
+) -> tuple[subprocess.Popen[bytes], list[Pipes], IO[bytes]]:
     """Start one worker process that imports torch once and serves `servers` pipe pairs,
-    forking a server per extra pair (see worker.main)."""
+    forking a server per extra pair (see worker.main); and the file its stderr goes to."""
     ours: list[Pipes] = []
     theirs: list[int] = []
     for _ in range(servers):
@@ -60,21 +119,20 @@ def spawn(servers: int, torchvision: bool = False) -> tuple[subprocess.Popen[byt
         ours.append((to_write, from_read))
         theirs += [to_read, from_write]
     pairs = [f"{theirs[i]}:{theirs[i + 1]}" for i in range(0, len(theirs), 2)]
+    # Kept, not shown: the terminal is the app's, but a worker that fails says why here.
+    stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed with the workers that share it)
     process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "gradquiz.lab.worker"),
-            *(["--torchvision"] if torchvision else []),
-            *pairs,
-        ],
+        worker_command([*(["--torchvision"] if torchvision else []), *pairs]),
+        cwd=_WORKER_CWD,
         pass_fds=theirs,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr,
         start_new_session=True,
     )
     for fd in theirs:
         os.close(fd)
-    return process, ours
+    return process, ours, stderr
 
 
 class Worker:
@@ -85,26 +143,35 @@ class Worker:
     """
 
     def __init__(
-        self, process: subprocess.Popen[bytes] | None = None, pipes: Pipes | None = None
+        self,
+        process: subprocess.Popen[bytes] | None = None,
+        pipes: Pipes | None = None,
+        stderr: IO[bytes] | None = None,
     ) -> None:
         self.torch_version: str | None = None
         self.pid: int | None = None
-        self._frames: deque[dict[str, Any]] = deque()
+        # Deaths since the last answer; past RESTART_LIMIT, `dead` says why it stays down.
+        self.failures = 0
+        self.dead: str | None = None
+        self._frames: deque[Frame] = deque()
         # Held while a request is in flight: `stop` from another thread then leaves the pipes
         # to that request, which is still reading them.
         self._busy = threading.Lock()
         self._stopped = False
-        if pipes is None:
+        if pipes is None or stderr is None:
             self.start()
         else:
-            self._attach(process, pipes)
+            self._attach(process, pipes, stderr)
 
     def start(self) -> None:
-        process, [pipes] = spawn(1)
-        self._attach(process, pipes)
+        process, [pipes], stderr = spawn(1)
+        self._attach(process, pipes, stderr)
 
-    def _attach(self, process: subprocess.Popen[bytes] | None, pipes: Pipes) -> None:
+    def _attach(
+        self, process: subprocess.Popen[bytes] | None, pipes: Pipes, stderr: IO[bytes]
+    ) -> None:
         self.process = process
+        self.stderr = stderr
         self.pid = process.pid if process is not None else None
         self._to_worker, self._from_worker = pipes
         self._reader = FrameReader()
@@ -112,14 +179,12 @@ class Worker:
         self.torch_version = None
         self._stopped = False
 
-    def _next(self, key: str, seconds: float, silence: str) -> dict[str, Any]:
-        """The next frame holding `key`, waiting at most `seconds`."""
+    def _next(self, seconds: float, silence: str) -> Frame:
+        """The next frame, waiting at most `seconds`."""
         deadline = time.monotonic() + seconds
         while True:
-            while self._frames:
-                frame = self._frames.popleft()
-                if key in frame:
-                    return frame
+            if self._frames:
+                return self._frames.popleft()
             left = deadline - time.monotonic()
             if left <= 0:
                 raise WorkerError(silence)
@@ -144,50 +209,99 @@ class Worker:
     def wait_ready(self) -> str:
         """Block until torch is imported in the worker; its torch version."""
         if self.torch_version is None:
-            frame = self._next("ready", START_SECONDS, "the worker did not start in time")
-            self.torch_version = str(frame["torch"])
-            self.pid = int(frame["ready"])
+            match self._next(START_SECONDS, "the worker did not start in time"):
+                case Ready(pid, torch):
+                    self.torch_version, self.pid = torch, pid
+                case other:
+                    raise WorkerError(f"the worker sent {other.kind!r} before it was ready")
         return self.torch_version
 
-    def request(self, message: dict[str, Any], key: str, seconds: float) -> Any:
+    def request(self, frame: Run | GetStats, seconds: float) -> Frame:
+        """Send `frame`, and the answer within `seconds`; a worker that fails is restarted."""
         with self._busy:
             if self._stopped:
                 raise WorkerError("the lab is closed")
+            if self.dead is not None:
+                raise WorkerError(self.dead)
             try:
                 self.wait_ready()
-                write_frame(self._to_worker, message)
-                return self._next(key, seconds, "the worker stopped answering")[key]
+                write_frame(self._to_worker, frame)
+                answer = self._next(seconds, "the worker stopped answering")
+                if answer.kind != _ANSWERS[frame.kind]:
+                    raise WorkerError(f"the worker answered {frame.kind!r} with {answer.kind!r}")
             except (OSError, FrameError, WorkerError) as exc:
                 if self._stopped:
                     self._close_pipes()
                     raise WorkerError("the lab is closed") from None
-                self._kill()
-                self._close_pipes()
-                self.start()
-                raise WorkerError(str(exc)) from None
+                raise WorkerError(self._restart(str(exc))) from None
+            self.failures = 0
+            return answer
+
+    def _restart(self, death: str) -> str:
+        """End the dead worker and start another, up to the limit; what to tell the user."""
+        self._kill()
+        self._close_pipes()
+        words = last_words(self.stderr)
+        said = f"; its last words:\n{words}" if words else ""
+        self.failures += 1
+        if self.failures > RESTART_LIMIT:
+            self.dead = (
+                f"the worker failed {self.failures} times in a row and was not started "
+                f"again: {death}{said}"
+            )
+            return self.dead
+        self.start()
+        return f"{death}; a new worker was started{said}"
 
     def run(self, request: VariantRequest) -> VariantResult:
-        message = {"op": "run", "request": request.to_json()}
         try:
-            data = self.request(message, "result", request.limits.timeout + SLACK_SECONDS)
+            answer = self.request(Run(request), request.limits.timeout + SLACK_SECONDS)
         except WorkerError as exc:
             if self._stopped:
                 return closed_result(request)
-            error = RunError("WorkerDied", f"{exc}; a new worker was started", None)
+            error = RunError(WORKER_DIED, str(exc), None)
             return VariantResult(request.question, request.variant, [], [], error)
-        return VariantResult.from_json(data)
+        assert isinstance(answer, Result)  # request() checked the kind
+        return answer.result
 
     def stats(self) -> dict[str, int]:
         """Peak resident memory (KiB) of the worker and of the largest variant it forked."""
-        return dict(self.request({"op": "stats"}, "stats", 30))
+        answer = self.request(GetStats(), 30)
+        assert isinstance(answer, Stats)
+        return {
+            "peak_rss_kb": answer.peak_rss_kb,
+            "children_peak_rss_kb": answer.children_peak_rss_kb,
+        }
 
     def stop(self) -> None:
         """End the worker for good; safe to call from any thread, during a request too."""
+        self.let_go()
+        self.wait_gone()
+
+    def let_go(self) -> None:
+        """Start ending the worker: an idle one is told by its pipe closing (it cleans up and
+        exits at once, no signal to wait for); one in a run is stopped by SIGTERM."""
         self._stopped = True
-        self._kill()
         if self._busy.acquire(blocking=False):
             self._close_pipes()
             self._busy.release()
+        else:
+            self._kill()
+
+    def wait_gone(self) -> None:
+        """Wait for the worker to have exited, and insist if it has not in STOP_SECONDS."""
+        if self.process is not None:
+            try:
+                self.process.wait(timeout=STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                self._kill()
+        elif self.pid is not None:
+            deadline = time.monotonic() + STOP_SECONDS
+            while time.monotonic() < deadline and not _gone(self.pid):
+                time.sleep(0.005)
+            if not _gone(self.pid):
+                self._kill()
+        self.pid = None
 
     def _kill(self) -> None:
         """SIGTERM lets the worker end the experiment it runs; SIGKILL if it does not go."""
@@ -245,8 +359,8 @@ class Lab:
         """`torchvision`: import it before the servers fork, for runs known to need it."""
         self.size = max(1, workers or os.cpu_count() or 1)
         # One process imports torch once; the other servers are forked from it.
-        process, pipes = spawn(self.size, torchvision)
-        self.workers = [Worker(process if i == 0 else None, p) for i, p in enumerate(pipes)]
+        process, pipes, stderr = spawn(self.size, torchvision)
+        self.workers = [Worker(process if i == 0 else None, p, stderr) for i, p in enumerate(pipes)]
         self._idle: queue.Queue[Worker] = queue.Queue()
         for worker in self.workers:
             self._idle.put(worker)
@@ -290,8 +404,11 @@ class Lab:
     def close(self) -> None:
         if not self._closed.is_set():
             self._closed.set()
+            # All told first, then all awaited: they clean up side by side.
             for worker in self.workers:
-                worker.stop()
+                worker.let_go()
+            for worker in self.workers:
+                worker.wait_gone()
 
     def __enter__(self) -> Lab:
         return self

@@ -1,7 +1,11 @@
-"""What crosses the pipe between gradquiz and its worker: requests, traces and frames.
+"""What crosses the pipes between gradquiz, its worker and the worker's children.
 
-Plain data only, so both sides (the app without torch, the worker with it) share one module.
-A frame is a 4-byte big-endian length and that many bytes of UTF-8 JSON.
+Plain data only, so every side (the app without torch, the worker with it) shares one module.
+Every frame is declared once below as a dataclass with a `kind`; `encode` and `decode` are the
+only ways to and from bytes, and `decode` checks every field against its declared type, since
+a snippet can write anything into the pipe its results come through. A new frame is a new
+dataclass in `FRAMES`. On the wire: a 4-byte big-endian length, then UTF-8 JSON of the fields
+and `"kind"`.
 """
 
 from __future__ import annotations
@@ -9,14 +13,29 @@ from __future__ import annotations
 import json
 import os
 import struct
-from dataclasses import asdict, dataclass, field
-from typing import Any
+import types
+import typing
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
+from typing import Any, ClassVar, Union
 
-from gradquiz.format.model import Code, NumericAnswer, Question, Variant
+from gradquiz.format.model import YOURS, Code, NumericAnswer, Question, Variant
 from gradquiz.format.params import drawn_values
 
 MAX_FRAME = 64 * 1024 * 1024
 _HEADER = struct.Struct(">I")
+
+# Errors of the lab, not of the question's code: the run never finished, so its trace (if any)
+# says nothing about the question.
+TIMEOUT = "Timeout"
+WORKER_DIED = "WorkerDied"
+BROKEN_RESULT = "BrokenResult"
+TRACE_TOO_LARGE = "TraceTooLarge"
+MEMORY_LIMIT = "MemoryLimit"
+DISK_LIMIT = "DiskLimit"
+CLOSED = "Closed"
+UNFINISHED = frozenset(
+    {TIMEOUT, WORKER_DIED, BROKEN_RESULT, TRACE_TOO_LARGE, MEMORY_LIMIT, DISK_LIMIT, CLOSED}
+)
 
 
 @dataclass(frozen=True)
@@ -34,9 +53,15 @@ class Snippet:
 
 @dataclass(frozen=True)
 class Limits:
+    """What one run may use: its own process's memory, and that of all its processes together
+    (on top of what they share with the worker), its working directory's files, and the
+    processes and threads it may start."""
+
     timeout: float = 10.0
     memory_mb: int = 2048
     output_chars: int = 64 * 1024
+    disk_mb: int = 512
+    processes: int = 64
 
 
 @dataclass(frozen=True)
@@ -54,29 +79,9 @@ class VariantRequest:
     # The question's drawn parameters: names bound in the namespace before setup runs.
     params: tuple[tuple[str, Any], ...] = ()
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
     @property
     def uses_torchvision(self) -> bool:
         return any("torchvision" in s.source for s in (self.code, *self.setup))
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> VariantRequest:
-        watch = data["watch"]
-        return cls(
-            question=data["question"],
-            variant=data["variant"],
-            code=Snippet(**data["code"]),
-            setup=tuple(Snippet(**s) for s in data["setup"]),
-            seed=data["seed"],
-            steps=data["steps"],
-            watch=None if watch is None else tuple((k, Snippet(**v)) for k, v in watch),
-            verify=Snippet(**data["verify"]) if data["verify"] else None,
-            answer=Snippet(**data["answer"]) if data["answer"] else None,
-            limits=Limits(**data["limits"]),
-            params=tuple((name, value) for name, value in data.get("params", ())),
-        )
 
 
 @dataclass(frozen=True)
@@ -117,23 +122,6 @@ class VariantResult:
     answer: Outcome | None = None
     seconds: float = 0.0
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> VariantResult:
-        return cls(
-            question=data["question"],
-            variant=data["variant"],
-            columns=list(data["columns"]),
-            rows=[Row(**r) for r in data["rows"]],
-            error=RunError(**data["error"]) if data["error"] else None,
-            output=data["output"],
-            verify=Outcome(**data["verify"]) if data["verify"] else None,
-            answer=Outcome(**data["answer"]) if data["answer"] else None,
-            seconds=data["seconds"],
-        )
-
 
 def requests_for(
     question: Question, limits: Limits | None = None, arrangement: list[str] | None = None
@@ -146,10 +134,9 @@ def requests_for(
     if arrangement is not None:
         variants = [
             *variants,
-            Variant("yours", question.arrangement(arrangement)),
+            Variant(YOURS, question.arrangement(arrangement)),
         ]
-    base_limits = limits or Limits()
-    limits = Limits(experiment.timeout, base_limits.memory_mb, base_limits.output_chars)
+    limits = replace(limits or Limits(), timeout=experiment.timeout)
     verify = question.verify.expr if question.verify else None
     numeric = question.answer if isinstance(question.answer, NumericAnswer) else None
     params = tuple(drawn_values(question).items())
@@ -179,14 +166,197 @@ def requests_for(
     return requests
 
 
+# The frames. gradquiz -> worker: Run, GetStats. Worker -> gradquiz: Ready, Result, Stats.
+# Worker -> a child: Run. A child -> the worker: Step, Columns, TraceRow, then Done.
+
+
+@dataclass(frozen=True)
+class Run:
+    kind: ClassVar[str] = "run"
+    request: VariantRequest
+
+
+@dataclass(frozen=True)
+class GetStats:
+    kind: ClassVar[str] = "get-stats"
+
+
+@dataclass(frozen=True)
+class Ready:
+    """The worker has imported torch: its pid (a forked server's is not gradquiz's child)."""
+
+    kind: ClassVar[str] = "ready"
+    pid: int
+    torch: str
+
+
+@dataclass(frozen=True)
+class Result:
+    kind: ClassVar[str] = "result"
+    result: VariantResult
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Peak resident memory (KiB) of the worker and of the largest variant it forked."""
+
+    kind: ClassVar[str] = "stats"
+    peak_rss_kb: int
+    children_peak_rss_kb: int
+
+
+@dataclass(frozen=True)
+class Step:
+    """A step begins: a run that stops now stopped in this step."""
+
+    kind: ClassVar[str] = "step"
+    step: int
+
+
+@dataclass(frozen=True)
+class Columns:
+    kind: ClassVar[str] = "columns"
+    columns: list[str]
+
+
+@dataclass(frozen=True)
+class TraceRow:
+    kind: ClassVar[str] = "row"
+    row: Row
+
+
+@dataclass(frozen=True)
+class Done:
+    """The run finished: how, and what `verify` and `answer` gave."""
+
+    kind: ClassVar[str] = "done"
+    error: RunError | None
+    verify: Outcome | None
+    answer: Outcome | None
+
+
+Frame = Run | GetStats | Ready | Result | Stats | Step | Columns | TraceRow | Done
+FRAMES: dict[str, type[Frame]] = {
+    frame.kind: frame
+    for frame in (Run, GetStats, Ready, Result, Stats, Step, Columns, TraceRow, Done)
+}
+
+
 class FrameError(Exception):
     """The other side closed the pipe or sent something that is not a frame."""
 
 
-def write_frame(fd: int, message: dict[str, Any]) -> None:
-    payload = json.dumps(message).encode()
-    data = _HEADER.pack(len(payload)) + payload
-    view = memoryview(data)
+def encode(frame: Frame) -> bytes:
+    payload = json.dumps({"kind": frame.kind, **_fields(frame)}, default=_fields).encode()
+    return _HEADER.pack(len(payload)) + payload
+
+
+def _fields(value: Any) -> dict[str, Any]:
+    """A dataclass as the JSON object of its fields (json calls this for each one it meets:
+    cheaper than `asdict`, which copies every list of numbers in a trace)."""
+    if not is_dataclass(value) or isinstance(value, type):
+        raise TypeError(f"{type(value).__name__} cannot be sent in a frame")
+    return {f.name: getattr(value, f.name) for f in fields(value)}
+
+
+def decode(payload: bytes) -> Frame:
+    """The frame in `payload`, every field checked against its declared type."""
+    try:
+        data = json.loads(payload)
+    except ValueError as exc:
+        raise FrameError(f"a frame that is not JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise FrameError("a frame that is not a JSON object")
+    kind = data.pop("kind", None)
+    frame = FRAMES.get(kind) if isinstance(kind, str) else None
+    if frame is None:
+        raise FrameError(f"a frame of no known kind ({kind!r})")
+    built: Frame = _build(frame, data, kind)
+    return built
+
+
+def _build(kind: Any, value: Any, where: str) -> Any:
+    """`value` (JSON) as the declared type `kind`, or FrameError saying where it is not."""
+    origin = typing.get_origin(kind)
+    if kind is Any or kind is object:
+        return value
+    if isinstance(kind, type) and is_dataclass(kind):
+        if not isinstance(value, dict):
+            raise FrameError(f"{where} is not an object")
+        hints = _hints(kind)
+        names = [f.name for f in fields(kind)]  # in order, so errors name the first
+        if set(value) - set(names):
+            raise FrameError(f"{where} has unknown fields {sorted(set(value) - set(names))}")
+        built = {}
+        for name in names:
+            if name not in value:
+                if _has_default(kind, name):
+                    continue
+                raise FrameError(f"{where} has no {name!r}")
+            built[name] = _build(hints[name], value[name], f"{where}.{name}")
+        return kind(**built)
+    if origin in (Union, types.UnionType):
+        for option in typing.get_args(kind):
+            try:
+                return _build(option, value, where)
+            except FrameError:
+                continue
+        raise FrameError(f"{where} is {type(value).__name__}, not {_name(kind)}")
+    if kind is type(None):
+        if value is not None:
+            raise FrameError(f"{where} is not null")
+        return None
+    if origin in (list, tuple):
+        if not isinstance(value, list):
+            raise FrameError(f"{where} is {type(value).__name__}, not a list")
+        args = typing.get_args(kind)
+        if origin is tuple and (len(args) != 2 or args[1] is not Ellipsis):
+            if len(value) != len(args):
+                raise FrameError(f"{where} has {len(value)} items, not {len(args)}")
+            return tuple(
+                _build(a, v, f"{where}[{i}]")
+                for i, (a, v) in enumerate(zip(args, value, strict=True))
+            )
+        items = [_build(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return tuple(items) if origin is tuple else items
+    if origin is dict:
+        key, item = typing.get_args(kind)
+        if not isinstance(value, dict):
+            raise FrameError(f"{where} is {type(value).__name__}, not an object")
+        return {_build(key, k, where): _build(item, v, f"{where}[{k!r}]") for k, v in value.items()}
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if (
+        isinstance(kind, type)
+        and isinstance(value, kind)
+        and not (isinstance(value, bool) and kind is not bool)
+    ):
+        return value
+    raise FrameError(f"{where} is {type(value).__name__}, not {_name(kind)}")
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(kind: type) -> dict[str, Any]:
+    if kind not in _HINTS:
+        _HINTS[kind] = typing.get_type_hints(kind)
+    return _HINTS[kind]
+
+
+def _has_default(kind: Any, name: str) -> bool:
+    spec = next(f for f in fields(kind) if f.name == name)
+    return spec.default is not MISSING or spec.default_factory is not MISSING
+
+
+def _name(kind: Any) -> str:
+    if typing.get_origin(kind) in (Union, types.UnionType):
+        return " or ".join(_name(option) for option in typing.get_args(kind))
+    return "null" if kind is type(None) else getattr(kind, "__name__", str(kind))
+
+
+def write_frame(fd: int, frame: Frame) -> None:
+    view = memoryview(encode(frame))
     while view:
         written = os.write(fd, view)
         view = view[written:]
@@ -203,14 +373,11 @@ def read_exactly(fd: int, size: int) -> bytes:
     return b"".join(chunks)
 
 
-def read_frame(fd: int) -> dict[str, Any]:
+def read_frame(fd: int) -> Frame:
     (size,) = _HEADER.unpack(read_exactly(fd, _HEADER.size))
     if size > MAX_FRAME:
         raise FrameError(f"frame of {size} bytes is over the {MAX_FRAME} byte limit")
-    message = json.loads(read_exactly(fd, size))
-    if not isinstance(message, dict):
-        raise FrameError("frame is not a JSON object")
-    return message
+    return decode(read_exactly(fd, size))
 
 
 class FrameReader:
@@ -219,7 +386,7 @@ class FrameReader:
     def __init__(self) -> None:
         self._buffer = bytearray()
 
-    def feed(self, data: bytes) -> list[dict[str, Any]]:
+    def feed(self, data: bytes) -> list[Frame]:
         self._buffer.extend(data)
         frames = []
         while len(self._buffer) >= _HEADER.size:
@@ -230,5 +397,10 @@ class FrameReader:
                 break
             payload = bytes(self._buffer[_HEADER.size : _HEADER.size + size])
             del self._buffer[: _HEADER.size + size]
-            frames.append(json.loads(payload))
+            frames.append(decode(payload))
         return frames
+
+    @property
+    def pending(self) -> bool:
+        """Bytes of a frame that has not arrived whole."""
+        return bool(self._buffer)

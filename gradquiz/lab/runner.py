@@ -6,7 +6,6 @@ from __future__ import annotations
 import ast
 import random
 import sys
-import time
 import traceback
 from collections.abc import Callable
 from types import CodeType, TracebackType
@@ -16,7 +15,18 @@ import torch
 from torch import nn, optim
 from torch.nn import functional
 
-from gradquiz.lab.protocol import Outcome, Row, RunError, Snippet, VariantRequest
+from gradquiz.lab.protocol import (
+    Columns,
+    Done,
+    Frame,
+    Outcome,
+    Row,
+    RunError,
+    Snippet,
+    Step,
+    TraceRow,
+    VariantRequest,
+)
 
 REPR_CHARS = 2000
 
@@ -28,19 +38,48 @@ def plain(value: Any) -> Any:
         if tensor.is_complex() or tensor.is_sparse or tensor.is_quantized or tensor.is_meta:
             return _repr(tensor)
         return tensor.cpu().tolist()
-    if value is None or isinstance(value, bool | int | float | str):
+    if isinstance(value, int) and not isinstance(value, bool) and not _is_number(value):
+        return _repr(value)
+    if value is None or isinstance(value, bool | int | float):
         return value
+    if isinstance(value, str):
+        return printable_anywhere(value)
     if isinstance(value, list | tuple) and all(isinstance(v, bool | int | float) for v in value):
-        return list(value)
+        return [plain(v) for v in value]
     return _repr(value)
+
+
+def _is_number(value: int) -> bool:
+    """Small enough for the float every reader compares it as (10**400 is not)."""
+    try:
+        float(value)
+    except OverflowError:
+        return False
+    return True
+
+
+def printable_anywhere(text: str) -> str:
+    """`text` with lone surrogates spelled out (\\udc80): they cannot be written as UTF-8."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _repr(value: Any) -> str:
     try:
         text = repr(value)
-    except Exception as exc:  # a snippet's own __repr__ may raise anything
-        text = f"<unrepresentable {type(value).__name__}: {exc}>"
+    except BaseException as exc:  # a snippet's own __repr__ may raise anything, sys.exit too
+        text = f"<unrepresentable {type(value).__name__}: {_describe(exc)}>"
+    text = printable_anywhere(text)
     return text if len(text) <= REPR_CHARS else text[:REPR_CHARS] + "…"
+
+
+def _describe(exc: BaseException) -> str:
+    """`Type: message` of an exception, even one whose own __str__ raises."""
+    try:
+        message = str(exc)
+    except BaseException:
+        message = "(its message could not be shown)"
+    name = type(exc).__name__
+    return printable_anywhere(f"{name}: {message}" if message else name)
 
 
 def compile_snippet(snippet: Snippet, mode: str) -> CodeType:
@@ -59,7 +98,7 @@ class StopRun(Exception):
 class Run:
     """One variant's namespace, trace and error, filled as its steps run."""
 
-    def __init__(self, request: VariantRequest, emit: Callable[[dict[str, Any]], None]) -> None:
+    def __init__(self, request: VariantRequest, emit: Callable[[Frame], None]) -> None:
         self.request = request
         self.emit = emit
         self.step = 0
@@ -91,11 +130,11 @@ class Run:
         for label, expr in self.watch:
             try:
                 values[label] = plain(eval(expr, self.namespace))
-            except Exception as exc:
-                values[label] = f"<{type(exc).__name__}: {exc}>"
+            except BaseException as exc:  # sys.exit() in a watch is its value too
+                values[label] = f"<{_describe(exc)}>"
         row = Row(self.step, values)
         self.rows.append(row)
-        self.emit({"row": {"step": row.step, "values": row.values}})
+        self.emit(TraceRow(row))
 
     def choose_columns(self) -> None:
         request = self.request
@@ -104,12 +143,11 @@ class Run:
         else:
             self.watch = default_watch(self.namespace)
         self.columns = [label for label, _ in self.watch]
-        self.emit({"columns": self.columns})
+        self.emit(Columns(self.columns))
 
     def fail(self, exc: BaseException) -> None:
-        self.error = RunError(
-            type(exc).__name__, str(exc), self.step, _question_line(exc, self.request)
-        )
+        kind, _, message = _describe(exc).partition(": ")
+        self.error = RunError(kind, message, self.step, _question_line(exc, self.request))
 
     def execute(self) -> None:
         request = self.request
@@ -124,7 +162,7 @@ class Run:
             self.step = step
             self.namespace["step"] = step
             self.recorded_this_step = False
-            self.emit({"step": step})
+            self.emit(Step(step))
             try:
                 exec(code, self.namespace)
             except BaseException as exc:
@@ -133,16 +171,21 @@ class Run:
             if not self.recorded_this_step:
                 self._take_row()
 
-    def evaluate(self, snippet: Snippet | None) -> Outcome | None:
+    def evaluate(self, snippet: Snippet | None, number: bool = False) -> Outcome | None:
+        """The value of a verify or answer expression; `number`: it must fit a float."""
         if snippet is None:
             return None
         scope = dict(self.namespace)
         scope["trace"] = [dict(row.values) for row in self.rows]
         scope["error"] = str(self.error) if self.error else None
         try:
-            return Outcome(value=plain(eval(compile_snippet(snippet, "eval"), scope)))
-        except Exception as exc:
-            return Outcome(error=f"{type(exc).__name__}: {exc}")
+            value = eval(compile_snippet(snippet, "eval"), scope)
+        except BaseException as exc:  # sys.exit() or KeyboardInterrupt: an error like any
+            return Outcome(error=_describe(exc))
+        if number and isinstance(value, int) and not _is_number(value):
+            digits = len(str(value)) if abs(value) < 10**4000 else "thousands of"
+            return Outcome(error=f"OverflowError: an integer of {digits} digits is too large")
+        return Outcome(value=plain(value))
 
 
 def default_watch(namespace: dict[str, Any]) -> list[tuple[str, CodeType]]:
@@ -171,9 +214,8 @@ def _question_line(exc: BaseException, request: VariantRequest) -> int | None:
     return line
 
 
-def run_variant(request: VariantRequest, emit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-    """Seed, run setup and steps, evaluate verify and answer; the final frame's content."""
-    started = time.perf_counter()
+def run_variant(request: VariantRequest, emit: Callable[[Frame], None]) -> Done:
+    """Seed, run setup and steps, evaluate verify and answer; the final frame."""
     torch.manual_seed(request.seed)
     random.seed(request.seed)
     if "numpy" in sys.modules:
@@ -183,10 +225,5 @@ def run_variant(request: VariantRequest, emit: Callable[[dict[str, Any]], None])
     if run.columns is None:
         run.choose_columns()
     verify = run.evaluate(request.verify)
-    answer = run.evaluate(request.answer)
-    return {
-        "error": None if run.error is None else vars(run.error),
-        "verify": None if verify is None else vars(verify),
-        "answer": None if answer is None else vars(answer),
-        "seconds": time.perf_counter() - started,
-    }
+    answer = run.evaluate(request.answer, number=True)
+    return Done(run.error, verify, answer)

@@ -1,296 +1,20 @@
-"""The worker: imports torch once, then runs each variant in a forked child (a fork server).
+"""The worker process: imports torch once, then serves runs as a fork server (see server).
 
-The child starts from the warm, untouched parent, so a variant costs a fork instead of an
-interpreter and a torch import, and nothing it changes (grad mode, dtype, RNG, monkeypatched
-modules, open files) can reach the next variant. The parent enforces the limits: it kills the
-child's process group at the timeout and reports a child that dies, and stays warm for the next.
-
-Run as `python -m gradquiz.lab.worker IN_FD OUT_FD`; it speaks frames (see protocol) on them.
+Run by gradquiz (see client.worker_command) as `python -I -c BOOTSTRAP PATH [--torchvision]
+IN:OUT [IN:OUT ...]`; it serves frames (see protocol) on each pipe pair, one server per pair,
+the extra ones forked from the first so they share its torch import.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import gc
 import os
-import resource
-import select
-import shutil
 import signal
 import sys
-import tempfile
-import time
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+import traceback
 
-from gradquiz.lab.protocol import (
-    FrameError,
-    FrameReader,
-    RunError,
-    VariantRequest,
-    read_frame,
-    write_frame,
-)
-
-OUTPUT_FILE = ".gradquiz-output"
-MAX_FILE_BYTES = 256 * 1024 * 1024
-PR_SET_PDEATHSIG = 1
-
-
-class CappedStream:
-    """sys.stdout for a snippet: writes through to the output file until the cap, then drops."""
-
-    def __init__(self, fd: int, cap: int) -> None:
-        self.fd = fd
-        self.left = cap
-        self.dropped = 0
-
-    def write(self, text: str) -> int:
-        if self.left > 0:
-            kept = text[: self.left]
-            self.left -= len(kept)
-            with contextlib.suppress(OSError):
-                os.write(self.fd, kept.encode("utf-8", "replace"))
-            self.dropped += len(text) - len(kept)
-        else:
-            self.dropped += len(text)
-        return len(text)
-
-    def flush(self) -> None:
-        pass
-
-    def isatty(self) -> bool:
-        return False
-
-    def close_note(self) -> None:
-        if self.dropped:
-            note = f"\n[output cut: {self.dropped:,} more characters not kept]\n"
-            with contextlib.suppress(OSError):
-                os.write(self.fd, note.encode())
-
-
-def _virtual_memory() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmSize:"):
-            return int(line.split()[1]) * 1024
-    return 0
-
-
-def peak_memory_kb() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-
-@dataclass
-class Spare:
-    """A child forked ahead of its request, so the fork is paid while the worker is idle."""
-
-    pid: int
-    request_fd: int
-    result_fd: int
-    workdir: str
-    torchvision: bool
-    status: int | None = None
-
-    def kill(self) -> None:
-        """End the child and everything it started (its process group)."""
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, signal.SIGKILL)
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGKILL)
-
-    def wait(self) -> int:
-        if self.status is None:
-            self.status = os.waitpid(self.pid, 0)[1]
-        return self.status
-
-    def discard(self) -> None:
-        self.kill()
-        self.wait()
-        for fd in (self.request_fd, self.result_fd):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        shutil.rmtree(self.workdir, ignore_errors=True)
-
-
-def _die_with_parent(parent: int) -> None:
-    """Ask Linux to kill this child if the worker dies without cleaning up (SIGKILL, OOM)."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:
-        os._exit(0)
-
-
-def fork_spare(client_fds: tuple[int, ...]) -> Spare:
-    workdir = tempfile.mkdtemp(prefix="gradquiz-run-")
-    request_read, request_write = os.pipe()
-    result_read, result_write = os.pipe()
-    parent = os.getpid()
-    pid = os.fork()
-    if pid == 0:
-        # The child must not hold gradquiz's pipes: a process it leaves behind would keep
-        # them open and hide the worker's death from gradquiz.
-        for fd in (*client_fds, request_write, result_read):
-            os.close(fd)
-        os.setpgid(0, 0)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        _die_with_parent(parent)
-        try:
-            request = VariantRequest.from_json(read_frame(request_read))
-        except FrameError:
-            os._exit(0)  # the worker went away before a request came
-        _child(request, result_write, workdir)
-    # Both sides set the group, so it exists whichever runs first: a kill before the child
-    # got that far must still reach it.
-    with contextlib.suppress(OSError):
-        os.setpgid(pid, pid)
-    os.close(request_read)
-    os.close(result_write)
-    return Spare(pid, request_write, result_read, workdir, "torchvision" in sys.modules)
-
-
-def _child(request: VariantRequest, result_fd: int, workdir: str) -> None:
-    """In the forked child: confine, run, report. Never returns."""
-    from gradquiz.lab.runner import run_variant
-
-    os.chdir(workdir)
-    os.environ["TMPDIR"] = workdir
-    tempfile.tempdir = None
-    output_fd = os.open(OUTPUT_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    os.dup2(output_fd, 1)
-    os.dup2(output_fd, 2)
-    stream = CappedStream(output_fd, request.limits.output_chars)
-    sys.stdout = sys.stderr = stream
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
-    limit = _virtual_memory() + request.limits.memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    status = 0
-    try:
-        done = run_variant(request, lambda message: write_frame(result_fd, message))
-        stream.close_note()
-        write_frame(result_fd, {"done": done})
-    except BaseException:
-        status = 70
-    os._exit(status)
-
-
-def _describe_death(status: int) -> str:
-    if os.WIFSIGNALED(status):
-        number = os.WTERMSIG(status)
-        try:
-            name = signal.Signals(number).name
-        except ValueError:
-            name = f"signal {number}"
-        return f"the experiment's process was killed by {name} (signal {number})"
-    return f"the experiment's process exited with code {os.waitstatus_to_exitcode(status)}"
-
-
-def _read_output(workdir: str, cap: int) -> str:
-    try:
-        with Path(workdir, OUTPUT_FILE).open("rb") as handle:
-            data = handle.read(cap * 4 + 256)
-    except OSError:
-        return ""
-    text = data.decode("utf-8", "replace")
-    return text if len(text) <= cap + 200 else text[:cap] + "\n[output cut]\n"
-
-
-@dataclass
-class Collected:
-    """What the parent heard from a child before it finished, died or ran out of time."""
-
-    columns: list[str] = field(default_factory=list)
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    step: int | None = None
-    done: dict[str, Any] | None = None
-    timed_out: bool = False
-    orphaned: bool = False
-    broken: str | None = None
-
-    def take(self, frame: dict[str, Any]) -> None:
-        if "row" in frame:
-            self.rows.append(frame["row"])
-        elif "columns" in frame:
-            self.columns = frame["columns"]
-        elif "step" in frame:
-            self.step = frame["step"]
-        elif "done" in frame:
-            self.done = frame["done"]
-
-
-def _collect(read_fd: int, control_fd: int, deadline: float) -> Collected:
-    collected = Collected()
-    reader = FrameReader()
-    try:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                collected.timed_out = True
-                return collected
-            ready, _, _ = select.select([read_fd, control_fd], [], [], left)
-            if control_fd in ready:
-                # gradquiz never writes during a run: this is its end of the pipe closing.
-                collected.orphaned = True
-                return collected
-            if ready:
-                data = os.read(read_fd, 1 << 20)
-                if not data:
-                    return collected
-                for frame in reader.feed(data):
-                    collected.take(frame)
-    except FrameError as exc:
-        collected.broken = f"the experiment sent a broken result: {exc}"
-        return collected
-
-
-def run_on(spare: Spare, request: VariantRequest, control_fd: int) -> dict[str, Any]:
-    """Hand the request to a spare child and collect its frames until done or the timeout."""
-    started = time.monotonic()
-    write_frame(spare.request_fd, request.to_json())
-    collected = _collect(spare.result_fd, control_fd, started + request.limits.timeout)
-    spare.kill()
-    if collected.orphaned:
-        raise SystemExit(0)  # the server's cleanup discards this child
-    output = _read_output(spare.workdir, request.limits.output_chars)
-    done = collected.done
-    if done is None:
-        status = spare.wait()
-        if collected.timed_out:
-            message = f"timed out after {request.limits.timeout:g} s"
-            error = RunError("Timeout", message, collected.step)
-        else:
-            death = collected.broken or _describe_death(status)
-            error = RunError("WorkerDied", death, collected.step)
-        done = {"error": vars(error), "verify": None, "answer": None}
-    return {
-        "question": request.question,
-        "variant": request.variant,
-        "columns": collected.columns,
-        "rows": collected.rows,
-        "error": done["error"],
-        "output": output,
-        "verify": done["verify"],
-        "answer": done["answer"],
-        "seconds": time.monotonic() - started,
-    }
-
-
-def _settle() -> None:
-    """Make the worker cheap to fork: every page it maps is a page each fork copies.
-
-    A frozen heap keeps the collector in a child from touching (so copying) every page of
-    it; trimming hands the allocator's free pages back before they are mapped twice.
-    """
-    gc.freeze()
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL("libc.so.6").malloc_trim(0)
+from gradquiz.lab import caps
+from gradquiz.lab.server import Server, settle
 
 
 def _warm_up() -> None:
@@ -310,65 +34,6 @@ def _warm_up() -> None:
     optimizer.zero_grad()
 
 
-class Server:
-    """The worker's loop: one spare child always forked and waiting for the next request."""
-
-    def __init__(self, in_fd: int, out_fd: int) -> None:
-        self.in_fd = in_fd
-        self.out_fd = out_fd
-        self.spare: Spare | None = None
-
-    def fresh_spare(self) -> Spare:
-        if self.spare is not None:
-            self.spare.discard()
-        self.spare = fork_spare((self.in_fd, self.out_fd))
-        return self.spare
-
-    def serve(self) -> None:
-        """Answer requests until gradquiz goes away; torch must already be imported."""
-        import torch
-
-        self.fresh_spare()
-        write_frame(self.out_fd, {"ready": os.getpid(), "torch": torch.__version__})
-        try:
-            self.loop()
-        finally:
-            # Whatever ends the worker (gradquiz leaving, SIGTERM) ends the experiment too.
-            if self.spare is not None:
-                self.spare.discard()
-
-    def loop(self) -> None:
-        while True:
-            try:
-                message = read_frame(self.in_fd)
-            except FrameError:
-                return
-            op = message.get("op")
-            if op == "run":
-                result = self.run(VariantRequest.from_json(message["request"]))
-                write_frame(self.out_fd, {"result": result})
-                # Reaping, cleaning up and forking the next child overlap gradquiz's work.
-                self.fresh_spare()
-            elif op == "stats":
-                children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-                stats = {"peak_rss_kb": peak_memory_kb(), "children_peak_rss_kb": children}
-                write_frame(self.out_fd, {"stats": stats})
-            else:
-                return
-
-    def run(self, request: VariantRequest) -> dict[str, Any]:
-        spare = self.spare
-        assert spare is not None
-        if request.uses_torchvision and not spare.torchvision:
-            # Imported once in the worker, so no child pays for it again.
-            from gradquiz.lab.tvcompat import import_torchvision
-
-            import_torchvision()
-            _settle()
-            spare = self.fresh_spare()
-        return run_on(spare, request, self.in_fd)
-
-
 def prepare(torchvision: bool) -> None:
     """Import and warm up once, so that every server and every child forked later has it."""
     import torch  # noqa: F401
@@ -380,10 +45,10 @@ def prepare(torchvision: bool) -> None:
         from gradquiz.lab.tvcompat import import_torchvision
 
         import_torchvision()
-    _settle()
+    settle()
 
 
-def clone(pair: tuple[int, int], others: list[tuple[int, int]]) -> None:
+def clone(pair: tuple[int, int], others: list[tuple[int, int]], lab: caps.LabDirectory) -> None:
     """Fork a server for `pair` that shares this process's imports instead of repeating them.
 
     Forked twice, so the server belongs to no one here: this process never has to reap it.
@@ -394,7 +59,7 @@ def clone(pair: tuple[int, int], others: list[tuple[int, int]]) -> None:
                 with contextlib.suppress(OSError):  # those of earlier clones are closed
                     os.close(fd)
             try:
-                Server(*pair).serve()
+                Server(*pair, lab).serve()
             finally:
                 os._exit(0)
         os._exit(0)
@@ -411,17 +76,29 @@ def main() -> None:
         (int(a), int(b))
         for a, b in (argument.split(":") for argument in arguments if ":" in argument)
     ]
-    # Keep the import and anything torch prints away from the terminal gradquiz draws on.
+    # Keep anything torch prints away from the terminal gradquiz draws on; stderr goes to a
+    # file gradquiz reads should the worker die.
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
     # Ctrl-C in gradquiz's terminal is gradquiz's to handle; SIGTERM is how it stops us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _terminate)
+    lab = caps.LabDirectory()
     prepare(torchvision)
     for index, pair in enumerate(pairs[1:], start=1):
-        clone(pair, [p for i, p in enumerate(pairs) if i != index])
-    Server(*pairs[0]).serve()
+        clone(pair, [p for i, p in enumerate(pairs) if i != index], lab)
+    code = 0
+    try:
+        Server(*pairs[0], lab).serve()
+    except SystemExit:
+        pass
+    except BaseException:
+        traceback.print_exc()  # gradquiz quotes it should the worker die
+        code = 1
+    # The server has cleaned up; tearing torch down as the interpreter exits would only keep
+    # gradquiz waiting (a third of a second).
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _terminate(signum: int, frame: object) -> None:

@@ -27,6 +27,7 @@ from textual.timer import Timer
 from gradquiz import startup
 from gradquiz.display import one_line, printable
 from gradquiz.format import Library, Question
+from gradquiz.format.model import YOURS
 from gradquiz.packs import TrustPolicy, as_policy
 from gradquiz.quiz import Answered, Quiz, State
 from gradquiz.trust import TrustNotSaved
@@ -567,7 +568,7 @@ class GradquizApp(App[None]):
         requests = requests_for(question, arrangement=mine)
         if arrangement is not None:
             # Only the learner's arrangement is new; the key's variants already ran.
-            requests = [r for r in requests if r.variant not in have or r.variant == "yours"]
+            requests = [r for r in requests if r.variant not in have or r.variant == YOURS]
         results = self.lab.run_all(requests)
         self.post_message(ExperimentFinished(question.id, results, arrangement))
 

@@ -3,15 +3,18 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from gradquiz.lab.worker import CappedStream
+from gradquiz.lab.sandbox import CappedStream
 
 
 def test_a_spare_discarded_at_once_never_hangs() -> None:
     # The kill may come before the child has made its own process group; it must still land.
     code = """
-from gradquiz.lab.worker import fork_spare
+from gradquiz.lab.caps import LabDirectory
+from gradquiz.lab.sandbox import fork_spare
+lab = LabDirectory()
 for _ in range(200):
-    fork_spare(()).discard()
+    fork_spare((), lab, 10**6).discard()
+lab.leave()
 print("ok")
 """
     done = subprocess.run(

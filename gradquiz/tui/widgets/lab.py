@@ -32,7 +32,7 @@ from textual_plotext import PlotextPlot
 
 from gradquiz import display
 from gradquiz.display import one_line, printable
-from gradquiz.format.model import Question
+from gradquiz.format.model import REFERENCE, YOURS, Question
 from gradquiz.grading import tolerance_of, values_equal, variant_correct
 from gradquiz.lab.protocol import VariantResult
 from gradquiz.tui.screens.dialogs import FullValueDialog
@@ -46,7 +46,7 @@ TABLE_WIDTH = 56
 def reference_variant(question: Question, results: Results) -> str | None:
     """The variant whose trace the others are compared with: the reference or a right choice."""
     if question.type == "order":
-        return "reference" if "reference" in results else None
+        return REFERENCE if REFERENCE in results else None
     return next(
         (v for v in results if variant_correct(question, v, results) is True and len(results) > 1),
         None,
@@ -100,7 +100,7 @@ class VariantTable(Vertical):
         variant = self.result.variant
         if self.reference is not None and variant == self.reference.variant:
             return f"{variant} (the right one; others are compared with it)"
-        if self.question.type == "order" and variant == "yours":
+        if self.question.type == "order" and variant == YOURS:
             return "yours (cells that differ from the reference are marked)"
         return variant
 

@@ -1,0 +1,102 @@
+"""Kept results: a run's result stored under everything that decides it, to show at once.
+
+The key is the request itself (the question's code, setup, watch, verify and answer, the
+variant, seed, steps and limits), the versions of torch, torchvision and numpy, and the
+source of the code that runs it (runner, sandbox, protocol). Only runs that finished are
+kept. No torch here: versions come from the installed packages' metadata, which is what the
+worker imports (it runs this interpreter with this process's path).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+from gradquiz.lab.protocol import (
+    UNFINISHED,
+    FrameError,
+    Result,
+    Run,
+    VariantRequest,
+    VariantResult,
+    decode,
+    encode,
+)
+
+PACKAGES = ("torch", "torchvision", "numpy")
+# The code whose change can change a result.
+_SOURCES = ("runner.py", "sandbox.py", "protocol.py", "tvcompat.py")
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A result from the cache, with what it was computed by and when."""
+
+    result: VariantResult
+    torch: str
+    saved: str
+
+
+def versions() -> dict[str, str]:
+    found = {}
+    for name in PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "absent"
+    return found
+
+
+def _code_digest() -> str:
+    digest = hashlib.sha256()
+    here = Path(__file__).parent
+    for name in _SOURCES:
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()
+
+
+class ResultCache:
+    """Results kept in `directory`, one file per key, written atomically."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.versions = versions()
+        self._salt = json.dumps([self.versions, _code_digest()], sort_keys=True).encode()
+
+    def key(self, request: VariantRequest) -> str:
+        return hashlib.sha256(self._salt + encode(Run(request))).hexdigest()
+
+    def get(self, request: VariantRequest) -> Kept | None:
+        """The kept result of `request`, or None (none kept, or unreadable: run it again)."""
+        try:
+            data = json.loads((self.directory / f"{self.key(request)}.json").read_bytes())
+            frame = decode(data["result"].encode())
+            torch, saved = str(data["torch"]), str(data["saved"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, FrameError):
+            return None
+        if not isinstance(frame, Result):
+            return None
+        return Kept(frame.result, torch, saved)
+
+    def put(self, request: VariantRequest, result: VariantResult) -> None:
+        """Keep a result that finished (a timeout or a dead worker says nothing lasting)."""
+        if result.error is not None and result.error.type in UNFINISHED:
+            return
+        entry = {
+            "result": encode(Result(result))[4:].decode(),
+            "torch": self.versions["torch"],
+            "saved": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        with contextlib.suppress(OSError):  # a cache that cannot be written is no cache
+            self.directory.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                json.dump(entry, out)
+            Path(temporary).replace(self.directory / f"{self.key(request)}.json")

@@ -1,0 +1,242 @@
+"""A variant's own process: forked from the warm worker, confined, run, reported, ended.
+
+The child starts from the warm, untouched worker, so a variant costs a fork instead of an
+interpreter and a torch import, and nothing it changes (grad mode, dtype, RNG, monkeypatched
+modules, open files) can reach the next variant. Before the snippet runs, the child gives up
+everything of the worker's it must not hold, moves into its own directory and takes its caps
+(address space, file size, processes); `Spare` is the worker's handle on it until `discard`
+ends it and everything it started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import shutil
+import signal
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from gradquiz.lab import caps, reaper
+from gradquiz.lab.protocol import FrameError, Run, VariantRequest, read_frame, write_frame
+
+OUTPUT_FILE = ".gradquiz-output"
+MAX_FILE_BYTES = 256 * 1024 * 1024
+# How a child says why it ended without a result: gradquiz's own code failed in it, or the
+# snippet took away the pipe its results go through.
+EXIT_CRASHED = 70
+EXIT_PIPE_LOST = 71
+
+
+class CappedStream:
+    """sys.stdout for a snippet: writes through to the output file until the cap, then drops."""
+
+    def __init__(self, fd: int, cap: int) -> None:
+        self.fd = fd
+        self.left = cap
+        self.dropped = 0
+
+    def write(self, text: str) -> int:
+        if self.left > 0:
+            kept = text[: self.left]
+            self.left -= len(kept)
+            with contextlib.suppress(OSError):
+                os.write(self.fd, kept.encode("utf-8", "replace"))
+            self.dropped += len(text) - len(kept)
+        else:
+            self.dropped += len(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def close_note(self) -> None:
+        if self.dropped:
+            note = f"\n[output cut: {self.dropped:,} more characters not kept]\n"
+            with contextlib.suppress(OSError):
+                os.write(self.fd, note.encode())
+
+
+def _virtual_memory() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmSize:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+@dataclass
+class Spare:
+    """A child forked ahead of its request, so the fork is paid while the worker is idle."""
+
+    pid: int
+    request_fd: int
+    result_fd: int
+    workdir: str
+    # The parent's own descriptor of the output file: a snippet that replaces the file (by a
+    # FIFO, say) cannot make the parent open something else.
+    output_fd: int
+    torchvision: bool
+    # Readable once the child has exited (None where Linux has no pidfd_open).
+    pidfd: int | None
+    status: int | None = None
+
+    def kill(self) -> None:
+        """End the child and everything it started (its process group)."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+
+    def wait(self) -> int:
+        if self.status is None:
+            try:
+                self.status = os.waitpid(self.pid, 0)[1]
+            except ChildProcessError:  # reaped by a sweep that SIGTERM cut short
+                self.status = 0
+        return self.status
+
+    def exited(self) -> bool:
+        """Without blocking: has the child exited (its status then kept for `wait`)?"""
+        if self.status is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.status = status
+        return self.status is not None
+
+    def discard(self) -> None:
+        """End the child and everything it started, wherever in the tree, and clean up."""
+        self.kill()
+        self.wait()
+        reaper.end_descendants()
+        for fd in (self.request_fd, self.result_fd, self.output_fd, self.pidfd):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _pidfd(pid: int) -> int | None:
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
+
+
+def fork_spare(client_fds: tuple[int, ...], lab: caps.LabDirectory, tasks: int) -> Spare:
+    """A child waiting for its request; `tasks`: the processes and threads its user runs,
+    which its request's cap on processes comes on top of (RLIMIT_NPROC)."""
+    workdir = lab.run_directory()
+    request_read, request_write = os.pipe()
+    result_read, result_write = os.pipe()
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC
+    output_fd = os.open(Path(workdir, OUTPUT_FILE), flags, 0o600)
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        # Whatever happens here ends here: an exception must not unwind into the server's
+        # code, which would then go on in this process as a second server.
+        try:
+            # The child must not hold gradquiz's pipes: a process it leaves behind would keep
+            # them open and hide the worker's death from gradquiz. Nor the lab directory's
+            # lock: releasing it would let another gradquiz remove the directory under a live
+            # worker.
+            for fd in (*client_fds, request_write, result_read, lab.lock_fd):
+                os.close(fd)
+            _wait_for_request(
+                parent, request_read, result_write, output_fd, workdir=workdir, tasks=tasks
+            )
+        finally:
+            os._exit(EXIT_CRASHED)
+    # Both sides set the group, so it exists whichever runs first: a kill before the child
+    # got that far must still reach it.
+    with contextlib.suppress(OSError):
+        os.setpgid(pid, pid)
+    os.close(request_read)
+    os.close(result_write)
+    torchvision = "torchvision" in sys.modules
+    return Spare(pid, request_write, result_read, workdir, output_fd, torchvision, _pidfd(pid))
+
+
+def _wait_for_request(
+    parent: int, request_fd: int, result_fd: int, output_fd: int, *, workdir: str, tasks: int
+) -> None:
+    os.setpgid(0, 0)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    reaper.die_with_parent()
+    if os.getppid() != parent:
+        os._exit(0)  # the worker died before we asked
+    try:
+        frame = read_frame(request_fd)
+    except FrameError:
+        os._exit(0)  # the worker went away before a request came
+    match frame:
+        case Run(request):
+            _child(request, result_fd, output_fd, workdir, tasks)
+
+
+def _child(
+    request: VariantRequest, result_fd: int, output_fd: int, workdir: str, tasks: int
+) -> None:
+    """In the forked child: confine, run, report. Never returns."""
+    from gradquiz.lab.runner import run_variant
+
+    os.chdir(workdir)
+    os.environ["TMPDIR"] = workdir
+    tempfile.tempdir = None
+    os.dup2(output_fd, 1)
+    os.dup2(output_fd, 2)
+    stream = CappedStream(output_fd, request.limits.output_chars)
+    sys.stdout = sys.stderr = stream
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
+    _lower(resource.RLIMIT_AS, _virtual_memory() + request.limits.memory_mb * 1024 * 1024)
+    _lower(resource.RLIMIT_NPROC, tasks + request.limits.processes)
+    status = 0
+    try:
+        done = run_variant(request, lambda frame: write_frame(result_fd, frame))
+        stream.close_note()
+        write_frame(result_fd, done)
+    except OSError:
+        status = EXIT_PIPE_LOST
+    except BaseException:
+        status = EXIT_CRASHED
+    os._exit(status)
+
+
+def _lower(limit: int, value: int) -> None:
+    """Set an rlimit to `value`, or leave it where the user's own limit is lower already."""
+    _, hard = resource.getrlimit(limit)
+    if hard != resource.RLIM_INFINITY:
+        value = min(value, hard)
+    resource.setrlimit(limit, (value, value))
+
+
+def describe_death(status: int) -> str:
+    if os.WIFEXITED(status) and os.WEXITSTATUS(status) == EXIT_PIPE_LOST:
+        return (
+            "the experiment closed the pipe its results go back through "
+            "(does its code close file descriptors?)"
+        )
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        return f"the experiment's process was killed by {name} (signal {number})"
+    return f"the experiment's process exited with code {os.waitstatus_to_exitcode(status)}"
+
+
+def read_output(output_fd: int, cap: int) -> str:
+    try:
+        data = os.pread(output_fd, cap * 4 + 256, 0)
+    except OSError:
+        return ""
+    text = data.decode("utf-8", "replace")
+    return text if len(text) <= cap + 200 else text[:cap] + "\n[output cut]\n"

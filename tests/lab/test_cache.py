@@ -1,0 +1,81 @@
+"""Kept results: found only for the very same run, never for one that did not finish."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from gradquiz.lab import cache as cache_module
+from gradquiz.lab.cache import ResultCache
+from gradquiz.lab.protocol import (
+    Outcome,
+    Row,
+    RunError,
+    Snippet,
+    VariantRequest,
+    VariantResult,
+)
+from tests.conftest import PACKS, gradquiz
+
+REQUEST = VariantRequest("q", "main", Snippet("x = 1", "q.yaml", 3), seed=1, steps=2)
+RESULT = VariantResult(
+    "q", "main", ["x"], [Row(1, {"x": 1}), Row(2, {"x": 1})], None, "", None, Outcome(1), 0.01
+)
+
+
+def test_a_kept_result_comes_back_with_its_torch_and_date(tmp_path: Path) -> None:
+    cache = ResultCache(tmp_path)
+    assert cache.get(REQUEST) is None
+    cache.put(REQUEST, RESULT)
+    kept = ResultCache(tmp_path).get(REQUEST)
+    assert kept is not None and kept.result == RESULT
+    assert kept.torch == cache_module.versions()["torch"]
+    assert kept.saved[:4].isdigit() and kept.saved.endswith("+00:00")
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        replace(REQUEST, seed=2),
+        replace(REQUEST, code=Snippet("x = 2", "q.yaml", 3)),
+        replace(REQUEST, variant="A"),
+        replace(REQUEST, watch=(("x", Snippet("x", "q.yaml", 4)),)),
+    ],
+)
+def test_anything_that_decides_the_run_is_in_the_key(tmp_path: Path, other: VariantRequest) -> None:
+    cache = ResultCache(tmp_path)
+    cache.put(REQUEST, RESULT)
+    assert cache.get(other) is None
+
+
+def test_another_torch_is_another_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ResultCache(tmp_path).put(REQUEST, RESULT)
+    monkeypatch.setattr(
+        cache_module, "versions", lambda: {"torch": "9.9", "torchvision": "x", "numpy": "y"}
+    )
+    assert ResultCache(tmp_path).get(REQUEST) is None
+
+
+def test_unfinished_runs_are_not_kept_and_broken_entries_are_misses(tmp_path: Path) -> None:
+    cache = ResultCache(tmp_path)
+    cache.put(REQUEST, replace(RESULT, error=RunError("Timeout", "timed out after 1 s", 1)))
+    assert cache.get(REQUEST) is None and list(tmp_path.iterdir()) == []
+    cache.put(REQUEST, RESULT)
+    (entry,) = tmp_path.iterdir()
+    entry.write_text('{"result": "{\\"kind\\": \\"result\\"}", "torch": "1", "saved": "x"}')
+    assert cache.get(REQUEST) is None
+
+
+def test_check_reads_the_cache_only_when_asked() -> None:
+    pack = str(PACKS / "good.yaml")
+    first = gradquiz("check", "--no-bundled", "--cached", pack)
+    assert first.returncode == 0, first.stderr
+    assert "from cache" not in first.stderr
+    again = gradquiz("check", "--no-bundled", "--cached", pack)
+    runs = again.stderr.split(" experiment runs")[0].rsplit(" ", 1)[1]
+    assert f"{runs} experiment runs ({runs} of {runs} from cache) in " in again.stderr
+    assert again.stdout == first.stdout
+    fresh = gradquiz("check", "--no-bundled", pack)
+    assert "from cache" not in fresh.stderr
