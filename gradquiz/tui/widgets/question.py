@@ -6,6 +6,7 @@ posted up as `AnswerGiven`, and the app has the view draw the verdict once the m
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import TYPE_CHECKING, cast
 
@@ -65,6 +66,9 @@ class QuestionView(VerticalScroll):
         self.complete = complete
         self.hints_shown = 0
         self.shown_at = time.monotonic()
+        # The lab is drawn from several places (the runs coming back, the answer, trust):
+        # one at a time, or one finds the panel another is still mounting.
+        self.drawing = asyncio.Lock()
 
     def compose(self) -> ComposeResult:
         yield Static(self.where(), id="where")
@@ -83,14 +87,12 @@ class QuestionView(VerticalScroll):
 
     async def on_mount(self) -> None:
         answer = self.query_one("#answer")
-        if self.answered is not None:
-            await self.show_lab()
-            return
-        if isinstance(answer, NumericAnswer):
-            answer.query_one(Input).focus()
-        elif isinstance(answer, OrderAnswer):
-            answer.focus()
-        await self.prepare_lab()
+        if self.answered is None:
+            if isinstance(answer, NumericAnswer):
+                answer.query_one(Input).focus()
+            elif isinstance(answer, OrderAnswer):
+                answer.focus()
+        await self.redraw()
 
     @property
     def answered(self) -> Answered | None:
@@ -173,7 +175,7 @@ class QuestionView(VerticalScroll):
     async def answer_taken(self) -> None:
         """The model holds the answer now: show the lab, verdict first."""
         with self.app.batch_update():
-            await self.show_lab()
+            await self.redraw()
         # The footer (Submit now greyed) follows the tables by a frame: they come first.
         self.call_after_refresh(self.screen.refresh_bindings)
         self.call_after_refresh(self.reveal_verdict)
@@ -293,13 +295,16 @@ class QuestionView(VerticalScroll):
         """The pack is trusted now: drop the warning and show what runs."""
         self.trusted = True
         await self.query("#untrusted").remove()
-        self.update_status()
-        if self.answered is not None:
-            await self.show_lab()
+        await self.runs_changed()
 
     async def runs_changed(self) -> None:
         self.update_status()
-        if self.answered is not None:
-            await self.show_lab()
-        else:
-            await self.prepare_lab()
+        await self.redraw()
+
+    async def redraw(self) -> None:
+        """The lab as the model has it now: shown once answered, else drawn out of sight."""
+        async with self.drawing:
+            if self.answered is not None:
+                await self.show_lab()
+            else:
+                await self.prepare_lab()
