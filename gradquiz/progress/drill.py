@@ -25,9 +25,12 @@ EASY_SECONDS = 20.0
 
 State = Literal["new", "right", "wrong"]
 
-# Where a question sits in its file is not its content: moving it keeps its history intact;
-# nor is one attempt's draw, nor whether its choices are shuffled.
-_NOT_CONTENT = frozenset({"location", "field_locations", "pack", "draw", "template", "shuffle"})
+# Where a question sits is not its content: moving it (within its file, to another file, or
+# from a checkout to an installed wheel) keeps its history intact; a code snippet's `origin`
+# is such a place too. Nor is one attempt's draw, nor whether its choices are shuffled.
+_NOT_CONTENT = frozenset(
+    {"location", "field_locations", "origin", "pack", "draw", "template", "shuffle"}
+)
 # Fields added since format v1: left out at their defaults, so a v1 question keeps its digest
 # (and its learner's schedule) under a gradquiz that knows them.
 _SINCE_V1 = {"blanks": (), "params": ()}

@@ -176,15 +176,15 @@ answer: A
 
 
 def v1_digest(question: Question) -> str:
-    """The content hash as format v1's gradquiz computed it, written out again: every field
-    of the question's dataclasses but where it sits in its file."""
+    """The content hash of a v1 question, written out again: every field of the question's
+    dataclasses but where it (or its code) sits."""
 
     def plain(value: Any) -> Any:
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             return {
                 f.name: plain(getattr(value, f.name))
                 for f in dataclasses.fields(value)
-                if f.name not in {"location", "field_locations", "pack"}
+                if f.name not in {"location", "field_locations", "origin", "pack"}
             }
         if isinstance(value, tuple | list):
             return [plain(v) for v in value]
@@ -210,6 +210,18 @@ def test_a_v1_question_keeps_its_content_hash(tmp_path: Path) -> None:
     # are not part of the digest.
     (question,) = load([write(tmp_path, "v1.yaml", V1)]).questions
     assert content_hash(question) == v1_digest(question)
+
+
+def test_moving_a_question_keeps_its_content_hash(tmp_path: Path) -> None:
+    """Its code's place (file and line) is not content: a question moved down its file, or
+    read from another path (a checkout, then an installed wheel), keeps its history."""
+    (here,) = load([write(tmp_path, "v1.yaml", V1)]).questions
+    moved = "\n\n\n" + V1
+    (there,) = load([write(tmp_path / "elsewhere", "other.yaml", moved)]).questions
+    assert here.experiment is not None and there.experiment is not None
+    assert here.experiment.setup is not None and there.experiment.setup is not None
+    assert here.experiment.setup.origin != there.experiment.setup.origin
+    assert content_hash(there) == content_hash(here)
 
 
 def test_params_are_content_shuffle_and_the_draw_are_not(tmp_path: Path) -> None:
