@@ -27,6 +27,7 @@ from tests.tui.test_progress import (
     opened,
     saved_answers,
     toasts,
+    until,
     until_saved,
     until_toast,
     where,
@@ -243,8 +244,8 @@ async def test_keys_typed_ahead_act_in_the_order_pressed(make_app: MakeApp) -> N
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await type_ahead(app, [("6", "6"), ("enter", "\r"), ("n", "n")])
+        await until(pilot, lambda: view(app).question.id == "arrange")
         await settle(pilot)
-        assert view(app).question.id == "arrange"
         assert app.quiz.answers["how-much"].response == 6.0
         assert app.quiz.state("how-much") == "right"
 
@@ -254,9 +255,9 @@ async def test_a_choice_typed_ahead_is_submitted_as_pressed(make_app: MakeApp) -
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await type_ahead(app, [("2", "2"), ("enter", "\r"), ("n", "n")])
+        await until(pilot, lambda: view(app).question.id == "pick-many")
         await settle(pilot)
         assert app.quiz.answers["accumulate"].response == "B"
-        assert view(app).question.id == "pick-many"
 
 
 async def test_an_order_typed_ahead_is_submitted_as_pressed(make_app: MakeApp) -> None:
@@ -264,6 +265,7 @@ async def test_an_order_typed_ahead_is_submitted_as_pressed(make_app: MakeApp) -
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await type_ahead(app, [("space", " "), ("enter", "\r")])
+        await until(pilot, lambda: "arrange" in app.quiz.answers)
         await settle(pilot)
         response = app.quiz.answers["arrange"].response
         assert isinstance(response, tuple) and len(response) == 1

@@ -15,6 +15,7 @@ from rich.text import Text as RichText
 from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.markup import escape
 from textual.message import Message
 from textual.reactive import reactive
@@ -105,7 +106,10 @@ class VariantTable(Vertical):
         return variant
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
+        try:
+            table = self.query_one(DataTable)
+        except NoMatches:
+            return  # taken down while being mounted: the learner moved on
         error_style = Style.parse(f"bold {self.app.theme_variables['error']}")
         table.add_column("step", key="step")
         for column in self.result.columns:
@@ -208,7 +212,10 @@ class TracePlot(Vertical):
         yield PlotextPlot(id="plot")
 
     def on_mount(self) -> None:
-        self.draw(self.columns[0])
+        try:
+            self.draw(self.columns[0])
+        except NoMatches:
+            return  # taken down while being mounted: the learner moved on
 
     @on(Select.Changed, "#plot-column")
     def column_changed(self, event: Select.Changed) -> None:
