@@ -69,6 +69,8 @@ CODE_MIN = 28
 GAP = 2
 # Markers for the plot's lines, one per variant, so coinciding lines stay told apart.
 MARKERS = ("o", "x", "+", "*", "#", "@", "%", "&")
+# How far apart (in steps) the variants' points are drawn around each step.
+JITTER = 0.1
 COLOURS = ("blue", "red", "green", "orange", "magenta", "cyan", "yellow", "white")
 
 
@@ -482,23 +484,30 @@ class Comparison(Vertical):
         plt.clear_figure()
         every: list[float] = []
         steps: set[int] = set()
+        count = len(self.results)
         for index, result in enumerate(self.results.values()):
             points = [
                 (row.step, number)
                 for row in result.rows
                 if (number := number_of(row.values.get(column))) is not None
             ]
-            if points:
-                xs, ys = zip(*points, strict=True)
-                every.extend(ys)
-                steps.update(xs)
-                plt.plot(
-                    list(xs),
-                    list(ys),
-                    label=one_line(result.variant),
-                    marker=MARKERS[index % len(MARKERS)],
-                    color=COLOURS[index % len(COLOURS)],
-                )
+            if not points:
+                continue
+            xs, ys = zip(*points, strict=True)
+            every.extend(ys)
+            steps.update(xs)
+            colour = COLOURS[index % len(COLOURS)]
+            plt.plot(list(xs), list(ys), marker="braille", color=colour)
+            # Each variant's points a little apart, in its own marker: lines that coincide
+            # still show every variant at every step.
+            shift = (index - (count - 1) / 2) * JITTER
+            plt.scatter(
+                [x + shift for x in xs],
+                list(ys),
+                label=one_line(result.variant),
+                marker=MARKERS[index % len(MARKERS)],
+                color=colour,
+            )
         low, high = y_range(every)
         plt.ylim(low, high)
         if steps:
