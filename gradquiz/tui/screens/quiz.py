@@ -68,6 +68,7 @@ class QuizScreen(Screen[None]):
             "variant(-1)",
             "Variant",
             key_display="[ ]",
+            tooltip="Previous variant in the lab",
             id="variant.previous",
             priority=True,
         ),
@@ -79,7 +80,14 @@ class QuizScreen(Screen[None]):
             id="variant.next",
             priority=True,
         ),
-        Binding("z", "setup", "Setup", id="setup", priority=True),
+        Binding(
+            "z",
+            "setup",
+            "Setup",
+            tooltip="Unfold or fold the lab's shared setup code",
+            id="setup",
+            priority=True,
+        ),
         # Not `d`: an order question's lines move down with it.
         Binding("g", "drill", "Drill", id="drill", priority=True),
         Binding(

@@ -21,7 +21,7 @@ from rich.table import Table
 from rich.text import Text as RichText
 from textual import events, on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, HorizontalScroll, Vertical
 from textual.markup import escape
 from textual.message import Message
 from textual.reactive import reactive
@@ -99,10 +99,10 @@ def plottable_columns(results: Results) -> list[str]:
     return columns
 
 
-def code_text(code: VariantCode | None, fallback: Code | None = None) -> str:
+def code_text(code: VariantCode | None) -> str:
     """What a card shows of the code a variant ran: its setup, step code and watch."""
     if code is None:
-        return fallback.source.rstrip() if fallback is not None else ""
+        return ""
     parts = []
     if code.setup is not None:
         parts.append("# its setup\n" + code.setup.source.rstrip())
@@ -258,12 +258,8 @@ class Card:
     heading: Heading
     view: VariantView | None
     code: str
-
-    @property
-    def table(self) -> int:
-        if self.view is None:
-            return 0
-        return table_width(self.view.widths) + GAP
+    # Columns its table takes (none for a variant that did not run).
+    table: int = 0
 
     @property
     def code_columns(self) -> int:
@@ -369,7 +365,8 @@ class VariantTables(Vertical):
 
     def set_headings(self, found: Mapping[str, Heading], current: str | None) -> None:
         self.cards = [
-            Card(found.get(c.heading.variant, c.heading), c.view, c.code) for c in self.cards
+            Card(found.get(c.heading.variant, c.heading), c.view, c.code, c.table)
+            for c in self.cards
         ]
         for table in self.query(VariantTable):
             if table.variant in found:
@@ -386,7 +383,7 @@ class VariantTables(Vertical):
 class SharedSetup(Static):
     """The experiment's shared setup, folded to one line; `z` or a click unfolds it."""
 
-    unfolded: reactive[bool] = reactive(False)
+    unfolded: reactive[bool] = reactive(False, layout=True)
 
     def __init__(self, code: Code) -> None:
         super().__init__(id="shared-setup")
@@ -437,7 +434,9 @@ class Comparison(Vertical):
             yield Label("Compare ", classes="compare-label")
             yield Select(options, value=self.columns[0], allow_blank=False, id="plot-column")
         if len(self.results) > 1:
-            yield Static(id="compare-table")
+            # Values are never wrapped or cut: wider than the screen, the table scrolls.
+            with HorizontalScroll(id="compare-scroll"):
+                yield Static(id="compare-table")
         if self.plottable:
             yield PlotextPlot(id="plot")
 
@@ -451,21 +450,26 @@ class Comparison(Vertical):
 
     def draw(self, column: str) -> None:
         for static in self.query("#compare-table").results(Static):
-            static.update(self.table(column))
+            table, width = self.table(column)
+            static.update(table)
+            static.styles.width = width
         plots = self.query(PlotextPlot)
         if plots:
             plots.first().display = column in self.plottable
             if column in self.plottable:
                 self.plot(plots.first(), column)
 
-    def table(self, column: str) -> Group:
+    def table(self, column: str) -> tuple[Group, int]:
+        """The comparison of `column`, and the columns it needs to show whole."""
         comparison = compare_column(self.question, self.results, column)
         found = headings(self.question, self.results)
         title = RichText(one_line(column), style="bold")
         title.append(" in every variant, the right one first", style="not bold")
-        table = Table("step", box=None, pad_edge=False)
-        for variant in comparison.variants:
-            table.add_column(RichText(f"{one_line(variant)} {found[variant].mark}".strip()))
+        titles = [f"{one_line(v)} {found[v].mark}".strip() for v in comparison.variants]
+        widths = comparison.widths(titles)
+        table = Table(box=None, pad_edge=False)
+        for name, width in zip(["step", *titles], widths, strict=True):
+            table.add_column(RichText(name), no_wrap=True, min_width=width)
         error = Style.parse(f"bold {self.app.theme_variables['error']}")
         for row in comparison.rows:
             cells = []
@@ -476,7 +480,7 @@ class Comparison(Vertical):
                     text.append(" ≠")
                 cells.append(text)
             table.add_row(str(row.step), *cells)
-        return Group(title, table)
+        return Group(title, table), max(title.cell_len, table_width(widths) - 2)
 
     def plot(self, plot: PlotextPlot, column: str) -> None:
         plt = plot.plt
@@ -545,7 +549,10 @@ def cards_for(
     would run: its code is shown all the same."""
     if results:
         views = variant_views(question, results, response, language, yours)
-        return [Card(v.heading, v, code_text(v.code, None)) for v in views.values()]
+        return [
+            Card(v.heading, v, code_text(v.code), table_width(v.widths) + GAP)
+            for v in views.values()
+        ]
     codes = variant_codes(question)
     found = code_headings(question, list(codes), response, language)
     return [Card(found[v], None, code_text(code)) for v, code in codes.items()]
