@@ -334,16 +334,14 @@ async def test_plot_column_can_be_picked(make_app: MakeApp) -> None:
         assert app.screen.query_one(PlotextPlot).display
 
 
-async def test_tabs_when_tables_do_not_fit(make_app: MakeApp) -> None:
+async def test_narrow_tables_sit_side_by_side_at_80(make_app: MakeApp) -> None:
+    # Measured, two narrow tables fit 80 columns (a fixed 56 each sent them into tabs).
     app = make_app("fails")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("2", "enter")
         await settle(pilot)
-        assert app.screen.query(TabbedContent)
-        await pilot.resize_terminal(120, 40)
-        await pilot.pause()
-        await pilot.pause()
         assert not app.screen.query(TabbedContent)
+        assert len(app.screen.query_one("#side-by-side").children) == 2
 
 
 async def test_too_small_terminal_says_so(make_app: MakeApp) -> None:

@@ -158,7 +158,27 @@ async def test_brackets_switch_variants_in_tabs(
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         keys = shown(app.screen.query_one("#keys", Static))
-        assert "Previous variant in the lab" in keys and "Next variant" in keys
+        assert "Variant: the previous one in the lab" in keys and "Next variant" in keys
+
+
+async def test_six_tables_side_by_side_once_they_fit(
+    six_library: Library, shared_lab: SharedLab
+) -> None:
+    app = six_app(six_library, shared_lab)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2", "enter")
+        await settle(pilot)
+        assert app.screen.query(TabbedContent)
+        await pilot.resize_terminal(200, 50)
+        await pilot.pause()
+        await pilot.pause()
+        assert not app.screen.query(TabbedContent)
+        found = cards(app)
+        assert len(found) == 6
+        assert found["B"].has_class("-current")
+        # Side by side, `]` moves the highlight.
+        await pilot.press("right_square_bracket")
+        assert found["C"].has_class("-current") and not found["B"].has_class("-current")
 
 
 async def test_headings_gloss_and_hostile_text(six_library: Library, shared_lab: SharedLab) -> None:

@@ -43,7 +43,8 @@ def key_table() -> Table:
         for binding in _bindings(owner):
             keys = binding.key.replace("question_mark", "?").replace(",", " / ")
             keys = keys.replace("left_square_bracket", "[").replace("right_square_bracket", "]")
-            table.add_row(keys, binding.tooltip or binding.description, where)
+            said = f"{binding.description}: {binding.tooltip}" if binding.tooltip else None
+            table.add_row(keys, said or binding.description, where)
     table.add_row(
         "ctrl+p", "command palette: jump to a question by title, drill, stats…", "anywhere"
     )

@@ -333,6 +333,10 @@ class VariantTables(Vertical):
     def on_mount(self) -> None:
         self.mark_current()
 
+    def watch_fit(self) -> None:
+        # Recomposed: the new cards are mounted after this frame.
+        self.call_after_refresh(self.mark_current)
+
     def mark_current(self) -> None:
         for table in self.query(VariantTable):
             table.set_class(table.variant == self.current and self.side_by_side, "-current")
