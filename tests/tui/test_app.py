@@ -26,7 +26,7 @@ from gradquiz.tui.screens.help import HelpScreen, key_table
 from gradquiz.tui.screens.question_list import QuestionListScreen
 from gradquiz.tui.screens.quiz import QuizScreen
 from gradquiz.tui.widgets.answers import ChoiceAnswer, Incomplete, OrderAnswer, parse_number
-from gradquiz.tui.widgets.lab import LabPanel, TracePlot, VariantTable
+from gradquiz.tui.widgets.lab import Comparison, LabPanel, VariantTable
 from gradquiz.tui.widgets.prose import Prose
 from gradquiz.tui.widgets.question import QuestionView
 from tests.tui.conftest import PACKS, MakeApp, settle
@@ -93,7 +93,7 @@ async def test_single_choice_number_keys_and_lab(make_app: MakeApp) -> None:
         markdown = " ".join(m.source for m in lab.query(Prose))
         assert "piles up" in markdown and "accumulates" in markdown
         tables = list(app.screen.query(VariantTable))
-        assert [t.result.variant for t in tables] == ["A", "B"]
+        assert [t.variant for t in tables] == ["A", "B"]
         # Side by side at 120 columns: no tabs.
         assert not app.screen.query(TabbedContent)
         b_table = tables[1].query_one(DataTable)
@@ -211,7 +211,7 @@ async def test_order_arrangement_runs_and_grades(make_app: MakeApp) -> None:
         await pilot.press("enter")
         await settle(pilot)
         assert app.quiz.state("arrange") == "right"
-        variants = [t.result.variant for t in app.screen.query(VariantTable)]
+        variants = [t.variant for t in app.screen.query(VariantTable)]
         assert variants == ["reference", "yours"]
 
 
@@ -224,7 +224,7 @@ async def test_order_wrong_arrangement_is_marked(make_app: MakeApp) -> None:
         await pilot.press("enter")
         await settle(pilot)
         assert app.quiz.state("arrange") == "wrong"
-        yours = next(t for t in app.screen.query(VariantTable) if t.result.variant == "yours")
+        yours = next(t for t in app.screen.query(VariantTable) if t.variant == "yours")
         assert "≠" in str(yours.query_one(DataTable).get_cell_at(Coordinate(0, 1)))
 
 
@@ -328,22 +328,20 @@ async def test_plot_column_can_be_picked(make_app: MakeApp) -> None:
         await arrange(pilot, widget, list(view(app).question.lines))
         await pilot.press("enter")
         await settle(pilot)
-        plot = app.screen.query_one(TracePlot)
-        assert plot.columns == ["w"]
+        plot = app.screen.query_one(Comparison)
+        assert plot.plottable == ["w"]
         assert app.screen.query_one("#plot-column", Select).value == "w"
         assert app.screen.query_one(PlotextPlot).display
 
 
-async def test_tabs_when_tables_do_not_fit(make_app: MakeApp) -> None:
+async def test_narrow_tables_sit_side_by_side_at_80(make_app: MakeApp) -> None:
+    # Measured, two narrow tables fit 80 columns (a fixed 56 each sent them into tabs).
     app = make_app("fails")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("2", "enter")
         await settle(pilot)
-        assert app.screen.query(TabbedContent)
-        await pilot.resize_terminal(120, 40)
-        await pilot.pause()
-        await pilot.pause()
         assert not app.screen.query(TabbedContent)
+        assert len(app.screen.query_one("#side-by-side").children) == 2
 
 
 async def test_too_small_terminal_says_so(make_app: MakeApp) -> None:

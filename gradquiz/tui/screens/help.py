@@ -42,7 +42,9 @@ def key_table() -> Table:
     for where, owner in sections:
         for binding in _bindings(owner):
             keys = binding.key.replace("question_mark", "?").replace(",", " / ")
-            table.add_row(keys, binding.description, where)
+            keys = keys.replace("left_square_bracket", "[").replace("right_square_bracket", "]")
+            said = f"{binding.description}: {binding.tooltip}" if binding.tooltip else None
+            table.add_row(keys, said or binding.description, where)
     table.add_row(
         "ctrl+p", "command palette: jump to a question by title, drill, stats…", "anywhere"
     )

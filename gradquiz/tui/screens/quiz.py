@@ -62,6 +62,32 @@ class QuizScreen(Screen[None]):
         Binding("p", "move(-1)", "Previous", id="previous", priority=True),
         Binding("r", "rerun", "Re-run", id="rerun", priority=True),
         Binding("l", "list", "Questions", id="list", priority=True),
+        # The lab's keys, once it is shown: the variant before/after, the shared setup.
+        Binding(
+            "left_square_bracket",
+            "variant(-1)",
+            "Variant",
+            key_display="[ ]",
+            tooltip="the previous one in the lab",
+            id="variant.previous",
+            priority=True,
+        ),
+        Binding(
+            "right_square_bracket",
+            "variant(1)",
+            "Next variant",
+            show=False,
+            id="variant.next",
+            priority=True,
+        ),
+        Binding(
+            "z",
+            "setup",
+            "Setup",
+            tooltip="unfold or fold the shared setup code in the lab",
+            id="setup",
+            priority=True,
+        ),
         # Not `d`: an order question's lines move down with it.
         Binding("g", "drill", "Drill", id="drill", priority=True),
         Binding(
@@ -196,6 +222,11 @@ class QuizScreen(Screen[None]):
             return None if answered else True
         if action == "rerun":
             return True if self.app_.can_run(question) else None
+        if action in ("variant", "setup"):
+            lab = view.lab()
+            if lab is None or not answered:
+                return False
+            return True if (lab.tables() if action == "variant" else lab.has_setup()) else None
         if action == "trust":
             return question.experiment is not None and not view.trusted
         return True
@@ -309,6 +340,18 @@ class QuizScreen(Screen[None]):
         from gradquiz.tui.screens.stats import StatsScreen
 
         self.with_library(lambda: self.app.push_screen(StatsScreen()))
+
+    def action_variant(self, delta: int) -> None:
+        view = self.view()
+        lab = view.lab() if view is not None else None
+        if lab is not None:
+            lab.step_variant(delta)
+
+    def action_setup(self) -> None:
+        view = self.view()
+        lab = view.lab() if view is not None else None
+        if lab is not None:
+            lab.toggle_setup()
 
     def action_rerun(self) -> None:
         question = self.question

@@ -1,20 +1,27 @@
-"""The lab: one gradient table per variant, side by side when they fit, and a plot of a column.
+"""The lab: each variant with what it is, the code it ran and its table; one column compared
+across the variants; a plot of it; and why a variant differs from the right one.
 
-Everything here draws results it is handed; running experiments is the app's business.
+Everything here draws results it is handed; running experiments is the app's business. What
+is shown is computed by the pure `gradquiz.variants` and `gradquiz.difference`; pack text (ids,
+choice texts, code, labels, values) goes through `display.one_line`/`printable` into Rich
+`Text` or `Syntax`, never into markup.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rich.console import Group
 from rich.style import Style
+from rich.syntax import Syntax
+from rich.table import Table
 from rich.text import Text as RichText
 from textual import events, on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, HorizontalScroll, Vertical
 from textual.css.query import NoMatches
 from textual.markup import escape
 from textual.message import Message
@@ -33,25 +40,39 @@ from textual_plotext import PlotextPlot
 
 from gradquiz import display
 from gradquiz.display import one_line, printable
-from gradquiz.format.model import REFERENCE, YOURS, Question
-from gradquiz.grading import tolerance_of, values_equal, variant_correct
+from gradquiz.format.model import Code, Question
+from gradquiz.grading import Response, variant_correct
 from gradquiz.lab.protocol import VariantResult
 from gradquiz.tui.screens.dialogs import FullValueDialog
+from gradquiz.tui.widgets.prose import CODE_THEMES, Prose
+from gradquiz.variants import (
+    Heading,
+    SlotKind,
+    VariantCode,
+    VariantView,
+    arrangement_rows,
+    comparable_columns,
+    compare_column,
+    folded,
+    headings,
+    opening_variant,
+    picked_variants,
+    table_width,
+    variant_codes,
+    variant_views,
+)
 
 Results = Mapping[str, VariantResult]
 
-# Columns a table needs to be readable; more variants than fit side by side go into tabs.
-TABLE_WIDTH = 56
-
-
-def reference_variant(question: Question, results: Results) -> str | None:
-    """The variant whose trace the others are compared with: the reference or a right choice."""
-    if question.type == "order":
-        return REFERENCE if REFERENCE in results else None
-    return next(
-        (v for v in results if variant_correct(question, v, results) is True and len(results) > 1),
-        None,
-    )
+# A card's code column: narrower than this, the code wraps above the table instead.
+CODE_MIN = 28
+# Columns between cards and between a card's code and its table (CSS padding and gutters).
+GAP = 2
+# Markers for the plot's lines, one per variant, so coinciding lines stay told apart.
+MARKERS = ("o", "x", "+", "*", "#", "@", "%", "&")
+# How far apart (in steps) the variants' points are drawn around each step.
+JITTER = 0.1
+COLOURS = ("blue", "red", "green", "orange", "magenta", "cyan", "yellow", "white")
 
 
 def number_of(value: Any) -> float | None:
@@ -66,8 +87,11 @@ def number_of(value: Any) -> float | None:
 
 
 def plottable_columns(results: Results) -> list[str]:
+    """Numeric columns of runs with more than one row: one point is no line."""
     columns: list[str] = []
     for result in results.values():
+        if len(result.rows) < 2:
+            continue
         for column in result.columns:
             if column not in columns and any(
                 number_of(row.values.get(column)) is not None for row in result.rows
@@ -76,62 +100,135 @@ def plottable_columns(results: Results) -> list[str]:
     return columns
 
 
+def code_text(code: VariantCode | None) -> str:
+    """What a card shows of the code a variant ran: its setup, step code and watch."""
+    if code is None:
+        return ""
+    parts = []
+    if code.setup is not None:
+        parts.append("# its setup\n" + code.setup.source.rstrip())
+    label = "# each step" if code.steps > 1 else "# the code"
+    parts.append(f"{label}{f' (x{code.steps})' if code.steps > 1 else ''}\n{code.step.source}")
+    if code.watch is not None:
+        lines = "\n".join(f"{one_line(label)!r}: {w.source.strip()}" for label, w in code.watch)
+        parts.append("# watch\n" + lines)
+    return "\n".join(p.rstrip() for p in parts)
+
+
+def code_width(source: str) -> int:
+    # Line numbers and their gutter take 4 columns.
+    return max((len(printable(line)) for line in source.splitlines()), default=0) + 4
+
+
+def syntax(source: str, dark: bool, wrap: bool) -> Syntax:
+    # printable: escapes a pack's control characters; Syntax itself never reads markup.
+    return Syntax(
+        printable(source),
+        "python",
+        theme=CODE_THEMES[dark],
+        line_numbers=True,
+        word_wrap=wrap,
+        background_color="default",
+    )
+
+
 class VariantTable(Vertical):
-    """One variant's trace: rows are steps (or record() calls), columns the watch labels."""
+    """One variant: its heading, feedback, why it differs, the code it ran and its trace."""
 
     def __init__(
-        self, question: Question, result: VariantResult, reference: VariantResult | None
+        self,
+        question: Question,
+        view: VariantView | None,
+        heading: Heading,
+        code: str,
+        *,
+        beside: bool,
     ) -> None:
         super().__init__(classes="variant")
         self.question = question
-        self.result = result
-        self.reference = reference
+        self.view = view
+        self.heading = heading
+        self.code = code
+        self.beside = beside
         # The full values behind the rounded cells, by (row, column) position.
         self.values: dict[tuple[int, int], Any] = {}
 
-    def compose(self) -> ComposeResult:
-        yield Label(RichText(one_line(self.heading())), classes="variant-title")
-        yield DataTable(cursor_type="cell", zebra_stripes=True)
-        if self.result.error is not None:
-            yield Static(RichText(printable(f"✗ {self.result.error}")), classes="run-error")
-        if self.result.output.strip():
-            yield Static(RichText(printable(self.result.output.rstrip())), classes="run-output")
+    @property
+    def variant(self) -> str:
+        return self.heading.variant
 
-    def heading(self) -> str:
-        variant = self.result.variant
-        if self.reference is not None and variant == self.reference.variant:
-            return f"{variant} (the right one; others are compared with it)"
-        if self.question.type == "order" and variant == YOURS:
-            return "yours (cells that differ from the reference are marked)"
-        return variant
+    @property
+    def result(self) -> VariantResult | None:
+        return self.view.result if self.view is not None else None
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.heading_text(), classes="variant-title")
+        if self.heading.feedback:
+            yield Prose(self.heading.feedback, classes="variant-feedback")
+        view = self.view
+        if view is not None:
+            for difference in view.differences:
+                yield Static(RichText(one_line(difference.sentence)), classes="difference")
+        with (Horizontal if self.beside else Vertical)(classes="code-and-table"):
+            if self.code:
+                yield Static(
+                    syntax(self.code, self.app.current_theme.dark, wrap=not self.beside),
+                    classes="variant-code",
+                )
+            if view is not None:
+                yield DataTable(cursor_type="cell", zebra_stripes=True)
+        if view is not None and view.result.error is not None:
+            yield Static(RichText(printable(f"✗ {view.result.error}")), classes="run-error")
+            if view.gloss:
+                yield Static(RichText(printable(f"What it means: {view.gloss}")), classes="gloss")
+        if view is not None and view.result.output.strip():
+            yield Static(RichText(printable(view.result.output.rstrip())), classes="run-output")
+
+    def heading_text(self) -> RichText:
+        text = RichText(self.heading.line())
+        if self.heading.reference:
+            text.append(" · the others are compared with it", style="dim")
+        return text
+
+    def set_heading(self, heading: Heading) -> None:
+        self.heading = heading
+        self.query_one(".variant-title", Static).update(self.heading_text())
+        self.set_class(heading.picked, "-picked")
 
     def on_mount(self) -> None:
-        try:
-            table = self.query_one(DataTable)
-        except NoMatches:
-            return  # taken down while being mounted: the learner moved on
+        self.set_class(self.heading.correct is True, "-right")
+        self.set_class(self.heading.correct is False, "-wrong")
+        self.set_class(self.heading.picked, "-picked")
+        if self.view is not None:
+            try:
+                table = self.query_one(DataTable)
+            except NoMatches:
+                return  # taken down while being mounted: the learner moved on
+            self.fill(table, self.view)
+
+    def fill(self, table: DataTable[Any], view: VariantView) -> None:
+        result = view.result
         error_style = Style.parse(f"bold {self.app.theme_variables['error']}")
         table.add_column("step", key="step")
-        for column in self.result.columns:
+        for column in result.columns:
             table.add_column(RichText(one_line(column)), key=column)
-        if self.result.error is not None and not self.result.columns:
+        if result.error is not None and not result.columns:
             # A run that failed before its first row still needs a cell for its error.
             table.add_column("error", key="error")
-        reference_rows = self.reference.rows if self.reference is not None else []
-        for row_index, row in enumerate(self.result.rows):
+        for row_index, row in enumerate(result.rows):
             cells: list[RichText] = [RichText(str(row.step))]
-            for column_index, column in enumerate(self.result.columns, start=1):
+            for column_index, column in enumerate(result.columns, start=1):
                 value = row.values.get(column)
                 self.values[row_index, column_index] = value
                 text = RichText(one_line(display.cell(value)))
-                if self.differs(row_index, column, value, reference_rows):
+                if (row_index, column) in view.differing:
                     text.stylize(error_style)
                     text.append(" ≠")
                 cells.append(text)
             table.add_row(*cells)
-        error = self.result.error
+        error = result.error
         if error is not None:
-            row_index = len(self.result.rows)
+            row_index = len(result.rows)
             where = f"✗ {error.step}" if error.step is not None else "✗"
             message = f"{error.type}: {error.message}" if error.message else error.type
             self.values[row_index, 1] = message
@@ -142,23 +239,16 @@ class VariantTable(Vertical):
                 *blanks,
             )
 
-    def differs(self, row_index: int, column: str, value: Any, reference_rows: list[Any]) -> bool:
-        if self.reference is None or self.result.variant == self.reference.variant:
-            return False
-        if row_index >= len(reference_rows) or column not in reference_rows[row_index].values:
-            return True
-        other = reference_rows[row_index].values[column]
-        return not values_equal(value, other, tolerance_of(self.question))
-
     @on(DataTable.CellSelected)
     def show_full_value(self, event: DataTable.CellSelected) -> None:
         event.stop()
+        result = self.result
         row, column = event.coordinate.row, event.coordinate.column
-        if (row, column) not in self.values:
+        if result is None or (row, column) not in self.values:
             return
-        label = self.result.columns[column - 1] if column - 1 < len(self.result.columns) else ""
-        step = self.result.rows[row].step if row < len(self.result.rows) else "error"
-        title = f"{self.result.variant} · step {step} · {label}"
+        label = result.columns[column - 1] if column - 1 < len(result.columns) else ""
+        step = result.rows[row].step if row < len(result.rows) else "error"
+        title = f"{result.variant} · step {step} · {label}"
         self.app.push_screen(FullValueDialog(title, self.values[row, column]))
 
 
@@ -166,50 +256,198 @@ def _shorten(text: str, width: int = 40) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+@dataclass(frozen=True)
+class Card:
+    """What a variant's card is made of, measured before anything is drawn."""
+
+    heading: Heading
+    view: VariantView | None
+    code: str
+    # Columns its table takes (none for a variant that did not run).
+    table: int = 0
+
+    @property
+    def code_columns(self) -> int:
+        return code_width(self.code) if self.code else 0
+
+    def beside(self) -> int:
+        """Columns the card needs with its code beside its table."""
+        return self.code_columns + self.table + GAP
+
+    def above(self) -> int:
+        """Columns the card needs with its code wrapped above its table."""
+        return max(self.table, min(self.code_columns, CODE_MIN)) + GAP
+
+
+class Layout:
+    SIDE_BY_SIDE_BESIDE = "side by side, code beside"
+    SIDE_BY_SIDE = "side by side, code above"
+    TABS_BESIDE = "tabs, code beside"
+    TABS = "tabs, code above"
+
+
+def layout_for(cards: Sequence[Card], width: int) -> str:
+    """How the cards fit `width`: all side by side when their measured widths fit, else one
+    tab each; the code beside each table where there is room, else above it."""
+    if sum(c.beside() for c in cards) <= width:
+        return Layout.SIDE_BY_SIDE_BESIDE
+    if sum(c.above() for c in cards) <= width:
+        return Layout.SIDE_BY_SIDE
+    if all(c.beside() <= width for c in cards):
+        return Layout.TABS_BESIDE
+    return Layout.TABS
+
+
 class VariantTables(Vertical):
-    """The tables, side by side when every one gets TABLE_WIDTH columns, tabs otherwise."""
+    """The cards, side by side when their measured widths fit, in tabs otherwise; one is the
+    current one (`[` and `]`), at first the learner's pick."""
 
-    side_by_side: reactive[bool] = reactive(True, recompose=True)
+    fit: reactive[str] = reactive(Layout.SIDE_BY_SIDE_BESIDE, recompose=True)
 
-    def __init__(self, question: Question, results: Results) -> None:
+    def __init__(self, question: Question, cards: list[Card], current: str | None) -> None:
         super().__init__(id="tables")
         self.question = question
-        self.results = results
+        self.cards = cards
+        self.current = current or (cards[0].heading.variant if cards else None)
 
-    def fits(self, width: int) -> bool:
-        return len(self.results) * TABLE_WIDTH <= max(width, TABLE_WIDTH)
+    @property
+    def side_by_side(self) -> bool:
+        return self.fit in (Layout.SIDE_BY_SIDE_BESIDE, Layout.SIDE_BY_SIDE)
 
     def compose(self) -> ComposeResult:
-        reference_id = reference_variant(self.question, self.results)
-        reference = self.results.get(reference_id) if reference_id else None
-        tables = [VariantTable(self.question, r, reference) for r in self.results.values()]
+        beside = self.fit in (Layout.SIDE_BY_SIDE_BESIDE, Layout.TABS_BESIDE)
+        tables = [
+            VariantTable(self.question, c.view, c.heading, c.code, beside=beside)
+            for c in self.cards
+        ]
         if self.side_by_side:
             with Horizontal(id="side-by-side"):
                 yield from tables
         else:
-            with TabbedContent(id="variant-tabs"):
-                for table in tables:
-                    with TabPane(escape(one_line(table.result.variant))):
+            with TabbedContent(id="variant-tabs", initial=self.tab_id(self.current)):
+                for table, card in zip(tables, self.cards, strict=True):
+                    heading = card.heading
+                    title = f"{one_line(heading.variant)} {heading.mark}".strip()
+                    with TabPane(escape(title), id=self.tab_id(heading.variant)):
                         yield table
 
+    def tab_id(self, variant: str | None) -> str:
+        index = next((i for i, c in enumerate(self.cards) if c.heading.variant == variant), 0)
+        return f"variant-{index}"
+
+    def on_mount(self) -> None:
+        self.mark_current()
+
+    def watch_fit(self) -> None:
+        # Recomposed: the new cards are mounted after this frame.
+        self.call_after_refresh(self.mark_current)
+
+    def mark_current(self) -> None:
+        for table in self.query(VariantTable):
+            table.set_class(table.variant == self.current and self.side_by_side, "-current")
+
+    def show(self, variant: str) -> None:
+        self.current = variant
+        if self.side_by_side:
+            self.mark_current()
+            for table in self.query(VariantTable):
+                if table.variant == variant:
+                    table.scroll_visible(animate=False)
+        else:
+            self.query_one(TabbedContent).active = self.tab_id(variant)
+
+    def step(self, delta: int) -> str | None:
+        """Show the variant `delta` places on from the current one (wrapping); its id."""
+        if not self.cards:
+            return None
+        variants = [c.heading.variant for c in self.cards]
+        index = variants.index(self.current) if self.current in variants else 0
+        self.show(variants[(index + delta) % len(variants)])
+        return self.current
+
+    @on(TabbedContent.TabActivated)
+    def tab_chosen(self, event: TabbedContent.TabActivated) -> None:
+        event.stop()
+        pane = event.pane
+        if pane.id is not None and pane.id.startswith("variant-"):
+            self.current = self.cards[int(pane.id.removeprefix("variant-"))].heading.variant
+
+    def set_headings(self, found: Mapping[str, Heading], current: str | None) -> None:
+        self.cards = [
+            Card(found.get(c.heading.variant, c.heading), c.view, c.code, c.table)
+            for c in self.cards
+        ]
+        for table in self.query(VariantTable):
+            if table.variant in found:
+                table.set_heading(found[table.variant])
+        if current is not None:
+            self.show(current)
+
     def on_resize(self, event: events.Resize) -> None:
-        fits = self.fits(event.size.width)
-        if fits != self.side_by_side:
-            self.side_by_side = fits
+        layout = layout_for(self.cards, event.size.width)
+        if layout != self.fit:
+            self.fit = layout
 
 
-class TracePlot(Vertical):
-    """One numeric column across the steps, one line per variant; the learner picks the column."""
+class SharedSetup(Static):
+    """The experiment's shared setup, folded to one line; `z` or a click unfolds it."""
 
-    def __init__(self, results: Results) -> None:
-        super().__init__(id="plot-box")
+    unfolded: reactive[bool] = reactive(False, layout=True)
+
+    def __init__(self, code: Code) -> None:
+        super().__init__(id="shared-setup")
+        self.code = code
+
+    def render(self) -> Any:
+        if not self.unfolded:
+            text = RichText("▸ shared setup: ", style="bold")
+            text.append(folded(self.code, 60))
+            text.append("   (z or click: unfold)", style="dim")
+            return text
+        title = RichText("▾ shared setup, run before every variant (z or click: fold)")
+        code = syntax(self.code.source.rstrip(), self.app.current_theme.dark, wrap=True)
+        return Group(title, code)
+
+    def on_click(self) -> None:
+        self.unfolded = not self.unfolded
+
+
+def arrangement_table(question: Question, yours: Sequence[str]) -> Table | None:
+    """The right order of lines next to the learner's, or None when they are the same."""
+    rows = arrangement_rows(question, yours)
+    if all(row.same for row in rows):
+        return None
+    table = Table("#", "the right order", "yours", box=None, pad_edge=False)
+    for index, row in enumerate(rows, start=1):
+        mine = RichText(one_line(row.yours or "—"))
+        if not row.same:
+            mine.stylize("bold")
+            mine.append(" (not one of its lines)" if row.distractor else "  ≠")
+        table.add_row(str(index), RichText(one_line(row.right or "—")), mine)
+    return table
+
+
+class Comparison(Vertical):
+    """One watch column across every variant, right one first, and its plot."""
+
+    def __init__(self, question: Question, results: Results) -> None:
+        super().__init__(id="comparison")
+        self.question = question
         self.results = results
-        self.columns = plottable_columns(results)
+        self.columns = comparable_columns(results)
+        self.plottable = plottable_columns(results)
 
     def compose(self) -> ComposeResult:
         options = [(RichText(one_line(c)), c) for c in self.columns]
-        yield Select(options, value=self.columns[0], allow_blank=False, id="plot-column")
-        yield PlotextPlot(id="plot")
+        with Horizontal(id="compare-bar"):
+            yield Label("Compare ", classes="compare-label")
+            yield Select(options, value=self.columns[0], allow_blank=False, id="plot-column")
+        if len(self.results) > 1:
+            # Values are never wrapped or cut: wider than the screen, the table scrolls.
+            with HorizontalScroll(id="compare-scroll"):
+                yield Static(id="compare-table")
+        if self.plottable:
+            yield PlotextPlot(id="plot")
 
     def on_mount(self) -> None:
         try:
@@ -223,25 +461,75 @@ class TracePlot(Vertical):
             self.draw(event.value)
 
     def draw(self, column: str) -> None:
-        plot = self.query_one(PlotextPlot)
+        for static in self.query("#compare-table").results(Static):
+            table, width = self.table(column)
+            static.update(table)
+            static.styles.width = width
+        plots = self.query(PlotextPlot)
+        if plots:
+            plots.first().display = column in self.plottable
+            if column in self.plottable:
+                self.plot(plots.first(), column)
+
+    def table(self, column: str) -> tuple[Group, int]:
+        """The comparison of `column`, and the columns it needs to show whole."""
+        comparison = compare_column(self.question, self.results, column)
+        found = headings(self.question, self.results)
+        title = RichText(one_line(column), style="bold")
+        title.append(" in every variant, the right one first", style="not bold")
+        titles = [f"{one_line(v)} {found[v].mark}".strip() for v in comparison.variants]
+        widths = comparison.widths(titles)
+        table = Table(box=None, pad_edge=False)
+        for name, width in zip(["step", *titles], widths, strict=True):
+            table.add_column(RichText(name), no_wrap=True, min_width=width)
+        error = Style.parse(f"bold {self.app.theme_variables['error']}")
+        for row in comparison.rows:
+            cells = []
+            for slot in row.slots:
+                text = RichText(one_line(slot.text) if slot.kind is not SlotKind.MISSING else "·")
+                if slot.differs:
+                    text.stylize(error)
+                    text.append(" ≠")
+                cells.append(text)
+            table.add_row(str(row.step), *cells)
+        return Group(title, table), max(title.cell_len, table_width(widths) - 2)
+
+    def plot(self, plot: PlotextPlot, column: str) -> None:
         plt = plot.plt
         plt.clear_data()
         plt.clear_figure()
         every: list[float] = []
-        for result in self.results.values():
+        steps: set[int] = set()
+        count = len(self.results)
+        for index, result in enumerate(self.results.values()):
             points = [
-                (index, number)
-                for index, row in enumerate(result.rows, start=1)
+                (row.step, number)
+                for row in result.rows
                 if (number := number_of(row.values.get(column))) is not None
             ]
-            if points:
-                xs, ys = zip(*points, strict=True)
-                every.extend(ys)
-                plt.plot(list(xs), list(ys), label=one_line(result.variant), marker="braille")
+            if not points:
+                continue
+            xs, ys = zip(*points, strict=True)
+            every.extend(ys)
+            steps.update(xs)
+            colour = COLOURS[index % len(COLOURS)]
+            plt.plot(list(xs), list(ys), marker="braille", color=colour)
+            # Each variant's points a little apart, in its own marker: lines that coincide
+            # still show every variant at every step.
+            shift = (index - (count - 1) / 2) * JITTER
+            plt.scatter(
+                [x + shift for x in xs],
+                list(ys),
+                label=one_line(result.variant),
+                marker=MARKERS[index % len(MARKERS)],
+                color=colour,
+            )
         low, high = y_range(every)
         plt.ylim(low, high)
+        if steps:
+            plt.xticks(sorted(steps))
         plt.title(one_line(column))
-        plt.xlabel("row of the table")
+        plt.xlabel("step")
         plot.refresh()
 
 
@@ -262,8 +550,48 @@ def _same_runs(a: Results, b: Results) -> bool:
     return a.keys() == b.keys() and all(a[variant] is b[variant] for variant in a)
 
 
+def cards_for(
+    question: Question,
+    results: Results,
+    response: Response | None,
+    language: str | None,
+    yours: Sequence[str] | None,
+) -> list[Card]:
+    """A card per variant that ran, or, with no runs (a pack not trusted), per variant that
+    would run: its code is shown all the same."""
+    if results:
+        views = variant_views(question, results, response, language, yours)
+        return [
+            Card(v.heading, v, code_text(v.code), table_width(v.widths) + GAP)
+            for v in views.values()
+        ]
+    codes = variant_codes(question)
+    found = code_headings(question, list(codes), response, language)
+    return [Card(found[v], None, code_text(code)) for v, code in codes.items()]
+
+
+def code_headings(
+    question: Question, variants: Sequence[str], response: Response | None, language: str | None
+) -> dict[str, Heading]:
+    """Headings of variants that did not run: right or wrong as the key says, if it does."""
+    picked = picked_variants(question, response)
+    found = {}
+    for variant in variants:
+        choice = question.choice(variant)
+        found[variant] = Heading(
+            variant=variant,
+            text=choice.text.get(language) if choice else None,
+            feedback=choice.feedback.get(language) if choice and choice.feedback else None,
+            correct=variant_correct(question, variant, {}),
+            picked=variant in picked,
+            reference=False,
+        )
+    return found
+
+
 class LabPanel(Vertical):
-    """What the learner sees after answering: verdict, feedback, explanation, tables, plot."""
+    """What the learner sees after answering: verdict, the shared setup, a card per variant,
+    the comparison and its plot."""
 
     @dataclass
     class TablesDrawn(Message):
@@ -271,12 +599,15 @@ class LabPanel(Vertical):
 
         question: str
 
-    def __init__(self, question: Question) -> None:
+    def __init__(self, question: Question, language: str | None = None) -> None:
         super().__init__(id="lab")
         self.question = question
+        self.language = language
         self.has_explanation = False
         self.has_feedback = False
         self.shown: Results | None = None
+        self.response: Response | None = None
+        self.yours: tuple[str, ...] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="verdict")
@@ -288,25 +619,78 @@ class LabPanel(Vertical):
         verdict.set_class(correct is True, "-right")
         verdict.set_class(correct is False, "-wrong")
 
+    def tables(self) -> VariantTables | None:
+        found = self.query(VariantTables)
+        return found.first() if found else None
+
+    async def set_answer(self, response: Response, yours: Sequence[str] | None) -> None:
+        """The learner's answer is known: headings say which was picked, the lab opens on it,
+        and an order answer is shown next to the right one."""
+        self.response = response
+        self.yours = tuple(yours) if yours is not None else None
+        tables = self.tables()
+        results = self.shown or {}
+        if tables is not None:
+            variants = [c.heading.variant for c in tables.cards]
+            found = (
+                headings(self.question, results, response, self.language)
+                if results
+                else code_headings(self.question, variants, response, self.language)
+            )
+            tables.set_headings(found, self.opening(results, found))
+        await self.show_arrangement()
+
+    def opening(self, results: Results, found: Mapping[str, Heading]) -> str | None:
+        if results:
+            return opening_variant(self.question, results, self.response)
+        return next((v for v, h in found.items() if h.picked), None)
+
+    async def show_arrangement(self) -> None:
+        if self.question.type != "order" or self.yours is None:
+            return
+        table = arrangement_table(self.question, self.yours)
+        await self.query("#arrangement").remove()
+        if table is not None:
+            body = self.query_one("#lab-body", Vertical)
+            await body.mount(Static(table, id="arrangement"), before=0)
+
     async def show_results(self, results: Results) -> None:
         if self.shown is not None and _same_runs(results, self.shown):
             # Drawn while the learner was reading: nothing left to do but say so.
             self.call_after_refresh(self.post_message, self.TablesDrawn(self.question.id))
             return
         self.shown = dict(results)
+        await self.draw(results)
+        self.call_after_refresh(self.post_message, self.TablesDrawn(self.question.id))
+
+    async def show_code(self, note: str) -> None:
+        """A pack not trusted: nothing ran, but the code that would is shown all the same."""
+        self.shown = None
+        await self.draw({}, note)
+
+    async def draw(self, results: Results, note: str | None = None) -> None:
+        question = self.question
         body = self.query_one("#lab-body", Vertical)
         await body.remove_children()
-        tables = VariantTables(self.question, results)
+        widgets: list[Widget] = []
+        if note is not None:
+            widgets.append(Static(RichText(printable(note)), classes="lab-note"))
+        experiment = question.experiment
+        if experiment is not None and experiment.setup is not None:
+            widgets.append(SharedSetup(experiment.setup))
+        cards = cards_for(question, results, self.response, self.language, self.yours)
+        current = self.opening(results, {c.heading.variant: c.heading for c in cards})
+        tables = VariantTables(question, cards, current)
         # A panel drawn out of sight has no width yet; its parent's is the one it will get.
         width = self.size.width or (
             self.parent.size.width if isinstance(self.parent, Widget) else 0
         )
-        tables.set_reactive(VariantTables.side_by_side, tables.fits(width))
-        widgets: list[Any] = [tables]
-        if plottable_columns(results):
-            widgets.append(TracePlot(results))
+        tables.set_reactive(VariantTables.fit, layout_for(cards, width))
+        widgets.append(tables)
+        if (len(results) > 1 and comparable_columns(results)) or plottable_columns(results):
+            widgets.append(Comparison(question, results))
         await body.mount_all(widgets)
-        self.call_after_refresh(self.post_message, self.TablesDrawn(self.question.id))
+        await self.show_arrangement()
 
     async def show_note(self, text: str, loading: bool = False) -> None:
         """A line in place of the tables: why there are none, or that they are on their way."""
@@ -317,3 +701,18 @@ class LabPanel(Vertical):
         if loading:
             widgets.append(LoadingIndicator())
         await body.mount_all(widgets)
+
+    def step_variant(self, delta: int) -> str | None:
+        tables = self.tables()
+        return tables.step(delta) if tables is not None else None
+
+    def has_setup(self) -> bool:
+        return bool(self.query(SharedSetup))
+
+    def toggle_setup(self) -> bool:
+        found = self.query(SharedSetup)
+        if not found:
+            return False
+        setup = found.first()
+        setup.unfolded = not setup.unfolded
+        return True

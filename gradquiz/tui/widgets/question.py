@@ -191,6 +191,13 @@ class QuestionView(VerticalScroll):
         if not verdict.region or not shown.contains_region(verdict.region):
             verdict.scroll_visible(top=True, animate=False)
 
+    def lab(self) -> LabPanel | None:
+        """The lab, if it is drawn (for the screen's lab keys)."""
+        for child in self.children:
+            if child.id == "lab":
+                return cast("LabPanel", child)
+        return None
+
     async def lab_panel(self) -> LabPanel:
         # Imported on first use: tables and plots are not needed for the first paint.
         from gradquiz.tui.widgets.lab import LabPanel
@@ -198,7 +205,7 @@ class QuestionView(VerticalScroll):
         try:
             return self.query_one(LabPanel)
         except NoMatches:
-            panel = LabPanel(self.question)
+            panel = LabPanel(self.question, self.language)
             await self.mount(panel)
             return panel
 
@@ -223,7 +230,8 @@ class QuestionView(VerticalScroll):
             answer.picked = self.picked_indexes(answer, answered)
         panel = await self.lab_panel()
         await self.mount_explanation(panel)
-        if not panel.has_feedback:
+        # Choices that ran show their feedback with their own variant, in the lab.
+        if not panel.has_feedback and not self.question.has_choice_variants:
             panel.has_feedback = True
             await self.mount_all(self.feedback(answered), after=panel.query_one("#verdict"))
         panel.display = True
@@ -239,6 +247,8 @@ class QuestionView(VerticalScroll):
         else:
             mark = "✓ Right." if verdict.correct else "✗ Not quite."
             panel.show_verdict(f"{mark} {verdict.detail}", verdict.correct)
+        response = answered.response
+        await panel.set_answer(response, response if isinstance(response, tuple) else None)
         await self.show_tables(panel)
 
     def picked_indexes(self, answer: ChoiceAnswer, answered: Answered) -> frozenset[int]:
@@ -283,8 +293,9 @@ class QuestionView(VerticalScroll):
         if question.experiment is None:
             await panel.show_note("This question has no experiment.")
         elif not self.trusted:
-            await panel.show_note(
+            await panel.show_code(
                 f"Not trusted: code not run. {one_line(self.why_untrusted)}; press T to trust it."
+                " The code it would run:"
             )
         elif quiz.running(question.id) or not results:
             await panel.show_note("The experiment is running in the lab…", loading=True)
