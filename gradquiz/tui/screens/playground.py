@@ -96,9 +96,13 @@ class PlaygroundApp(App[None]):
 
     TITLE = "gradquiz lab"
 
-    def __init__(self, experiment: Experiment, source: str | None) -> None:
+    def __init__(
+        self, experiment: Experiment, source: str | None, lab: SharedLab | None = None
+    ) -> None:
         super().__init__()
-        self.lab = SharedLab(1)
+        # A lab handed in belongs to the caller (tests share one); the app closes only its own.
+        self.owns_lab = lab is None
+        self.lab = lab or SharedLab(1)
         self.experiment = experiment
         self.source = source
 
@@ -109,7 +113,8 @@ class PlaygroundApp(App[None]):
         self.exit()
 
     def on_unmount(self) -> None:
-        self.lab.close()
+        if self.owns_lab:
+            self.lab.close()
 
 
 def open_playground(app: GradquizApp, question: Question | None) -> None:
