@@ -177,3 +177,26 @@ async def test_the_playground_from_nothing_runs_the_example_and_saves(
                 assert "exists (nothing is overwritten)" in status(screen)
         assert "id: tried" in target.read_text()
         assert "code: |\n        loss = 3 * w\n" in target.read_text()
+
+
+async def test_running_an_edit_of_an_untrusted_pack_asks_first(make_app: MakeApp) -> None:
+    from gradquiz.tui.screens.dialogs import TrustDialog
+
+    app = make_app(trusted=lambda question: False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2", "enter")
+        assert isinstance(app.screen, TrustDialog)
+        await pilot.press("n")  # graded later; the code is shown, nothing ran
+        await pilot.pause()
+        await pilot.press("e")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, EditorScreen)
+        assert screen.query_one("#code", TextArea).text == B_CODE
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert isinstance(app.screen, TrustDialog)
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.screen is screen and screen.runs == 0
+        assert "Not run: the pack is not trusted" in status(screen)
