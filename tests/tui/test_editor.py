@@ -68,8 +68,9 @@ async def test_an_edit_that_runs_differently(make_app: MakeApp) -> None:
         assert [row[0] for row in table_rows(screen)] == ["1", "2", "3"]
         assert screen.last.rows[2].values["w.grad"] == [9.0]
         sentences = str(screen.query_one("#edit-differences", Static).render())
-        assert "yours (from B) differs from B first at step 1" in sentences
-        assert "yours (from B) differs from A first at step 1" in sentences
+        original, right = sentences.splitlines()[:2]
+        assert original.startswith("Against the original: yours (from B) differs from B first")
+        assert right.startswith("Against the right one: yours (from B) differs from A first")
 
 
 async def test_a_syntax_error_is_shown_at_its_line_and_nothing_runs(make_app: MakeApp) -> None:
@@ -148,7 +149,9 @@ async def test_the_playground_from_an_id_compares_with_the_previous_run(
         set_code(screen, "(5 * w).sum().backward()\n")
         await ran(pilot, screen, 2)
         sentences = str(screen.query_one("#edit-differences", Static).render())
-        assert sentences.startswith("run 2 differs from run 1 first at step 1")
+        assert sentences.startswith(
+            "Against the previous run: run 2 differs from run 1 first at step 1"
+        )
 
 
 async def test_the_playground_from_nothing_runs_the_example_and_saves(

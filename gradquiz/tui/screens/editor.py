@@ -200,7 +200,7 @@ class ExperimentScreen(Screen[Experiment]):
         result = message.result
         error_style = Style.parse(f"bold {self.app.theme_variables['error']}")
         trace_table(self.query_one("#edit-table", DataTable), result, error_style)
-        sentences = [d.sentence for d in self.differences(result)]
+        sentences = [f"{said} {d.sentence}" for said, d in self.differences(result)]
         self.query_one("#edit-differences", Static).update(
             RichText(printable("\n".join(sentences)))
         )
@@ -221,7 +221,8 @@ class ExperimentScreen(Screen[Experiment]):
                 self.point_at(*place)
         self.call_after_refresh(self.post_message, self.RunDrawn(message.number))
 
-    def differences(self, result: VariantResult) -> list[Difference]:
+    def differences(self, result: VariantResult) -> list[tuple[str, Difference]]:
+        """How the run differs from what it is held to, each with what that is."""
         raise NotImplementedError
 
     def action_leave(self) -> None:
@@ -282,12 +283,14 @@ class EditorScreen(ExperimentScreen):
     def request(self, experiment: Experiment) -> VariantRequest:
         return playground.request(experiment, self.question, playground.yours_label(self.variant))
 
-    def differences(self, result: VariantResult) -> list[Difference]:
-        against = [self.variant]
+    def differences(self, result: VariantResult) -> list[tuple[str, Difference]]:
+        against = [("Against the original:", self.variant)]
         if self.right is not None and self.right != self.variant:
-            against.append(self.right)
+            against.append(("Against the right one:", self.right))
         return [
-            compare(result, self.results[v], self.tolerance) for v in against if v in self.results
+            (said, compare(result, self.results[v], self.tolerance))
+            for said, v in against
+            if v in self.results
         ]
 
     def action_restore(self) -> None:

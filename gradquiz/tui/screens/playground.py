@@ -32,6 +32,7 @@ class PlaygroundScreen(ExperimentScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save as question", id="playground.save", priority=True),
+        Binding("escape", "leave", "Leave", id="edit.leave", priority=True),
     ]
 
     def __init__(self, lab: SharedLab, experiment: Experiment, source: str | None) -> None:
@@ -41,11 +42,11 @@ class PlaygroundScreen(ExperimentScreen):
     def request(self, experiment: Experiment) -> VariantRequest:
         return playground.request(experiment, PLAYGROUND, f"run {self.runs}")
 
-    def differences(self, result: VariantResult) -> list[Difference]:
+    def differences(self, result: VariantResult) -> list[tuple[str, Difference]]:
         previous = self.last
         if previous is None:
             return []
-        return [compare(result, previous, self.experiment.tolerance)]
+        return [("Against the previous run:", compare(result, previous, self.experiment.tolerance))]
 
     def action_save(self) -> None:
         texts = self.texts()
