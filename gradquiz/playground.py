@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 
-from gradquiz.format.model import Question
+from gradquiz.format.model import YOURS, Question, Variant
 from gradquiz.lab.protocol import Limits, RunError, Snippet, VariantRequest
 
 MAX_STEPS = 1000
@@ -72,12 +72,17 @@ def _source(code: object) -> str:
     return source if isinstance(source, str) else ""
 
 
-def from_question(question: Question, variant: str | None = None) -> Experiment:
-    """The experiment behind one variant of `question` (its first when `variant` is None)."""
+def from_question(
+    question: Question, variant: str | None = None, arrangement: tuple[str, ...] = ()
+) -> Experiment:
+    """The experiment behind one variant of `question` (its first when `variant` is None);
+    with `arrangement`, an `order` answer's lines as the variant `yours`."""
     experiment = question.experiment
     if experiment is None:
         return EXAMPLE
     variants = question.variants()
+    if arrangement:
+        variants.append(Variant(YOURS, question.arrangement(arrangement)))
     chosen = next((v for v in variants if v.id == variant), variants[0] if variants else None)
     setups = [experiment.setup, chosen.setup if chosen else None]
     setup = "".join(_ended(_source(c)) for c in setups if c is not None)
@@ -167,7 +172,8 @@ def error_place(error: RunError) -> tuple[Part, int] | None:
 
 
 def yours_label(variant: str) -> str:
-    return f"yours (from {variant})"
+    """The edited run's name: "yours (from B)"; an edited arrangement is "yours (edited)"."""
+    return "yours (edited)" if variant == YOURS else f"yours (from {variant})"
 
 
 _ID = re.compile(r"[^a-z0-9]+")

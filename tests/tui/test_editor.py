@@ -13,6 +13,7 @@ from gradquiz.tui.labpool import SharedLab
 from gradquiz.tui.screens.editor import EditorScreen, ExperimentScreen
 from gradquiz.tui.screens.playground import PlaygroundApp, PlaygroundScreen, SaveDialog
 from gradquiz.tui.screens.quiz import QuizScreen
+from gradquiz.tui.widgets.answers import OrderAnswer
 from tests.tui.conftest import MakeApp, settle
 
 SIZE = (120, 40)
@@ -203,3 +204,30 @@ async def test_running_an_edit_of_an_untrusted_pack_asks_first(make_app: MakeApp
         await pilot.pause()
         assert app.screen is screen and screen.runs == 0
         assert "Not run: the pack is not trusted" in status(screen)
+
+
+async def test_an_order_answer_is_edited_as_the_learners_arrangement(make_app: MakeApp) -> None:
+    from tests.tui.test_app import arrange
+
+    app = make_app("arrange")
+    async with app.run_test(size=SIZE) as pilot:
+        widget = app.screen.query_one(OrderAnswer)
+        question = app.quiz.question
+        assert question is not None
+        # backward before zero_grad: the gradient is wiped before the step uses it.
+        await arrange(pilot, widget, [question.lines[i] for i in (1, 2, 0, 3)])
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("e")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, EditorScreen) and screen.variant == "yours"
+        code = screen.query_one("#code", TextArea).text
+        assert code.splitlines() == [question.lines[i] for i in (1, 2, 0, 3)]
+        set_code(screen, "\n".join(question.lines) + "\n")
+        await ran(pilot, screen, 1)
+        sentences = str(screen.query_one("#edit-differences", Static).render()).splitlines()
+        assert sentences[0].startswith("Against the original: yours (edited) differs")
+        assert sentences[1].startswith(
+            "Against the right one: yours (edited) behaves like reference"
+        )

@@ -25,7 +25,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Static, Tex
 from gradquiz import display, playground
 from gradquiz.difference import Difference, compare, gloss, reference_variant
 from gradquiz.display import one_line, printable
-from gradquiz.format.model import Question
+from gradquiz.format.model import YOURS, Question
 from gradquiz.grading import Response
 from gradquiz.lab.protocol import VariantRequest, VariantResult
 from gradquiz.playground import Experiment, Part, Problem
@@ -302,7 +302,10 @@ class EditorScreen(ExperimentScreen):
 
 
 def variant_to_edit(question: Question, response: Response | None) -> str | None:
-    """The learner's pick (the first, for several), else the question's first variant."""
+    """The learner's pick (the first, for several; their arrangement of an `order` question),
+    else the question's first variant."""
+    if isinstance(response, tuple) and question.type == "order":
+        return YOURS
     ids = [v.id for v in question.variants()]
     picked = sorted(response) if isinstance(response, frozenset) else [response]
     return next((v for v in picked if v in ids), ids[0] if ids else None)
@@ -321,7 +324,9 @@ def open_editor(
     variant = variant_to_edit(question, answered.response if answered else None)
     if variant is None:
         return
-    original = playground.from_question(question, variant)
+    response = answered.response if answered else None
+    arrangement = response if isinstance(response, tuple) and variant == YOURS else ()
+    original = playground.from_question(question, variant, arrangement)
     results = app.quiz.results(question.id)
     policy, pack = app.trust_policy, question.pack
 
