@@ -63,12 +63,14 @@ async def test_an_edit_that_runs_differently(make_app: MakeApp) -> None:
         assert code.language == "python"
         assert screen.query_one("#setup", TextArea).text.startswith("w = torch.tensor([1.0]")
         assert "yours (from B)" in str(screen.query_one("#edit-title").render())
-        set_code(screen, "(3 * w).sum().backward()\n")
+        set_code(screen, "print('step', step)\n(3 * w).sum().backward()\n")
         await ran(pilot, screen, 1)
         assert screen.last is not None and screen.last.variant == "yours (from B)"
         assert [row[0] for row in table_rows(screen)] == ["1", "2", "3"]
         assert screen.last.rows[2].values["w.grad"] == [9.0]
         sentences = str(screen.query_one("#edit-differences", Static).render())
+        printed = str(screen.query_one("#edit-output", Static).render())
+        assert printed == "Printed:\nstep 1\nstep 2\nstep 3"
         original, right = sentences.splitlines()[:2]
         assert original.startswith("Against the original: yours (from B) differs from B first")
         assert right.startswith("Against the right one: yours (from B) differs from A first")

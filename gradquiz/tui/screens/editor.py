@@ -17,7 +17,7 @@ from rich.text import Text as RichText
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static, TextArea
@@ -115,10 +115,12 @@ class ExperimentScreen(Screen[Experiment]):
                 with Horizontal(id="steps-row"):
                     yield Label("steps ", id="steps-label")
                     yield Input(str(self.experiment.steps), id="steps", type="integer")
-            with Vertical(id="edit-results"):
+            # Scrolls: at 80x24 a long table pushes the sentences below the screen.
+            with VerticalScroll(id="edit-results"):
                 yield Static("Press ctrl+r to run.", id="edit-status")
                 yield DataTable[RichText](id="edit-table", zebra_stripes=True)
                 yield Static(id="edit-differences")
+                yield Static(id="edit-output")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -203,6 +205,10 @@ class ExperimentScreen(Screen[Experiment]):
         sentences = [f"{said} {d.sentence}" for said, d in self.differences(result)]
         self.query_one("#edit-differences", Static).update(
             RichText(printable("\n".join(sentences)))
+        )
+        printed = result.output.rstrip()
+        self.query_one("#edit-output", Static).update(
+            RichText(printable(f"Printed:\n{printed}" if printed else ""))
         )
         self.last = result
         error = result.error
