@@ -23,6 +23,7 @@ from gradquiz.playground import (
     request,
     save_question,
 )
+from tests.conftest import gradquiz
 
 PACKS = Path(__file__).parent / "tui" / "packs"
 
@@ -87,3 +88,9 @@ def test_the_saved_question_passes_check_once_filled_in(tmp_path: Path, lab: Lab
 def test_a_file_name_gives_the_question_id() -> None:
     assert question_id_for(Path("/x/Two Steps!.yml")) == "two-steps"
     assert question_id_for(Path("___.yaml")) == "my-question"
+
+
+def test_gradquiz_lab_needs_a_terminal() -> None:
+    done = gradquiz("lab")
+    assert done.returncode == 2
+    assert "the playground needs a terminal" in done.stderr
