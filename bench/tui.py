@@ -13,10 +13,14 @@ import sys
 import time
 from pathlib import Path
 
+from textual.widgets import TextArea
+
 from gradquiz import locations
 from gradquiz.format import load
+from gradquiz.playground import Problem
 from gradquiz.tui.app import GradquizApp
 from gradquiz.tui.labpool import SharedLab
+from gradquiz.tui.screens.editor import EditorScreen, ExperimentScreen
 from gradquiz.tui.widgets.lab import LabPanel
 
 MINIMAL = """\
@@ -153,3 +157,66 @@ def enter_to_tables_median(count: int = 10) -> tuple[float, int]:
     finally:
         lab.close()
     return statistics.median(times), len(times)
+
+
+class TimedEdits(GradquizApp):
+    """The app, noting when an edited run's table is drawn."""
+
+    drawn_at: float | None = None
+
+    def on_experiment_screen_run_drawn(self, message: ExperimentScreen.RunDrawn) -> None:
+        self.drawn_at = time.perf_counter()
+
+
+async def edits_to_table(
+    lab: SharedLab, question_id: str, repeats: int
+) -> list[tuple[float, float]]:
+    """For each repeat: ctrl+r to the edited run's table drawn, and the same run sent straight
+    to the lab (the floor the screen adds to)."""
+    library = load([locations.bundled_questions()])
+    app = TimedEdits(library, lambda q: True, question_id, None, lab=lab)
+    timings: list[tuple[float, float]] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(600):
+            if app.quiz.results(question_id) and not app.quiz.running(question_id):
+                break
+            await pilot.pause(0.05)
+        await pilot.press("1", "enter")
+        await pilot.pause(0.2)
+        await pilot.press("e")
+        await pilot.pause(0.2)
+        screen = app.screen
+        assert isinstance(screen, EditorScreen)
+        screen.query_one("#code", TextArea).insert("edited = True\n", (0, 0))
+        texts = screen.texts()
+        assert not isinstance(texts, Problem), texts
+        request = screen.request(texts)
+        for _ in range(repeats):
+            app.drawn_at = None
+            started = time.perf_counter()
+            await pilot.press("ctrl+r")
+            while app.drawn_at is None:
+                await pilot.pause(0.001)
+            edited = app.drawn_at - started
+            started = time.perf_counter()
+            lab.run_all([request])
+            timings.append((edited, time.perf_counter() - started))
+    return timings
+
+
+def edit_to_table_median(count: int = 4, repeats: int = 5) -> tuple[float, float, int]:
+    """Medians of ctrl+r to the edited run's table, and of the plain run, worker warm."""
+    library = load([locations.bundled_questions()])
+    chosen = [
+        q.id
+        for q in library.questions
+        if q.type in ("single", "multiple") and q.has_choice_variants and len(q.choices) >= 2
+    ][:count]
+    lab = SharedLab()
+    try:
+        lab.start()
+        timings = [t for q in chosen for t in asyncio.run(edits_to_table(lab, q, repeats))]
+    finally:
+        lab.close()
+    edited, plain = zip(*timings, strict=True)
+    return statistics.median(edited), statistics.median(plain), len(timings)

@@ -11,6 +11,7 @@ CORE = [
     "gradquiz.format",
     "gradquiz.grading",
     "gradquiz.difference",
+    "gradquiz.playground",
     "gradquiz.variants",
     "gradquiz.lint",
     "gradquiz.locations",

@@ -23,6 +23,7 @@ from gradquiz.cli import (
     doctor,
     drill,
     export,
+    lab,
     listing,
     new,
     reset,
@@ -42,6 +43,7 @@ __all__ = ["build_parser", "language", "main", "parse"]
 COMMANDS = (
     listing,
     run,
+    lab,
     check,
     doctor,
     schema,

@@ -86,6 +86,8 @@ class ActionsProvider(Provider):
             ("Skip this question for today", "skip", "drills leave it out until tomorrow (x)"),
             ("Re-run the experiment", "rerun", "run every variant again in the lab (r)"),
             ("Question list", "list", "every question with its state (l)"),
+            ("Edit and run this variant", "edit", "your pick in a code editor, ctrl+r runs it (e)"),
+            ("Open in the playground", "playground", "a free experiment to run and save (o)"),
         ]
 
     def _run(self, action: str) -> None:

@@ -35,6 +35,7 @@ from gradquiz.tui.widgets.prose import Prose
 from gradquiz.tui.widgets.question import QuestionView
 
 if TYPE_CHECKING:
+    from gradquiz.playground import Experiment
     from gradquiz.tui.app import GradquizApp
 
 # Below this the question and its lab cannot be laid out; the screen says so instead.
@@ -61,6 +62,8 @@ class QuizScreen(Screen[None]):
         Binding("n", "move(1)", "Next", id="next", priority=True),
         Binding("p", "move(-1)", "Previous", id="previous", priority=True),
         Binding("r", "rerun", "Re-run", id="rerun", priority=True),
+        Binding("e", "edit", "Edit & run", id="edit", priority=True),
+        Binding("o", "playground", "Playground", show=False, id="playground", priority=True),
         Binding("l", "list", "Questions", id="list", priority=True),
         # The lab's keys, once it is shown: the variant before/after, the shared setup.
         Binding(
@@ -103,6 +106,8 @@ class QuizScreen(Screen[None]):
         self._view: QuestionView | None = None
         # Packs the learner said no to: submitting does not ask again; T still does.
         self.declined: set[str] = set()
+        # The learner's edits of variants, by (question, variant): kept for the session.
+        self.edits: dict[tuple[str, str], Experiment] = {}
 
     @property
     def app_(self) -> GradquizApp:
@@ -229,6 +234,8 @@ class QuizScreen(Screen[None]):
             return True if (lab.tables() if action == "variant" else lab.has_setup()) else None
         if action == "trust":
             return question.experiment is not None and not view.trusted
+        if action == "edit":
+            return None if question.experiment is None or not answered else True
         return True
 
     def action_pick(self, number: int) -> None:
@@ -357,6 +364,18 @@ class QuizScreen(Screen[None]):
         question = self.question
         if question is not None:
             self.app.post_message(RerunAsked(question.id))
+
+    def action_edit(self) -> None:
+        from gradquiz.tui.screens.editor import open_editor
+
+        question = self.question
+        if question is not None:
+            open_editor(self.app_, question, self.edits)
+
+    def action_playground(self) -> None:
+        from gradquiz.tui.screens.playground import open_playground
+
+        open_playground(self.app_, self.question)
 
     def action_list(self) -> None:
         from gradquiz.tui.screens.question_list import QuestionListScreen

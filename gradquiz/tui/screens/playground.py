@@ -1,0 +1,130 @@
+"""The playground: a free experiment to run, compare with the previous run, and save as a
+question file. Opened by `gradquiz lab [ID]` or from the app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label
+
+from gradquiz import playground
+from gradquiz.difference import Difference, compare
+from gradquiz.format.model import Question
+from gradquiz.lab.protocol import VariantRequest, VariantResult
+from gradquiz.playground import Experiment, Problem
+from gradquiz.tui.labpool import SharedLab
+from gradquiz.tui.screens.editor import ExperimentScreen
+
+if TYPE_CHECKING:
+    from gradquiz.tui.app import GradquizApp
+
+PLAYGROUND = "playground"
+
+
+class PlaygroundScreen(ExperimentScreen):
+    """Each ctrl+r is run N, compared with run N-1."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "save", "Save as question", id="playground.save", priority=True),
+        Binding("escape", "leave", "Leave", id="edit.leave", priority=True),
+    ]
+
+    def __init__(self, lab: SharedLab, experiment: Experiment, source: str | None) -> None:
+        title = f"Playground · from {source}" if source else "Playground · a small example"
+        super().__init__(lab, experiment, title)
+
+    def request(self, experiment: Experiment) -> VariantRequest:
+        return playground.request(experiment, PLAYGROUND, f"run {self.runs}")
+
+    def differences(self, result: VariantResult) -> list[tuple[str, Difference]]:
+        previous = self.last
+        if previous is None:
+            return []
+        return [("Against the previous run:", compare(result, previous, self.experiment.tolerance))]
+
+    def action_save(self) -> None:
+        texts = self.texts()
+        if isinstance(texts, Problem):
+            self.status(f"✗ Not saved: {texts}", error=True)
+            self.point_at(texts.part, texts.line)
+            return
+
+        def chosen(path: str | None) -> None:
+            if not path:
+                return
+            try:
+                question_id = playground.save_question(texts, Path(path).expanduser())
+            except FileExistsError:
+                self.status(f"✗ Not saved: {path} exists (nothing is overwritten).", error=True)
+            except OSError as exc:
+                self.status(f"✗ Not saved: {exc.strerror or exc} ({path}).", error=True)
+            else:
+                self.status(
+                    f"Saved question {question_id} to {path}: fill in its prompt, choices and "
+                    f"answer, then `gradquiz check {path}`."
+                )
+
+        self.app.push_screen(SaveDialog(), chosen)
+
+
+class SaveDialog(ModalScreen[str | None]):
+    """Where to write the question file: a path the user types."""
+
+    CSS_PATH = "../editor.tcss"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss(None)", "Cancel", id="save.cancel"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label("Save as question: the new file's path (Enter saves, Esc cancels)")
+            yield Input(placeholder="my-question.yaml", id="save-path")
+
+    @on(Input.Submitted, "#save-path")
+    def submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip() or None)
+
+
+class PlaygroundApp(App[None]):
+    """`gradquiz lab`: the playground on its own, with a lab of its own."""
+
+    TITLE = "gradquiz lab"
+
+    def __init__(
+        self, experiment: Experiment, source: str | None, lab: SharedLab | None = None
+    ) -> None:
+        super().__init__()
+        # A lab handed in belongs to the caller (tests share one); the app closes only its own.
+        self.owns_lab = lab is None
+        self.lab = lab or SharedLab(1)
+        self.experiment = experiment
+        self.source = source
+
+    def on_mount(self) -> None:
+        self.push_screen(PlaygroundScreen(self.lab, self.experiment, self.source), self.left)
+
+    def left(self, _: Experiment | None) -> None:
+        self.exit()
+
+    def on_unmount(self) -> None:
+        if self.owns_lab:
+            self.lab.close()
+
+
+def open_playground(app: GradquizApp, question: Question | None) -> None:
+    """The playground over the app, filled from `question` (the example without one); it
+    shares the app's lab. An untrusted pack's code is not copied into it: it would run unasked."""
+    if question is not None and question.experiment is not None and app.trusted(question):
+        experiment, source = playground.from_question(question), question.id
+    else:
+        experiment, source = playground.EXAMPLE, None
+        if question is not None and question.experiment is not None:
+            app.notify("The pack is not trusted: the playground starts from a small example.")
+    app.push_screen(PlaygroundScreen(app.lab, experiment, source))
