@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from gradquiz.classroom.session import served
 from gradquiz.cli.common import UsageError, find, first_catalog, language
 from gradquiz.i18n import _
 
@@ -24,6 +25,8 @@ def draws_a_screen(args: argparse.Namespace) -> bool:
 
 def need_terminal(what: str) -> None:
     """`what` (translated) is what cannot start: the app, a drill."""
+    if served():
+        return  # a browser session: textual-serve's pipes are its terminal
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         message = _(
             "{what} needs a terminal (stdin and stdout are not one); "

@@ -28,6 +28,7 @@ from gradquiz.cli import (
     reset,
     run,
     schema,
+    serve,
     stats,
     trust,
     untrust,
@@ -53,6 +54,7 @@ COMMANDS = (
     packs_command,
     trust,
     untrust,
+    serve,
 )
 
 
