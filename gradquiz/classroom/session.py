@@ -36,7 +36,7 @@ def learner_name(text: str) -> str:
     if not NAME.fullmatch(name):
         raise ValueError(
             _(
-                "a name is 1 to 24 letters, digits, '-' or '_', starting with a letter or digit"
+                "A name is 1 to 24 letters, digits, '-' or '_', starting with a letter or digit"
                 " (for example ada or team-3)"
             )
         )

@@ -21,7 +21,7 @@ def test_a_name_is_a_short_slug() -> None:
     assert learner_name("  Ada ") == "ada"
     assert learner_name("team-3_b") == "team-3_b"
     for bad in ("", "../bob", "ada lovelace", "-x", "a" * 25, "zoë", ".hidden"):
-        with pytest.raises(ValueError, match="a name is 1 to 24 letters"):
+        with pytest.raises(ValueError, match="A name is 1 to 24 letters"):
             learner_name(bad)
 
 
@@ -62,7 +62,7 @@ async def test_the_page_asks_the_name_then_opens_that_learners_session(tmp_path:
         refused = await web.get("/", params={"name": "<b>ada</b>"})
         assert refused.status == 400
         text = await refused.text()
-        assert "a name is 1 to 24 letters" in text
+        assert "A name is 1 to 24 letters" in text
         assert 'value="&lt;b&gt;ada&lt;/b&gt;"' in text  # what was typed, escaped
         folded = await web.get("/", params={"name": "Ada"}, allow_redirects=False)
         assert (folded.status, folded.headers["Location"]) == (302, "/?name=ada")
