@@ -134,15 +134,13 @@ class Classroom:
         )
         self.live.add(service)
         try:
-            width = int(request.query.get("width", "80"))
-            height = int(request.query.get("height", "24"))
-            await service.start(width, height)
+            await service.start(*_size(request))
             await _relay(socket, service)
-        except (ValueError, asyncio.CancelledError):
-            await socket.close()
         finally:
+            # The page went away (or the server is stopping): the app quits, and its lab too.
             self.live.discard(service)
             await service.stop()
+            await socket.close()
         return socket
 
     async def stop_all(self, _app: web.Application) -> None:
@@ -160,6 +158,14 @@ class Classroom:
         )
         app.on_shutdown.append(self.stop_all)
         return app
+
+
+def _size(request: web.Request) -> tuple[int, int]:
+    """The browser's terminal size, as textual.js asks for it (80x24 if it says nonsense)."""
+    try:
+        return int(request.query.get("width", "80")), int(request.query.get("height", "24"))
+    except ValueError:
+        return 80, 24
 
 
 async def _relay(socket: web.WebSocketResponse, service: AppService) -> None:
