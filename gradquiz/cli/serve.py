@@ -100,5 +100,11 @@ def handle(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
-    serve(classroom, args.host, args.port)
+    try:
+        serve(classroom, args.host, args.port)
+    except OSError as exc:  # the port is taken, the address is not this machine's
+        message = _("cannot listen on {host}:{port}: {reason}")
+        raise UsageError(
+            message.format(host=args.host, port=args.port, reason=exc.strerror or exc)
+        ) from exc
     return ExitCode.OK
