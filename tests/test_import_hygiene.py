@@ -20,6 +20,8 @@ CORE = [
     "gradquiz.progress.stats",
     "gradquiz.progress.saving",
     "gradquiz.progress.backups",
+    "gradquiz.progress.classroom",
+    "gradquiz.classroom.session",
     "gradquiz.quiz",
     "gradquiz.packs",
     "gradquiz.trust",
@@ -37,6 +39,7 @@ NO_TORCH = [
     "gradquiz.lab.server",
     "gradquiz.classroom.moodle",
     "gradquiz.classroom.notebook",
+    "gradquiz.classroom.serve",
 ]
 
 

@@ -29,6 +29,7 @@ from gradquiz.cli import (
     reset,
     run,
     schema,
+    serve,
     stats,
     trust,
     untrust,
@@ -55,6 +56,7 @@ COMMANDS = (
     packs_command,
     trust,
     untrust,
+    serve,
 )
 
 

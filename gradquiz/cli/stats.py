@@ -38,6 +38,12 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--streak", choices=("on", "off"), help=_("show (or stop showing) a streak of days")
     )
+    parser.add_argument(
+        "--class",
+        dest="class_dir",
+        metavar="DIR",
+        help=_("a class's progress: every learner under DIR (as `gradquiz serve` keeps them)"),
+    )
     parser.set_defaults(handler=handle)
 
 
@@ -112,6 +118,10 @@ def print_stats(document: dict[str, Any]) -> None:
 def handle(args: argparse.Namespace) -> int:
     from gradquiz.progress.stats import STREAK_PREF, export, stats
 
+    if args.class_dir is not None:
+        from gradquiz.cli import class_stats
+
+        return class_stats.handle(args)
     questions = catalog(args).library.questions
     if args.export is not None:
         if Path(args.export).suffix.lower() not in EXPORT_FORMATS:
