@@ -9,6 +9,7 @@ through `runs_arrived`, which grades every answer waiting on them, whatever is o
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,6 +17,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Literal
 
 from gradquiz.format.model import MAIN
+from gradquiz.format.params import draw_count, drawn, new_draw
 
 if TYPE_CHECKING:
     from gradquiz.format.model import Question
@@ -115,8 +117,14 @@ class Quiz:
         *,
         start: str | None = None,
         drill: Sequence[str] | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self.bank = list(bank)
+        # Draws each attempt's parameters and choice order; seeded in tests.
+        self.rng = rng or random.Random()
+        # The attempt open for each question: the question as drawn for it. A review tests
+        # understanding only if it is not the same numbers and letters as last time.
+        self.attempts: dict[str, Question] = {}
         self.can_run = can_run
         self.drill: Drill | None = None
         self.position = 0
@@ -149,8 +157,38 @@ class Quiz:
 
     @property
     def question(self) -> Question | None:
+        """The question on screen, as drawn for its open attempt."""
         walk = self.walk
-        return walk[self.position] if walk else None
+        return self.attempt(walk[self.position]) if walk else None
+
+    def attempt(self, question: Question) -> Question:
+        """`question` as its open attempt shows it, drawing one when none is open."""
+        shown = self.attempts.get(question.id)
+        if shown is None:
+            shown = drawn(question, new_draw(question, self.rng))
+            self.attempts[question.id] = shown
+        return shown
+
+    def attempt_by_id(self, question_id: str) -> Question | None:
+        question = next((q for q in self.bank if q.id == question_id), None)
+        return None if question is None else self.attempt(question)
+
+    def _close_attempt(self, question_id: str) -> None:
+        """The next showing draws afresh. Runs of drawn values go with their draw, unless they
+        are still out or an answer waits for them: that answer is graded against its draw."""
+        shown = self.attempts.get(question_id)
+        if shown is None:
+            return
+        if draw_count(shown) == 1:
+            # Only the choices' order changes, and the runs are by choice id: they still hold.
+            del self.attempts[question_id]
+            return
+        if self.running(question_id) or any(
+            a.question.id == question_id and not a.ran for a in self.unsaved
+        ):
+            return
+        del self.attempts[question_id]
+        self.runs.pop(question_id, None)
 
     def bank_position(self, question: Question) -> int | None:
         return next((n for n, q in enumerate(self.bank) if q.id == question.id), None)
@@ -208,7 +246,7 @@ class Quiz:
         if self.moved or self.drill is not None or self.answers:
             return False
         target = self.left_off(now)
-        if target is None or target is self.question:
+        if target is None or (self.question is not None and target.id == self.question.id):
             return False
         ids = [q.id for q in self.walk]
         self.position = ids.index(target.id)
@@ -222,6 +260,7 @@ class Quiz:
         self.drill = Drill(list(queue))
         for question in queue:
             self.answers.pop(question.id, None)
+            self._close_attempt(question.id)
         self.position = 0
         self.moved = True
 
@@ -289,12 +328,12 @@ class Quiz:
     def reset(self, question_ids: Sequence[str] | None = None) -> None:
         """Forget answers (all when `question_ids` is None): saved history is gone too."""
         if question_ids is None:
-            self.answers.clear()
+            question_ids = list({*self.attempts, *self.answers})
             self.saved.clear()
             self.due.clear()
-            return
         for question_id in question_ids:
             self.answers.pop(question_id, None)
+            self._close_attempt(question_id)
             self.saved.pop(question_id, None)
             self.due.pop(question_id, None)
 

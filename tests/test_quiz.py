@@ -164,7 +164,7 @@ def test_a_drill_serves_its_questions_fresh_and_counts_only_its_own_answers(
     wrong = quiz.submit(how_much, 5.0, NOW, 1.0, 0)
     assert wrong is not None and quiz.state("how-much") == "wrong"
     quiz.start_drill([how_much, accumulate])
-    assert quiz.question is how_much
+    assert quiz.question is not None and quiz.question.id == "how-much"
     assert quiz.answered(how_much) is None  # fresh: answerable again
     assert wrong in quiz.unsaved  # and the earlier answer is still written
     assert quiz.where(how_much) == "drill 1/2 · 4/7"
@@ -174,7 +174,7 @@ def test_a_drill_serves_its_questions_fresh_and_counts_only_its_own_answers(
     over = quiz.move(1)
     assert over == DrillOver(answered=1, questions=2)
     assert str(over) == "Drill over: 1 of its 2 questions answered."
-    assert quiz.drill is None and quiz.question is accumulate
+    assert quiz.drill is None and quiz.question is not None and quiz.question.id == "accumulate"
     assert quiz.where(accumulate, complete=False) == "1/…"
 
 
@@ -200,9 +200,9 @@ def test_skipping_drops_from_the_drill_and_the_last_one_ends_it(library: Library
 def test_next_and_previous_wrap_around_the_bank(library: Library) -> None:
     quiz = quiz_of(library)
     quiz.move(-1)
-    assert quiz.question is library.questions[-1]
+    assert quiz.question is not None and quiz.question.id == library.questions[-1].id
     quiz.move(1)
-    assert quiz.question is library.questions[0]
+    assert quiz.question is not None and quiz.question.id == library.questions[0].id
 
 
 def test_reopens_at_the_first_question_due_else_the_first_never_answered(
@@ -257,3 +257,76 @@ def test_reset_forgets_answers_and_history(library: Library) -> None:
     assert quiz.state("pick-many") == "new" and quiz.state("accumulate") == "right"
     quiz.reset()
     assert quiz.state("accumulate") == "new"
+
+
+BUNDLED = Path(__file__).parent.parent / "questions"
+
+
+@pytest.fixture(scope="module")
+def bank() -> Library:
+    return load([BUNDLED])
+
+
+def test_an_attempt_is_drawn_once_and_a_new_attempt_draws_again(bank: Library) -> None:
+    import random
+
+    question = by_id(bank, "trace-sgd-steps-by-hand")
+    quiz = Quiz(bank.questions, lambda q: True, start=question.id, rng=random.Random(7))
+    first = quiz.question
+    assert first is not None and first.draw is not None
+    # The prompt shows the drawn learning rate, never the placeholder.
+    assert "{{" not in first.prompt.get() and "{{lr}}" in question.prompt.get()
+    assert quiz.question is first  # shown again: the same attempt, the same numbers
+    lrs = set()
+    for _ in range(12):
+        quiz.start_drill([question])  # every drill starts a new attempt
+        shown = quiz.question
+        assert shown is not None and shown.draw is not None
+        lrs.add(shown.draw.number)
+    assert lrs == {0, 1, 2}
+
+
+def test_a_new_draw_drops_the_old_draws_runs_unless_an_answer_waits_for_them(
+    bank: Library,
+) -> None:
+    import random
+
+    from gradquiz.blanks import Cells
+
+    question = by_id(bank, "trace-sgd-steps-by-hand")
+    quiz = Quiz(bank.questions, lambda q: True, start=question.id, rng=random.Random(1))
+    first = quiz.question
+    assert first is not None
+    quiz.runs_started(question.id)
+    waiting = quiz.submit(first, Cells((1.0, 2.0)), NOW, 1.0, 0)
+    assert waiting is not None and waiting.stage is Stage.WAITING
+    quiz.start_drill([question])
+    assert quiz.question is first  # its answer still waits: the draw stays
+    quiz.runs_arrived(question.id, [run(question.id, "main")], None, TORCH)
+    assert stage_of(waiting) is Stage.GRADED
+    quiz.start_drill([question])
+    assert quiz.question is not first and quiz.results(question.id) == {}
+
+
+def test_choices_are_shuffled_per_attempt_and_graded_by_id(bank: Library) -> None:
+    import random
+
+    from gradquiz.format.params import choice_order
+
+    question = next(q for q in bank.questions if q.type == "single" and q.shuffle)
+    quiz = Quiz(bank.questions, lambda q: False, start=question.id, rng=random.Random(3))
+    orders = set()
+    for _ in range(8):
+        quiz.start_drill([question])
+        shown = quiz.question
+        assert shown is not None and shown.draw is not None
+        ids = tuple(c.id for c in shown.choices)
+        assert ids == choice_order(question, shown.draw.seed)
+        assert sorted(ids) == sorted(c.id for c in question.choices)
+        orders.add(ids)
+    assert len(orders) > 1
+    assert shown is not None
+    key = question.answer
+    assert isinstance(key, str)
+    answered = quiz.submit(shown, key, NOW, 1.0, 0)
+    assert answered is not None and answered.verdict is not None and answered.verdict.correct

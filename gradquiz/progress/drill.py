@@ -116,6 +116,7 @@ class Progress:
             seconds=round(seconds, 3),
             torch=torch,
             rating=int(rating),
+            draw=None if question.draw is None else json.dumps(question.draw.to_json()),
         )
         with self.store.transaction() as tx:
             row = tx.card(question.id)

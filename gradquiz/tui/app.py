@@ -495,7 +495,7 @@ class GradquizApp(App[None]):
             await screen.show_current()
 
     def question_by_id(self, question_id: str) -> Question | None:
-        return next((q for q in self.quiz.bank if q.id == question_id), None)
+        return self.quiz.attempt_by_id(question_id)
 
     @work(thread=True, group="lab", exit_on_error=False)
     def start_lab(self) -> None:
@@ -620,6 +620,10 @@ def write_answers(progress: Progress, batch: list[Answered]) -> Written:
 
 def plain(response: object) -> object:
     """An answer as JSON can hold it: choice sets sorted, arrangements as lists."""
+    from gradquiz.blanks import Cells
+
+    if isinstance(response, Cells):
+        return response.to_json()
     if isinstance(response, frozenset):
         return sorted(response)
     if isinstance(response, tuple):

@@ -174,3 +174,40 @@ def test_export_csv_and_json(progress: Progress, bank: list[Question]) -> None:
     data = json.loads(export(progress.store.answers(), "json"))
     assert data[1]["response"] == ["A", "B"] and data[1]["seconds"] == 2.5
     assert data[1]["torch"] is None and data[0]["rating"] == int(Rating.Again)
+
+
+def test_the_draw_is_saved_with_the_answer_and_the_card_keeps_one_history(
+    progress: Progress, bank: list[Question]
+) -> None:
+    from gradquiz.format.model import Draw
+    from gradquiz.format.params import drawn
+
+    question = next(q for q in bank if q.id == "trace-sgd-steps-by-hand")
+    first = progress.record(
+        drawn(question, Draw(2, 99)),
+        response=[1.0, 2.0],
+        correct=False,
+        seconds=9,
+        torch=None,
+        now=NOW,
+    )
+    later = NOW + timedelta(days=1)
+    second = progress.record(
+        drawn(question, Draw(1, 5)),
+        response=[1.0, 2.0],
+        correct=True,
+        seconds=9,
+        torch=None,
+        now=later,
+    )
+    assert json.loads(first.draw or "") == {"draw": 2, "seed": 99}
+    saved = progress.store.answers(question.id)
+    assert [Draw.from_json(json.loads(a.draw or "")) for a in saved] == [Draw(2, 99), Draw(1, 5)]
+    # Every draw counts for the question as written: one content hash, one card.
+    assert (
+        first.content_hash
+        == second.content_hash
+        == progress.store.cards()[question.id].content_hash
+    )
+    plain = progress.record(bank[0], response="A", correct=True, seconds=9, torch=None, now=later)
+    assert plain.draw is None

@@ -22,16 +22,23 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Input
 
-from gradquiz.display import one_line, printable
+from gradquiz.display import number, one_line, printable
 from gradquiz.format.model import Question
 from gradquiz.tui.widgets.prose import Prose
 
 if TYPE_CHECKING:
     from gradquiz.grading import Response
+    from gradquiz.lab.protocol import VariantResult
 
 
 class Incomplete(Exception):
     """The answer cannot be submitted yet; the message says why."""
+
+
+def letter(index: int) -> str:
+    """The letter of the choice shown `index`-th (0-based): the draw shuffles the choices, so
+    while answering the letters follow the order shown and give no choice's id away."""
+    return chr(ord("A") + index) if index < 26 else str(index + 1)
 
 
 class ChoiceRow(Prose):
@@ -86,11 +93,20 @@ class ChoiceAnswer(Vertical):
             self.options = [(c.id, c.text.get(language)) for c in question.choices]
 
     def compose(self) -> ComposeResult:
-        for index, (choice_id, text) in enumerate(self.options):
-            label = "" if self.question.type == "truefalse" else f"{one_line(choice_id)}."
+        for index, (_, text) in enumerate(self.options):
+            label = "" if self.question.type == "truefalse" else f"{letter(index)}."
             yield ChoiceRow(index, str(index + 1), label, text)
 
     def on_mount(self) -> None:
+        self.watch_picked(self.picked)
+
+    def name_by_id(self) -> None:
+        """Once answered, each choice takes the letter its author gave it (its id), which the
+        explanation, the feedback and the lab's tables name."""
+        if self.question.type == "truefalse":
+            return
+        for row in self.query(ChoiceRow):
+            row.label = f"{one_line(self.options[row.index][0])}."
         self.watch_picked(self.picked)
 
     def watch_picked(self, picked: frozenset[int]) -> None:
@@ -280,3 +296,79 @@ class OrderAnswer(Widget, can_focus=True):
         if not self.chosen:
             raise Incomplete("Use at least one line (space) before running your arrangement.")
         return tuple(self.chosen)
+
+
+class TraceAnswer(Vertical):
+    """trace: one input per blank cell of the table, labelled with its row and column; a
+    "raises at this step" blank picks the error from the blank's list. Tab moves between them,
+    Enter (the screen's key) submits."""
+
+    def __init__(self, question: Question) -> None:
+        super().__init__(id="answer")
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        from textual.containers import Horizontal
+        from textual.widgets import Label, Select
+
+        for index, blank in enumerate(self.question.blanks):
+            with Horizontal(classes="blank"):
+                yield Label(one_line(blank.label()), classes="blank-label")
+                if blank.raises:
+                    yield Select(
+                        [(one_line(e), e) for e in blank.errors],
+                        prompt="pick the error",
+                        id=f"blank-{index}",
+                    )
+                else:
+                    yield NumberInput(placeholder="a number", id=f"blank-{index}")
+                yield Label("", id=f"truth-{index}", classes="blank-truth")
+
+    def show_answer(self, response: Response, run: VariantResult | None) -> None:
+        """The learner's values back in their cells and, once the run is here, PyTorch's beside
+        each one."""
+        from textual.widgets import Label, Select
+
+        from gradquiz.blanks import Cells, grade_cells
+
+        if not isinstance(response, Cells):
+            return
+        for index, given in enumerate(response.values):
+            cell = self.query_one(f"#blank-{index}")
+            if isinstance(cell, Select) and isinstance(given, str):
+                cell.value = given
+            elif isinstance(cell, Input) and isinstance(given, float):
+                cell.value = f"{given:g}"
+        if run is None:
+            return
+        for index, verdict in enumerate(grade_cells(self.question, response.values, run)):
+            truth = verdict.expected
+            if truth is None:
+                shown = "nothing there"
+            else:
+                shown = one_line(truth) if isinstance(truth, str) else number(truth)
+            mark = "✓" if verdict.correct else "✗"
+            label = self.query_one(f"#truth-{index}", Label)
+            label.update(RichText(f"{mark} PyTorch: {shown}"))
+            label.set_class(verdict.correct, "-right")
+            label.set_class(not verdict.correct, "-wrong")
+
+    def response(self) -> Response:
+        from textual.widgets import Select
+
+        from gradquiz.blanks import Cells, Given
+
+        given: list[Given] = []
+        for index, blank in enumerate(self.question.blanks):
+            cell = self.query_one(f"#blank-{index}")
+            if isinstance(cell, Select):
+                if not isinstance(cell.value, str):
+                    raise Incomplete(f"{blank.label()}: pick the error the run raises.")
+                given.append(cell.value)
+            else:
+                assert isinstance(cell, Input)
+                try:
+                    given.append(parse_number(cell.value))
+                except Incomplete as exc:
+                    raise Incomplete(f"{blank.label()}: {exc}") from None
+        return Cells(tuple(given))

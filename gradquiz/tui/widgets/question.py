@@ -18,8 +18,15 @@ from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from gradquiz.display import one_line
+from gradquiz.format.model import MAIN
 from gradquiz.tui.messages import AnswerGiven
-from gradquiz.tui.widgets.answers import ChoiceAnswer, Incomplete, NumericAnswer, OrderAnswer
+from gradquiz.tui.widgets.answers import (
+    ChoiceAnswer,
+    Incomplete,
+    NumericAnswer,
+    OrderAnswer,
+    TraceAnswer,
+)
 from gradquiz.tui.widgets.prose import Prose
 
 if TYPE_CHECKING:
@@ -27,7 +34,7 @@ if TYPE_CHECKING:
     from gradquiz.quiz import Answered, Quiz
     from gradquiz.tui.widgets.lab import LabPanel
 
-AnswerWidget = ChoiceAnswer | NumericAnswer | OrderAnswer
+AnswerWidget = ChoiceAnswer | NumericAnswer | OrderAnswer | TraceAnswer
 
 STATE_MARKS = {"new": "· new", "right": "✓ right", "wrong": "✗ wrong"}
 
@@ -37,6 +44,8 @@ def answer_widget(question: Question, language: str | None) -> AnswerWidget:
         return NumericAnswer()
     if question.type == "order":
         return OrderAnswer(question)
+    if question.type == "trace":
+        return TraceAnswer(question)
     return ChoiceAnswer(question, language)
 
 
@@ -92,6 +101,8 @@ class QuestionView(VerticalScroll):
                 answer.query_one(Input).focus()
             elif isinstance(answer, OrderAnswer):
                 answer.focus()
+            elif isinstance(answer, TraceAnswer) and self.question.blanks:
+                answer.query_one("#blank-0").focus()
         await self.redraw()
 
     @property
@@ -221,6 +232,9 @@ class QuestionView(VerticalScroll):
         answer.disabled = True
         if isinstance(answer, ChoiceAnswer):
             answer.picked = self.picked_indexes(answer, answered)
+            answer.name_by_id()
+        elif isinstance(answer, TraceAnswer):
+            answer.show_answer(answered.response, self.quiz.results(self.question.id).get(MAIN))
         panel = await self.lab_panel()
         await self.mount_explanation(panel)
         if not panel.has_feedback:
