@@ -298,6 +298,39 @@ class OrderAnswer(Widget, can_focus=True):
         return tuple(self.chosen)
 
 
+class ErrorPicker(Widget, can_focus=True):
+    """A "raises at this step" blank: left and right (or space) go through the errors the
+    blank offers. Keys of its own, because Enter belongs to the screen: it submits."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("right,space", "turn(1)", "Next error", id="error.next"),
+        Binding("left", "turn(-1)", "Previous error", id="error.previous"),
+    ]
+
+    index: reactive[int | None] = reactive(None)
+
+    def __init__(self, errors: tuple[str, ...], *, id: str) -> None:
+        super().__init__(id=id, classes="error-picker")
+        self.errors = errors
+
+    @property
+    def value(self) -> str | None:
+        return None if self.index is None else self.errors[self.index]
+
+    @value.setter
+    def value(self, error: str) -> None:
+        if error in self.errors:
+            self.index = self.errors.index(error)
+
+    def action_turn(self, step: int) -> None:
+        start = -1 if step > 0 else 0
+        self.index = ((start if self.index is None else self.index) + step) % len(self.errors)
+
+    def render(self) -> RenderResult:
+        shown = "pick the error (← →)" if self.value is None else f"◀ {one_line(self.value)} ▶"
+        return RichText(shown)
+
+
 class TraceAnswer(Vertical):
     """trace: one input per blank cell of the table, labelled with its row and column; a
     "raises at this step" blank picks the error from the blank's list. Tab moves between them,
@@ -309,17 +342,13 @@ class TraceAnswer(Vertical):
 
     def compose(self) -> ComposeResult:
         from textual.containers import Horizontal
-        from textual.widgets import Label, Select
+        from textual.widgets import Label
 
         for index, blank in enumerate(self.question.blanks):
             with Horizontal(classes="blank"):
                 yield Label(one_line(blank.label()), classes="blank-label")
                 if blank.raises:
-                    yield Select(
-                        [(one_line(e), e) for e in blank.errors],
-                        prompt="pick the error",
-                        id=f"blank-{index}",
-                    )
+                    yield ErrorPicker(blank.errors, id=f"blank-{index}")
                 else:
                     yield NumberInput(placeholder="a number", id=f"blank-{index}")
                 yield Label("", id=f"truth-{index}", classes="blank-truth")
@@ -327,7 +356,7 @@ class TraceAnswer(Vertical):
     def show_answer(self, response: Response, run: VariantResult | None) -> None:
         """The learner's values back in their cells and, once the run is here, PyTorch's beside
         each one."""
-        from textual.widgets import Label, Select
+        from textual.widgets import Label
 
         from gradquiz.blanks import Cells, grade_cells
 
@@ -335,7 +364,7 @@ class TraceAnswer(Vertical):
             return
         for index, given in enumerate(response.values):
             cell = self.query_one(f"#blank-{index}")
-            if isinstance(cell, Select) and isinstance(given, str):
+            if isinstance(cell, ErrorPicker) and isinstance(given, str):
                 cell.value = given
             elif isinstance(cell, Input) and isinstance(given, float):
                 cell.value = f"{given:g}"
@@ -354,15 +383,13 @@ class TraceAnswer(Vertical):
             label.set_class(not verdict.correct, "-wrong")
 
     def response(self) -> Response:
-        from textual.widgets import Select
-
         from gradquiz.blanks import Cells, Given
 
         given: list[Given] = []
         for index, blank in enumerate(self.question.blanks):
             cell = self.query_one(f"#blank-{index}")
-            if isinstance(cell, Select):
-                if not isinstance(cell.value, str):
+            if isinstance(cell, ErrorPicker):
+                if cell.value is None:
                     raise Incomplete(f"{blank.label()}: pick the error the run raises.")
                 given.append(cell.value)
             else:

@@ -1,0 +1,86 @@
+"""Drawn attempts and trace questions in the app: numbers and letters per attempt, a table's
+blanks filled in from the keyboard, PyTorch's values beside the learner's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import Input, Label
+
+from gradquiz import locations
+from gradquiz.blanks import Cells
+from gradquiz.format import load
+from gradquiz.tui.app import GradquizApp
+from gradquiz.tui.labpool import SharedLab
+from gradquiz.tui.widgets.answers import ChoiceRow, ErrorPicker
+from gradquiz.tui.widgets.prose import Prose
+from tests.tui.conftest import settle
+
+
+def bundled_app(start: str, shared_lab: SharedLab, tmp_path: Path) -> GradquizApp:
+    library = load([locations.bundled_questions()])
+    return GradquizApp(library, lambda question: True, start=start, workers=1, lab=shared_lab)
+
+
+async def test_a_parameterised_question_shows_its_drawn_value_and_runs_it(
+    shared_lab: SharedLab, tmp_path: Path
+) -> None:
+    app = bundled_app("trace-sgd-steps-by-hand", shared_lab, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        question = app.quiz.question
+        assert question is not None and question.draw is not None
+        lr = {0: "0.1", 1: "0.25", 2: "0.2"}[question.draw.number]
+        prompt = app.screen.query_one("#prompt", Prose).source
+        assert "{{" not in prompt and f"lr={lr})" in prompt
+
+
+async def test_letters_follow_the_shown_order_and_become_ids_once_answered(
+    shared_lab: SharedLab, tmp_path: Path
+) -> None:
+    library = load([locations.bundled_questions()])
+    first = library.questions[0]
+    app = GradquizApp(library, lambda question: True, start=first.id, workers=1, lab=shared_lab)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        shown = app.quiz.question
+        assert shown is not None
+        rows = list(app.screen.query(ChoiceRow))
+        assert [r.label for r in rows] == [f"{chr(65 + i)}." for i in range(len(rows))]
+        key = first.answer
+        assert isinstance(key, str)
+        ids = [c.id for c in shown.choices]
+        await pilot.press(str(ids.index(key) + 1), "enter")
+        await settle(pilot)
+        answered = app.quiz.answered(shown)
+        assert answered is not None and answered.verdict is not None and answered.verdict.correct
+        assert [r.label for r in app.screen.query(ChoiceRow)] == [f"{i}." for i in ids]
+
+
+async def test_a_trace_table_is_filled_with_tab_and_graded_cell_by_cell(
+    shared_lab: SharedLab, tmp_path: Path
+) -> None:
+    app = bundled_app("trace-second-backward-raises", shared_lab, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        first = app.screen.query_one("#blank-0", Input)
+        assert app.focused is first
+        await pilot.press("enter")  # nothing typed: explained, not submitted
+        assert "row 1, w.grad: Type a number first" in str(
+            app.screen.query_one("#problem").render()
+        )
+        question = app.quiz.question
+        assert question is not None and app.quiz.answered(question) is None
+        await pilot.press("3", "tab")
+        picker = app.screen.query_one("#blank-1", ErrorPicker)
+        assert app.focused is picker
+        await pilot.press("right")
+        assert picker.value == "RuntimeError"
+        await pilot.press("enter")
+        await settle(pilot)
+        answered = app.quiz.answered(question)
+        assert answered is not None and answered.response == Cells((3.0, "RuntimeError"))
+        assert answered.verdict is not None and answered.verdict.correct
+        truth = [str(app.screen.query_one(f"#truth-{i}", Label).render()) for i in (0, 1)]
+        # w = 1.5, y = w ** 2: dy/dw = 3; the second backward finds the graph freed.
+        assert truth == ["✓ PyTorch: 3.000000", "✓ PyTorch: RuntimeError"]
