@@ -211,3 +211,44 @@ def test_the_draw_is_saved_with_the_answer_and_the_card_keeps_one_history(
     )
     plain = progress.record(bank[0], response="A", correct=True, seconds=9, torch=None, now=later)
     assert plain.draw is None
+
+
+def test_retention_from_the_settings_file_sets_how_soon_a_question_comes_back(
+    bank: list[Question],
+) -> None:
+    from gradquiz import locations
+    from gradquiz.progress import open_progress
+
+    def due_after_two_right_answers(retention: str) -> timedelta:
+        home = locations.home()
+        home.mkdir(parents=True, exist_ok=True)
+        (home / "settings.toml").write_text(f"retention = {retention}\n")
+        for old in home.glob("progress*"):
+            old.unlink()
+        progress, notices = open_progress(NOW)
+        assert notices == []
+        assert progress.scheduler.desired_retention == float(retention)
+        later = NOW + timedelta(days=1)
+        for at in (NOW, later):
+            answer(progress, bank[0], True, at)
+        due = progress.store.cards()[bank[0].id].due - later
+        progress.store.close()
+        return due
+
+    # The same two answers: aiming to remember more means seeing it again sooner.
+    assert due_after_two_right_answers("0.97") < due_after_two_right_answers("0.8")
+
+
+def test_a_retention_out_of_bounds_is_said_and_the_default_used() -> None:
+    from gradquiz import locations
+    from gradquiz.progress import open_progress
+
+    home = locations.home()
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "settings.toml").write_text("retention = 1.5\n")
+    progress, notices = open_progress(NOW)
+    progress.store.close()
+    assert progress.scheduler.desired_retention == 0.9
+    assert notices == [
+        f"{home / 'settings.toml'}: retention must be a number from 0.7 to 0.99; using 0.9"
+    ]
