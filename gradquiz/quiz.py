@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING, Literal
 
@@ -415,12 +415,38 @@ class Quiz:
         answered.not_saved = problem
         return before is None
 
+    def next_review(self, question_id: str, now: datetime) -> str | None:
+        """When the answer on screen brings its question back (`in 3 days`), once it is saved
+        and the schedule says."""
+        answered = self.answers.get(question_id)
+        due = self.due.get(question_id)
+        if answered is None or not answered.saved or due is None:
+            return None
+        return review_in(due - now)
+
     def waiting(self) -> list[Answered]:
         """Answers still waiting for their runs (some for a pack not trusted yet)."""
         return [a for a in self.unsaved if a.stage is Stage.WAITING]
 
     def failing(self) -> list[Answered]:
         return [a for a in self.unsaved if a.not_saved is not None]
+
+
+def review_in(wait: timedelta) -> str:
+    """`in 10 minutes`, `in 5 hours`, `tomorrow`, `in 3 days`: rounded to the unit that
+    matters at that distance."""
+    minutes = wait.total_seconds() / 60
+    if minutes < 1:
+        return "now"
+    if minutes < 60:
+        count, unit = round(minutes), "minute"
+    elif minutes < 24 * 60:
+        count, unit = round(minutes / 60), "hour"
+    else:
+        count, unit = round(minutes / (24 * 60)), "day"
+        if count == 1:
+            return "tomorrow"
+    return f"in {count} {unit}{'s' if count != 1 else ''}"
 
 
 def _grade(question: Question, response: Response, results: dict[str, VariantResult]) -> Verdict:

@@ -330,3 +330,19 @@ def test_choices_are_shuffled_per_attempt_and_graded_by_id(bank: Library) -> Non
     assert isinstance(key, str)
     answered = quiz.submit(shown, key, NOW, 1.0, 0)
     assert answered is not None and answered.verdict is not None and answered.verdict.correct
+
+
+def test_the_next_review_is_said_once_the_answer_is_saved(library: Library) -> None:
+    from gradquiz.quiz import review_in
+
+    assert [
+        review_in(timedelta(seconds=s))
+        for s in (20, 600, 3600 * 5, 3600 * 30, 86400 * 3.4, 86400 * 12.6)
+    ] == ["now", "in 10 minutes", "in 5 hours", "tomorrow", "in 3 days", "in 13 days"]
+    quiz = quiz_of(library)
+    answered = quiz.submit(by_id(library, "pick-many"), frozenset({"A"}), NOW, 1.0, 0)
+    assert answered is not None
+    quiz.due["pick-many"] = NOW + timedelta(days=4)
+    assert quiz.next_review("pick-many", NOW) is None  # not saved: the schedule has not moved
+    quiz.save_done(answered, None)
+    assert quiz.next_review("pick-many", NOW) == "in 4 days"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, cast
 
 from rich.text import Text as RichText
@@ -118,6 +119,14 @@ class QuestionView(VerticalScroll):
 
     def update_where(self) -> None:
         self.query_one("#where", Static).update(self.where())
+        answered = self.answered
+        if answered is None or answered.verdict is None:
+            return
+        # Saved now, the schedule knows when the question comes back: the verdict says.
+        from gradquiz.tui.widgets.lab import LabPanel
+
+        for panel in self.query(LabPanel):
+            panel.show_verdict(self.verdict_text(), answered.verdict.correct)
 
     def update_status(self) -> None:
         self.query_one("#lab-status", Static).update(self.status())
@@ -251,9 +260,19 @@ class QuestionView(VerticalScroll):
             )
             panel.show_verdict(note, None)
         else:
-            mark = "✓ Right." if verdict.correct else "✗ Not quite."
-            panel.show_verdict(f"{mark} {verdict.detail}", verdict.correct)
+            panel.show_verdict(self.verdict_text(), verdict.correct)
         await self.show_tables(panel)
+
+    def verdict_text(self) -> str:
+        """The verdict, and once the answer is saved when its question comes back."""
+        answered = self.answered
+        verdict = answered.verdict if answered is not None else None
+        if verdict is None:
+            return ""
+        mark = "✓ Right." if verdict.correct else "✗ Not quite."
+        text = f"{mark} {verdict.detail}"
+        comes_back = self.quiz.next_review(self.question.id, datetime.now(UTC))
+        return text if comes_back is None else f"{text} Next review {comes_back}."
 
     def picked_indexes(self, answer: ChoiceAnswer, answered: Answered) -> frozenset[int]:
         """The choices of the stored answer, so a revisited question shows what was picked."""
