@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from gradquiz.format.model import Question
     from gradquiz.grading import Response, Verdict
     from gradquiz.lab.protocol import VariantResult
+    from gradquiz.progress.drill import Review
 
 State = Literal["new", "right", "wrong"]
 
@@ -53,6 +54,11 @@ class Answered:
     saved: bool = False
     # Why the last attempt to save it failed; None once saved or before any attempt failed.
     not_saved: str | None = None
+    # Once saved: what undoing it in the store takes.
+    review: Review | None = None
+    # The question's state and next review before this answer: an undo puts them back.
+    state_before: State = "new"
+    due_before: datetime | None = None
 
     @property
     def stage(self) -> Stage:
@@ -132,6 +138,8 @@ class Quiz:
         self.answers: dict[str, Answered] = {}
         # Every answer not yet written, in the order given, whatever attempt is shown.
         self.unsaved: list[Answered] = []
+        # Every answer given in this session, in order: `ctrl+z` takes back the last.
+        self.given: list[Answered] = []
         # Answers handed out by `to_save` and not yet reported back.
         self.saving: set[Answered] = set()
         self.runs: dict[str, Runs] = {}
@@ -306,9 +314,18 @@ class Quiz:
         answered already in this attempt."""
         if question.id in self.answers:
             return None
-        answered = Answered(question, response, at, seconds=seconds, hints=hints)
+        answered = Answered(
+            question,
+            response,
+            at,
+            seconds=seconds,
+            hints=hints,
+            state_before=self.saved.get(question.id, "new"),
+            due_before=self.due.get(question.id),
+        )
         self.answers[question.id] = answered
         self.unsaved.append(answered)
+        self.given.append(answered)
         if self.drill is not None and any(q.id == question.id for q in self.drill.questions):
             self.drill.answered.add(question.id)
         self._grade(answered)
@@ -400,13 +417,16 @@ class Quiz:
         self.saving.update(batch)
         return batch
 
-    def save_done(self, answered: Answered, problem: str | None) -> bool:
+    def save_done(
+        self, answered: Answered, problem: str | None, review: Review | None = None
+    ) -> bool:
         """What came of writing `answered`: None if it was saved, else why not. True when the
         learner should hear about it: the first failure, or a save after failures."""
         self.saving.discard(answered)
         before = answered.not_saved
         if problem is None:
             answered.saved = True
+            answered.review = review
             answered.not_saved = None
             self.unsaved.remove(answered)
             if answered.verdict is not None:
@@ -414,6 +434,46 @@ class Quiz:
             return before is not None
         answered.not_saved = problem
         return before is None
+
+    # Undo.
+
+    def to_undo(self) -> Answered | str:
+        """The answer `ctrl+z` takes back (the last given in this session), or why none can be:
+        one being written waits for its write to end, so the store is never left half undone."""
+        if not self.given:
+            return "Nothing to undo in this session."
+        last = self.given[-1]
+        if last in self.saving:
+            return "That answer is being saved; undo again in a moment."
+        if last.saved and last.review is None:
+            return "That answer was saved at exit and can no longer be undone."
+        return last
+
+    def undo(self, answered: Answered) -> None:
+        """Forget `answered` as if it had never been given (its store row is gone already when
+        it was saved): its question is open to be answered again, with the same draw, and is
+        shown."""
+        self.given.remove(answered)
+        if answered in self.unsaved:
+            self.unsaved.remove(answered)
+        question_id = answered.question.id
+        if self.answers.get(question_id) is answered:
+            del self.answers[question_id]
+        if answered.saved:
+            if answered.state_before == "new":
+                self.saved.pop(question_id, None)
+            else:
+                self.saved[question_id] = answered.state_before
+            if answered.due_before is None:
+                self.due.pop(question_id, None)
+            else:
+                self.due[question_id] = answered.due_before
+        drill = self.drill
+        if drill is not None:
+            drill.answered.discard(question_id)
+        if drill is not None and all(q.id != question_id for q in drill.questions):
+            self.end_drill()
+        self.go_to(question_id)
 
     def next_review(self, question_id: str, now: datetime) -> str | None:
         """When the answer on screen brings its question back (`in 3 days`), once it is saved

@@ -9,6 +9,8 @@ import pytest
 
 from gradquiz.format import Library, Question, load
 from gradquiz.lab.protocol import Outcome, Row, VariantResult
+from gradquiz.progress.drill import Review
+from gradquiz.progress.store import Answer
 from gradquiz.quiz import Answered, DrillOver, Quiz, Stage, needs_runs
 
 PACKS = Path(__file__).parent / "tui" / "packs"
@@ -346,3 +348,30 @@ def test_the_next_review_is_said_once_the_answer_is_saved(library: Library) -> N
     assert quiz.next_review("pick-many", NOW) is None  # not saved: the schedule has not moved
     quiz.save_done(answered, None)
     assert quiz.next_review("pick-many", NOW) == "in 4 days"
+
+
+def test_undo_takes_back_the_last_answer_and_shows_its_question_again(library: Library) -> None:
+    quiz = quiz_of(library)
+    assert quiz.to_undo() == "Nothing to undo in this session."
+    quiz.saved["pick-many"] = "right"
+    quiz.due["pick-many"] = NOW + timedelta(days=2)
+    quiz.start_drill([by_id(library, "pick-many"), by_id(library, "accumulate")])
+    pick_many = quiz.question
+    assert pick_many is not None
+    answered = quiz.submit(pick_many, frozenset({"C"}), NOW, 1.0, 0)
+    assert answered is not None
+    assert quiz.to_save(leaving=True) == [answered]
+    assert quiz.to_undo() == "That answer is being saved; undo again in a moment."
+    row = Answer("pick-many", "h", "t", NOW, '["C"]', False, 1.0, None, 1)
+    quiz.save_done(answered, None, Review(row, 7, None))
+    quiz.due["pick-many"] = NOW + timedelta(minutes=10)
+    quiz.move(1)
+    assert quiz.state("pick-many") == "wrong"
+    assert quiz.to_undo() is answered
+    quiz.undo(answered)
+    shown = quiz.question
+    assert shown is not None and shown.id == "pick-many" and shown.draw == pick_many.draw
+    assert quiz.answered(shown) is None and answered not in quiz.unsaved
+    assert quiz.state("pick-many") == "right" and quiz.due["pick-many"] == NOW + timedelta(days=2)
+    assert quiz.drill is not None and quiz.drill.answered == set()
+    assert quiz.to_undo() == "Nothing to undo in this session."

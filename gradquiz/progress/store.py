@@ -136,8 +136,9 @@ class Transaction:
             ),
         )
 
-    def add_answer(self, answer: Answer) -> None:
-        self._db.execute(
+    def add_answer(self, answer: Answer) -> int:
+        """Write the answer; its row id, by which an undo removes it."""
+        cursor = self._db.execute(
             "INSERT INTO answers (question, content_hash, topic, answered_at, response, correct,"
             " seconds, torch, rating, draw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -153,6 +154,16 @@ class Transaction:
                 answer.draw,
             ),
         )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def remove_answer(self, answer_id: int) -> bool:
+        """Take back an answer written in this session; False if it is gone already (a reset)."""
+        cursor = self._db.execute("DELETE FROM answers WHERE id = ?", (answer_id,))
+        return cursor.rowcount == 1
+
+    def remove_card(self, question: str) -> None:
+        self._db.execute("DELETE FROM cards WHERE question = ?", (question,))
 
 
 def _card(row: sqlite3.Row) -> CardRow:

@@ -11,7 +11,7 @@ import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -50,7 +50,7 @@ from gradquiz.tui.screens.quiz import QuizScreen
 
 if TYPE_CHECKING:
     from gradquiz.lab.protocol import VariantResult
-    from gradquiz.progress.drill import Progress
+    from gradquiz.progress.drill import Progress, Review
 
 T = TypeVar("T")
 
@@ -91,6 +91,8 @@ class Written:
 
     outcomes: list[tuple[Answered, str | None]]
     due: dict[str, datetime]
+    # What undoing each saved answer takes.
+    reviews: dict[Answered, Review] = field(default_factory=dict)
 
 
 @dataclass
@@ -260,7 +262,7 @@ class GradquizApp(App[None]):
         written = message.future.result()
         self.quiz.due.update(written.due)
         for answered, problem in written.outcomes:
-            if not self.quiz.save_done(answered, problem):
+            if not self.quiz.save_done(answered, problem, written.reviews.get(answered)):
                 continue
             title = one_line(answered.question.title.get(self.language))
             if problem is None:
@@ -591,13 +593,14 @@ def write_answers(progress: Progress, batch: list[Answered]) -> Written:
     from gradquiz.progress.saving import retried, why_not_saved
 
     outcomes: list[tuple[Answered, str | None]] = []
+    reviews: dict[Answered, Review] = {}
     for answered in batch:
         verdict = answered.verdict
         assert verdict is not None
         try:
-            retried(
+            reviews[answered] = retried(
                 partial(
-                    progress.record,
+                    progress.review,
                     answered.question,
                     response=plain(answered.response),
                     correct=verdict.correct,
@@ -615,7 +618,7 @@ def write_answers(progress: Progress, batch: list[Answered]) -> Written:
         due = {question: card.due for question, card in progress.store.cards().items()}
     except sqlite3.Error:
         due = {}
-    return Written(outcomes, due)
+    return Written(outcomes, due, reviews)
 
 
 def plain(response: object) -> object:

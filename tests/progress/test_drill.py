@@ -252,3 +252,23 @@ def test_a_retention_out_of_bounds_is_said_and_the_default_used() -> None:
     assert notices == [
         f"{home / 'settings.toml'}: retention must be a number from 0.7 to 0.99; using 0.9"
     ]
+
+
+def test_undo_takes_the_answer_back_and_restores_the_card(
+    progress: Progress, bank: list[Question]
+) -> None:
+    question = bank[0]
+    first = progress.review(question, response="A", correct=True, seconds=30, torch=None, now=NOW)
+    assert first.card_before is None
+    before = progress.store.cards()[question.id]
+    later = NOW + timedelta(days=1)
+    second = progress.review(
+        question, response="B", correct=False, seconds=30, torch=None, now=later
+    )
+    assert second.card_before == before
+    assert progress.undo(second)
+    assert [a.response for a in progress.store.answers(question.id)] == ['"A"']
+    assert progress.store.cards()[question.id] == before
+    assert not progress.undo(second)  # once only
+    assert progress.undo(first)
+    assert progress.store.answers(question.id) == [] and question.id not in progress.store.cards()
