@@ -111,6 +111,8 @@ class GradquizApp(App[None]):
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
         # In the help and the palette: the footer's line is for the quiz's own keys.
         Binding("ctrl+t", "toggle_dark", "Light/dark", id="theme", show=False),
+        # Before any input's own undo: in gradquiz, ctrl+z takes back an answer, as in Anki.
+        Binding("ctrl+z", "undo", "Undo last answer", id="undo", show=False, priority=True),
     ]
 
     def __init__(
@@ -490,6 +492,29 @@ class GradquizApp(App[None]):
             return None
 
     # Screens and keys.
+
+    async def action_undo(self) -> None:
+        """Take back the last answer of the session, from the store too once it is saved."""
+        answered = self.quiz.to_undo()
+        if isinstance(answered, str):
+            self.notify(answered)
+            return
+        review, progress = answered.review, self.progress
+        if review is not None and progress is not None:
+            done = await self.on_progress_thread("Not undone", progress.undo, review)
+            if done is None:
+                return
+            if self.quiz.to_undo() is not answered:
+                return  # ctrl+z twice: the first one took it back
+        self.quiz.undo(answered)
+        title = one_line(answered.question.title.get(self.language))
+        self.notify(f"Undone: your answer to “{title}”. Answer it again.", markup=False)
+        screen = self.quiz_screen()
+        if screen is None:
+            return
+        while self.screen is not screen:
+            self.pop_screen()
+        await screen.show_current()
 
     async def show_current(self) -> None:
         screen = self.quiz_screen()

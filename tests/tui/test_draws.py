@@ -3,6 +3,7 @@ blanks filled in from the keyboard, PyTorch's values beside the learner's."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from textual.widgets import Input, Label
@@ -14,7 +15,8 @@ from gradquiz.tui.app import GradquizApp
 from gradquiz.tui.labpool import SharedLab
 from gradquiz.tui.widgets.answers import ChoiceRow, ErrorPicker
 from gradquiz.tui.widgets.prose import Prose
-from tests.tui.conftest import settle
+from tests.tui.conftest import MakeApp, settle
+from tests.tui.test_progress import opened, saved_answers, until, until_saved
 
 
 def bundled_app(start: str, shared_lab: SharedLab, tmp_path: Path) -> GradquizApp:
@@ -84,3 +86,30 @@ async def test_a_trace_table_is_filled_with_tab_and_graded_cell_by_cell(
         truth = [str(app.screen.query_one(f"#truth-{i}", Label).render()) for i in (0, 1)]
         # w = 1.5, y = w ** 2: dy/dw = 3; the second backward finds the graph freed.
         assert truth == ["✓ PyTorch: 3.000000", "✓ PyTorch: RuntimeError"]
+
+
+async def test_ctrl_z_takes_back_a_saved_answer_and_the_verdict_said_when_it_comes_back(
+    make_app: MakeApp,
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await opened(pilot)
+        await settle(pilot)
+        question = app.quiz.question
+        assert question is not None and question.id == "accumulate"
+        await pilot.press("1", "enter")  # A is right
+        await until_saved(pilot, 1)
+        await settle(pilot)
+        await pilot.pause()
+        verdict = str(app.screen.query_one("#verdict").render())
+        # Right at once without a hint is Easy: FSRS brings a new question back in days.
+        assert re.fullmatch(r"✓ Right\. The answer is A\. Next review in \d+ days\.", verdict)
+        await pilot.press("ctrl+z")
+        await until(pilot, lambda: not saved_answers())
+        await pilot.pause()
+        shown = app.quiz.question
+        assert shown is not None and shown.id == "accumulate" and shown.draw == question.draw
+        assert app.quiz.answered(shown) is None and app.quiz.state("accumulate") == "new"
+        assert not app.screen.query_one("#answer").disabled
+        await pilot.press("ctrl+z")
+        assert app.quiz.to_undo() == "Nothing to undo in this session."
