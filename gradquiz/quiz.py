@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING, Literal
 
+from gradquiz.display import one_line
 from gradquiz.format.model import MAIN
 from gradquiz.format.params import draw_count, drawn, new_draw
 
@@ -105,12 +106,31 @@ class Drill:
 
 @dataclass(frozen=True)
 class DrillOver:
+    """A drill's summary: how many were answered and right, which to look at again, and when
+    the first of its questions comes back."""
+
     answered: int
     questions: int
+    right: int = 0
+    to_review: tuple[Question, ...] = ()
+    next_due: datetime | None = None
 
     def __str__(self) -> str:
         noun = "question" if self.questions == 1 else "questions"
         return f"Drill over: {self.answered} of its {self.questions} {noun} answered."
+
+    def summary(self, now: datetime, language: str | None = None) -> str:
+        """`Drill over: 3 of its 4 questions answered, 2 right. Review: … Next due in 2 days.`"""
+        head = str(self)
+        if self.answered:
+            head = f"{head[:-1]}, {self.right} right."
+        lines = [head]
+        if self.to_review:
+            titles = ", ".join(f"“{one_line(q.title.get(language))}”" for q in self.to_review)
+            lines.append(f"Review: {titles}.")
+        if self.next_due is not None:
+            lines.append(f"Next due {review_in(self.next_due - now)}.")
+        return " ".join(lines)
 
 
 class Quiz:
@@ -281,7 +301,18 @@ class Quiz:
         self.drill = None
         position = self.bank_position(current) if current is not None else None
         self.position = position or 0
-        return DrillOver(len(drill.answered), len(drill.questions))
+        mine = [self.answers[i] for i in drill.answered if i in self.answers]
+        graded = [a for a in mine if a.verdict is not None]
+        dues = [self.due[q.id] for q in drill.questions if q.id in self.due]
+        return DrillOver(
+            len(drill.answered),
+            len(drill.questions),
+            right=sum(a.verdict is not None and a.verdict.correct for a in graded),
+            to_review=tuple(
+                a.question for a in graded if a.verdict is not None and not a.verdict.correct
+            ),
+            next_due=min(dues, default=None),
+        )
 
     def drop_from_drill(self, question: Question) -> DrillOver | None:
         """A question skipped for today leaves the drill; the drill ends with its last one."""

@@ -174,7 +174,7 @@ def test_a_drill_serves_its_questions_fresh_and_counts_only_its_own_answers(
     assert again is not None and again.verdict is not None and again.verdict.correct
     assert quiz.move(1) is None
     over = quiz.move(1)
-    assert over == DrillOver(answered=1, questions=2)
+    assert over == DrillOver(answered=1, questions=2, right=1)
     assert str(over) == "Drill over: 1 of its 2 questions answered."
     assert quiz.drill is None and quiz.question is not None and quiz.question.id == "accumulate"
     assert quiz.where(accumulate, complete=False) == "1/…"
@@ -375,3 +375,19 @@ def test_undo_takes_back_the_last_answer_and_shows_its_question_again(library: L
     assert quiz.state("pick-many") == "right" and quiz.due["pick-many"] == NOW + timedelta(days=2)
     assert quiz.drill is not None and quiz.drill.answered == set()
     assert quiz.to_undo() == "Nothing to undo in this session."
+
+
+def test_a_drill_ends_with_a_summary_of_right_to_review_and_next_due(library: Library) -> None:
+    quiz = quiz_of(library)
+    pick_many, accumulate = by_id(library, "pick-many"), by_id(library, "accumulate")
+    quiz.start_drill([pick_many, accumulate])
+    quiz.submit(quiz.attempt(pick_many), frozenset({"C"}), NOW, 1.0, 0)  # wrong: A and B
+    quiz.move(1)
+    quiz.submit(quiz.attempt(accumulate), "A", NOW, 1.0, 0)
+    quiz.due = {"pick-many": NOW + timedelta(minutes=10), "accumulate": NOW + timedelta(days=9)}
+    over = quiz.move(1)
+    assert over is not None
+    assert over.summary(NOW) == (
+        "Drill over: 2 of its 2 questions answered, 1 right. "
+        "Review: “Which calls clear the gradient?”. Next due in 10 minutes."
+    )

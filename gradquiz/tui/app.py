@@ -334,7 +334,7 @@ class GradquizApp(App[None]):
     async def on_move_asked(self, message: MoveAsked) -> None:
         over = self.quiz.move(message.delta)
         if over is not None:
-            self.notify(str(over))
+            self.notify(over.summary(datetime.now(UTC), self.language), timeout=15, markup=False)
         await self.show_current()
 
     async def on_jump_asked(self, message: JumpAsked) -> None:
