@@ -3,10 +3,12 @@ blanks filled in from the keyboard, PyTorch's values beside the learner's."""
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
-from textual.widgets import Input, Label
+from rich.console import Console
+from textual.widgets import Input, Label, Static
 
 from gradquiz import locations
 from gradquiz.blanks import Cells
@@ -17,6 +19,13 @@ from gradquiz.tui.widgets.answers import ChoiceRow, ErrorPicker
 from gradquiz.tui.widgets.prose import Prose
 from tests.tui.conftest import MakeApp, settle
 from tests.tui.test_progress import opened, saved_answers, until, until_saved
+
+
+def text_of(widget: Static) -> str:
+    """What a Static shows, as plain lines."""
+    console = Console(width=80, record=True, file=io.StringIO())
+    console.print(widget.content)
+    return console.export_text()
 
 
 def bundled_app(start: str, shared_lab: SharedLab, tmp_path: Path) -> GradquizApp:
@@ -67,6 +76,14 @@ async def test_a_trace_table_is_filled_with_tab_and_graded_cell_by_cell(
         await settle(pilot)
         first = app.screen.query_one("#blank-0", Input)
         assert first.has_focus
+        code = str(app.screen.query_one(".trace-code").render())
+        setup = "w = torch.tensor(1.5, requires_grad=True)\ny = w ** 2"
+        assert code == f"# setup\n{setup}\n# each of 3 steps\ny.backward()"
+        # Row 1 is a blank, row 2 is where it raises: nothing of the answer is on screen.
+        table = [
+            line.rstrip() for line in text_of(app.screen.query_one("#trace-table")).splitlines()
+        ]
+        assert table == ["row  w.grad", "1    ▢", "2    raises ▢"]
         await pilot.press("enter")  # nothing typed: explained, not submitted
         assert "row 1, w.grad: Type a number first" in str(
             app.screen.query_one("#problem").render()

@@ -342,8 +342,10 @@ class TraceAnswer(Vertical):
 
     def compose(self) -> ComposeResult:
         from textual.containers import Horizontal
-        from textual.widgets import Label
+        from textual.widgets import Label, Static
 
+        yield Static(self.code(), classes="trace-code")
+        yield Static("Table: waiting for the lab…", id="trace-table")
         for index, blank in enumerate(self.question.blanks):
             with Horizontal(classes="blank"):
                 yield Label(one_line(blank.label()), classes="blank-label")
@@ -352,6 +354,39 @@ class TraceAnswer(Vertical):
                 else:
                     yield NumberInput(placeholder="a number", id=f"blank-{index}")
                 yield Label("", id=f"truth-{index}", classes="blank-truth")
+
+    def code(self) -> RichText:
+        """The experiment as it runs: setup once, then the step code `steps` times."""
+        experiment = self.question.experiment
+        if experiment is None:
+            return RichText("")
+        parts = []
+        if experiment.setup is not None:
+            parts.append(f"# setup\n{experiment.setup.source.rstrip()}")
+        parts.append(f"# each of {experiment.steps} steps\n{experiment.code.source.rstrip()}")
+        return RichText(printable("\n".join(parts)))
+
+    def show_table(self, run: VariantResult) -> None:
+        """The run with its blanks as ▢ (and a `raises` blank's error hidden): the cells
+        around the blanks are what the learner predicts from."""
+        from textual.widgets import Static
+
+        from gradquiz.blanks import masked
+        from gradquiz.display import cell
+
+        shown = masked(self.question, run)
+        # Pack text as Text, never markup: a column named `[x]` shows as written.
+        table = Table("row", box=None, pad_edge=False)
+        for column in shown.columns:
+            table.add_column(RichText(one_line(column)))
+        for index, row in enumerate(shown.rows, 1):
+            values = (RichText(one_line(cell(row.values.get(c)))) for c in shown.columns)
+            table.add_row(str(index), *values)
+        if shown.error is not None:
+            raises = any(b.raises for b in self.question.blanks)
+            error = "raises ▢" if raises else f"raises {shown.error.type}"
+            table.add_row(str(len(shown.rows) + 1), RichText(one_line(error)))
+        self.query_one("#trace-table", Static).update(table)
 
     def show_answer(self, response: Response, run: VariantResult | None) -> None:
         """The learner's values back in their cells and, once the run is here, PyTorch's beside

@@ -225,7 +225,11 @@ class QuestionView(VerticalScroll):
     async def prepare_lab(self) -> None:
         """Draw the tables out of sight as soon as the runs are back, so Enter only reveals
         them: the learner reads the question meanwhile."""
-        if self.answered is None and self.quiz.results(self.question.id):
+        results = self.quiz.results(self.question.id)
+        answer = self.answer()
+        if isinstance(answer, TraceAnswer) and MAIN in results:
+            answer.show_table(results[MAIN])
+        if self.answered is None and results:
             panel = await self.lab_panel()
             # Inline, not a class: showing it then costs a layout, not a restyle of every table.
             panel.display = False
