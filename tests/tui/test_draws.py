@@ -81,7 +81,8 @@ async def test_a_trace_table_is_filled_with_tab_and_graded_cell_by_cell(
         assert code == f"# setup\n{setup}\n# each of 3 steps\ny.backward()"
         # Row 1 is a blank, row 2 is where it raises: nothing of the answer is on screen.
         table = [
-            line.rstrip() for line in text_of(app.screen.query_one("#trace-table")).splitlines()
+            line.rstrip()
+            for line in text_of(app.screen.query_one("#trace-table", Static)).splitlines()
         ]
         assert table == ["row  w.grad", "1    ▢", "2    raises ▢"]
         await pilot.press("enter")  # nothing typed: explained, not submitted

@@ -363,7 +363,9 @@ class TraceAnswer(Vertical):
         parts = []
         if experiment.setup is not None:
             parts.append(f"# setup\n{experiment.setup.source.rstrip()}")
-        parts.append(f"# each of {experiment.steps} steps\n{experiment.code.source.rstrip()}")
+        if experiment.code is not None:
+            step = experiment.code.source.rstrip()
+            parts.append(f"# each of {experiment.steps} steps\n{step}")
         return RichText(printable("\n".join(parts)))
 
     def show_table(self, run: VariantResult) -> None:
