@@ -528,7 +528,7 @@ def review_in(wait: timedelta) -> str:
     matters at that distance."""
     minutes = wait.total_seconds() / 60
     if minutes < 1:
-        return "now"
+        return "in under a minute"
     if minutes < 60:
         count, unit = round(minutes), "minute"
     elif minutes < 24 * 60:

@@ -361,6 +361,12 @@ class TraceAnswer(Vertical):
         if experiment is None:
             return RichText("")
         parts = []
+        if self.question.params:
+            from gradquiz.format.params import drawn_values, shown
+
+            # The code reads the drawn names; the learner needs their values this attempt.
+            picked = drawn_values(self.question)
+            parts.append("# drawn\n" + "\n".join(f"{k} = {shown(v)}" for k, v in picked.items()))
         if experiment.setup is not None:
             parts.append(f"# setup\n{experiment.setup.source.rstrip()}")
         if experiment.code is not None:
