@@ -163,7 +163,7 @@ async def test_a_failing_save_is_retried_named_then_written(
     monkeypatch.setattr(saving, "PAUSES", (0.0, 0.0))
     monkeypatch.setattr(app_module, "RETRY_SECONDS", 0.2)
     disk = {"full": True, "attempts": 0}
-    record = Progress.record
+    review = Progress.review
 
     def full_disk(self: Progress, *args: Any, **kwargs: Any) -> Any:
         if disk["full"]:
@@ -171,9 +171,9 @@ async def test_a_failing_save_is_retried_named_then_written(
             error = sqlite3.OperationalError("database or disk is full")
             error.sqlite_errorname = "SQLITE_FULL"
             raise error
-        return record(self, *args, **kwargs)
+        return review(self, *args, **kwargs)
 
-    monkeypatch.setattr(Progress, "record", full_disk)
+    monkeypatch.setattr(Progress, "review", full_disk)
     app = make_app("true-or-false")
     async with app.run_test(size=SIZE) as pilot:
         await opened(pilot)
@@ -346,7 +346,7 @@ async def test_what_cannot_be_saved_even_at_exit_is_named_for_stderr(
     def full_disk(self: Progress, *args: Any, **kwargs: Any) -> Any:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(Progress, "record", full_disk)
+    monkeypatch.setattr(Progress, "review", full_disk)
     app = make_app("true-or-false")
     async with app.run_test(size=SIZE) as pilot:
         await opened(pilot)
