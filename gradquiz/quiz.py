@@ -531,7 +531,7 @@ def review_in(wait: timedelta) -> str:
         return "in under a minute"
     if minutes < 60:
         count, unit = round(minutes), "minute"
-    elif minutes < 24 * 60:
+    elif minutes < 23.5 * 60:
         count, unit = round(minutes / 60), "hour"
     else:
         count, unit = round(minutes / (24 * 60)), "day"

@@ -136,7 +136,7 @@ async def test_a_drill_after_a_wrong_number_serves_it_fresh_and_answerable(
         assert "✓ Right." in str(app.screen.query_one("#verdict", Static).render())
         await until_saved(pilot, 2)
         await pilot.press("n")
-        await until_toast(pilot, "Drill over: 1 of its 1 question answered.")
+        await until_toast(pilot, "Drill over: 1 of its 1 question answered, 1 right. Next due ")
     assert [row[:3] for row in saved_answers()] == [
         ("how-much", "5.0", 0),
         ("how-much", "6.0", 1),
