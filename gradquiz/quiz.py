@@ -9,18 +9,22 @@ through `runs_arrived`, which grades every answer waiting on them, whatever is o
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING, Literal
 
+from gradquiz.display import one_line
 from gradquiz.format.model import MAIN
+from gradquiz.format.params import draw_count, drawn, new_draw
 
 if TYPE_CHECKING:
     from gradquiz.format.model import Question
     from gradquiz.grading import Response, Verdict
     from gradquiz.lab.protocol import VariantResult
+    from gradquiz.progress.drill import Review
 
 State = Literal["new", "right", "wrong"]
 
@@ -51,6 +55,11 @@ class Answered:
     saved: bool = False
     # Why the last attempt to save it failed; None once saved or before any attempt failed.
     not_saved: str | None = None
+    # Once saved: what undoing it in the store takes.
+    review: Review | None = None
+    # The question's state and next review before this answer: an undo puts them back.
+    state_before: State = "new"
+    due_before: datetime | None = None
 
     @property
     def stage(self) -> Stage:
@@ -97,12 +106,31 @@ class Drill:
 
 @dataclass(frozen=True)
 class DrillOver:
+    """A drill's summary: how many were answered and right, which to look at again, and when
+    the first of its questions comes back."""
+
     answered: int
     questions: int
+    right: int = 0
+    to_review: tuple[Question, ...] = ()
+    next_due: datetime | None = None
 
     def __str__(self) -> str:
         noun = "question" if self.questions == 1 else "questions"
         return f"Drill over: {self.answered} of its {self.questions} {noun} answered."
+
+    def summary(self, now: datetime, language: str | None = None) -> str:
+        """`Drill over: 3 of its 4 questions answered, 2 right. Review: … Next due in 2 days.`"""
+        head = str(self)
+        if self.answered:
+            head = f"{head[:-1]}, {self.right} right."
+        lines = [head]
+        if self.to_review:
+            titles = ", ".join(f"“{one_line(q.title.get(language))}”" for q in self.to_review)
+            lines.append(f"Review: {titles}.")
+        if self.next_due is not None:
+            lines.append(f"Next due {review_in(self.next_due - now)}.")
+        return " ".join(lines)
 
 
 class Quiz:
@@ -115,8 +143,14 @@ class Quiz:
         *,
         start: str | None = None,
         drill: Sequence[str] | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self.bank = list(bank)
+        # Draws each attempt's parameters and choice order; seeded in tests.
+        self.rng = rng or random.Random()
+        # The attempt open for each question: the question as drawn for it. A review tests
+        # understanding only if it is not the same numbers and letters as last time.
+        self.attempts: dict[str, Question] = {}
         self.can_run = can_run
         self.drill: Drill | None = None
         self.position = 0
@@ -124,6 +158,8 @@ class Quiz:
         self.answers: dict[str, Answered] = {}
         # Every answer not yet written, in the order given, whatever attempt is shown.
         self.unsaved: list[Answered] = []
+        # Every answer given in this session, in order: `ctrl+z` takes back the last.
+        self.given: list[Answered] = []
         # Answers handed out by `to_save` and not yet reported back.
         self.saving: set[Answered] = set()
         self.runs: dict[str, Runs] = {}
@@ -149,8 +185,38 @@ class Quiz:
 
     @property
     def question(self) -> Question | None:
+        """The question on screen, as drawn for its open attempt."""
         walk = self.walk
-        return walk[self.position] if walk else None
+        return self.attempt(walk[self.position]) if walk else None
+
+    def attempt(self, question: Question) -> Question:
+        """`question` as its open attempt shows it, drawing one when none is open."""
+        shown = self.attempts.get(question.id)
+        if shown is None:
+            shown = drawn(question, new_draw(question, self.rng))
+            self.attempts[question.id] = shown
+        return shown
+
+    def attempt_by_id(self, question_id: str) -> Question | None:
+        question = next((q for q in self.bank if q.id == question_id), None)
+        return None if question is None else self.attempt(question)
+
+    def _close_attempt(self, question_id: str) -> None:
+        """The next showing draws afresh. Runs of drawn values go with their draw, unless they
+        are still out or an answer waits for them: that answer is graded against its draw."""
+        shown = self.attempts.get(question_id)
+        if shown is None:
+            return
+        if draw_count(shown) == 1:
+            # Only the choices' order changes, and the runs are by choice id: they still hold.
+            del self.attempts[question_id]
+            return
+        if self.running(question_id) or any(
+            a.question.id == question_id and not a.ran for a in self.unsaved
+        ):
+            return
+        del self.attempts[question_id]
+        self.runs.pop(question_id, None)
 
     def bank_position(self, question: Question) -> int | None:
         return next((n for n, q in enumerate(self.bank) if q.id == question.id), None)
@@ -208,7 +274,7 @@ class Quiz:
         if self.moved or self.drill is not None or self.answers:
             return False
         target = self.left_off(now)
-        if target is None or target is self.question:
+        if target is None or (self.question is not None and target.id == self.question.id):
             return False
         ids = [q.id for q in self.walk]
         self.position = ids.index(target.id)
@@ -222,6 +288,7 @@ class Quiz:
         self.drill = Drill(list(queue))
         for question in queue:
             self.answers.pop(question.id, None)
+            self._close_attempt(question.id)
         self.position = 0
         self.moved = True
 
@@ -234,7 +301,18 @@ class Quiz:
         self.drill = None
         position = self.bank_position(current) if current is not None else None
         self.position = position or 0
-        return DrillOver(len(drill.answered), len(drill.questions))
+        mine = [self.answers[i] for i in drill.answered if i in self.answers]
+        graded = [a for a in mine if a.verdict is not None]
+        dues = [self.due[q.id] for q in drill.questions if q.id in self.due]
+        return DrillOver(
+            len(drill.answered),
+            len(drill.questions),
+            right=sum(a.verdict is not None and a.verdict.correct for a in graded),
+            to_review=tuple(
+                a.question for a in graded if a.verdict is not None and not a.verdict.correct
+            ),
+            next_due=min(dues, default=None),
+        )
 
     def drop_from_drill(self, question: Question) -> DrillOver | None:
         """A question skipped for today leaves the drill; the drill ends with its last one."""
@@ -267,9 +345,18 @@ class Quiz:
         answered already in this attempt."""
         if question.id in self.answers:
             return None
-        answered = Answered(question, response, at, seconds=seconds, hints=hints)
+        answered = Answered(
+            question,
+            response,
+            at,
+            seconds=seconds,
+            hints=hints,
+            state_before=self.saved.get(question.id, "new"),
+            due_before=self.due.get(question.id),
+        )
         self.answers[question.id] = answered
         self.unsaved.append(answered)
+        self.given.append(answered)
         if self.drill is not None and any(q.id == question.id for q in self.drill.questions):
             self.drill.answered.add(question.id)
         self._grade(answered)
@@ -289,12 +376,12 @@ class Quiz:
     def reset(self, question_ids: Sequence[str] | None = None) -> None:
         """Forget answers (all when `question_ids` is None): saved history is gone too."""
         if question_ids is None:
-            self.answers.clear()
+            question_ids = list({*self.attempts, *self.answers})
             self.saved.clear()
             self.due.clear()
-            return
         for question_id in question_ids:
             self.answers.pop(question_id, None)
+            self._close_attempt(question_id)
             self.saved.pop(question_id, None)
             self.due.pop(question_id, None)
 
@@ -361,13 +448,16 @@ class Quiz:
         self.saving.update(batch)
         return batch
 
-    def save_done(self, answered: Answered, problem: str | None) -> bool:
+    def save_done(
+        self, answered: Answered, problem: str | None, review: Review | None = None
+    ) -> bool:
         """What came of writing `answered`: None if it was saved, else why not. True when the
         learner should hear about it: the first failure, or a save after failures."""
         self.saving.discard(answered)
         before = answered.not_saved
         if problem is None:
             answered.saved = True
+            answered.review = review
             answered.not_saved = None
             self.unsaved.remove(answered)
             if answered.verdict is not None:
@@ -376,12 +466,78 @@ class Quiz:
         answered.not_saved = problem
         return before is None
 
+    # Undo.
+
+    def to_undo(self) -> Answered | str:
+        """The answer `ctrl+z` takes back (the last given in this session), or why none can be:
+        one being written waits for its write to end, so the store is never left half undone."""
+        if not self.given:
+            return "Nothing to undo in this session."
+        last = self.given[-1]
+        if last in self.saving:
+            return "That answer is being saved; undo again in a moment."
+        if last.saved and last.review is None:
+            return "That answer was saved at exit and can no longer be undone."
+        return last
+
+    def undo(self, answered: Answered) -> None:
+        """Forget `answered` as if it had never been given (its store row is gone already when
+        it was saved): its question is open to be answered again, with the same draw, and is
+        shown."""
+        self.given.remove(answered)
+        if answered in self.unsaved:
+            self.unsaved.remove(answered)
+        question_id = answered.question.id
+        if self.answers.get(question_id) is answered:
+            del self.answers[question_id]
+        if answered.saved:
+            if answered.state_before == "new":
+                self.saved.pop(question_id, None)
+            else:
+                self.saved[question_id] = answered.state_before
+            if answered.due_before is None:
+                self.due.pop(question_id, None)
+            else:
+                self.due[question_id] = answered.due_before
+        drill = self.drill
+        if drill is not None:
+            drill.answered.discard(question_id)
+        if drill is not None and all(q.id != question_id for q in drill.questions):
+            self.end_drill()
+        self.go_to(question_id)
+
+    def next_review(self, question_id: str, now: datetime) -> str | None:
+        """When the answer on screen brings its question back (`in 3 days`), once it is saved
+        and the schedule says."""
+        answered = self.answers.get(question_id)
+        due = self.due.get(question_id)
+        if answered is None or not answered.saved or due is None:
+            return None
+        return review_in(due - now)
+
     def waiting(self) -> list[Answered]:
         """Answers still waiting for their runs (some for a pack not trusted yet)."""
         return [a for a in self.unsaved if a.stage is Stage.WAITING]
 
     def failing(self) -> list[Answered]:
         return [a for a in self.unsaved if a.not_saved is not None]
+
+
+def review_in(wait: timedelta) -> str:
+    """`in 10 minutes`, `in 5 hours`, `tomorrow`, `in 3 days`: rounded to the unit that
+    matters at that distance."""
+    minutes = wait.total_seconds() / 60
+    if minutes < 1:
+        return "in under a minute"
+    if minutes < 60:
+        count, unit = round(minutes), "minute"
+    elif minutes < 23.5 * 60:
+        count, unit = round(minutes / 60), "hour"
+    else:
+        count, unit = round(minutes / (24 * 60)), "day"
+        if count == 1:
+            return "tomorrow"
+    return f"in {count} {unit}{'s' if count != 1 else ''}"
 
 
 def _grade(question: Question, response: Response, results: dict[str, VariantResult]) -> Verdict:

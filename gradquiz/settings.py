@@ -4,6 +4,7 @@
 
     packs = ["~/course/week1.yaml", "shared/packs"]
     new_per_day = 10
+    retention = 0.9
 
 A broken file costs what it says (its packs, or its daily limit), never the start of gradquiz:
 every problem is located and kept in `Settings.problems` for whoever reports them.
@@ -21,6 +22,11 @@ from gradquiz.format.problems import Location, Problem
 from gradquiz.i18n import _
 
 NEW_PER_DAY = 10
+# The chance of remembering a question when it comes back that the schedule aims for (FSRS's
+# desired retention): higher brings questions back sooner. Outside these bounds FSRS either
+# stops spacing reviews or lets most of them be forgotten.
+RETENTION = 0.9
+RETENTION_RANGE = (0.7, 0.99)
 # A settings file is a few lines; anything this big is not one.
 MAX_BYTES = 256 * 1024
 
@@ -35,6 +41,8 @@ class Settings:
     problems: tuple[Problem, ...] = ()
     # Told where the daily limit is used (the learner's progress), not with the packs.
     new_per_day_problem: str | None = None
+    retention: float = RETENTION
+    retention_problem: str | None = None
 
 
 _read_once: dict[tuple[Path, int, int], Settings] = {}
@@ -83,7 +91,10 @@ def read(file: Path) -> Settings:
         return Settings(file, problems=(problem,))
     packs, problems = _packs(file, text, document.get("packs", []))
     limit, limit_problem = _new_per_day(file, document.get("new_per_day", NEW_PER_DAY))
-    return Settings(file, tuple(packs), limit, tuple(problems), limit_problem)
+    retention, retention_problem = _retention(file, document.get("retention", RETENTION))
+    return Settings(
+        file, tuple(packs), limit, tuple(problems), limit_problem, retention, retention_problem
+    )
 
 
 def _packs(file: Path, text: str, listed: object) -> tuple[list[Path], list[Problem]]:
@@ -113,6 +124,14 @@ def _new_per_day(file: Path, value: object) -> tuple[int, str | None]:
         )
         return NEW_PER_DAY, message.format(file=file, default=NEW_PER_DAY)
     return value, None
+
+
+def _retention(file: Path, value: object) -> tuple[float, str | None]:
+    low, high = RETENTION_RANGE
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        message = _("{file}: retention must be a number from {low} to {high}; using {default}")
+        return RETENTION, message.format(file=file, low=low, high=high, default=RETENTION)
+    return float(value), None
 
 
 def _toml_error(message: str, text: str) -> tuple[int, int, str]:

@@ -9,6 +9,8 @@ import pytest
 
 from gradquiz.format import Library, Question, load
 from gradquiz.lab.protocol import Outcome, Row, VariantResult
+from gradquiz.progress.drill import Review
+from gradquiz.progress.store import Answer
 from gradquiz.quiz import Answered, DrillOver, Quiz, Stage, needs_runs
 
 PACKS = Path(__file__).parent / "tui" / "packs"
@@ -164,7 +166,7 @@ def test_a_drill_serves_its_questions_fresh_and_counts_only_its_own_answers(
     wrong = quiz.submit(how_much, 5.0, NOW, 1.0, 0)
     assert wrong is not None and quiz.state("how-much") == "wrong"
     quiz.start_drill([how_much, accumulate])
-    assert quiz.question is how_much
+    assert quiz.question is not None and quiz.question.id == "how-much"
     assert quiz.answered(how_much) is None  # fresh: answerable again
     assert wrong in quiz.unsaved  # and the earlier answer is still written
     assert quiz.where(how_much) == "drill 1/2 · 4/7"
@@ -172,9 +174,9 @@ def test_a_drill_serves_its_questions_fresh_and_counts_only_its_own_answers(
     assert again is not None and again.verdict is not None and again.verdict.correct
     assert quiz.move(1) is None
     over = quiz.move(1)
-    assert over == DrillOver(answered=1, questions=2)
+    assert over == DrillOver(answered=1, questions=2, right=1)
     assert str(over) == "Drill over: 1 of its 2 questions answered."
-    assert quiz.drill is None and quiz.question is accumulate
+    assert quiz.drill is None and quiz.question is not None and quiz.question.id == "accumulate"
     assert quiz.where(accumulate, complete=False) == "1/…"
 
 
@@ -200,9 +202,9 @@ def test_skipping_drops_from_the_drill_and_the_last_one_ends_it(library: Library
 def test_next_and_previous_wrap_around_the_bank(library: Library) -> None:
     quiz = quiz_of(library)
     quiz.move(-1)
-    assert quiz.question is library.questions[-1]
+    assert quiz.question is not None and quiz.question.id == library.questions[-1].id
     quiz.move(1)
-    assert quiz.question is library.questions[0]
+    assert quiz.question is not None and quiz.question.id == library.questions[0].id
 
 
 def test_reopens_at_the_first_question_due_else_the_first_never_answered(
@@ -257,3 +259,135 @@ def test_reset_forgets_answers_and_history(library: Library) -> None:
     assert quiz.state("pick-many") == "new" and quiz.state("accumulate") == "right"
     quiz.reset()
     assert quiz.state("accumulate") == "new"
+
+
+BUNDLED = Path(__file__).parent.parent / "questions"
+
+
+@pytest.fixture(scope="module")
+def bank() -> Library:
+    return load([BUNDLED])
+
+
+def test_an_attempt_is_drawn_once_and_a_new_attempt_draws_again(bank: Library) -> None:
+    import random
+
+    question = by_id(bank, "trace-sgd-steps-by-hand")
+    quiz = Quiz(bank.questions, lambda q: True, start=question.id, rng=random.Random(7))
+    first = quiz.question
+    assert first is not None and first.draw is not None
+    # The prompt shows the drawn learning rate, never the placeholder.
+    assert "{{" not in first.prompt.get() and "{{lr}}" in question.prompt.get()
+    assert quiz.question is first  # shown again: the same attempt, the same numbers
+    lrs = set()
+    for _ in range(12):
+        quiz.start_drill([question])  # every drill starts a new attempt
+        shown = quiz.question
+        assert shown is not None and shown.draw is not None
+        lrs.add(shown.draw.number)
+    assert lrs == {0, 1, 2}
+
+
+def test_a_new_draw_drops_the_old_draws_runs_unless_an_answer_waits_for_them(
+    bank: Library,
+) -> None:
+    import random
+
+    from gradquiz.blanks import Cells
+
+    question = by_id(bank, "trace-sgd-steps-by-hand")
+    quiz = Quiz(bank.questions, lambda q: True, start=question.id, rng=random.Random(1))
+    first = quiz.question
+    assert first is not None
+    quiz.runs_started(question.id)
+    waiting = quiz.submit(first, Cells((1.0, 2.0)), NOW, 1.0, 0)
+    assert waiting is not None and waiting.stage is Stage.WAITING
+    quiz.start_drill([question])
+    assert quiz.question is first  # its answer still waits: the draw stays
+    quiz.runs_arrived(question.id, [run(question.id, "main")], None, TORCH)
+    assert stage_of(waiting) is Stage.GRADED
+    quiz.start_drill([question])
+    assert quiz.question is not first and quiz.results(question.id) == {}
+
+
+def test_choices_are_shuffled_per_attempt_and_graded_by_id(bank: Library) -> None:
+    import random
+
+    from gradquiz.format.params import choice_order
+
+    question = next(q for q in bank.questions if q.type == "single" and q.shuffle)
+    quiz = Quiz(bank.questions, lambda q: False, start=question.id, rng=random.Random(3))
+    orders = set()
+    for _ in range(8):
+        quiz.start_drill([question])
+        shown = quiz.question
+        assert shown is not None and shown.draw is not None
+        ids = tuple(c.id for c in shown.choices)
+        assert ids == choice_order(question, shown.draw.seed)
+        assert sorted(ids) == sorted(c.id for c in question.choices)
+        orders.add(ids)
+    assert len(orders) > 1
+    assert shown is not None
+    key = question.answer
+    assert isinstance(key, str)
+    answered = quiz.submit(shown, key, NOW, 1.0, 0)
+    assert answered is not None and answered.verdict is not None and answered.verdict.correct
+
+
+def test_the_next_review_is_said_once_the_answer_is_saved(library: Library) -> None:
+    from gradquiz.quiz import review_in
+
+    assert [
+        review_in(timedelta(seconds=s))
+        for s in (20, 600, 3600 * 5, 3600 * 23.8, 86400 * 3.4, 86400 * 12.6)
+    ] == ["in under a minute", "in 10 minutes", "in 5 hours", "tomorrow", "in 3 days", "in 13 days"]
+    quiz = quiz_of(library)
+    answered = quiz.submit(by_id(library, "pick-many"), frozenset({"A"}), NOW, 1.0, 0)
+    assert answered is not None
+    quiz.due["pick-many"] = NOW + timedelta(days=4)
+    assert quiz.next_review("pick-many", NOW) is None  # not saved: the schedule has not moved
+    quiz.save_done(answered, None)
+    assert quiz.next_review("pick-many", NOW) == "in 4 days"
+
+
+def test_undo_takes_back_the_last_answer_and_shows_its_question_again(library: Library) -> None:
+    quiz = quiz_of(library)
+    assert quiz.to_undo() == "Nothing to undo in this session."
+    quiz.saved["pick-many"] = "right"
+    quiz.due["pick-many"] = NOW + timedelta(days=2)
+    quiz.start_drill([by_id(library, "pick-many"), by_id(library, "accumulate")])
+    pick_many = quiz.question
+    assert pick_many is not None
+    answered = quiz.submit(pick_many, frozenset({"C"}), NOW, 1.0, 0)
+    assert answered is not None
+    assert quiz.to_save(leaving=True) == [answered]
+    assert quiz.to_undo() == "That answer is being saved; undo again in a moment."
+    row = Answer("pick-many", "h", "t", NOW, '["C"]', False, 1.0, None, 1)
+    quiz.save_done(answered, None, Review(row, 7, None))
+    quiz.due["pick-many"] = NOW + timedelta(minutes=10)
+    quiz.move(1)
+    assert quiz.state("pick-many") == "wrong"
+    assert quiz.to_undo() is answered
+    quiz.undo(answered)
+    shown = quiz.question
+    assert shown is not None and shown.id == "pick-many" and shown.draw == pick_many.draw
+    assert quiz.answered(shown) is None and answered not in quiz.unsaved
+    assert quiz.state("pick-many") == "right" and quiz.due["pick-many"] == NOW + timedelta(days=2)
+    assert quiz.drill is not None and quiz.drill.answered == set()
+    assert quiz.to_undo() == "Nothing to undo in this session."
+
+
+def test_a_drill_ends_with_a_summary_of_right_to_review_and_next_due(library: Library) -> None:
+    quiz = quiz_of(library)
+    pick_many, accumulate = by_id(library, "pick-many"), by_id(library, "accumulate")
+    quiz.start_drill([pick_many, accumulate])
+    quiz.submit(quiz.attempt(pick_many), frozenset({"C"}), NOW, 1.0, 0)  # wrong: A and B
+    quiz.move(1)
+    quiz.submit(quiz.attempt(accumulate), "A", NOW, 1.0, 0)
+    quiz.due = {"pick-many": NOW + timedelta(minutes=10), "accumulate": NOW + timedelta(days=9)}
+    over = quiz.move(1)
+    assert over is not None
+    assert over.summary(NOW) == (
+        "Drill over: 2 of its 2 questions answered, 1 right. "
+        "Review: “Which calls clear the gradient?”. Next due in 10 minutes."
+    )

@@ -87,6 +87,15 @@ def local_day(moment: datetime) -> Any:
     return moment.astimezone().date()
 
 
+@dataclass(frozen=True)
+class Review:
+    """An answer as written, its row, and its question's card before it: enough to undo it."""
+
+    answer: Answer
+    answer_id: int
+    card_before: CardRow | None
+
+
 @dataclass
 class Progress:
     """A learner's progress: the store, and the scheduler that reads and writes its cards."""
@@ -107,6 +116,29 @@ class Progress:
         hints: int = 0,
     ) -> Answer:
         """Save one answer and reschedule its question, in one transaction."""
+        return self.review(
+            question,
+            response=response,
+            correct=correct,
+            seconds=seconds,
+            torch=torch,
+            now=now,
+            hints=hints,
+        ).answer
+
+    def review(
+        self,
+        question: Question,
+        *,
+        response: Any,
+        correct: bool,
+        seconds: float,
+        torch: str | None,
+        now: datetime,
+        hints: int = 0,
+    ) -> Review:
+        """Save one answer and reschedule its question, in one transaction; what `undo` needs
+        to take it back."""
         rating = rating_for(correct, seconds, hints)
         digest = content_hash(question)
         answer = Answer(
@@ -119,14 +151,28 @@ class Progress:
             seconds=round(seconds, 3),
             torch=torch,
             rating=int(rating),
+            draw=None if question.draw is None else json.dumps(question.draw.to_json()),
         )
         with self.store.transaction() as tx:
             row = tx.card(question.id)
             card = Card() if row is None else Card.from_json(row.card)
             card, _ = self.scheduler.review_card(card, rating, now, int(seconds * 1000))
-            tx.add_answer(answer)
+            answer_id = tx.add_answer(answer)
             tx.put_card(CardRow(question.id, digest, card.to_json(), card.due))
-        return answer
+        return Review(answer, answer_id, row)
+
+    def undo(self, review: Review) -> bool:
+        """Take back a review, as Anki's undo does: the answer leaves the history and the card
+        is as it was before it (none for a question answered for the first time). False when
+        the answer is gone already, and then nothing changes."""
+        with self.store.transaction() as tx:
+            if not tx.remove_answer(review.answer_id):
+                return False
+            if review.card_before is None:
+                tx.remove_card(review.answer.question)
+            else:
+                tx.put_card(review.card_before)
+        return True
 
     def skip(self, question: Question, now: datetime) -> None:
         """Leave the question for today: a drill skips it until tomorrow, with no review logged."""

@@ -54,6 +54,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # Covers what drills and stats add up per question (progress.history), so years of
     # answers are summed from the index without reading a row of the table.
     ("CREATE INDEX answers_summary ON answers (question, topic, correct, answered_at)",),
+    # The attempt's draw (`{"draw": K, "seed": S}`): the numbers and letters the learner saw.
+    ("ALTER TABLE answers ADD COLUMN draw TEXT",),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -96,6 +98,8 @@ class Answer:
     torch: str | None
     # The FSRS rating it earned; None for an answer that did not count as a review.
     rating: int | None
+    # JSON of the attempt's draw; None for a question without parameters or before schema 3.
+    draw: str | None = None
 
 
 @dataclass(frozen=True)
@@ -132,10 +136,11 @@ class Transaction:
             ),
         )
 
-    def add_answer(self, answer: Answer) -> None:
-        self._db.execute(
+    def add_answer(self, answer: Answer) -> int:
+        """Write the answer; its row id, by which an undo removes it."""
+        cursor = self._db.execute(
             "INSERT INTO answers (question, content_hash, topic, answered_at, response, correct,"
-            " seconds, torch, rating) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " seconds, torch, rating, draw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 answer.question,
                 answer.content_hash,
@@ -146,8 +151,19 @@ class Transaction:
                 answer.seconds,
                 answer.torch,
                 answer.rating,
+                answer.draw,
             ),
         )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def remove_answer(self, answer_id: int) -> bool:
+        """Take back an answer written in this session; False if it is gone already (a reset)."""
+        cursor = self._db.execute("DELETE FROM answers WHERE id = ?", (answer_id,))
+        return cursor.rowcount == 1
+
+    def remove_card(self, question: str) -> None:
+        self._db.execute("DELETE FROM cards WHERE question = ?", (question,))
 
 
 def _card(row: sqlite3.Row) -> CardRow:
@@ -172,6 +188,7 @@ def _answer(row: sqlite3.Row) -> Answer:
         seconds=float(row["seconds"]),
         torch=row["torch"],
         rating=row["rating"],
+        draw=row["draw"],
     )
 
 

@@ -11,7 +11,7 @@ import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -50,7 +50,7 @@ from gradquiz.tui.screens.quiz import QuizScreen
 
 if TYPE_CHECKING:
     from gradquiz.lab.protocol import VariantResult
-    from gradquiz.progress.drill import Progress
+    from gradquiz.progress.drill import Progress, Review
 
 T = TypeVar("T")
 
@@ -91,6 +91,8 @@ class Written:
 
     outcomes: list[tuple[Answered, str | None]]
     due: dict[str, datetime]
+    # What undoing each saved answer takes.
+    reviews: dict[Answered, Review] = field(default_factory=dict)
 
 
 @dataclass
@@ -109,6 +111,8 @@ class GradquizApp(App[None]):
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
         # In the help and the palette: the footer's line is for the quiz's own keys.
         Binding("ctrl+t", "toggle_dark", "Light/dark", id="theme", show=False),
+        # Before any input's own undo: in gradquiz, ctrl+z takes back an answer, as in Anki.
+        Binding("ctrl+z", "undo", "Undo last answer", id="undo", show=False, priority=True),
     ]
 
     def __init__(
@@ -260,7 +264,7 @@ class GradquizApp(App[None]):
         written = message.future.result()
         self.quiz.due.update(written.due)
         for answered, problem in written.outcomes:
-            if not self.quiz.save_done(answered, problem):
+            if not self.quiz.save_done(answered, problem, written.reviews.get(answered)):
                 continue
             title = one_line(answered.question.title.get(self.language))
             if problem is None:
@@ -330,7 +334,7 @@ class GradquizApp(App[None]):
     async def on_move_asked(self, message: MoveAsked) -> None:
         over = self.quiz.move(message.delta)
         if over is not None:
-            self.notify(str(over))
+            self.notify(over.summary(datetime.now(UTC), self.language), timeout=15, markup=False)
         await self.show_current()
 
     async def on_jump_asked(self, message: JumpAsked) -> None:
@@ -489,13 +493,36 @@ class GradquizApp(App[None]):
 
     # Screens and keys.
 
+    async def action_undo(self) -> None:
+        """Take back the last answer of the session, from the store too once it is saved."""
+        answered = self.quiz.to_undo()
+        if isinstance(answered, str):
+            self.notify(answered)
+            return
+        review, progress = answered.review, self.progress
+        if review is not None and progress is not None:
+            done = await self.on_progress_thread("Not undone", progress.undo, review)
+            if done is None:
+                return
+            if self.quiz.to_undo() is not answered:
+                return  # ctrl+z twice: the first one took it back
+        self.quiz.undo(answered)
+        title = one_line(answered.question.title.get(self.language))
+        self.notify(f"Undone: your answer to “{title}”. Answer it again.", markup=False)
+        screen = self.quiz_screen()
+        if screen is None:
+            return
+        while self.screen is not screen:
+            self.pop_screen()
+        await screen.show_current()
+
     async def show_current(self) -> None:
         screen = self.quiz_screen()
         if screen is not None:
             await screen.show_current()
 
     def question_by_id(self, question_id: str) -> Question | None:
-        return next((q for q in self.quiz.bank if q.id == question_id), None)
+        return self.quiz.attempt_by_id(question_id)
 
     @work(thread=True, group="lab", exit_on_error=False)
     def start_lab(self) -> None:
@@ -591,13 +618,14 @@ def write_answers(progress: Progress, batch: list[Answered]) -> Written:
     from gradquiz.progress.saving import retried, why_not_saved
 
     outcomes: list[tuple[Answered, str | None]] = []
+    reviews: dict[Answered, Review] = {}
     for answered in batch:
         verdict = answered.verdict
         assert verdict is not None
         try:
-            retried(
+            reviews[answered] = retried(
                 partial(
-                    progress.record,
+                    progress.review,
                     answered.question,
                     response=plain(answered.response),
                     correct=verdict.correct,
@@ -615,11 +643,15 @@ def write_answers(progress: Progress, batch: list[Answered]) -> Written:
         due = {question: card.due for question, card in progress.store.cards().items()}
     except sqlite3.Error:
         due = {}
-    return Written(outcomes, due)
+    return Written(outcomes, due, reviews)
 
 
 def plain(response: object) -> object:
     """An answer as JSON can hold it: choice sets sorted, arrangements as lists."""
+    from gradquiz.blanks import Cells
+
+    if isinstance(response, Cells):
+        return response.to_json()
     if isinstance(response, frozenset):
         return sorted(response)
     if isinstance(response, tuple):

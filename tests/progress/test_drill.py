@@ -174,3 +174,101 @@ def test_export_csv_and_json(progress: Progress, bank: list[Question]) -> None:
     data = json.loads(export(progress.store.answers(), "json"))
     assert data[1]["response"] == ["A", "B"] and data[1]["seconds"] == 2.5
     assert data[1]["torch"] is None and data[0]["rating"] == int(Rating.Again)
+
+
+def test_the_draw_is_saved_with_the_answer_and_the_card_keeps_one_history(
+    progress: Progress, bank: list[Question]
+) -> None:
+    from gradquiz.format.model import Draw
+    from gradquiz.format.params import drawn
+
+    question = next(q for q in bank if q.id == "trace-sgd-steps-by-hand")
+    first = progress.record(
+        drawn(question, Draw(2, 99)),
+        response=[1.0, 2.0],
+        correct=False,
+        seconds=9,
+        torch=None,
+        now=NOW,
+    )
+    later = NOW + timedelta(days=1)
+    second = progress.record(
+        drawn(question, Draw(1, 5)),
+        response=[1.0, 2.0],
+        correct=True,
+        seconds=9,
+        torch=None,
+        now=later,
+    )
+    assert json.loads(first.draw or "") == {"draw": 2, "seed": 99}
+    saved = progress.store.answers(question.id)
+    assert [Draw.from_json(json.loads(a.draw or "")) for a in saved] == [Draw(2, 99), Draw(1, 5)]
+    # Every draw counts for the question as written: one content hash, one card.
+    assert (
+        first.content_hash
+        == second.content_hash
+        == progress.store.cards()[question.id].content_hash
+    )
+    plain = progress.record(bank[0], response="A", correct=True, seconds=9, torch=None, now=later)
+    assert plain.draw is None
+
+
+def test_retention_from_the_settings_file_sets_how_soon_a_question_comes_back(
+    bank: list[Question],
+) -> None:
+    from gradquiz import locations
+    from gradquiz.progress import open_progress
+
+    def due_after_two_right_answers(retention: str) -> timedelta:
+        home = locations.home()
+        home.mkdir(parents=True, exist_ok=True)
+        (home / "settings.toml").write_text(f"retention = {retention}\n")
+        for old in home.glob("progress*"):
+            old.unlink()
+        progress, notices = open_progress(NOW)
+        assert notices == []
+        assert progress.scheduler.desired_retention == float(retention)
+        later = NOW + timedelta(days=1)
+        for at in (NOW, later):
+            answer(progress, bank[0], True, at)
+        due = progress.store.cards()[bank[0].id].due - later
+        progress.store.close()
+        return due
+
+    # The same two answers: aiming to remember more means seeing it again sooner.
+    assert due_after_two_right_answers("0.97") < due_after_two_right_answers("0.8")
+
+
+def test_a_retention_out_of_bounds_is_said_and_the_default_used() -> None:
+    from gradquiz import locations
+    from gradquiz.progress import open_progress
+
+    home = locations.home()
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "settings.toml").write_text("retention = 1.5\n")
+    progress, notices = open_progress(NOW)
+    progress.store.close()
+    assert progress.scheduler.desired_retention == 0.9
+    assert notices == [
+        f"{home / 'settings.toml'}: retention must be a number from 0.7 to 0.99; using 0.9"
+    ]
+
+
+def test_undo_takes_the_answer_back_and_restores_the_card(
+    progress: Progress, bank: list[Question]
+) -> None:
+    question = bank[0]
+    first = progress.review(question, response="A", correct=True, seconds=30, torch=None, now=NOW)
+    assert first.card_before is None
+    before = progress.store.cards()[question.id]
+    later = NOW + timedelta(days=1)
+    second = progress.review(
+        question, response="B", correct=False, seconds=30, torch=None, now=later
+    )
+    assert second.card_before == before
+    assert progress.undo(second)
+    assert [a.response for a in progress.store.answers(question.id)] == ['"A"']
+    assert progress.store.cards()[question.id] == before
+    assert not progress.undo(second)  # once only
+    assert progress.undo(first)
+    assert progress.store.answers(question.id) == [] and question.id not in progress.store.cards()

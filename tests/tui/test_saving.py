@@ -137,7 +137,7 @@ async def test_a_drill_after_a_wrong_number_serves_it_fresh_and_answerable(
         assert "✓ Right." in str(app.screen.query_one("#verdict", Static).render())
         await until_saved(pilot, 2)
         await pilot.press("n")
-        await until_toast(pilot, "Drill over: 1 of its 1 question answered.")
+        await until_toast(pilot, "Drill over: 1 of its 1 question answered, 1 right. Next due ")
     assert [row[:3] for row in saved_answers()] == [
         ("how-much", "5.0", 0),
         ("how-much", "6.0", 1),
@@ -164,7 +164,7 @@ async def test_a_failing_save_is_retried_named_then_written(
     monkeypatch.setattr(saving, "PAUSES", (0.0, 0.0))
     monkeypatch.setattr(app_module, "RETRY_SECONDS", 0.2)
     disk = {"full": True, "attempts": 0}
-    record = Progress.record
+    review = Progress.review
 
     def full_disk(self: Progress, *args: Any, **kwargs: Any) -> Any:
         if disk["full"]:
@@ -172,9 +172,9 @@ async def test_a_failing_save_is_retried_named_then_written(
             error = sqlite3.OperationalError("database or disk is full")
             error.sqlite_errorname = "SQLITE_FULL"
             raise error
-        return record(self, *args, **kwargs)
+        return review(self, *args, **kwargs)
 
-    monkeypatch.setattr(Progress, "record", full_disk)
+    monkeypatch.setattr(Progress, "review", full_disk)
     app = make_app("true-or-false")
     async with app.run_test(size=SIZE) as pilot:
         await opened(pilot)
@@ -348,7 +348,7 @@ async def test_what_cannot_be_saved_even_at_exit_is_named_for_stderr(
     def full_disk(self: Progress, *args: Any, **kwargs: Any) -> Any:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(Progress, "record", full_disk)
+    monkeypatch.setattr(Progress, "review", full_disk)
     app = make_app("true-or-false")
     async with app.run_test(size=SIZE) as pilot:
         await opened(pilot)

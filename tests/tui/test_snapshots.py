@@ -3,12 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
+import pytest
+from fsrs import Scheduler
 from textual.pilot import Pilot
 
 from tests.tui.conftest import MakeApp, settle
+from tests.tui.test_progress import opened, until_saved
 
 SnapCompare = Callable[..., bool]
+
+
+@pytest.fixture(autouse=True)
+def exact_schedule(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The verdict names the next review: FSRS's exact interval, not one fuzzed at random."""
+    monkeypatch.setattr("gradquiz.progress.Scheduler", partial(Scheduler, enable_fuzzing=False))
+
+
+async def answered(pilot: Pilot[None], *keys: str) -> None:
+    """Answer, then wait for the save, after which the verdict says when it comes back."""
+    await opened(pilot)
+    await pilot.press(*keys)
+    await settle(pilot)
+    await until_saved(pilot, 1)
+    await pilot.pause()
 
 
 async def _settled(pilot: Pilot[None]) -> None:
@@ -21,23 +40,20 @@ def test_question(snap_compare: SnapCompare, make_app: MakeApp) -> None:
 
 def test_lab_with_two_variants(snap_compare: SnapCompare, make_app: MakeApp) -> None:
     async def answer(pilot: Pilot[None]) -> None:
-        await pilot.press("2", "enter")
-        await settle(pilot)
+        await answered(pilot, "2", "enter")
 
     assert snap_compare(make_app(), terminal_size=(120, 40), run_before=answer)
 
 
 def test_error_row(snap_compare: SnapCompare, make_app: MakeApp) -> None:
     async def answer(pilot: Pilot[None]) -> None:
-        await pilot.press("1", "enter")
-        await settle(pilot)
+        await answered(pilot, "1", "enter")
 
     assert snap_compare(make_app("fails"), terminal_size=(120, 40), run_before=answer)
 
 
 def test_small_terminal_80x24(snap_compare: SnapCompare, make_app: MakeApp) -> None:
     async def answer(pilot: Pilot[None]) -> None:
-        await pilot.press("2", "enter")
-        await settle(pilot)
+        await answered(pilot, "2", "enter")
 
     assert snap_compare(make_app(language="zh"), terminal_size=(80, 24), run_before=answer)

@@ -11,8 +11,9 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Header, Static
 
+from gradquiz.progress.drill import EASY_SECONDS
 from gradquiz.tui.screens.dialogs import ConfirmDialog, FullValueDialog, TrustDialog
-from gradquiz.tui.widgets.answers import OrderAnswer
+from gradquiz.tui.widgets.answers import ErrorPicker, OrderAnswer
 from gradquiz.tui.widgets.footer import KeyBar
 
 
@@ -32,6 +33,7 @@ def key_table() -> Table:
     sections: list[tuple[str, type]] = [
         ("question", QuizScreen),
         ("order lines", OrderAnswer),
+        ("error blank", ErrorPicker),
         ("question list", QuestionListScreen),
         ("stats", StatsScreen),
         ("confirm", ConfirmDialog),
@@ -54,6 +56,15 @@ def key_table() -> Table:
     return table
 
 
+SCHEDULING = (
+    f"A wrong answer is rated Again; a right one Good, or Easy when given within "
+    f"{EASY_SECONDS:g} seconds without a hint. FSRS then sets the next review, which the verdict "
+    "states; retention in settings.toml (0.9 by default) is the chance of remembering it "
+    "then that the schedule aims for. Each attempt draws the question's numbers and the "
+    "choices' order afresh; ctrl+z takes back the last answer of the session."
+)
+
+
 class HelpScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,question_mark,q", "app.pop_screen", "Back", id="help.back"),
@@ -64,4 +75,6 @@ class HelpScreen(Screen[None]):
         with VerticalScroll(id="help"):
             yield Static("Every key", classes="heading")
             yield Static(key_table(), id="keys")
+            yield Static("How an answer is scheduled", classes="heading")
+            yield Static(SCHEDULING, id="scheduling")
         yield KeyBar()

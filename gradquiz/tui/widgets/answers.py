@@ -22,16 +22,23 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Input
 
-from gradquiz.display import one_line, printable
+from gradquiz.display import number, one_line, printable
 from gradquiz.format.model import Question
 from gradquiz.tui.widgets.prose import Prose
 
 if TYPE_CHECKING:
     from gradquiz.grading import Response
+    from gradquiz.lab.protocol import VariantResult
 
 
 class Incomplete(Exception):
     """The answer cannot be submitted yet; the message says why."""
+
+
+def letter(index: int) -> str:
+    """The letter of the choice shown `index`-th (0-based): the draw shuffles the choices, so
+    while answering the letters follow the order shown and give no choice's id away."""
+    return chr(ord("A") + index) if index < 26 else str(index + 1)
 
 
 class ChoiceRow(Prose):
@@ -86,11 +93,20 @@ class ChoiceAnswer(Vertical):
             self.options = [(c.id, c.text.get(language)) for c in question.choices]
 
     def compose(self) -> ComposeResult:
-        for index, (choice_id, text) in enumerate(self.options):
-            label = "" if self.question.type == "truefalse" else f"{one_line(choice_id)}."
+        for index, (_, text) in enumerate(self.options):
+            label = "" if self.question.type == "truefalse" else f"{letter(index)}."
             yield ChoiceRow(index, str(index + 1), label, text)
 
     def on_mount(self) -> None:
+        self.watch_picked(self.picked)
+
+    def name_by_id(self) -> None:
+        """Once answered, each choice takes the letter its author gave it (its id), which the
+        explanation, the feedback and the lab's tables name."""
+        if self.question.type == "truefalse":
+            return
+        for row in self.query(ChoiceRow):
+            row.label = f"{one_line(self.options[row.index][0])}."
         self.watch_picked(self.picked)
 
     def watch_picked(self, picked: frozenset[int]) -> None:
@@ -280,3 +296,149 @@ class OrderAnswer(Widget, can_focus=True):
         if not self.chosen:
             raise Incomplete("Use at least one line (space) before running your arrangement.")
         return tuple(self.chosen)
+
+
+class ErrorPicker(Widget, can_focus=True):
+    """A "raises at this step" blank: left and right (or space) go through the errors the
+    blank offers. Keys of its own, because Enter belongs to the screen: it submits."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("right,space", "turn(1)", "Next error", id="error.next"),
+        Binding("left", "turn(-1)", "Previous error", id="error.previous"),
+    ]
+
+    index: reactive[int | None] = reactive(None)
+
+    def __init__(self, errors: tuple[str, ...], *, id: str) -> None:
+        super().__init__(id=id, classes="error-picker")
+        self.errors = errors
+
+    @property
+    def value(self) -> str | None:
+        return None if self.index is None else self.errors[self.index]
+
+    @value.setter
+    def value(self, error: str) -> None:
+        if error in self.errors:
+            self.index = self.errors.index(error)
+
+    def action_turn(self, step: int) -> None:
+        start = -1 if step > 0 else 0
+        self.index = ((start if self.index is None else self.index) + step) % len(self.errors)
+
+    def render(self) -> RenderResult:
+        shown = "pick the error (← →)" if self.value is None else f"◀ {one_line(self.value)} ▶"
+        return RichText(shown)
+
+
+class TraceAnswer(Vertical):
+    """trace: one input per blank cell of the table, labelled with its row and column; a
+    "raises at this step" blank picks the error from the blank's list. Tab moves between them,
+    Enter (the screen's key) submits."""
+
+    def __init__(self, question: Question) -> None:
+        super().__init__(id="answer")
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        from textual.containers import Horizontal
+        from textual.widgets import Label, Static
+
+        yield Static(self.code(), classes="trace-code")
+        yield Static("Table: waiting for the lab…", id="trace-table")
+        for index, blank in enumerate(self.question.blanks):
+            with Horizontal(classes="blank"):
+                yield Label(one_line(blank.label()), classes="blank-label")
+                if blank.raises:
+                    yield ErrorPicker(blank.errors, id=f"blank-{index}")
+                else:
+                    yield NumberInput(placeholder="a number", id=f"blank-{index}")
+                yield Label("", id=f"truth-{index}", classes="blank-truth")
+
+    def code(self) -> RichText:
+        """The experiment as it runs: setup once, then the step code `steps` times."""
+        experiment = self.question.experiment
+        if experiment is None:
+            return RichText("")
+        parts = []
+        if self.question.params:
+            from gradquiz.format.params import drawn_values, shown
+
+            # The code reads the drawn names; the learner needs their values this attempt.
+            picked = drawn_values(self.question)
+            parts.append("# drawn\n" + "\n".join(f"{k} = {shown(v)}" for k, v in picked.items()))
+        if experiment.setup is not None:
+            parts.append(f"# setup\n{experiment.setup.source.rstrip()}")
+        if experiment.code is not None:
+            step = experiment.code.source.rstrip()
+            parts.append(f"# each of {experiment.steps} steps\n{step}")
+        return RichText(printable("\n".join(parts)))
+
+    def show_table(self, run: VariantResult) -> None:
+        """The run with its blanks as ▢ (and a `raises` blank's error hidden): the cells
+        around the blanks are what the learner predicts from."""
+        from textual.widgets import Static
+
+        from gradquiz.blanks import masked
+        from gradquiz.display import cell
+
+        shown = masked(self.question, run)
+        # Pack text as Text, never markup: a column named `[x]` shows as written.
+        table = Table("row", box=None, pad_edge=False)
+        for column in shown.columns:
+            table.add_column(RichText(one_line(column)))
+        for index, row in enumerate(shown.rows, 1):
+            values = (RichText(one_line(cell(row.values.get(c)))) for c in shown.columns)
+            table.add_row(str(index), *values)
+        if shown.error is not None:
+            raises = any(b.raises for b in self.question.blanks)
+            error = "raises ▢" if raises else f"raises {shown.error.type}"
+            table.add_row(str(len(shown.rows) + 1), RichText(one_line(error)))
+        self.query_one("#trace-table", Static).update(table)
+
+    def show_answer(self, response: Response, run: VariantResult | None) -> None:
+        """The learner's values back in their cells and, once the run is here, PyTorch's beside
+        each one."""
+        from textual.widgets import Label
+
+        from gradquiz.blanks import Cells, grade_cells
+
+        if not isinstance(response, Cells):
+            return
+        for index, given in enumerate(response.values):
+            cell = self.query_one(f"#blank-{index}")
+            if isinstance(cell, ErrorPicker) and isinstance(given, str):
+                cell.value = given
+            elif isinstance(cell, Input) and isinstance(given, float):
+                cell.value = f"{given:g}"
+        if run is None:
+            return
+        for index, verdict in enumerate(grade_cells(self.question, response.values, run)):
+            truth = verdict.expected
+            if truth is None:
+                shown = "nothing there"
+            else:
+                shown = one_line(truth) if isinstance(truth, str) else number(truth)
+            mark = "✓" if verdict.correct else "✗"
+            label = self.query_one(f"#truth-{index}", Label)
+            label.update(RichText(f"{mark} PyTorch: {shown}"))
+            label.set_class(verdict.correct, "-right")
+            label.set_class(not verdict.correct, "-wrong")
+
+    def response(self) -> Response:
+        from gradquiz.blanks import Cells, Given
+
+        given: list[Given] = []
+        for index, blank in enumerate(self.question.blanks):
+            cell = self.query_one(f"#blank-{index}")
+            if isinstance(cell, ErrorPicker):
+                if cell.value is None:
+                    raise Incomplete(f"{blank.label()}: pick the error the run raises.")
+                given.append(cell.value)
+            else:
+                assert isinstance(cell, Input)
+                try:
+                    given.append(parse_number(cell.value))
+                except Incomplete as exc:
+                    raise Incomplete(f"{blank.label()}: {exc}") from None
+        return Cells(tuple(given))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, cast
 
 from rich.text import Text as RichText
@@ -18,8 +19,15 @@ from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from gradquiz.display import one_line
+from gradquiz.format.model import MAIN
 from gradquiz.tui.messages import AnswerGiven
-from gradquiz.tui.widgets.answers import ChoiceAnswer, Incomplete, NumericAnswer, OrderAnswer
+from gradquiz.tui.widgets.answers import (
+    ChoiceAnswer,
+    Incomplete,
+    NumericAnswer,
+    OrderAnswer,
+    TraceAnswer,
+)
 from gradquiz.tui.widgets.prose import Prose
 
 if TYPE_CHECKING:
@@ -27,7 +35,7 @@ if TYPE_CHECKING:
     from gradquiz.quiz import Answered, Quiz
     from gradquiz.tui.widgets.lab import LabPanel
 
-AnswerWidget = ChoiceAnswer | NumericAnswer | OrderAnswer
+AnswerWidget = ChoiceAnswer | NumericAnswer | OrderAnswer | TraceAnswer
 
 STATE_MARKS = {"new": "· new", "right": "✓ right", "wrong": "✗ wrong"}
 
@@ -37,6 +45,8 @@ def answer_widget(question: Question, language: str | None) -> AnswerWidget:
         return NumericAnswer()
     if question.type == "order":
         return OrderAnswer(question)
+    if question.type == "trace":
+        return TraceAnswer(question)
     return ChoiceAnswer(question, language)
 
 
@@ -92,6 +102,8 @@ class QuestionView(VerticalScroll):
                 answer.query_one(Input).focus()
             elif isinstance(answer, OrderAnswer):
                 answer.focus()
+            elif isinstance(answer, TraceAnswer) and self.question.blanks:
+                answer.query_one("#blank-0").focus()
         await self.redraw()
 
     @property
@@ -107,6 +119,14 @@ class QuestionView(VerticalScroll):
 
     def update_where(self) -> None:
         self.query_one("#where", Static).update(self.where())
+        answered = self.answered
+        if answered is None or answered.verdict is None:
+            return
+        # Saved now, the schedule knows when the question comes back: the verdict says.
+        from gradquiz.tui.widgets.lab import LabPanel
+
+        for panel in self.query(LabPanel):
+            panel.show_verdict(self.verdict_text(), answered.verdict.correct)
 
     def update_status(self) -> None:
         self.query_one("#lab-status", Static).update(self.status())
@@ -212,7 +232,11 @@ class QuestionView(VerticalScroll):
     async def prepare_lab(self) -> None:
         """Draw the tables out of sight as soon as the runs are back, so Enter only reveals
         them: the learner reads the question meanwhile."""
-        if self.answered is None and self.quiz.results(self.question.id):
+        results = self.quiz.results(self.question.id)
+        answer = self.answer()
+        if isinstance(answer, TraceAnswer) and MAIN in results:
+            answer.show_table(results[MAIN])
+        if self.answered is None and results:
             panel = await self.lab_panel()
             # Inline, not a class: showing it then costs a layout, not a restyle of every table.
             panel.display = False
@@ -228,6 +252,9 @@ class QuestionView(VerticalScroll):
         answer.disabled = True
         if isinstance(answer, ChoiceAnswer):
             answer.picked = self.picked_indexes(answer, answered)
+            answer.name_by_id()
+        elif isinstance(answer, TraceAnswer):
+            answer.show_answer(answered.response, self.quiz.results(self.question.id).get(MAIN))
         panel = await self.lab_panel()
         await self.mount_explanation(panel)
         # Choices that ran show their feedback with their own variant, in the lab.
@@ -245,11 +272,21 @@ class QuestionView(VerticalScroll):
             )
             panel.show_verdict(note, None)
         else:
-            mark = "✓ Right." if verdict.correct else "✗ Not quite."
-            panel.show_verdict(f"{mark} {verdict.detail}", verdict.correct)
+            panel.show_verdict(self.verdict_text(), verdict.correct)
         response = answered.response
         await panel.set_answer(response, response if isinstance(response, tuple) else None)
         await self.show_tables(panel)
+
+    def verdict_text(self) -> str:
+        """The verdict, and once the answer is saved when its question comes back."""
+        answered = self.answered
+        verdict = answered.verdict if answered is not None else None
+        if verdict is None:
+            return ""
+        mark = "✓ Right." if verdict.correct else "✗ Not quite."
+        text = f"{mark} {verdict.detail}"
+        comes_back = self.quiz.next_review(self.question.id, datetime.now(UTC))
+        return text if comes_back is None else f"{text} Next review {comes_back}."
 
     def picked_indexes(self, answer: ChoiceAnswer, answered: Answered) -> frozenset[int]:
         """The choices of the stored answer, so a revisited question shows what was picked."""
