@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static, TextArea
 
 from gradquiz import playground
+from gradquiz.classroom.session import EDITING_ENV
 from gradquiz.format import Library
 from gradquiz.tui.labpool import SharedLab
 from gradquiz.tui.screens.editor import EditorScreen, ExperimentScreen
@@ -233,3 +235,19 @@ async def test_an_order_answer_is_edited_as_the_learners_arrangement(make_app: M
         assert sentences[1].startswith(
             "Against the right one: yours (edited) behaves like reference"
         )
+
+
+async def test_served_without_allow_editing_offers_no_editor(
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`gradquiz serve` without --allow-editing: a browser's code would run on the server."""
+    monkeypatch.setenv(EDITING_ENV, "off")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2", "enter")
+        await settle(pilot)
+        await pilot.press("e", "o")
+        await pilot.pause()
+        assert isinstance(app.screen, QuizScreen)
+        assert app.screen.check_action("edit", ()) is False
+        assert app.screen.check_action("playground", ()) is False

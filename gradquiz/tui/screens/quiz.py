@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Header, Static
 
+from gradquiz.classroom.session import editing_allowed
 from gradquiz.display import printable
 from gradquiz.format.model import Question
 from gradquiz.tui.messages import (
@@ -207,6 +208,10 @@ class QuizScreen(Screen[None]):
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("edit", "playground") and not editing_allowed():
+            # Served to a classroom without --allow-editing: code typed in a browser would
+            # run on the server.
+            return False
         question, view = self.question, self.view()
         if question is None or view is None:
             return action in ("help", "list") or None
