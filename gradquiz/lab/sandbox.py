@@ -173,6 +173,8 @@ def _wait_for_request(
     os.setpgid(0, 0)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     reaper.die_with_parent()
+    if not enclosure.drop_capabilities():
+        os._exit(EXIT_CRASHED)
     if os.getppid() != parent:
         os._exit(0)  # the worker died before we asked
     try:

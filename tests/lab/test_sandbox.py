@@ -240,6 +240,21 @@ def test_a_worker_killed_with_sigkill_takes_the_runs_daemons_with_it(
     assert settled(leftovers) == []
 
 
+def test_a_run_holds_no_capabilities_and_cannot_mount(lab: Lab) -> None:
+    """In the worker's user namespace a run must not get the capabilities it grants: a
+    mount over /proc would blind the sweep that ends what the run leaves behind."""
+    code = """\
+import ctypes, os
+capabilities = [l.split()[1] for l in open('/proc/self/status') if l.startswith('CapEff')][0]
+libc = ctypes.CDLL(None, use_errno=True)
+mounted = libc.mount(b'none', os.getcwd().encode(), b'tmpfs', 0, None)
+errno = ctypes.get_errno()
+"""
+    result = lab.run(hostile(code, watch={"caps": "capabilities", "mount": "[mounted, errno]"}))
+    assert result.error is None, result.error
+    assert result.rows[0].values == {"caps": "0000000000000000", "mount": [-1, 1]}  # EPERM
+
+
 def test_a_run_ends_at_its_timeout_whatever_its_children_do(tmp_path: Path, leftovers: str) -> None:
     body = HOLDER + "else:\n    while True:\n        pass\n"
     write(tmp_path, "q.yaml", pack(body, timeout=2))
