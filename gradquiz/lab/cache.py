@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -100,3 +101,21 @@ class ResultCache:
             with os.fdopen(handle, "w", encoding="utf-8") as out:
                 json.dump(entry, out)
             Path(temporary).replace(self.directory / f"{self.key(request)}.json")
+
+
+def kept_then_fresh(
+    cache: ResultCache,
+    request: VariantRequest,
+    run: Callable[[VariantRequest], VariantResult],
+    show: Callable[[VariantResult, Kept | None], None],
+) -> VariantResult:
+    """What the app answers with: the kept result at once, if there is one (`show(result,
+    kept)`, `kept` saying its torch version and date), then the fresh run's (`show(result,
+    None)`), which is kept for next time. Call it off the app's thread: `run` blocks."""
+    kept = cache.get(request)
+    if kept is not None:
+        show(kept.result, kept)
+    fresh = run(request)
+    cache.put(request, fresh)
+    show(fresh, None)
+    return fresh

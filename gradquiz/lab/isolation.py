@@ -5,17 +5,13 @@ Each probe runs in a forked child, so nothing it changes stays with the caller. 
 
 from __future__ import annotations
 
-import ctypes
 import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from gradquiz.lab import caps, reaper
+from gradquiz.lab import caps, enclosure, reaper
 from gradquiz.lab.protocol import Limits
-
-CLONE_NEWUSER = 0x10000000
-CLONE_NEWPID = 0x20000000
 
 
 @dataclass(frozen=True)
@@ -38,11 +34,6 @@ def _in_child(probe: Callable[[], bool]) -> bool:
     return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
 
 
-def _namespaces() -> bool:
-    libc = ctypes.CDLL(None, use_errno=True)
-    return int(libc.unshare(CLONE_NEWUSER | CLONE_NEWPID)) == 0
-
-
 def _pidfd() -> bool:
     try:
         os.close(os.pidfd_open(os.getpid()))
@@ -54,7 +45,7 @@ def _pidfd() -> bool:
 def findings() -> list[Finding]:
     linux = sys.platform.startswith("linux")
     subreaper = linux and _in_child(reaper.become_subreaper)
-    namespaces = linux and _in_child(_namespaces)
+    namespaces = linux and enclosure.available()
     nproc = linux and caps.nproc_enforced()
     cgroup = linux and caps.cgroup_v2_delegated()
     return [
@@ -101,10 +92,12 @@ def findings() -> list[Finding]:
             f"a trace over {caps.TRACE_BYTES // caps.MiB} MiB is cut and said so",
         ),
         Finding(
-            "a worker killed with SIGKILL takes its runs' processes with it",
-            False,
-            "not enforced: a run's own process dies with the worker, but what it started in "
-            "the background may survive; user + PID namespaces, which would end them, are "
-            + ("allowed here but not used yet" if namespaces else "not allowed here"),
+            "a worker killed with SIGKILL takes its runs' processes with it (user + PID namespace)",
+            namespaces,
+            "each worker runs in its own PID namespace, which Linux ends as a whole"
+            if namespaces
+            else "not enforced: a run's own process dies with the worker, but what it started "
+            "in the background may survive; this machine does not allow unprivileged user + "
+            "PID namespaces (or mounting /proc in them)",
         ),
     ]

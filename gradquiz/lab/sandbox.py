@@ -20,7 +20,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from gradquiz.lab import caps, reaper
+from gradquiz.lab import caps, enclosure, reaper
 from gradquiz.lab.protocol import FrameError, Run, VariantRequest, read_frame, write_frame
 
 OUTPUT_FILE = ".gradquiz-output"
@@ -146,8 +146,12 @@ def fork_spare(client_fds: tuple[int, ...], lab: caps.LabDirectory, tasks: int) 
             # them open and hide the worker's death from gradquiz. Nor the lab directory's
             # lock: releasing it would let another gradquiz remove the directory under a live
             # worker.
+            # Nor gradquiz's /proc, which would show it the processes outside the namespace.
+            outer_proc = enclosure.outer_proc_fd()
             for fd in (*client_fds, request_write, result_read, lab.lock_fd):
                 os.close(fd)
+            if outer_proc is not None:
+                os.close(outer_proc)
             _wait_for_request(
                 parent, request_read, result_write, output_fd, workdir=workdir, tasks=tasks
             )
@@ -169,6 +173,8 @@ def _wait_for_request(
     os.setpgid(0, 0)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     reaper.die_with_parent()
+    if not enclosure.drop_capabilities():
+        os._exit(EXIT_CRASHED)
     if os.getppid() != parent:
         os._exit(0)  # the worker died before we asked
     try:

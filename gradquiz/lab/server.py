@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gradquiz.lab import caps, reaper
+from gradquiz.lab import caps, enclosure, reaper
 from gradquiz.lab.protocol import (
     BROKEN_RESULT,
     DISK_LIMIT,
@@ -253,7 +253,7 @@ class Server:
 
         reaper.become_subreaper()
         self.fresh_spare()
-        write_frame(self.out_fd, Ready(os.getpid(), torch.__version__))
+        write_frame(self.out_fd, Ready(enclosure.outer_pid(), torch.__version__))
         try:
             self.loop()
         finally:

@@ -13,7 +13,7 @@ import signal
 import sys
 import traceback
 
-from gradquiz.lab import caps
+from gradquiz.lab import caps, enclosure
 from gradquiz.lab.server import Server, settle
 
 
@@ -83,6 +83,8 @@ def main() -> None:
     # Ctrl-C in gradquiz's terminal is gradquiz's to handle; SIGTERM is how it stops us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _terminate)
+    # Before anything else, so that the outside stays a small process.
+    enclosure.enter()
     lab = caps.LabDirectory()
     prepare(torchvision)
     for index, pair in enumerate(pairs[1:], start=1):

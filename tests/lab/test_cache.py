@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gradquiz.lab import cache as cache_module
-from gradquiz.lab.cache import ResultCache
+from gradquiz.lab.cache import Kept, ResultCache, kept_then_fresh
 from gradquiz.lab.protocol import (
     Outcome,
     Row,
@@ -33,6 +33,32 @@ def test_a_kept_result_comes_back_with_its_torch_and_date(tmp_path: Path) -> Non
     assert kept is not None and kept.result == RESULT
     assert kept.torch == cache_module.versions()["torch"]
     assert kept.saved[:4].isdigit() and kept.saved.endswith("+00:00")
+
+
+def test_the_app_is_shown_the_kept_result_first_then_the_fresh_one(tmp_path: Path) -> None:
+    cache = ResultCache(tmp_path)
+    fresh = replace(RESULT, rows=[Row(1, {"x": 2})], seconds=0.02)
+    shown: list[tuple[VariantResult, Kept | None]] = []
+
+    def run(request: VariantRequest) -> VariantResult:
+        # The kept result is on screen before the fresh run even starts.
+        assert [kept is not None for _, kept in shown] == [True]
+        return fresh
+
+    cache.put(REQUEST, RESULT)
+    assert kept_then_fresh(cache, REQUEST, run, lambda r, k: shown.append((r, k))) == fresh
+    (first, kept), (second, none) = shown
+    assert first == RESULT and kept is not None and kept.torch == cache_module.versions()["torch"]
+    assert second == fresh and none is None
+    # The fresh run replaced the kept one for next time.
+    again = cache.get(REQUEST)
+    assert again is not None and again.result == fresh
+
+
+def test_with_nothing_kept_only_the_fresh_result_is_shown(tmp_path: Path) -> None:
+    shown: list[Kept | None] = []
+    kept_then_fresh(ResultCache(tmp_path), REQUEST, lambda r: RESULT, lambda r, k: shown.append(k))
+    assert shown == [None]
 
 
 @pytest.mark.parametrize(

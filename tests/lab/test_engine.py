@@ -12,6 +12,7 @@ from gradquiz.format import load
 from gradquiz.lab.client import Lab
 from gradquiz.lab.protocol import Limits, Snippet, VariantRequest, VariantResult, requests_for
 from tests.conftest import PACKS
+from tests.lab.test_sandbox import TAG, settled, tagged_processes
 
 
 def request(
@@ -240,18 +241,17 @@ def test_memory_cap_turns_a_huge_allocation_into_an_error(lab: Lab) -> None:
 
 
 def test_processes_a_snippet_starts_are_killed(lab: Lab, tmp_path: Path) -> None:
-    marker = tmp_path / "pid"
+    # Known by a tag in their environment: the pids a snippet sees are its namespace's.
+    tag = f"killed-{tmp_path.name}"
     code = (
-        "import subprocess\n"
-        "p = subprocess.Popen(['sleep', '300'])\n"
-        f"open({str(marker)!r}, 'w').write(str(p.pid))\n"
+        "import os, subprocess\n"
+        f"subprocess.Popen(['sleep', '300'], env={{**os.environ, {TAG!r}: {tag!r}}})\n"
     )
     assert lab.run(request(code)).error is None
-    pid = int(marker.read_text())
     deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and _alive(pid):
+    while time.monotonic() < deadline and tagged_processes(tag):
         time.sleep(0.05)
-    assert not _alive(pid)
+    assert tagged_processes(tag) == []
 
 
 def _alive(pid: int) -> bool:
@@ -297,30 +297,33 @@ def test_a_killed_worker_is_replaced() -> None:
 def test_closing_the_lab_mid_run_leaves_no_process(tmp_path: Path) -> None:
     import threading
 
-    marker = tmp_path / "pid"
-    code = (
-        "import os, subprocess\n"
-        "helper = subprocess.Popen(['sleep', '300'])\n"
-        f"open({str(marker)!r}, 'w').write(f'{{os.getpid()}} {{helper.pid}}')\n"
-        "while True:\n"
-        "    pass\n"
-    )
-    lab = Lab(1)
+    tag = f"closing-{tmp_path.name}"
+    code = "import subprocess\nsubprocess.Popen(['sleep', '300'])\nwhile True:\n    pass\n"
+    os.environ[TAG] = tag  # the worker, the run and what it starts carry it
+    try:
+        lab = Lab(1)
+    finally:
+        del os.environ[TAG]
     results: list[VariantResult] = []
     runner = threading.Thread(target=lambda: results.append(lab.run(request(code, timeout=60))))
     runner.start()
     deadline = time.monotonic() + 60
-    while not marker.exists() or " " not in marker.read_text():
+    # The worker's three processes (outside, init, server), the spare running, the sleeper.
+    while not any(_command(pid) == b"sleep" for pid in tagged_processes(tag)):
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    worker = lab.workers[0].process
-    assert worker is not None
-    pids = [worker.pid, *map(int, marker.read_text().split())]
     lab.close()
     runner.join(timeout=10)
     assert not runner.is_alive()
     assert results[0].error is not None and results[0].error.type == "Closed"
-    assert [pid for pid in pids if _alive(pid)] == []
+    assert settled(tag) == []
+
+
+def _command(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/comm").read_bytes().strip()
+    except OSError:
+        return b""
 
 
 def test_servers_share_one_torch_import_and_all_stop() -> None:

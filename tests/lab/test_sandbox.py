@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from gradquiz.lab import client
+from gradquiz.lab import client, enclosure
 from gradquiz.lab.client import Lab
 from gradquiz.lab.protocol import Limits, Snippet, VariantRequest
 from tests.conftest import write
@@ -209,6 +209,52 @@ def test_closing_the_apps_lab_mid_run_leaves_no_process(leftovers: str) -> None:
     assert settled(leftovers) == []
 
 
+@pytest.mark.skipif(not enclosure.available(), reason="no unprivileged user + PID namespaces")
+@pytest.mark.parametrize("victim", ["worker", "server"])
+def test_a_worker_killed_with_sigkill_takes_the_runs_daemons_with_it(
+    leftovers: str, victim: str
+) -> None:
+    """Killed mid-run, before the server could sweep: the namespace's end takes the daemon.
+    `worker` is the process gradquiz started, `server` the one it talks to inside."""
+    os.environ[TAG] = leftovers
+    try:
+        lab = Lab(1)
+        worker = lab.workers[0]
+        lab.torch_version  # noqa: B018 (started: the server has said its pid)
+        assert worker.process is not None and worker.pid is not None
+        before = set(tagged_processes(leftovers))
+        runner = threading.Thread(
+            target=lab.run, args=(hostile(DAEMON + "while True:\n    pass\n", timeout=60),)
+        )
+        runner.start()
+        deadline = time.monotonic() + 30
+        while not set(tagged_processes(leftovers)) - before:
+            assert time.monotonic() < deadline, "the daemon never started"
+            time.sleep(0.05)
+        os.kill(worker.process.pid if victim == "worker" else worker.pid, signal.SIGKILL)
+        runner.join(timeout=60)
+        assert not runner.is_alive()
+        lab.close()
+    finally:
+        del os.environ[TAG]
+    assert settled(leftovers) == []
+
+
+def test_a_run_holds_no_capabilities_and_cannot_mount(lab: Lab) -> None:
+    """In the worker's user namespace a run must not get the capabilities it grants: a
+    mount over /proc would blind the sweep that ends what the run leaves behind."""
+    code = """\
+import ctypes, os
+capabilities = [l.split()[1] for l in open('/proc/self/status') if l.startswith('CapEff')][0]
+libc = ctypes.CDLL(None, use_errno=True)
+mounted = libc.mount(b'none', os.getcwd().encode(), b'tmpfs', 0, None)
+errno = ctypes.get_errno()
+"""
+    result = lab.run(hostile(code, watch={"caps": "capabilities", "mount": "[mounted, errno]"}))
+    assert result.error is None, result.error
+    assert result.rows[0].values == {"caps": "0000000000000000", "mount": [-1, 1]}  # EPERM
+
+
 def test_a_run_ends_at_its_timeout_whatever_its_children_do(tmp_path: Path, leftovers: str) -> None:
     body = HOLDER + "else:\n    while True:\n        pass\n"
     write(tmp_path, "q.yaml", pack(body, timeout=2))
@@ -227,8 +273,12 @@ def test_doctor_reports_what_this_machine_enforces(tmp_path: Path) -> None:
     subreaper = found["processes a snippet starts end with its run (child subreaper)"]
     assert subreaper["held"] is True
     assert "killed after each run" in subreaper["detail"]
-    unenforced = found["a worker killed with SIGKILL takes its runs' processes with it"]
-    assert unenforced["held"] is False and "not enforced" in unenforced["detail"]
+    namespace = found[
+        "a worker killed with SIGKILL takes its runs' processes with it (user + PID namespace)"
+    ]
+    assert namespace["held"] is enclosure.available()
+    said = "ends as a whole" if namespace["held"] else "not enforced"
+    assert said in namespace["detail"]
     # Root is exempt from RLIMIT_NPROC, and the report says so rather than claim the cap.
     nproc = found["a run's processes and threads are capped (RLIMIT_NPROC)"]
     assert nproc["held"] is (os.geteuid() != 0)
