@@ -183,6 +183,11 @@ def the_app() -> None:
     enter, count = tui.enter_to_tables_median()
     print("(e) Enter to both tables drawn, worker warm")
     line(f"median over {count} questions (goal: at most 100 ms)", f"{enter * 1000:8.1f} ms")
+    before, now = tui.lab_draws_median()
+    print(f"(h) the lab of a 6-choice question drawn ({tui.SIX_CHOICES}), median of 15")
+    line("tables only, as the lab drew before it showed code", f"{before * 1000:8.1f} ms")
+    line("headings, code, explanations, comparison and plot", f"{now * 1000:8.1f} ms")
+    line("with everything / tables only (goal: at most 1.5x)", f"{now / before:8.2f}x")
     print("(f) the app's own process")
     line("peak memory after answering (goal: under 100 MB)", f"{tui.app_memory():8.1f} MiB")
 
@@ -195,6 +200,12 @@ def main(argv: list[str]) -> None:
     os.environ["GRADQUIZ_HOME"] = tempfile.mkdtemp(prefix="gradquiz-bench-")
     if argv[:1] == ["paint"]:
         first_paint(int(argv[1]) if len(argv) > 1 else 9)
+        return
+    if argv == ["lab"]:
+        before, now = tui.lab_draws_median()
+        print(
+            f"tables only {before * 1000:.1f} ms, everything {now * 1000:.1f} ms: {now / before:.2f}x"
+        )
         return
     if argv == ["app"]:
         the_app()

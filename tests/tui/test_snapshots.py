@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
+import pytest
 from textual.pilot import Pilot
 
-from tests.tui.conftest import MakeApp, settle
+from gradquiz.format import Library
+from gradquiz.tui.labpool import SharedLab
+from tests.tui.conftest import MakeApp, settle, six_app
 
 SnapCompare = Callable[..., bool]
 
@@ -41,3 +44,33 @@ def test_small_terminal_80x24(snap_compare: SnapCompare, make_app: MakeApp) -> N
         await settle(pilot)
 
     assert snap_compare(make_app(language="zh"), terminal_size=(80, 24), run_before=answer)
+
+
+def _answered(keys: list[str], shown: str) -> Callable[[Pilot[None]], Awaitable[None]]:
+    """Answer with `keys`, wait for the runs, then scroll `shown` to the top of the screen."""
+
+    async def run(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press(*keys)
+        await settle(pilot)
+        pilot.app.screen.query_one(shown).scroll_visible(top=True, animate=False)
+        await pilot.pause()
+
+    return run
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_lab_with_code(snap_compare: SnapCompare, make_app: MakeApp, size: tuple[int, int]) -> None:
+    run = _answered(["2", "enter"], "#shared-setup")
+    assert snap_compare(make_app(), terminal_size=size, run_before=run)
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_comparison(
+    snap_compare: SnapCompare,
+    six_library: Library,
+    shared_lab: SharedLab,
+    size: tuple[int, int],
+) -> None:
+    run = _answered(["3", "enter"], "#comparison")
+    assert snap_compare(six_app(six_library, shared_lab), terminal_size=size, run_before=run)
