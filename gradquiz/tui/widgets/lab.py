@@ -199,8 +199,10 @@ class VariantTable(Vertical):
         self.set_class(heading.picked, "-picked")
 
     def on_mount(self) -> None:
-        if self.view is not None:
-            self.fill(self.query_one(DataTable), self.view)
+        # No table when the card is taken down as it mounts (the learner moved on).
+        for table in self.query(DataTable):
+            if self.view is not None:
+                self.fill(table, self.view)
 
     def fill(self, table: DataTable[Any], view: VariantView) -> None:
         result = view.result
@@ -746,6 +748,8 @@ class LabPanel(Vertical):
             widgets.append(Comparison(question, results))
         await body.mount_all(widgets)
         await self.show_arrangement()
+        # The lab's keys ([ ], z, c) depend on what was just drawn.
+        self.screen.refresh_bindings()
 
     async def show_note(self, text: str, loading: bool = False) -> None:
         """A line in place of the tables: why there are none, or that they are on their way."""
