@@ -205,18 +205,31 @@ def the_app() -> None:
     print("(e2) ctrl+r to an edited run's table drawn, worker warm")
     line(f"median over {runs} runs (goal: at most 150 ms)", f"{edited * 1000:8.1f} ms")
     line(f"the same run sent straight to the lab (median of {runs})", f"{plain * 1000:8.1f} ms")
+    lab_draws()
     print("(f) the app's own process")
     line("peak memory after answering (goal: under 100 MB)", f"{tui.app_memory():8.1f} MiB")
 
 
+def lab_draws() -> None:
+    before, now = tui.lab_draws_median()
+    print(f"(h) the lab of a 6-choice question drawn ({tui.SIX_CHOICES}), CPU, median of 15")
+    line("tables only, as the lab drew before it showed code", f"{before * 1000:8.1f} ms")
+    line("headings, code, explanations, comparison and plot", f"{now * 1000:8.1f} ms")
+    line("with everything / tables only (goal: at most 1.5x)", f"{now / before:8.2f}x")
+
+
 def main(argv: list[str]) -> None:
     """`python -m bench` runs everything; `paint [RUNS]` only the first paint (d); `app` the
-    app's numbers (d, e, f); `history` the commands over years of answers (g)."""
+    app's numbers (d, e, h, f); `lab` only the lab's drawing (h); `history` the commands over
+    years of answers (g)."""
     # The apps measured answer questions: their progress goes to a throwaway home, never to
     # the learner's own.
     os.environ["GRADQUIZ_HOME"] = tempfile.mkdtemp(prefix="gradquiz-bench-")
     if argv[:1] == ["paint"]:
         first_paint(int(argv[1]) if len(argv) > 1 else 9)
+        return
+    if argv == ["lab"]:
+        lab_draws()
         return
     if argv == ["app"]:
         the_app()
@@ -232,7 +245,9 @@ def main(argv: list[str]) -> None:
         history.report(Path(os.environ["GRADQUIZ_HOME"]))
         return
     if argv:
-        raise SystemExit("usage: python -m bench [paint [RUNS] | app | history | check | bank DIR]")
+        raise SystemExit(
+            "usage: python -m bench [paint [RUNS] | app | lab | history | check | bank DIR]"
+        )
     with Lab() as lab:
         lab.torch_version  # noqa: B018 - start-up is not what is measured
         warm_versus_cold(lab)

@@ -13,6 +13,8 @@ from gradquiz.tui.app import GradquizApp
 from gradquiz.tui.labpool import SharedLab
 
 PACKS = Path(__file__).parent / "packs"
+# A question with six variants for the lab, kept apart so the packs above stay seven questions.
+LAB_PACKS = Path(__file__).parent / "lab_packs"
 
 MakeApp = Callable[..., GradquizApp]
 
@@ -22,6 +24,18 @@ def library() -> Library:
     loaded = load([PACKS])
     assert not loaded.problems, loaded.problems
     return loaded
+
+
+@pytest.fixture(scope="session")
+def six_library() -> Library:
+    loaded = load([LAB_PACKS])
+    assert not loaded.problems, loaded.problems
+    return loaded
+
+
+def six_app(library: Library, lab: SharedLab, trusted: bool = True) -> GradquizApp:
+    """The app on the six-variant question."""
+    return GradquizApp(library, lambda question: trusted, "six", None, workers=1, lab=lab)
 
 
 @pytest.fixture(scope="session")

@@ -7,13 +7,14 @@ from pathlib import Path
 import pytest
 from rich.text import Text
 from textual.command import CommandList
+from textual.geometry import Region
 from textual.widgets import Static, Tree
 
 from gradquiz.tui.app import GradquizApp
 from gradquiz.tui.screens.help import HelpScreen
 from gradquiz.tui.screens.question_list import QuestionListScreen, due_text
 from gradquiz.tui.screens.quiz import QuizScreen
-from gradquiz.tui.widgets.lab import y_range
+from gradquiz.tui.widgets.lab import VariantNotes, y_range
 from tests.tui.conftest import MakeApp, settle
 from tests.tui.test_progress import SIZE, opened, toasts, until_saved, until_toast
 
@@ -191,7 +192,11 @@ async def test_pack_text_is_shown_escaped_and_as_written(
         await settle(pilot)
         await pilot.press("t", "enter")
         await settle(pilot)
-        output = " ".join(str(w.render()) for w in app.screen.query(".run-output").results(Static))
+        output = " ".join(
+            strip.text
+            for notes in app.screen.query(VariantNotes)
+            for strip in notes.render_lines(Region(0, 0, *notes.size))
+        )
         assert "\\x1b[2J cleared?" in output and "\x1b" not in output
     assert "\x1b" not in toasts(app)
 

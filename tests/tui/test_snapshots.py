@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
 
 import pytest
 from fsrs import Scheduler
 from textual.pilot import Pilot
 
-from tests.tui.conftest import MakeApp, settle
+from gradquiz.format import Library
+from gradquiz.tui.labpool import SharedLab
+from tests.tui.conftest import MakeApp, settle, six_app
 from tests.tui.test_progress import opened, until_saved
 
 SnapCompare = Callable[..., bool]
@@ -55,5 +57,39 @@ def test_error_row(snap_compare: SnapCompare, make_app: MakeApp) -> None:
 def test_small_terminal_80x24(snap_compare: SnapCompare, make_app: MakeApp) -> None:
     async def answer(pilot: Pilot[None]) -> None:
         await answered(pilot, "2", "enter")
+        # Whether the verdict had to scroll into sight depends on how far the lab was drawn
+        # when the answer came: put it at the top, as on a learner's screen a moment later.
+        pilot.app.screen.query_one("#verdict").scroll_visible(top=True, animate=False)
+        await pilot.pause()
 
     assert snap_compare(make_app(language="zh"), terminal_size=(80, 24), run_before=answer)
+
+
+def _answered(keys: list[str], shown: str) -> Callable[[Pilot[None]], Awaitable[None]]:
+    """Answer with `keys`, wait for the runs, then scroll `shown` to the top of the screen."""
+
+    async def run(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press(*keys)
+        await settle(pilot)
+        pilot.app.screen.query_one(shown).scroll_visible(top=True, animate=False)
+        await pilot.pause()
+
+    return run
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_lab_with_code(snap_compare: SnapCompare, make_app: MakeApp, size: tuple[int, int]) -> None:
+    run = _answered(["2", "enter"], "#shared-setup")
+    assert snap_compare(make_app(), terminal_size=size, run_before=run)
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_comparison(
+    snap_compare: SnapCompare,
+    six_library: Library,
+    shared_lab: SharedLab,
+    size: tuple[int, int],
+) -> None:
+    run = _answered(["3", "enter"], "#comparison")
+    assert snap_compare(six_app(six_library, shared_lab), terminal_size=size, run_before=run)

@@ -92,6 +92,15 @@ class QuizScreen(Screen[None]):
             id="setup",
             priority=True,
         ),
+        Binding(
+            "c",
+            "compare",
+            "Column",
+            tooltip="compare the next watch column across the variants",
+            show=False,
+            id="compare",
+            priority=True,
+        ),
         # Not `d`: an order question's lines move down with it.
         Binding("g", "drill", "Drill", id="drill", priority=True),
         Binding(
@@ -232,10 +241,13 @@ class QuizScreen(Screen[None]):
             return None if answered else True
         if action == "rerun":
             return True if self.app_.can_run(question) else None
-        if action in ("variant", "setup"):
+        if action in ("variant", "setup", "compare"):
             lab = view.lab()
             if lab is None or not answered:
                 return False
+            if action == "compare":
+                comparison = lab.comparison()
+                return comparison is not None and len(comparison.columns) > 1
             return True if (lab.tables() if action == "variant" else lab.has_setup()) else None
         if action == "trust":
             return question.experiment is not None and not view.trusted
@@ -358,6 +370,13 @@ class QuizScreen(Screen[None]):
         lab = view.lab() if view is not None else None
         if lab is not None:
             lab.step_variant(delta)
+
+    def action_compare(self) -> None:
+        view = self.view()
+        lab = view.lab() if view is not None else None
+        comparison = lab.comparison() if lab is not None else None
+        if comparison is not None:
+            comparison.next_column()
 
     def action_setup(self) -> None:
         view = self.view()

@@ -12,8 +12,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
+from rich.cells import cell_len
 from rich.console import Group
 from rich.style import Style
 from rich.syntax import Syntax
@@ -29,9 +31,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import (
     DataTable,
-    Label,
     LoadingIndicator,
-    Select,
     Static,
     TabbedContent,
     TabPane,
@@ -70,6 +70,8 @@ CODE_MIN = 28
 GAP = 2
 # Markers for the plot's lines, one per variant, so coinciding lines stay told apart.
 MARKERS = ("o", "x", "+", "*", "#", "@", "%", "&")
+# The theme colour of a heading: right, wrong, or neither (not graded by the key).
+RIGHT_COLOURS = {True: "success", False: "error", None: "accent"}
 # How far apart (in steps) the variants' points are drawn around each step.
 JITTER = 0.1
 COLOURS = ("blue", "red", "green", "orange", "magenta", "cyan", "yellow", "white")
@@ -116,20 +118,29 @@ def code_text(code: VariantCode | None) -> str:
 
 
 def code_width(source: str) -> int:
-    # Line numbers and their gutter take 4 columns.
-    return max((len(printable(line)) for line in source.splitlines()), default=0) + 4
+    lines = source.splitlines()
+    # Line numbers and the space after them.
+    gutter = len(str(len(lines))) + 1
+    return max((cell_len(printable(line)) for line in lines), default=0) + gutter
 
 
-def syntax(source: str, dark: bool, wrap: bool) -> Syntax:
-    # printable: escapes a pack's control characters; Syntax itself never reads markup.
-    return Syntax(
-        printable(source),
-        "python",
-        theme=CODE_THEMES[dark],
-        line_numbers=True,
-        word_wrap=wrap,
-        background_color="default",
-    )
+@lru_cache(maxsize=256)
+def syntax(source: str, dark: bool) -> RichText:
+    """Python source highlighted, with line numbers. Highlighted once: a Syntax object would
+    lex its code again on every render of its widget."""
+    # printable: escapes a pack's control characters; highlighting never reads markup.
+    code = Syntax(printable(source), "python", theme=CODE_THEMES[dark], background_color="default")
+    lines = code.highlight(code.code).split("\n")
+    if lines and not lines[-1].plain:
+        lines.pop()
+    width = len(str(len(lines)))
+    numbered = RichText()
+    for number, line in enumerate(lines, start=1):
+        numbered.append(f"{number:>{width}} ", style="dim")
+        numbered.append_text(line)
+        numbered.append("\n")
+    numbered.rstrip()
+    return numbered
 
 
 class VariantTable(Vertical):
@@ -144,7 +155,10 @@ class VariantTable(Vertical):
         *,
         beside: bool,
     ) -> None:
-        super().__init__(classes="variant")
+        marks = {True: "-right", False: "-wrong", None: ""}
+        picked = "-picked" if heading.picked else ""
+        # Classes given here, not set on mount: each set then restyles the whole card.
+        super().__init__(classes=f"variant {marks[heading.correct]} {picked}")
         self.question = question
         self.view = view
         self.heading = heading
@@ -162,49 +176,34 @@ class VariantTable(Vertical):
         return self.view.result if self.view is not None else None
 
     def compose(self) -> ComposeResult:
-        yield Static(self.heading_text(), classes="variant-title")
-        if self.heading.feedback:
-            yield Prose(self.heading.feedback, classes="variant-feedback")
+        # Few widgets a card: each costs styling and layout, six cards at a time.
+        yield VariantAbout(self)
         view = self.view
-        if view is not None:
-            for difference in view.differences:
-                yield Static(RichText(one_line(difference.sentence)), classes="difference")
         with (Horizontal if self.beside else Vertical)(classes="code-and-table"):
             if self.code:
-                yield Static(
-                    syntax(self.code, self.app.current_theme.dark, wrap=not self.beside),
-                    classes="variant-code",
-                )
+                yield Static(syntax(self.code, self.app.current_theme.dark), classes="variant-code")
             if view is not None:
                 yield DataTable(cursor_type="cell", zebra_stripes=True)
-        if view is not None and view.result.error is not None:
-            yield Static(RichText(printable(f"✗ {view.result.error}")), classes="run-error")
-            if view.gloss:
-                yield Static(RichText(printable(f"What it means: {view.gloss}")), classes="gloss")
-        if view is not None and view.result.output.strip():
-            yield Static(RichText(printable(view.result.output.rstrip())), classes="run-output")
+        if view is not None and (view.result.error is not None or view.result.output.strip()):
+            yield VariantNotes(view)
 
     def heading_text(self) -> RichText:
         text = RichText(self.heading.line())
         if self.heading.reference:
-            text.append(" · the others are compared with it", style="dim")
+            # The variant every ≠ is measured against.
+            text.append(" · baseline", style="dim")
         return text
 
     def set_heading(self, heading: Heading) -> None:
         self.heading = heading
-        self.query_one(".variant-title", Static).update(self.heading_text())
+        self.query_one(VariantAbout).refresh(layout=True)
         self.set_class(heading.picked, "-picked")
 
     def on_mount(self) -> None:
-        self.set_class(self.heading.correct is True, "-right")
-        self.set_class(self.heading.correct is False, "-wrong")
-        self.set_class(self.heading.picked, "-picked")
-        if self.view is not None:
-            try:
-                table = self.query_one(DataTable)
-            except NoMatches:
-                return  # taken down while being mounted: the learner moved on
-            self.fill(table, self.view)
+        # No table when the card is taken down as it mounts (the learner moved on).
+        for table in self.query(DataTable):
+            if self.view is not None:
+                self.fill(table, self.view)
 
     def fill(self, table: DataTable[Any], view: VariantView) -> None:
         result = view.result
@@ -250,6 +249,51 @@ class VariantTable(Vertical):
         step = result.rows[row].step if row < len(result.rows) else "error"
         title = f"{result.variant} · step {step} · {label}"
         self.app.push_screen(FullValueDialog(title, self.values[row, column]))
+
+
+class VariantAbout(Static):
+    """A card's words: its heading, its choice's feedback, and how it differs from the right
+    variant (one sentence each)."""
+
+    def __init__(self, card: VariantTable) -> None:
+        super().__init__(classes="variant-about")
+        self.card = card
+
+    def render(self) -> Any:
+        card, colours = self.card, self.app.theme_variables
+        heading = card.heading
+        colour = RIGHT_COLOURS[heading.correct]
+        title = card.heading_text()
+        title.stylize(f"bold {colours[colour]}", 0, len(heading.line()))
+        parts: list[Any] = [title]
+        if heading.feedback:
+            parts.append(Prose.render_source(self.app, heading.feedback))
+        if card.view is not None:
+            for difference in card.view.differences:
+                parts.append(RichText(""))
+                parts.append(RichText(one_line(difference.sentence), style=colours["warning"]))
+        return Group(*parts)
+
+
+class VariantNotes(Static):
+    """Under a card's table: its error with a plain reading of it, and what it printed."""
+
+    def __init__(self, view: VariantView) -> None:
+        super().__init__(classes="variant-notes")
+        self.view = view
+
+    def render(self) -> Any:
+        result, colours = self.view.result, self.app.theme_variables
+        parts: list[Any] = []
+        if result.error is not None:
+            parts.append(RichText(printable(f"✗ {result.error}"), style=colours["error"]))
+            if self.view.gloss:
+                gloss = RichText("What it means: ", style="bold")
+                gloss.append(printable(self.view.gloss))
+                parts.append(gloss)
+        if result.output.strip():
+            parts.append(RichText(printable(result.output.rstrip()), style="dim"))
+        return Group(*parts)
 
 
 def _shorten(text: str, width: int = 40) -> str:
@@ -314,22 +358,24 @@ class VariantTables(Vertical):
     def side_by_side(self) -> bool:
         return self.fit in (Layout.SIDE_BY_SIDE_BESIDE, Layout.SIDE_BY_SIDE)
 
-    def compose(self) -> ComposeResult:
+    def card_widget(self, card: Card) -> VariantTable:
         beside = self.fit in (Layout.SIDE_BY_SIDE_BESIDE, Layout.TABS_BESIDE)
-        tables = [
-            VariantTable(self.question, c.view, c.heading, c.code, beside=beside)
-            for c in self.cards
-        ]
+        return VariantTable(self.question, card.view, card.heading, card.code, beside=beside)
+
+    def compose(self) -> ComposeResult:
         if self.side_by_side:
             with Horizontal(id="side-by-side"):
-                yield from tables
-        else:
-            with TabbedContent(id="variant-tabs", initial=self.tab_id(self.current)):
-                for table, card in zip(tables, self.cards, strict=True):
-                    heading = card.heading
-                    title = f"{one_line(heading.variant)} {heading.mark}".strip()
-                    with TabPane(escape(title), id=self.tab_id(heading.variant)):
-                        yield table
+                yield from (self.card_widget(card) for card in self.cards)
+            return
+        with TabbedContent(id="variant-tabs", initial=self.tab_id(self.current)):
+            for card in self.cards:
+                heading = card.heading
+                title = f"{one_line(heading.variant)} {heading.mark}".strip()
+                with TabPane(escape(title), id=self.tab_id(heading.variant)):
+                    # A tab's card is built when the tab is first shown: six cards cost
+                    # six times the styling and layout of the one on display.
+                    if heading.variant == self.current:
+                        yield self.card_widget(card)
 
     def tab_id(self, variant: str | None) -> str:
         index = next((i for i, c in enumerate(self.cards) if c.heading.variant == variant), 0)
@@ -370,7 +416,10 @@ class VariantTables(Vertical):
         event.stop()
         pane = event.pane
         if pane.id is not None and pane.id.startswith("variant-"):
-            self.current = self.cards[int(pane.id.removeprefix("variant-"))].heading.variant
+            card = self.cards[int(pane.id.removeprefix("variant-"))]
+            self.current = card.heading.variant
+            if not pane.children:
+                pane.mount(self.card_widget(card))
 
     def set_headings(self, found: Mapping[str, Heading], current: str | None) -> None:
         self.cards = [
@@ -400,12 +449,13 @@ class SharedSetup(Static):
 
     def render(self) -> Any:
         if not self.unfolded:
-            text = RichText("▸ shared setup: ", style="bold")
-            text.append(folded(self.code, 60))
-            text.append("   (z or click: unfold)", style="dim")
+            text = RichText("▸ setup: ", style="bold")
+            text.append(folded(self.code, 50))
+            text.append("  z unfolds", style="dim")
             return text
-        title = RichText("▾ shared setup, run before every variant (z or click: fold)")
-        code = syntax(self.code.source.rstrip(), self.app.current_theme.dark, wrap=True)
+        title = RichText("▾ setup, run before every variant", style="bold")
+        title.append("  z folds", style="dim")
+        code = syntax(self.code.source.rstrip(), self.app.current_theme.dark)
         return Group(title, code)
 
     def on_click(self) -> None:
@@ -434,14 +484,12 @@ class Comparison(Vertical):
         super().__init__(id="comparison")
         self.question = question
         self.results = results
-        self.columns = comparable_columns(results)
+        self.columns = comparable_columns(results) or plottable_columns(results)
         self.plottable = plottable_columns(results)
+        # The column on display, table and plot alike.
+        self.column = self.columns[0]
 
     def compose(self) -> ComposeResult:
-        options = [(RichText(one_line(c)), c) for c in self.columns]
-        with Horizontal(id="compare-bar"):
-            yield Label("Compare ", classes="compare-label")
-            yield Select(options, value=self.columns[0], allow_blank=False, id="plot-column")
         if len(self.results) > 1:
             # Values are never wrapped or cut: wider than the screen, the table scrolls.
             with HorizontalScroll(id="compare-scroll"):
@@ -451,16 +499,26 @@ class Comparison(Vertical):
 
     def on_mount(self) -> None:
         try:
-            self.draw(self.columns[0])
+            self.draw()
         except NoMatches:
             return  # taken down while being mounted: the learner moved on
 
-    @on(Select.Changed, "#plot-column")
-    def column_changed(self, event: Select.Changed) -> None:
-        if isinstance(event.value, str):
-            self.draw(event.value)
+    def next_column(self) -> str:
+        """Compare the next watch column (wrapping); its label."""
+        index = self.columns.index(self.column)
+        self.column = self.columns[(index + 1) % len(self.columns)]
+        self.draw()
+        return self.column
 
-    def draw(self, column: str) -> None:
+    def on_click(self) -> None:
+        self.next_column()
+
+    def hint(self) -> str:
+        count = len(self.columns)
+        return f"  c or click: next column ({self.columns.index(self.column) + 1}/{count})"
+
+    def draw(self) -> None:
+        column = self.column
         for static in self.query("#compare-table").results(Static):
             table, width = self.table(column)
             static.update(table)
@@ -477,6 +535,8 @@ class Comparison(Vertical):
         found = headings(self.question, self.results)
         title = RichText(one_line(column), style="bold")
         title.append(" in every variant, the right one first", style="not bold")
+        if len(self.columns) > 1:
+            title.append(self.hint(), style="dim")
         titles = [f"{one_line(v)} {found[v].mark}".strip() for v in comparison.variants]
         widths = comparison.widths(titles)
         table = Table(box=None, pad_edge=False)
@@ -528,7 +588,8 @@ class Comparison(Vertical):
         plt.ylim(low, high)
         if steps:
             plt.xticks(sorted(steps))
-        plt.title(one_line(column))
+        single = len(self.results) == 1 and len(self.columns) > 1
+        plt.title(one_line(column) + (self.hint() if single else ""))
         plt.xlabel("step")
         plot.refresh()
 
@@ -691,6 +752,8 @@ class LabPanel(Vertical):
             widgets.append(Comparison(question, results))
         await body.mount_all(widgets)
         await self.show_arrangement()
+        # The lab's keys ([ ], z, c) depend on what was just drawn.
+        self.screen.refresh_bindings()
 
     async def show_note(self, text: str, loading: bool = False) -> None:
         """A line in place of the tables: why there are none, or that they are on their way."""
@@ -705,6 +768,10 @@ class LabPanel(Vertical):
     def step_variant(self, delta: int) -> str | None:
         tables = self.tables()
         return tables.step(delta) if tables is not None else None
+
+    def comparison(self) -> Comparison | None:
+        found = self.query(Comparison)
+        return found.first() if found else None
 
     def has_setup(self) -> bool:
         return bool(self.query(SharedSetup))

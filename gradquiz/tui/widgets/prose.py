@@ -131,6 +131,13 @@ class Prose(Static):
     def render(self) -> RenderResult:
         return self.themed()
 
+    @staticmethod
+    def render_source(app: App[Any], source: str) -> Themed:
+        """Markdown source as a renderable, for a widget that draws more than the text."""
+        markdown = QuestionMarkdown(printable(source), hyperlinks=False)
+        markdown.code_theme = CODE_THEMES[app.current_theme.dark]
+        return Themed(markdown, theme_for(app))
+
     def themed(self) -> Themed:
         """The text in the current theme's colours: asked on every render, as a theme change
         re-renders every widget."""
