@@ -50,6 +50,14 @@ def serve(tmp_path: Path) -> Iterator[Serve]:
     """Starts `gradquiz serve` over the test pack; returns its address."""
     started: list[subprocess.Popen[bytes]] = []
 
+    # The learners press choices by number: the pack's choices keep their written order.
+    pack = tmp_path / "good.yaml"
+    written = (PACKS / "good.yaml").read_text(encoding="utf-8")
+    pack.write_text(
+        written.replace("    type: single\n", "    type: single\n    shuffle: false\n"),
+        encoding="utf-8",
+    )
+
     def start(*flags: str) -> str:
         port = free_port()
         server = subprocess.Popen(
@@ -59,7 +67,7 @@ def serve(tmp_path: Path) -> Iterator[Serve]:
                 "gradquiz",
                 "--no-bundled",
                 "--questions",
-                str(PACKS / "good.yaml"),
+                str(pack),
                 "serve",
                 "--port",
                 str(port),
