@@ -164,9 +164,12 @@ class QuizScreen(Screen[None]):
     async def show_current(self) -> None:
         """Draw the question the quiz is at (or why there is none)."""
         body = self.query_one("#body", VerticalScroll)
-        # A redraw of the question leaving must not reach into widgets being removed.
-        self.workers.cancel_group(self, "redraw")
-        self._view = None
+        leaving, self._view = self._view, None
+        if leaving is not None:
+            # A drawing under way finishes first, and none starts after: nothing mounts into
+            # widgets being removed.
+            async with leaving.drawing:
+                leaving.retired = True
         await body.remove_children()
         await body.mount(self.content())
         if self._view is not None and self._view.answered is not None:

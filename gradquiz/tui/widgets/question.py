@@ -79,6 +79,8 @@ class QuestionView(VerticalScroll):
         # The lab is drawn from several places (the runs coming back, the answer, trust):
         # one at a time, or one finds the panel another is still mounting.
         self.drawing = asyncio.Lock()
+        # Set, under that lock, by the screen taking the view down: nothing more is drawn.
+        self.retired = False
 
     def compose(self) -> ComposeResult:
         yield Static(self.where(), id="where")
@@ -342,16 +344,20 @@ class QuestionView(VerticalScroll):
     async def trust_given(self) -> None:
         """The pack is trusted now: drop the warning and show what runs."""
         self.trusted = True
-        await self.query("#untrusted").remove()
+        if not self.retired:
+            await self.query("#untrusted").remove()
         await self.runs_changed()
 
     async def runs_changed(self) -> None:
-        self.update_status()
+        if not self.retired:
+            self.update_status()
         await self.redraw()
 
     async def redraw(self) -> None:
         """The lab as the model has it now: shown once answered, else drawn out of sight."""
         async with self.drawing:
+            if self.retired:
+                return
             if self.answered is not None:
                 await self.show_lab()
             else:
