@@ -23,30 +23,32 @@ from typing import Any
 from gradquiz import display
 from gradquiz.format.model import REFERENCE, Question
 from gradquiz.grading import errors_equal, tolerance_of, values_equal, variant_correct
+from gradquiz.i18n import N_, _
 from gradquiz.lab.protocol import RunError, VariantResult
 
 Results = Mapping[str, VariantResult]
 
 
 class Pattern(StrEnum):
-    """A recognisable shape of a difference; the value is what the sentence calls it."""
+    """A recognisable shape of a difference; the value is what the sentence calls it (in
+    English: translated where the sentence is written)."""
 
-    GROWING = "the gap grows with the step"
-    NONE_VS_ZEROS = "None against zeros"
-    NONE_VS_VALUES = "None against values"
-    ZERO_VS_NONZERO = "zero against non-zero"
-    SIGN_FLIP = "a sign flip"
-    SCALED = "a constant factor"
-    ERROR = "one raises an error and the other does not"
-    OTHER_ERROR = "they raise different errors"
+    GROWING = N_("the gap grows with the step")
+    NONE_VS_ZEROS = N_("None against zeros")
+    NONE_VS_VALUES = N_("None against values")
+    ZERO_VS_NONZERO = N_("zero against non-zero")
+    SIGN_FLIP = N_("a sign flip")
+    SCALED = N_("a constant factor")
+    ERROR = N_("one raises an error and the other does not")
+    OTHER_ERROR = N_("they raise different errors")
 
 
 # What a pattern usually means when the column holds a gradient.
 GRADIENT_MEANING = {
-    Pattern.GROWING: "gradients piling up",
-    Pattern.NONE_VS_ZEROS: "set_to_none: cleared to None, or zeroed in place",
-    Pattern.NONE_VS_VALUES: "no gradient reached it: a cut graph, or no backward yet",
-    Pattern.ZERO_VS_NONZERO: "a cut graph: no_grad, detach",
+    Pattern.GROWING: N_("gradients piling up"),
+    Pattern.NONE_VS_ZEROS: N_("set_to_none: cleared to None, or zeroed in place"),
+    Pattern.NONE_VS_VALUES: N_("no gradient reached it: a cut graph, or no backward yet"),
+    Pattern.ZERO_VS_NONZERO: N_("a cut graph: no_grad, detach"),
 }
 
 
@@ -203,11 +205,11 @@ def _amount(value: float) -> str:
 
 
 def _label(pattern: Pattern, column: str, ratio: float | None) -> str:
-    text = str(pattern)
+    text = _(pattern)
     if pattern is Pattern.SCALED and ratio is not None:
-        text = f"{text}: {_amount(ratio)}× throughout"
+        text = _("{pattern}: {factor}× throughout").format(pattern=text, factor=_amount(ratio))
     if gradient_column(column) and pattern in GRADIENT_MEANING:
-        text += f" ({GRADIENT_MEANING[pattern]})"
+        text = _("{pattern} ({meaning})").format(pattern=text, meaning=_(GRADIENT_MEANING[pattern]))
     return text
 
 
@@ -221,8 +223,9 @@ class _Series:
 
 
 def _error_text(error: RunError) -> str:
-    where = "" if error.step is None else f" at step {error.step}"
-    return f"{error.type}{where}"
+    if error.step is None:
+        return error.type
+    return _("{error} at step {step}").format(error=error.type, step=error.step)
 
 
 def _compare(
@@ -232,7 +235,7 @@ def _compare(
     tolerance: float,
     *,
     one_trace: bool = False,
-    unshared: str = "",
+    unshared: Sequence[str] = (),
 ) -> Difference:
     """Compare cell by cell; `columns` pairs the subject's column with the one it is held to.
     `unshared` names the columns only one side watches."""
@@ -242,7 +245,7 @@ def _compare(
     differing: list[int] = []  # positions in `columns` that differ in the first row that does
     common = min(len(subject.rows), len(against.rows))
     for index in range(common):
-        (_, mine), (_, theirs) = subject.rows[index], against.rows[index]
+        (_step, mine), (_their_step, theirs) = subject.rows[index], against.rows[index]
         for position, (mine_column, their_column) in enumerate(columns):
             if mine_column not in mine or their_column not in theirs:
                 continue
@@ -273,7 +276,7 @@ def _compare(
     if not same_errors:
         one_only = subject.error is None or against.error is None
         patterns.append(Pattern.ERROR if one_only else Pattern.OTHER_ERROR)
-    sentence = _sentence(
+    clauses = _sentence(
         subject,
         against,
         cells=cells,
@@ -283,11 +286,10 @@ def _compare(
         ratio=ratio,
         tolerance=tolerance,
         one_trace=one_trace,
+        # Alike where both watch is not behaving alike: it "agrees", and what is missing is said.
+        alike=_("{a} agrees with {b}: {measured}") if unshared else None,
     )
-    if unshared:
-        # Alike where both watch is not behaving alike: say "agrees", and what is missing.
-        sentence = sentence.replace(" behaves like ", " agrees with ", 1)
-        sentence = f"{sentence[:-1]}; {unshared}."
+    sentence = _sentence_of([*clauses, *unshared])
     return Difference(
         subject.name, against.name, same, cells, largest, first_cell, tuple(patterns), sentence
     )
@@ -307,7 +309,9 @@ def _column_at(
     mine_column, their_column = columns
     pairs = [
         (mine[mine_column], theirs[their_column])
-        for (_, mine), (_, theirs) in zip(subject.rows[rows], against.rows[rows], strict=True)
+        for (_step, mine), (_their_step, theirs) in zip(
+            subject.rows[rows], against.rows[rows], strict=True
+        )
         if mine_column in mine and their_column in theirs
     ]
     pattern, ratio = _column_pattern(pairs, tolerance)
@@ -316,7 +320,7 @@ def _column_at(
 
 def _telling(column: _Column) -> int:
     """Lower tells more: a pattern in a gradient, then any pattern, then none."""
-    label, _, pattern, _ = column
+    label, _pairs, pattern, _ratio = column
     if pattern is None:
         return 2
     return 0 if gradient_column(label) else 1
@@ -333,38 +337,70 @@ def _sentence(
     ratio: float | None,
     tolerance: float,
     one_trace: bool,
-) -> str:
+    alike: str | None = None,
+) -> list[str]:
+    """The sentence's clauses (`_sentence_of` joins them); `alike` says how two traces that
+    agree are said to (`{a} behaves like {b}: {measured}` by default)."""
     a, b = subject.name, against.name
     errors = _errors_clause(subject, against)
     if first is not None:
         shown_a, shown_b = _shown(first.value, first.against)
-        where = "" if one_trace else f", in {first.column}"
-        text = (
-            f"{a} differs from {b} first at step {first.step}{where}: {shown_a} against {shown_b}"
-        )
+        facts = {"a": a, "b": b, "step": first.step, "value": shown_a, "other": shown_b}
+        if one_trace:
+            text = _("{a} differs from {b} first at step {step}: {value} against {other}")
+        else:
+            text = _(
+                "{a} differs from {b} first at step {step}, in {column}: {value} against {other}"
+            )
+            facts["column"] = first.column
         labels = [_label(p, first.column, ratio) for p in patterns if p not in _ERROR_PATTERNS]
-        text += "".join(f"; {label}" for label in labels)
-        return text + (f"; then {errors}." if errors else ".")
-    agreeing = {0: "", 1: "; the cell before agrees"}.get(
-        cells, f"; all {cells} cells before agree"
-    )
+        then = [_("then {errors}").format(errors=errors)] if errors else []
+        return [text.format(**facts), *labels, *then]
+    if cells == 0:
+        agreeing = []
+    elif cells == 1:
+        agreeing = [_("the cell before agrees")]
+    else:
+        agreeing = [_("all {cells} cells before agree").format(cells=cells)]
     if errors:
-        return f"{errors}{agreeing}."
+        return [errors, *agreeing]
     rows, other_rows = len(subject.rows), len(against.rows)
     if rows != other_rows:
-        return (
-            f"{a} has {display.plural(rows, '{n} row', '{n} rows')} and {b} {other_rows}{agreeing}."
+        counted = display.plural(
+            rows,
+            "{a} has {n} row and {b} {other}",
+            "{a} has {n} rows and {b} {other}",
+            a=a,
+            b=b,
+            other=other_rows,
         )
-    both = "" if subject.error is None else f"both raise {_error_text(subject.error)}"
+        return [counted, *agreeing]
+    both = (
+        ""
+        if subject.error is None
+        else _("both raise {error}").format(error=_error_text(subject.error))
+    )
+    alike = alike or _("{a} behaves like {b}: {measured}")
     if cells == 0:
-        return f"{a} behaves like {b}: {both or 'no cells to compare'}."
+        return [alike.format(a=a, b=b, measured=both or _("no cells to compare"))]
     if largest is None:
-        measured = f"the same value in all {display.plural(cells, '{n} cell', '{n} cells')}"
+        measured = _("the same value in all {cells}").format(
+            cells=display.plural(cells, "{n} cell", "{n} cells")
+        )
     else:
-        within = f" (within the tolerance {tolerance:g})" if largest > 0 else ""
         over = display.plural(cells, "{n} cell", "{n} cells")
-        measured = f"max |Δ| = {_amount(largest)} over {over}{within}"
-    return f"{a} behaves like {b}: {measured}" + (f"; {both}." if both else ".")
+        if largest > 0:
+            measured = _("max |Δ| = {delta} over {cells} (within the tolerance {tolerance:g})")
+        else:
+            measured = _("max |Δ| = {delta} over {cells}")
+        measured = measured.format(delta=_amount(largest), cells=over, tolerance=tolerance)
+    return [alike.format(a=a, b=b, measured=measured), *([both] if both else [])]
+
+
+def _sentence_of(clauses: Sequence[str]) -> str:
+    """Clauses joined into one sentence: `A differs …; then B raises …`."""
+    # TRANSLATORS: how the clauses of a sentence about two runs are joined, and its end.
+    return _("; ").join(clauses) + _(".")
 
 
 _ERROR_PATTERNS = (Pattern.ERROR, Pattern.OTHER_ERROR)
@@ -377,12 +413,18 @@ def _errors_clause(subject: _Series, against: _Series) -> str:
         return ""
     if mine is not None and theirs is not None:
         if (mine.type, mine.step) == (theirs.type, theirs.step):
-            return f"both raise {_error_text(mine)}, with different messages"
-        return f"{subject.name} raises {_error_text(mine)}, {against.name} {_error_text(theirs)}"
+            return _("both raise {error}, with different messages").format(error=_error_text(mine))
+        return _("{a} raises {error}, {b} {other}").format(
+            a=subject.name, error=_error_text(mine), b=against.name, other=_error_text(theirs)
+        )
     if mine is not None:
-        return f"{subject.name} raises {_error_text(mine)} and {against.name} does not"
+        return _("{a} raises {error} and {b} does not").format(
+            a=subject.name, error=_error_text(mine), b=against.name
+        )
     assert theirs is not None
-    return f"{against.name} raises {_error_text(theirs)} and {subject.name} does not"
+    return _("{a} raises {error} and {b} does not").format(
+        a=against.name, error=_error_text(theirs), b=subject.name
+    )
 
 
 def _series(result: VariantResult, name: str) -> _Series:
@@ -392,11 +434,11 @@ def _series(result: VariantResult, name: str) -> _Series:
 def compare(result: VariantResult, against: VariantResult, tolerance: float) -> Difference:
     """How one variant's trace compares with another's, over the columns both watch."""
     columns = [(c, c) for c in against.columns if c in result.columns]
-    unshared = "; ".join(
-        f"only {one.variant} watches {', '.join(extra)}"
+    unshared = [
+        _("only {variant} watches {columns}").format(variant=one.variant, columns=", ".join(extra))
         for one, other in ((result, against), (against, result))
         if (extra := [c for c in one.columns if c not in other.columns])
-    )
+    ]
     return _compare(
         _series(result, result.variant),
         _series(against, against.variant),
@@ -459,7 +501,7 @@ def same_claims(question: Question) -> list[tuple[str, str]]:
     experiment = question.experiment
     if experiment is None or experiment.watch is None or question.has_choice_variants:
         return []
-    labels = [label for label, _ in experiment.watch]
+    labels = [label for label, _expression in experiment.watch]
     expr = question.verify.expr.source if question.verify and question.verify.expr else ""
     pairs: list[tuple[str, str]] = []
     for match in _EQUAL_ROWS.finditer(expr):
