@@ -535,76 +535,103 @@ def explain(question: Question, results: Results) -> dict[str, list[Difference]]
     return explained
 
 
-# PyTorch's message (a fragment of it) and what it means, in the words of the lessons.
+# PyTorch's message (a fragment of it) and what it means, in the words of the lessons (marked:
+# translated by `gloss`).
 GLOSSES: tuple[tuple[str, str], ...] = (
     (
         "backward through the graph a second time",
-        "The first backward() freed the graph's saved values; a second backward through the "
-        "same graph needs retain_graph=True on the first, or a fresh forward pass.",
+        N_(
+            "The first backward() freed the graph's saved values; a second backward through the "
+            "same graph needs retain_graph=True on the first, or a fresh forward pass."
+        ),
     ),
     (
         "modified by an inplace operation",
-        "A value that backward() needs was changed in place after the forward pass saved it; "
-        "its version counter moved on. Compute a new tensor instead of writing into it.",
+        N_(
+            "A value that backward() needs was changed in place after the forward pass saved it; "
+            "its version counter moved on. Compute a new tensor instead of writing into it."
+        ),
     ),
     (
         "a leaf Variable that requires grad",
-        "An in-place change to a parameter (a leaf that requires grad) would not be recorded; "
-        "do the update inside torch.no_grad().",
+        N_(
+            "An in-place change to a parameter (a leaf that requires grad) would not be recorded; "
+            "do the update inside torch.no_grad()."
+        ),
     ),
     (
         "a view of a leaf Variable that requires grad",
-        "Writing into a slice of a leaf that requires grad is an in-place change autograd "
-        "cannot record; clone it first, or do it inside torch.no_grad().",
+        N_(
+            "Writing into a slice of a leaf that requires grad is an in-place change autograd "
+            "cannot record; clone it first, or do it inside torch.no_grad()."
+        ),
     ),
     (
         "does not require grad and does not have a grad_fn",
-        "backward() was called on a tensor that no recorded operation produced: nothing it was "
-        "computed from requires grad, or it was computed under no_grad or after detach().",
+        N_(
+            "backward() was called on a tensor that no recorded operation produced: nothing it was "
+            "computed from requires grad, or it was computed under no_grad or after detach()."
+        ),
     ),
     (
         "grad can be implicitly created only for scalar outputs",
-        "backward() without an argument needs a single number; reduce with .sum() or .mean(), "
-        "or pass a gradient of the tensor's shape.",
+        N_(
+            "backward() without an argument needs a single number; reduce with .sum() or .mean(), "
+            "or pass a gradient of the tensor's shape."
+        ),
     ),
     (
         "can only change requires_grad flags of leaf variables",
-        "Only a tensor you created can be switched to requires_grad; a computed one takes its "
-        "flag from its inputs (use .detach() for a copy outside the graph).",
+        N_(
+            "Only a tensor you created can be switched to requires_grad; a computed one takes its "
+            "flag from its inputs (use .detach() for a copy outside the graph)."
+        ),
     ),
     (
         "Inference tensors cannot be saved for backward",
-        "Tensors made under torch.inference_mode() can never join a graph; use no_grad(), or "
-        "clone() the tensor.",
+        N_(
+            "Tensors made under torch.inference_mode() can never join a graph; use no_grad(), or "
+            "clone() the tensor."
+        ),
     ),
     (
         "appears to not have been used in the graph",
-        "One of the inputs asked for is not connected to the output; no gradient can reach it "
-        "(allow_unused=True returns None for it).",
+        N_(
+            "One of the inputs asked for is not connected to the output; no gradient can reach it "
+            "(allow_unused=True returns None for it)."
+        ),
     ),
     (
         "One of the differentiated Tensors does not require grad",
-        "autograd.grad was asked for the gradient of a tensor that does not require grad.",
+        N_("autograd.grad was asked for the gradient of a tensor that does not require grad."),
     ),
     (
         "Expected more than 1 value per channel when training",
-        "BatchNorm in training mode needs more than one value per channel to compute a "
-        "variance; use a bigger batch or call model.eval().",
+        N_(
+            "BatchNorm in training mode needs more than one value per channel to compute a "
+            "variance; use a bigger batch or call model.eval()."
+        ),
     ),
     (
         "Expected to have finished reduction in the prior iteration",
-        "DDP waited for the gradient of a parameter the loss never used; pass "
-        "find_unused_parameters=True, or use every parameter.",
+        N_(
+            "DDP waited for the gradient of a parameter the loss never used; pass "
+            "find_unused_parameters=True, or use every parameter."
+        ),
     ),
     (
         "and 'NoneType'",
-        "A value was None where a number or tensor was expected: often a .grad that no "
-        "backward() has filled yet.",
+        N_(
+            "A value was None where a number or tensor was expected: often a .grad that no "
+            "backward() has filled yet."
+        ),
     ),
     (
         "shapes cannot be multiplied",
-        "The tensor reaching a Linear layer has a different number of features than the layer "
-        "expects.",
+        N_(
+            "The tensor reaching a Linear layer has a different number of features than the layer "
+            "expects."
+        ),
     ),
 )
 
@@ -614,7 +641,7 @@ def gloss(error: RunError) -> str | None:
     message = f"{error.type}: {error.message}"
     # The view-of-a-leaf message contains the leaf one: the longer fragment is the better fit.
     matched = [(len(fragment), meaning) for fragment, meaning in GLOSSES if fragment in message]
-    return max(matched)[1] if matched else None
+    return _(max(matched)[1]) if matched else None
 
 
 def differing_cells(
