@@ -145,5 +145,5 @@ def open_playground(app: GradquizApp, question: Question | None) -> None:
     else:
         experiment, source = playground.EXAMPLE, None
         if question is not None and question.experiment is not None:
-            app.notify("The pack is not trusted: the playground starts from a small example.")
+            app.notify(_("The pack is not trusted: the playground starts from a small example."))
     app.push_screen(PlaygroundScreen(app.lab, experiment, source))

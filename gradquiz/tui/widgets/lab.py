@@ -109,12 +109,12 @@ def code_text(code: VariantCode | None) -> str:
         return ""
     parts = []
     if code.setup is not None:
-        parts.append("# its setup\n" + code.setup.source.rstrip())
-    label = "# each step" if code.steps > 1 else "# the code"
+        parts.append(_("# its setup") + "\n" + code.setup.source.rstrip())
+    label = _("# each step") if code.steps > 1 else _("# the code")
     parts.append(f"{label}{f' (x{code.steps})' if code.steps > 1 else ''}\n{code.step.source}")
     if code.watch is not None:
         lines = "\n".join(f"{one_line(label)!r}: {w.source.strip()}" for label, w in code.watch)
-        parts.append("# watch\n" + lines)
+        parts.append(_("# watch") + "\n" + lines)
     return "\n".join(p.rstrip() for p in parts)
 
 
