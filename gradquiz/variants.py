@@ -196,7 +196,10 @@ def folded(code: Code, width: int = 60) -> str:
     if len(first) > width:
         first = first[: width - 1] + "…"
     more = len(lines) - 1
-    return f"{first}  … (+{display.plural(more, '{n} line', '{n} lines')})" if more else first
+    if not more:
+        return first
+    # Outside the f-string: extraction does not look inside one.
+    return display.plural(more, "{first}  … (+{n} line)", "{first}  … (+{n} lines)", first=first)
 
 
 class SlotKind(StrEnum):

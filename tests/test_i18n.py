@@ -7,6 +7,7 @@ with the same placeholders, and the shipped .mo says what the .po says.
 
 from __future__ import annotations
 
+import ast
 import string
 import struct
 import sys
@@ -414,3 +415,19 @@ def test_difference_sentences_in_chinese() -> None:
     # Back in English, the same traces say what they said before.
     i18n.use("en")
     assert difference.compare(piled, cleared, 1e-6).sentence == english
+
+
+def test_no_marked_string_hides_in_an_f_string() -> None:
+    """Extraction does not read inside an f-string: a `_()` or `plural()` there would never
+    reach the catalogue, and would stay English."""
+    hidden = []
+    for path in sorted((ROOT / "gradquiz").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for fstring in (n for n in ast.walk(tree) if isinstance(n, ast.JoinedStr)):
+            for call in (n for n in ast.walk(fstring) if isinstance(n, ast.Call)):
+                func = call.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                marks = call.args and isinstance(call.args[0], ast.Constant | ast.JoinedStr)
+                if name in ("_", "N_", "ngettext", "plural") and marks:
+                    hidden.append(f"{path.relative_to(ROOT)}:{call.lineno}")
+    assert hidden == []
