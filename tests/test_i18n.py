@@ -427,7 +427,7 @@ def test_no_marked_string_hides_in_an_f_string() -> None:
             for call in (n for n in ast.walk(fstring) if isinstance(n, ast.Call)):
                 func = call.func
                 name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-                marks = call.args and isinstance(call.args[0], ast.Constant | ast.JoinedStr)
+                marks = any(isinstance(a, ast.Constant | ast.JoinedStr) for a in call.args)
                 if name in ("_", "N_", "ngettext", "plural") and marks:
                     hidden.append(f"{path.relative_to(ROOT)}:{call.lineno}")
     assert hidden == []
