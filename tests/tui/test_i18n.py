@@ -126,7 +126,7 @@ SHOWN_BY = {
     "title",
     "xlabel",
 }
-# Keyword arguments that are shown; the others (id, classes, key, style…) are not.
+# Keyword arguments that are shown, in any call; the others (id, classes, key, style…) are not.
 SHOWN_KEYWORDS = {"title", "description", "tooltip", "placeholder", "help", "message"}
 
 
@@ -152,12 +152,14 @@ def unmarked(source: str, file: str = "<test>") -> list[str]:
     """`file:line` of each string literal with words handed straight to a call that shows it."""
     found: list[tuple[int, str]] = []
     for call in ast.walk(ast.parse(source)):
-        if not isinstance(call, ast.Call) or name_of(call) not in SHOWN_BY:
+        if not isinstance(call, ast.Call):
             continue
-        shown = list(call.args)
+        # Shown keywords are shown whatever the call (an Input's placeholder, a hit's help).
+        shown = [k.value for k in call.keywords if k.arg in SHOWN_KEYWORDS]
         if name_of(call) == "Binding":
-            shown = call.args[2:3]  # key and action are for machines; the description is read
-        shown += [k.value for k in call.keywords if k.arg in SHOWN_KEYWORDS]
+            shown += call.args[2:3]  # key and action are for machines; the description is read
+        elif name_of(call) in SHOWN_BY:
+            shown += call.args
         for argument in shown:
             if words(argument):
                 found.append(
@@ -181,6 +183,7 @@ yield Static(f"Step {n}", id="step")
 yield Static(id="empty")
 Binding("n", "next", "Next", tooltip="the next one")
 Binding("n", "next", N_("Next"), tooltip=N_("the next one"))
+yield Input(placeholder="a number", id="n")
 table.add_column("step", key="step")
 text.append(" ≠")
 """
@@ -189,5 +192,6 @@ text.append(" ≠")
         "<test>:3: f'Step {n}'",
         "<test>:5: 'Next'",
         "<test>:5: 'the next one'",
-        "<test>:7: 'step'",
+        "<test>:7: 'a number'",
+        "<test>:8: 'step'",
     ]

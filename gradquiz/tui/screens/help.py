@@ -48,8 +48,11 @@ def key_table() -> Table:
             keys = keys.replace("left_square_bracket", "[").replace("right_square_bracket", "]")
             # Marked with N_ where declared (before the language is chosen): translated here.
             description = _(binding.description)
-            said = f"{description}: {_(binding.tooltip)}" if binding.tooltip else None
-            table.add_row(keys, said or description, where)
+            if binding.tooltip:
+                description = _("{description}: {tooltip}").format(
+                    description=description, tooltip=_(binding.tooltip)
+                )
+            table.add_row(keys, description, where)
     table.add_row(
         "ctrl+p", _("command palette: jump to a question by title, drill, stats…"), _("anywhere")
     )

@@ -104,7 +104,7 @@ class SaveDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label(_("Save as question: the new file's path (Enter saves, Esc cancels)"))
-            yield Input(placeholder="my-question.yaml", id="save-path")
+            yield Input(placeholder=_("my-question.yaml"), id="save-path")
 
     @on(Input.Submitted, "#save-path")
     def submitted(self, event: Input.Submitted) -> None:

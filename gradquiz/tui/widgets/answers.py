@@ -185,7 +185,7 @@ class NumericAnswer(Vertical):
         super().__init__(id="answer")
 
     def compose(self) -> ComposeResult:
-        yield NumberInput(placeholder="a number, e.g. -1.17, 1e-3 or 200", id="number")
+        yield NumberInput(placeholder=_("a number, e.g. -1.17, 1e-3 or 200"), id="number")
 
     def response(self) -> Response:
         return parse_number(self.query_one(Input).value)
