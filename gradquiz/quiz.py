@@ -263,7 +263,9 @@ class Quiz:
         drill = self.drill
         ids = [q.id for q in drill.questions] if drill is not None else []
         if question.id in ids:
-            return f"drill {ids.index(question.id) + 1}/{len(ids)} · {bank}"
+            return _("drill {index}/{count} · {bank}").format(
+                index=ids.index(question.id) + 1, count=len(ids), bank=bank
+            )
         return bank
 
     def bank_grew(self, bank: Sequence[Question]) -> None:
