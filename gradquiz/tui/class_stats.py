@@ -71,10 +71,13 @@ class ClassStatsScreen(Screen[None]):
         Binding("r", "refresh_class", N_("Read again"), id="class.refresh"),
     ]
 
-    def __init__(self, directory: Path, questions: Sequence[Question]) -> None:
+    def __init__(
+        self, directory: Path, questions: Sequence[Question], language: str | None = None
+    ) -> None:
         super().__init__()
         self.directory = directory
         self.questions = questions
+        self.language = language
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -94,7 +97,7 @@ class ClassStatsScreen(Screen[None]):
         self.set_interval(REFRESH_SECONDS, self.action_refresh_class)
 
     def action_refresh_class(self) -> None:
-        document = class_stats(self.directory, self.questions)
+        document = class_stats(self.directory, self.questions, self.language)
         summary = _(
             "{directory}: {learners} · {answered} answers · {correct} correct ({accuracy})"
         ).format(
@@ -123,10 +126,13 @@ class ClassStatsApp(App[None]):
         Binding("ctrl+q,q", "quit", N_("Quit"), id="quit", priority=True),
     ]
 
-    def __init__(self, directory: Path, questions: Sequence[Question]) -> None:
+    def __init__(
+        self, directory: Path, questions: Sequence[Question], language: str | None = None
+    ) -> None:
         super().__init__()
         self.directory = directory
         self.questions = questions
+        self.language = language
 
     def on_mount(self) -> None:
-        self.push_screen(ClassStatsScreen(self.directory, self.questions))
+        self.push_screen(ClassStatsScreen(self.directory, self.questions, self.language))
