@@ -60,7 +60,7 @@ async def test_the_app_speaks_chinese(make_app: MakeApp) -> None:
         await pilot.press("2", "enter")
         await settle(pilot)
         verdict = text_of(app, "#verdict")
-        assert verdict.startswith("✗ 不太对。") and "答案是 A。" in verdict, verdict
+        assert verdict.startswith("✗ 不太对。答案是 A。"), verdict
         about = " ".join(shown(card.render()) for card in app.screen.query(VariantAbout))
         assert "B 与 A 首次不同在第 2 步的 w.grad：" in about, about
         assert "A ✓ zero the gradient first · 基准" in about

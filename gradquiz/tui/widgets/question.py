@@ -294,7 +294,8 @@ class QuestionView(VerticalScroll):
         if verdict is None:
             return ""
         mark = _("✓ Right.") if verdict.correct else _("✗ Not quite.")
-        text = f"{mark} {verdict.detail}"
+        # TRANSLATORS: the verdict: "✓ Right." or "✗ Not quite.", then why.
+        text = _("{mark} {detail}").format(mark=mark, detail=verdict.detail)
         comes_back = self.quiz.next_review(self.question.id, datetime.now(UTC))
         if comes_back is None:
             return text
