@@ -205,7 +205,11 @@ class ExperimentScreen(Screen[Experiment]):
         result = message.result
         error_style = Style.parse(f"bold {self.app.theme_variables['error']}")
         trace_table(self.query_one("#edit-table", DataTable), result, error_style)
-        sentences = [f"{said} {d.sentence}" for said, d in self.differences(result)]
+        sentences = [
+            # TRANSLATORS: "Against the original:" and the sentence saying how the run differs.
+            _("{against} {sentence}").format(against=said, sentence=d.sentence)
+            for said, d in self.differences(result)
+        ]
         self.query_one("#edit-differences", Static).update(
             RichText(printable("\n".join(sentences)))
         )
