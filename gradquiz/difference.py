@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from gradquiz import display
-from gradquiz.format.model import REFERENCE, Question
+from gradquiz.format.model import REFERENCE, YOURS, Question
 from gradquiz.grading import errors_equal, tolerance_of, values_equal, variant_correct
 from gradquiz.i18n import N_, _
 from gradquiz.lab.protocol import RunError, VariantResult
@@ -215,11 +215,27 @@ def _label(pattern: Pattern, column: str, ratio: float | None) -> str:
 
 @dataclass(frozen=True)
 class _Series:
-    """One side of a comparison: its rows as (step, {column: value}), and its error."""
+    """One side of a comparison: its rows as (step, {column: value}), and its error; `said`
+    is how sentences call it when that is not its name."""
 
     name: str
     rows: list[tuple[int, Mapping[str, Any]]]
     error: RunError | None
+    said: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.said or self.name
+
+
+# The variants an order question adds, as a learner reads them (their ids stay as they are).
+VARIANT_NAMES = {REFERENCE: N_("reference"), YOURS: N_("yours")}
+
+
+def variant_name(variant: str) -> str:
+    """A variant as sentences and headings call it: its id, or the words for an order's own."""
+    name = VARIANT_NAMES.get(variant)
+    return _(name) if name is not None else variant
 
 
 def _error_text(error: RunError) -> str:
@@ -341,7 +357,7 @@ def _sentence(
 ) -> list[str]:
     """The sentence's clauses (`_sentence_of` joins them); `alike` says how two traces that
     agree are said to (`{a} behaves like {b}: {measured}` by default)."""
-    a, b = subject.name, against.name
+    a, b = subject.label, against.label
     errors = _errors_clause(subject, against)
     if first is not None:
         shown_a, shown_b = _shown(first.value, first.against)
@@ -415,33 +431,35 @@ def _errors_clause(subject: _Series, against: _Series) -> str:
         if (mine.type, mine.step) == (theirs.type, theirs.step):
             return _("both raise {error}, with different messages").format(error=_error_text(mine))
         return _("{a} raises {error}, {b} {other}").format(
-            a=subject.name, error=_error_text(mine), b=against.name, other=_error_text(theirs)
+            a=subject.label, error=_error_text(mine), b=against.label, other=_error_text(theirs)
         )
     if mine is not None:
         return _("{a} raises {error} and {b} does not").format(
-            a=subject.name, error=_error_text(mine), b=against.name
+            a=subject.label, error=_error_text(mine), b=against.label
         )
     assert theirs is not None
     return _("{a} raises {error} and {b} does not").format(
-        a=against.name, error=_error_text(theirs), b=subject.name
+        a=against.label, error=_error_text(theirs), b=subject.label
     )
 
 
-def _series(result: VariantResult, name: str) -> _Series:
-    return _Series(name, [(row.step, row.values) for row in result.rows], result.error)
+def _series(result: VariantResult, name: str, said: str | None = None) -> _Series:
+    return _Series(name, [(row.step, row.values) for row in result.rows], result.error, said)
 
 
 def compare(result: VariantResult, against: VariantResult, tolerance: float) -> Difference:
     """How one variant's trace compares with another's, over the columns both watch."""
     columns = [(c, c) for c in against.columns if c in result.columns]
     unshared = [
-        _("only {variant} watches {columns}").format(variant=one.variant, columns=", ".join(extra))
+        _("only {variant} watches {columns}").format(
+            variant=variant_name(one.variant), columns=", ".join(extra)
+        )
         for one, other in ((result, against), (against, result))
         if (extra := [c for c in one.columns if c not in other.columns])
     ]
     return _compare(
-        _series(result, result.variant),
-        _series(against, against.variant),
+        _series(result, result.variant, variant_name(result.variant)),
+        _series(against, against.variant, variant_name(against.variant)),
         columns,
         tolerance,
         unshared=unshared,

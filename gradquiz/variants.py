@@ -15,7 +15,14 @@ from typing import Any
 from rich.cells import cell_len
 
 from gradquiz import display
-from gradquiz.difference import Difference, differing_cells, explain, gloss, reference_variant
+from gradquiz.difference import (
+    Difference,
+    differing_cells,
+    explain,
+    gloss,
+    reference_variant,
+    variant_name,
+)
 from gradquiz.format.model import REFERENCE, YOURS, Code, Question
 from gradquiz.grading import Response, tolerance_of, values_equal, variant_correct
 from gradquiz.i18n import N_, _
@@ -45,7 +52,7 @@ class Heading:
 
     def line(self) -> str:
         """The heading on one line, safe for a terminal: `B ✓ zero_grad at the top · your pick`."""
-        parts = [display.one_line(self.variant)]
+        parts = [display.one_line(variant_name(self.variant))]
         if self.mark:
             parts.append(self.mark)
         if self.text:

@@ -406,7 +406,7 @@ def test_difference_sentences_in_chinese() -> None:
         "A 与 A 表现相同：4 个单元格中最大 |Δ| = 0。"
     )
     assert difference.compare(mine, theirs, 1e-6).sentence == (
-        "yours 与 B 一致：1 个单元格中最大 |Δ| = 0；只有 yours 观察 extra。"
+        "你的 与 B 一致：1 个单元格中最大 |Δ| = 0；只有 你的 观察 extra。"
     )
     assert difference.gloss(error) == (
         "第一次 backward() 已释放计算图保存的值；要对同一个图再做一次 backward，"

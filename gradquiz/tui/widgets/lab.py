@@ -39,6 +39,7 @@ from textual.widgets import (
 from textual_plotext import PlotextPlot
 
 from gradquiz import display
+from gradquiz.difference import variant_name
 from gradquiz.display import one_line, printable
 from gradquiz.format.model import Code, Question
 from gradquiz.grading import Response, variant_correct
@@ -373,7 +374,7 @@ class VariantTables(Vertical):
         with TabbedContent(id="variant-tabs", initial=self.tab_id(self.current)):
             for card in self.cards:
                 heading = card.heading
-                title = f"{one_line(heading.variant)} {heading.mark}".strip()
+                title = f"{one_line(variant_name(heading.variant))} {heading.mark}".strip()
                 with TabPane(escape(title), id=self.tab_id(heading.variant)):
                     # A tab's card is built when the tab is first shown: six cards cost
                     # six times the styling and layout of the one on display.
@@ -542,7 +543,9 @@ class Comparison(Vertical):
         title.append(_(" in every variant, the right one first"), style="not bold")
         if len(self.columns) > 1:
             title.append(self.hint(), style="dim")
-        titles = [f"{one_line(v)} {found[v].mark}".strip() for v in comparison.variants]
+        titles = [
+            f"{one_line(variant_name(v))} {found[v].mark}".strip() for v in comparison.variants
+        ]
         widths = comparison.widths(titles)
         table = Table(box=None, pad_edge=False)
         for name, width in zip([_("step"), *titles], widths, strict=True):
