@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from gradquiz.display import flatten, number
+from gradquiz.display import flatten, number, plural
 from gradquiz.format.model import Blank, Question
 from gradquiz.format.problems import Problem
+from gradquiz.i18n import _
 from gradquiz.lab.protocol import Row, RunError, VariantResult
 
 # What a blank cell holds in the table a learner sees before answering.
@@ -113,13 +114,18 @@ def describe(verdicts: Sequence[CellVerdict]) -> str:
     """`2 of 3 cells right; row 3, w.grad: PyTorch has 4.000000`."""
     right = sum(v.correct for v in verdicts)
     wrong = [
-        f"{v.blank.label()}: PyTorch has "
-        + (number(v.expected) if isinstance(v.expected, float) else str(v.expected))
+        _("{cell}: PyTorch has {value}").format(
+            cell=v.blank.label(),
+            value=number(v.expected) if isinstance(v.expected, float) else str(v.expected),
+        )
         for v in verdicts
         if not v.correct
     ]
-    head = f"{right} of {len(verdicts)} {'cell' if len(verdicts) == 1 else 'cells'} right"
-    return "; ".join([head, *wrong]) + "."
+    head = plural(
+        len(verdicts), "{right} of {n} cell right", "{right} of {n} cells right", right=right
+    )
+    # TRANSLATORS: the parts of a trace verdict, joined, and the verdict's end.
+    return _("; ").join([head, *wrong]) + _(".")
 
 
 def blank_problems(question: Question, result: VariantResult) -> list[Problem]:
@@ -134,8 +140,10 @@ def blank_problems(question: Question, result: VariantResult) -> list[Problem]:
                 out.append(
                     Problem(
                         where,
-                        f"the run raises {truth} at row {blank.row}, which the blank does "
-                        f"not offer ({', '.join(blank.errors)}); add it to 'errors'",
+                        _(
+                            "the run raises {error} at row {row}, which the blank does not "
+                            "offer ({offered}); add it to 'errors'"
+                        ).format(error=truth, row=blank.row, offered=", ".join(blank.errors)),
                     )
                 )
             continue
@@ -147,19 +155,41 @@ def _missing(blank: Blank, result: VariantResult) -> str:
     rows = len(result.rows)
     if blank.raises:
         if result.error is None:
-            return f"blank at row {blank.row} says the run raises, but it does not"
-        return (
-            f"blank at row {blank.row} says the run raises there, but it raises after "
-            f"row {rows} (so at row {rows + 1})"
-        )
+            return _("blank at row {row} says the run raises, but it does not").format(
+                row=blank.row
+            )
+        return _(
+            "blank at row {row} says the run raises there, but it raises after row {rows} "
+            "(so at row {next})"
+        ).format(row=blank.row, rows=rows, next=rows + 1)
     if blank.row > rows:
-        stops = f"raises {result.error} after" if result.error else "has"
-        return f"blank at {blank.label()}: the run {stops} {rows} {'row' if rows == 1 else 'rows'}"
+        if result.error:
+            return plural(
+                rows,
+                "blank at {blank}: the run raises {error} after {n} row",
+                "blank at {blank}: the run raises {error} after {n} rows",
+                blank=blank.label(),
+                error=result.error,
+            )
+        return plural(
+            rows,
+            "blank at {blank}: the run has {n} row",
+            "blank at {blank}: the run has {n} rows",
+            blank=blank.label(),
+        )
     if blank.column is None or blank.column not in result.columns:
-        return f"blank at {blank.label()}: the table has no column {blank.column!r}"
+        return _("blank at {blank}: the table has no column {column!r}").format(
+            blank=blank.label(), column=blank.column
+        )
     value = result.rows[blank.row - 1].values.get(blank.column)
-    shown = repr(value) if not isinstance(value, list) else f"{len(flatten(value))} values"
-    return f"blank at {blank.label()} holds {shown}; a blank must hold one number"
+    shown = (
+        repr(value)
+        if not isinstance(value, list)
+        else plural(len(flatten(value)), "{n} value", "{n} values")
+    )
+    return _("blank at {blank} holds {shown}; a blank must hold one number").format(
+        blank=blank.label(), shown=shown
+    )
 
 
 def giveaways(question: Question, result: VariantResult) -> list[Problem]:
@@ -186,9 +216,10 @@ def giveaways(question: Question, result: VariantResult) -> list[Problem]:
                 out.append(
                     Problem(
                         question.where("blanks"),
-                        f"blank at {blank.label()} ({number(truth)}) is given away by row "
-                        f"{index}, {twin}, which shows the same number: blank that cell too, "
-                        "or choose another",
+                        _(
+                            "blank at {blank} ({value}) is given away by row {row}, {column}, "
+                            "which shows the same number: blank that cell too, or choose another"
+                        ).format(blank=blank.label(), value=number(truth), row=index, column=twin),
                         "warning",
                     )
                 )

@@ -21,32 +21,34 @@ from enum import StrEnum
 from typing import Any
 
 from gradquiz import display
-from gradquiz.format.model import REFERENCE, Question
+from gradquiz.format.model import REFERENCE, YOURS, Question
 from gradquiz.grading import errors_equal, tolerance_of, values_equal, variant_correct
+from gradquiz.i18n import N_, _
 from gradquiz.lab.protocol import RunError, VariantResult
 
 Results = Mapping[str, VariantResult]
 
 
 class Pattern(StrEnum):
-    """A recognisable shape of a difference; the value is what the sentence calls it."""
+    """A recognisable shape of a difference; the value is what the sentence calls it (in
+    English: translated where the sentence is written)."""
 
-    GROWING = "the gap grows with the step"
-    NONE_VS_ZEROS = "None against zeros"
-    NONE_VS_VALUES = "None against values"
-    ZERO_VS_NONZERO = "zero against non-zero"
-    SIGN_FLIP = "a sign flip"
-    SCALED = "a constant factor"
-    ERROR = "one raises an error and the other does not"
-    OTHER_ERROR = "they raise different errors"
+    GROWING = N_("the gap grows with the step")
+    NONE_VS_ZEROS = N_("None against zeros")
+    NONE_VS_VALUES = N_("None against values")
+    ZERO_VS_NONZERO = N_("zero against non-zero")
+    SIGN_FLIP = N_("a sign flip")
+    SCALED = N_("a constant factor")
+    ERROR = N_("one raises an error and the other does not")
+    OTHER_ERROR = N_("they raise different errors")
 
 
 # What a pattern usually means when the column holds a gradient.
 GRADIENT_MEANING = {
-    Pattern.GROWING: "gradients piling up",
-    Pattern.NONE_VS_ZEROS: "set_to_none: cleared to None, or zeroed in place",
-    Pattern.NONE_VS_VALUES: "no gradient reached it: a cut graph, or no backward yet",
-    Pattern.ZERO_VS_NONZERO: "a cut graph: no_grad, detach",
+    Pattern.GROWING: N_("gradients piling up"),
+    Pattern.NONE_VS_ZEROS: N_("set_to_none: cleared to None, or zeroed in place"),
+    Pattern.NONE_VS_VALUES: N_("no gradient reached it: a cut graph, or no backward yet"),
+    Pattern.ZERO_VS_NONZERO: N_("a cut graph: no_grad, detach"),
 }
 
 
@@ -203,26 +205,43 @@ def _amount(value: float) -> str:
 
 
 def _label(pattern: Pattern, column: str, ratio: float | None) -> str:
-    text = str(pattern)
+    text = _(pattern)
     if pattern is Pattern.SCALED and ratio is not None:
-        text = f"{text}: {_amount(ratio)}× throughout"
+        text = _("{pattern}: {factor}× throughout").format(pattern=text, factor=_amount(ratio))
     if gradient_column(column) and pattern in GRADIENT_MEANING:
-        text += f" ({GRADIENT_MEANING[pattern]})"
+        text = _("{pattern} ({meaning})").format(pattern=text, meaning=_(GRADIENT_MEANING[pattern]))
     return text
 
 
 @dataclass(frozen=True)
 class _Series:
-    """One side of a comparison: its rows as (step, {column: value}), and its error."""
+    """One side of a comparison: its rows as (step, {column: value}), and its error; `said`
+    is how sentences call it when that is not its name."""
 
     name: str
     rows: list[tuple[int, Mapping[str, Any]]]
     error: RunError | None
+    said: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.said or self.name
+
+
+# The variants an order question adds, as a learner reads them (their ids stay as they are).
+VARIANT_NAMES = {REFERENCE: N_("reference"), YOURS: N_("yours")}
+
+
+def variant_name(variant: str) -> str:
+    """A variant as sentences and headings call it: its id, or the words for an order's own."""
+    name = VARIANT_NAMES.get(variant)
+    return _(name) if name is not None else variant
 
 
 def _error_text(error: RunError) -> str:
-    where = "" if error.step is None else f" at step {error.step}"
-    return f"{error.type}{where}"
+    if error.step is None:
+        return error.type
+    return _("{error} at step {step}").format(error=error.type, step=error.step)
 
 
 def _compare(
@@ -232,7 +251,7 @@ def _compare(
     tolerance: float,
     *,
     one_trace: bool = False,
-    unshared: str = "",
+    unshared: Sequence[str] = (),
 ) -> Difference:
     """Compare cell by cell; `columns` pairs the subject's column with the one it is held to.
     `unshared` names the columns only one side watches."""
@@ -242,7 +261,7 @@ def _compare(
     differing: list[int] = []  # positions in `columns` that differ in the first row that does
     common = min(len(subject.rows), len(against.rows))
     for index in range(common):
-        (_, mine), (_, theirs) = subject.rows[index], against.rows[index]
+        (_step, mine), (_their_step, theirs) = subject.rows[index], against.rows[index]
         for position, (mine_column, their_column) in enumerate(columns):
             if mine_column not in mine or their_column not in theirs:
                 continue
@@ -273,7 +292,7 @@ def _compare(
     if not same_errors:
         one_only = subject.error is None or against.error is None
         patterns.append(Pattern.ERROR if one_only else Pattern.OTHER_ERROR)
-    sentence = _sentence(
+    clauses = _sentence(
         subject,
         against,
         cells=cells,
@@ -283,11 +302,10 @@ def _compare(
         ratio=ratio,
         tolerance=tolerance,
         one_trace=one_trace,
+        # Alike where both watch is not behaving alike: it "agrees", and what is missing is said.
+        alike=_("{a} agrees with {b}: {measured}") if unshared else None,
     )
-    if unshared:
-        # Alike where both watch is not behaving alike: say "agrees", and what is missing.
-        sentence = sentence.replace(" behaves like ", " agrees with ", 1)
-        sentence = f"{sentence[:-1]}; {unshared}."
+    sentence = _sentence_of([*clauses, *unshared])
     return Difference(
         subject.name, against.name, same, cells, largest, first_cell, tuple(patterns), sentence
     )
@@ -307,7 +325,9 @@ def _column_at(
     mine_column, their_column = columns
     pairs = [
         (mine[mine_column], theirs[their_column])
-        for (_, mine), (_, theirs) in zip(subject.rows[rows], against.rows[rows], strict=True)
+        for (_step, mine), (_their_step, theirs) in zip(
+            subject.rows[rows], against.rows[rows], strict=True
+        )
         if mine_column in mine and their_column in theirs
     ]
     pattern, ratio = _column_pattern(pairs, tolerance)
@@ -316,7 +336,7 @@ def _column_at(
 
 def _telling(column: _Column) -> int:
     """Lower tells more: a pattern in a gradient, then any pattern, then none."""
-    label, _, pattern, _ = column
+    label, _pairs, pattern, _ratio = column
     if pattern is None:
         return 2
     return 0 if gradient_column(label) else 1
@@ -333,38 +353,70 @@ def _sentence(
     ratio: float | None,
     tolerance: float,
     one_trace: bool,
-) -> str:
-    a, b = subject.name, against.name
+    alike: str | None = None,
+) -> list[str]:
+    """The sentence's clauses (`_sentence_of` joins them); `alike` says how two traces that
+    agree are said to (`{a} behaves like {b}: {measured}` by default)."""
+    a, b = subject.label, against.label
     errors = _errors_clause(subject, against)
     if first is not None:
         shown_a, shown_b = _shown(first.value, first.against)
-        where = "" if one_trace else f", in {first.column}"
-        text = (
-            f"{a} differs from {b} first at step {first.step}{where}: {shown_a} against {shown_b}"
-        )
+        facts = {"a": a, "b": b, "step": first.step, "value": shown_a, "other": shown_b}
+        if one_trace:
+            text = _("{a} differs from {b} first at step {step}: {value} against {other}")
+        else:
+            text = _(
+                "{a} differs from {b} first at step {step}, in {column}: {value} against {other}"
+            )
+            facts["column"] = first.column
         labels = [_label(p, first.column, ratio) for p in patterns if p not in _ERROR_PATTERNS]
-        text += "".join(f"; {label}" for label in labels)
-        return text + (f"; then {errors}." if errors else ".")
-    agreeing = {0: "", 1: "; the cell before agrees"}.get(
-        cells, f"; all {cells} cells before agree"
-    )
+        then = [_("then {errors}").format(errors=errors)] if errors else []
+        return [text.format(**facts), *labels, *then]
+    if cells == 0:
+        agreeing = []
+    elif cells == 1:
+        agreeing = [_("the cell before agrees")]
+    else:
+        agreeing = [_("all {cells} cells before agree").format(cells=cells)]
     if errors:
-        return f"{errors}{agreeing}."
+        return [errors, *agreeing]
     rows, other_rows = len(subject.rows), len(against.rows)
     if rows != other_rows:
-        return (
-            f"{a} has {display.plural(rows, '{n} row', '{n} rows')} and {b} {other_rows}{agreeing}."
+        counted = display.plural(
+            rows,
+            "{a} has {n} row and {b} {other}",
+            "{a} has {n} rows and {b} {other}",
+            a=a,
+            b=b,
+            other=other_rows,
         )
-    both = "" if subject.error is None else f"both raise {_error_text(subject.error)}"
+        return [counted, *agreeing]
+    both = (
+        ""
+        if subject.error is None
+        else _("both raise {error}").format(error=_error_text(subject.error))
+    )
+    alike = alike or _("{a} behaves like {b}: {measured}")
     if cells == 0:
-        return f"{a} behaves like {b}: {both or 'no cells to compare'}."
+        return [alike.format(a=a, b=b, measured=both or _("no cells to compare"))]
     if largest is None:
-        measured = f"the same value in all {display.plural(cells, '{n} cell', '{n} cells')}"
+        measured = _("the same value in all {cells}").format(
+            cells=display.plural(cells, "{n} cell", "{n} cells")
+        )
     else:
-        within = f" (within the tolerance {tolerance:g})" if largest > 0 else ""
         over = display.plural(cells, "{n} cell", "{n} cells")
-        measured = f"max |Δ| = {_amount(largest)} over {over}{within}"
-    return f"{a} behaves like {b}: {measured}" + (f"; {both}." if both else ".")
+        if largest > 0:
+            measured = _("max |Δ| = {delta} over {cells} (within the tolerance {tolerance:g})")
+        else:
+            measured = _("max |Δ| = {delta} over {cells}")
+        measured = measured.format(delta=_amount(largest), cells=over, tolerance=tolerance)
+    return [alike.format(a=a, b=b, measured=measured), *([both] if both else [])]
+
+
+def _sentence_of(clauses: Sequence[str]) -> str:
+    """Clauses joined into one sentence: `A differs …; then B raises …`."""
+    # TRANSLATORS: how the clauses of a sentence about two runs are joined, and its end.
+    return _("; ").join(clauses) + _(".")
 
 
 _ERROR_PATTERNS = (Pattern.ERROR, Pattern.OTHER_ERROR)
@@ -377,29 +429,37 @@ def _errors_clause(subject: _Series, against: _Series) -> str:
         return ""
     if mine is not None and theirs is not None:
         if (mine.type, mine.step) == (theirs.type, theirs.step):
-            return f"both raise {_error_text(mine)}, with different messages"
-        return f"{subject.name} raises {_error_text(mine)}, {against.name} {_error_text(theirs)}"
+            return _("both raise {error}, with different messages").format(error=_error_text(mine))
+        return _("{a} raises {error}, {b} {other}").format(
+            a=subject.label, error=_error_text(mine), b=against.label, other=_error_text(theirs)
+        )
     if mine is not None:
-        return f"{subject.name} raises {_error_text(mine)} and {against.name} does not"
+        return _("{a} raises {error} and {b} does not").format(
+            a=subject.label, error=_error_text(mine), b=against.label
+        )
     assert theirs is not None
-    return f"{against.name} raises {_error_text(theirs)} and {subject.name} does not"
+    return _("{a} raises {error} and {b} does not").format(
+        a=against.label, error=_error_text(theirs), b=subject.label
+    )
 
 
-def _series(result: VariantResult, name: str) -> _Series:
-    return _Series(name, [(row.step, row.values) for row in result.rows], result.error)
+def _series(result: VariantResult, name: str, said: str | None = None) -> _Series:
+    return _Series(name, [(row.step, row.values) for row in result.rows], result.error, said)
 
 
 def compare(result: VariantResult, against: VariantResult, tolerance: float) -> Difference:
     """How one variant's trace compares with another's, over the columns both watch."""
     columns = [(c, c) for c in against.columns if c in result.columns]
-    unshared = "; ".join(
-        f"only {one.variant} watches {', '.join(extra)}"
+    unshared = [
+        _("only {variant} watches {columns}").format(
+            variant=variant_name(one.variant), columns=", ".join(extra)
+        )
         for one, other in ((result, against), (against, result))
         if (extra := [c for c in one.columns if c not in other.columns])
-    )
+    ]
     return _compare(
-        _series(result, result.variant),
-        _series(against, against.variant),
+        _series(result, result.variant, variant_name(result.variant)),
+        _series(against, against.variant, variant_name(against.variant)),
         columns,
         tolerance,
         unshared=unshared,
@@ -459,7 +519,7 @@ def same_claims(question: Question) -> list[tuple[str, str]]:
     experiment = question.experiment
     if experiment is None or experiment.watch is None or question.has_choice_variants:
         return []
-    labels = [label for label, _ in experiment.watch]
+    labels = [label for label, _expression in experiment.watch]
     expr = question.verify.expr.source if question.verify and question.verify.expr else ""
     pairs: list[tuple[str, str]] = []
     for match in _EQUAL_ROWS.finditer(expr):
@@ -493,76 +553,103 @@ def explain(question: Question, results: Results) -> dict[str, list[Difference]]
     return explained
 
 
-# PyTorch's message (a fragment of it) and what it means, in the words of the lessons.
+# PyTorch's message (a fragment of it) and what it means, in the words of the lessons (marked:
+# translated by `gloss`).
 GLOSSES: tuple[tuple[str, str], ...] = (
     (
         "backward through the graph a second time",
-        "The first backward() freed the graph's saved values; a second backward through the "
-        "same graph needs retain_graph=True on the first, or a fresh forward pass.",
+        N_(
+            "The first backward() freed the graph's saved values; a second backward through the "
+            "same graph needs retain_graph=True on the first, or a fresh forward pass."
+        ),
     ),
     (
         "modified by an inplace operation",
-        "A value that backward() needs was changed in place after the forward pass saved it; "
-        "its version counter moved on. Compute a new tensor instead of writing into it.",
+        N_(
+            "A value that backward() needs was changed in place after the forward pass saved it; "
+            "its version counter moved on. Compute a new tensor instead of writing into it."
+        ),
     ),
     (
         "a leaf Variable that requires grad",
-        "An in-place change to a parameter (a leaf that requires grad) would not be recorded; "
-        "do the update inside torch.no_grad().",
+        N_(
+            "An in-place change to a parameter (a leaf that requires grad) would not be recorded; "
+            "do the update inside torch.no_grad()."
+        ),
     ),
     (
         "a view of a leaf Variable that requires grad",
-        "Writing into a slice of a leaf that requires grad is an in-place change autograd "
-        "cannot record; clone it first, or do it inside torch.no_grad().",
+        N_(
+            "Writing into a slice of a leaf that requires grad is an in-place change autograd "
+            "cannot record; clone it first, or do it inside torch.no_grad()."
+        ),
     ),
     (
         "does not require grad and does not have a grad_fn",
-        "backward() was called on a tensor that no recorded operation produced: nothing it was "
-        "computed from requires grad, or it was computed under no_grad or after detach().",
+        N_(
+            "backward() was called on a tensor that no recorded operation produced: nothing it was "
+            "computed from requires grad, or it was computed under no_grad or after detach()."
+        ),
     ),
     (
         "grad can be implicitly created only for scalar outputs",
-        "backward() without an argument needs a single number; reduce with .sum() or .mean(), "
-        "or pass a gradient of the tensor's shape.",
+        N_(
+            "backward() without an argument needs a single number; reduce with .sum() or .mean(), "
+            "or pass a gradient of the tensor's shape."
+        ),
     ),
     (
         "can only change requires_grad flags of leaf variables",
-        "Only a tensor you created can be switched to requires_grad; a computed one takes its "
-        "flag from its inputs (use .detach() for a copy outside the graph).",
+        N_(
+            "Only a tensor you created can be switched to requires_grad; a computed one takes its "
+            "flag from its inputs (use .detach() for a copy outside the graph)."
+        ),
     ),
     (
         "Inference tensors cannot be saved for backward",
-        "Tensors made under torch.inference_mode() can never join a graph; use no_grad(), or "
-        "clone() the tensor.",
+        N_(
+            "Tensors made under torch.inference_mode() can never join a graph; use no_grad(), or "
+            "clone() the tensor."
+        ),
     ),
     (
         "appears to not have been used in the graph",
-        "One of the inputs asked for is not connected to the output; no gradient can reach it "
-        "(allow_unused=True returns None for it).",
+        N_(
+            "One of the inputs asked for is not connected to the output; no gradient can reach it "
+            "(allow_unused=True returns None for it)."
+        ),
     ),
     (
         "One of the differentiated Tensors does not require grad",
-        "autograd.grad was asked for the gradient of a tensor that does not require grad.",
+        N_("autograd.grad was asked for the gradient of a tensor that does not require grad."),
     ),
     (
         "Expected more than 1 value per channel when training",
-        "BatchNorm in training mode needs more than one value per channel to compute a "
-        "variance; use a bigger batch or call model.eval().",
+        N_(
+            "BatchNorm in training mode needs more than one value per channel to compute a "
+            "variance; use a bigger batch or call model.eval()."
+        ),
     ),
     (
         "Expected to have finished reduction in the prior iteration",
-        "DDP waited for the gradient of a parameter the loss never used; pass "
-        "find_unused_parameters=True, or use every parameter.",
+        N_(
+            "DDP waited for the gradient of a parameter the loss never used; pass "
+            "find_unused_parameters=True, or use every parameter."
+        ),
     ),
     (
         "and 'NoneType'",
-        "A value was None where a number or tensor was expected: often a .grad that no "
-        "backward() has filled yet.",
+        N_(
+            "A value was None where a number or tensor was expected: often a .grad that no "
+            "backward() has filled yet."
+        ),
     ),
     (
         "shapes cannot be multiplied",
-        "The tensor reaching a Linear layer has a different number of features than the layer "
-        "expects.",
+        N_(
+            "The tensor reaching a Linear layer has a different number of features than the layer "
+            "expects."
+        ),
     ),
 )
 
@@ -572,7 +659,7 @@ def gloss(error: RunError) -> str | None:
     message = f"{error.type}: {error.message}"
     # The view-of-a-leaf message contains the leaf one: the longer fragment is the better fit.
     matched = [(len(fragment), meaning) for fragment, meaning in GLOSSES if fragment in message]
-    return max(matched)[1] if matched else None
+    return _(max(matched)[1]) if matched else None
 
 
 def differing_cells(

@@ -83,7 +83,8 @@ def stamp() -> str:
 def _(message: str) -> str:
     """`message` in the active language (as written when it has no translation)."""
     catalogue = _State.catalogue
-    return message if catalogue is None else catalogue.gettext(message)
+    # gettext("") is the catalogue's header: an empty text (a key without a description) stays so.
+    return message if catalogue is None or not message else catalogue.gettext(message)
 
 
 def ngettext(singular: str, plural: str, count: int) -> str:

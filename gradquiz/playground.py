@@ -16,6 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from gradquiz.format.model import YOURS, Question, Variant
+from gradquiz.i18n import N_, _
 from gradquiz.lab.protocol import Limits, RunError, Snippet, VariantRequest
 
 MAX_STEPS = 1000
@@ -29,10 +30,11 @@ _SETUP_FIRST_LINE = 100_001
 class Part(StrEnum):
     """The texts of an experiment, as the editor names them."""
 
-    SETUP = "setup"
-    CODE = "step code"
-    WATCH = "watch"
-    STEPS = "steps"
+    # Marked, and translated where shown (`_(part)`).
+    SETUP = N_("setup")
+    CODE = N_("step code")
+    WATCH = N_("watch")
+    STEPS = N_("steps")
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,9 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.part}, line {self.line}: {self.message}"
+        return _("{part}, line {line}: {problem}").format(
+            part=_(self.part), line=self.line, problem=self.message
+        )
 
 
 EXAMPLE = Experiment(
@@ -108,9 +112,11 @@ def parse_steps(text: str) -> int | Problem:
     try:
         steps = int(text.strip())
     except ValueError:
-        return Problem(Part.STEPS, 1, f"{text.strip()!r} is not a whole number")
+        return Problem(Part.STEPS, 1, _("{text!r} is not a whole number").format(text=text.strip()))
     if not 1 <= steps <= MAX_STEPS:
-        return Problem(Part.STEPS, 1, f"steps must be between 1 and {MAX_STEPS}")
+        return Problem(
+            Part.STEPS, 1, _("steps must be between 1 and {most}").format(most=MAX_STEPS)
+        )
     return steps
 
 
@@ -122,7 +128,7 @@ def parse_watch(text: str) -> list[tuple[str, str]] | Problem:
             continue
         label, colon, expr = line.partition(": ")
         if not colon or not label.strip() or not expr.strip():
-            return Problem(Part.WATCH, number, "write each watch as `label: expression`")
+            return Problem(Part.WATCH, number, _("write each watch as `label: expression`"))
         try:
             ast.parse(expr.strip(), mode="eval")
         except SyntaxError as exc:
@@ -173,7 +179,11 @@ def error_place(error: RunError) -> tuple[Part, int] | None:
 
 def yours_label(variant: str) -> str:
     """The edited run's name: "yours (from B)"; an edited arrangement is "yours (edited)"."""
-    return "yours (edited)" if variant == YOURS else f"yours (from {variant})"
+    return (
+        _("yours (edited)")
+        if variant == YOURS
+        else _("yours (from {variant})").format(variant=variant)
+    )
 
 
 _ID = re.compile(r"[^a-z0-9]+")

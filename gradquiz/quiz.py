@@ -16,9 +16,10 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING, Literal
 
-from gradquiz.display import one_line
+from gradquiz.display import one_line, plural
 from gradquiz.format.model import MAIN
 from gradquiz.format.params import draw_count, drawn, new_draw
+from gradquiz.i18n import _
 
 if TYPE_CHECKING:
     from gradquiz.format.model import Question
@@ -116,20 +117,30 @@ class DrillOver:
     next_due: datetime | None = None
 
     def __str__(self) -> str:
-        noun = "question" if self.questions == 1 else "questions"
-        return f"Drill over: {self.answered} of its {self.questions} {noun} answered."
+        return plural(
+            self.questions,
+            "Drill over: {answered} of its {n} question answered.",
+            "Drill over: {answered} of its {n} questions answered.",
+            answered=self.answered,
+        )
 
     def summary(self, now: datetime, language: str | None = None) -> str:
         """`Drill over: 3 of its 4 questions answered, 2 right. Review: … Next due in 2 days.`"""
         head = str(self)
         if self.answered:
-            head = f"{head[:-1]}, {self.right} right."
+            head = plural(
+                self.questions,
+                "Drill over: {answered} of its {n} question answered, {right} right.",
+                "Drill over: {answered} of its {n} questions answered, {right} right.",
+                answered=self.answered,
+                right=self.right,
+            )
         lines = [head]
         if self.to_review:
             titles = ", ".join(f"“{one_line(q.title.get(language))}”" for q in self.to_review)
-            lines.append(f"Review: {titles}.")
+            lines.append(_("Review: {titles}.").format(titles=titles))
         if self.next_due is not None:
-            lines.append(f"Next due {review_in(self.next_due - now)}.")
+            lines.append(_("Next due {when}.").format(when=review_in(self.next_due - now)))
         return " ".join(lines)
 
 
@@ -252,7 +263,9 @@ class Quiz:
         drill = self.drill
         ids = [q.id for q in drill.questions] if drill is not None else []
         if question.id in ids:
-            return f"drill {ids.index(question.id) + 1}/{len(ids)} · {bank}"
+            return _("drill {index}/{count} · {bank}").format(
+                index=ids.index(question.id) + 1, count=len(ids), bank=bank
+            )
         return bank
 
     def bank_grew(self, bank: Sequence[Question]) -> None:
@@ -472,12 +485,12 @@ class Quiz:
         """The answer `ctrl+z` takes back (the last given in this session), or why none can be:
         one being written waits for its write to end, so the store is never left half undone."""
         if not self.given:
-            return "Nothing to undo in this session."
+            return _("Nothing to undo in this session.")
         last = self.given[-1]
         if last in self.saving:
-            return "That answer is being saved; undo again in a moment."
+            return _("That answer is being saved; undo again in a moment.")
         if last.saved and last.review is None:
-            return "That answer was saved at exit and can no longer be undone."
+            return _("That answer was saved at exit and can no longer be undone.")
         return last
 
     def undo(self, answered: Answered) -> None:
@@ -528,16 +541,13 @@ def review_in(wait: timedelta) -> str:
     matters at that distance."""
     minutes = wait.total_seconds() / 60
     if minutes < 1:
-        return "in under a minute"
+        return _("in under a minute")
     if minutes < 60:
-        count, unit = round(minutes), "minute"
-    elif minutes < 23.5 * 60:
-        count, unit = round(minutes / 60), "hour"
-    else:
-        count, unit = round(minutes / (24 * 60)), "day"
-        if count == 1:
-            return "tomorrow"
-    return f"in {count} {unit}{'s' if count != 1 else ''}"
+        return plural(round(minutes), "in {n} minute", "in {n} minutes")
+    if minutes < 23.5 * 60:
+        return plural(round(minutes / 60), "in {n} hour", "in {n} hours")
+    days = round(minutes / (24 * 60))
+    return _("tomorrow") if days == 1 else plural(days, "in {n} day", "in {n} days")
 
 
 def _grade(question: Question, response: Response, results: dict[str, VariantResult]) -> Verdict:

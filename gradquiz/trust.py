@@ -141,7 +141,7 @@ def _obstacle(file: Path) -> str | None:
         return dangling(file)
     except OSError:
         return None  # writing will say what is wrong
-    return None if stat.S_ISREG(mode) else f"is {kind(mode)}, not a file"
+    return None if stat.S_ISREG(mode) else _("is {kind}, not a file").format(kind=kind(mode))
 
 
 def _write_atomically(file: Path, text: str) -> None:

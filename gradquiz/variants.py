@@ -15,9 +15,17 @@ from typing import Any
 from rich.cells import cell_len
 
 from gradquiz import display
-from gradquiz.difference import Difference, differing_cells, explain, gloss, reference_variant
+from gradquiz.difference import (
+    Difference,
+    differing_cells,
+    explain,
+    gloss,
+    reference_variant,
+    variant_name,
+)
 from gradquiz.format.model import REFERENCE, YOURS, Code, Question
 from gradquiz.grading import Response, tolerance_of, values_equal, variant_correct
+from gradquiz.i18n import N_, _
 from gradquiz.lab.protocol import RunError, VariantResult
 
 Results = Mapping[str, VariantResult]
@@ -44,13 +52,13 @@ class Heading:
 
     def line(self) -> str:
         """The heading on one line, safe for a terminal: `B ✓ zero_grad at the top · your pick`."""
-        parts = [display.one_line(self.variant)]
+        parts = [display.one_line(variant_name(self.variant))]
         if self.mark:
             parts.append(self.mark)
         if self.text:
             parts.append(display.one_line(self.text.strip()))
         line = " ".join(parts)
-        return f"{line} · your pick" if self.picked else line
+        return _("{heading} · your pick").format(heading=line) if self.picked else line
 
 
 def picked_variants(question: Question, response: Response | None) -> frozenset[str]:
@@ -78,7 +86,8 @@ def headings(
     found = {}
     for variant in results:
         choice = question.choice(variant)
-        text = choice.text.get(language) if choice else _ORDER_TEXTS.get(variant)
+        order_text = _ORDER_TEXTS.get(variant)
+        text = choice.text.get(language) if choice else order_text and _(order_text)
         feedback = choice.feedback.get(language) if choice and choice.feedback else None
         found[variant] = Heading(
             variant=variant,
@@ -91,7 +100,7 @@ def headings(
     return found
 
 
-_ORDER_TEXTS = {REFERENCE: "the lines in order", YOURS: "your arrangement"}
+_ORDER_TEXTS = {REFERENCE: N_("the lines in order"), YOURS: N_("your arrangement")}
 
 
 def opening_variant(
@@ -194,7 +203,10 @@ def folded(code: Code, width: int = 60) -> str:
     if len(first) > width:
         first = first[: width - 1] + "…"
     more = len(lines) - 1
-    return f"{first}  … (+{display.plural(more, '{n} line', '{n} lines')})" if more else first
+    if not more:
+        return first
+    # Outside the f-string: extraction does not look inside one.
+    return display.plural(more, "{first}  … (+{n} line)", "{first}  … (+{n} lines)", first=first)
 
 
 class SlotKind(StrEnum):
@@ -240,7 +252,7 @@ class Comparison:
     def widths(self, titles: Sequence[str] = (), marker: str = " ≠") -> tuple[int, ...]:
         """Each column's width in terminal cells: `step` first, then one per variant headed by
         its entry in `titles` (default: its id); a differing cell counts with `marker`."""
-        header = ["step", *(titles or self.variants)]
+        header = [_("step"), *(titles or self.variants)]
         body = [
             [str(row.step), *(s.text + (marker if s.differs else "") for s in row.slots)]
             for row in self.rows
@@ -329,7 +341,7 @@ def variant_widths(
     """Each column's width of a variant's table (`step` first): the watch labels and the
     rounded values, a cell of `differing` (row index, column) with `marker` appended. The
     error, shown under the table, is not counted."""
-    header = ["step", *result.columns]
+    header = [_("step"), *result.columns]
     body = [
         [
             str(row.step),

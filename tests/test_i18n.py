@@ -7,20 +7,23 @@ with the same placeholders, and the shipped .mo says what the .po says.
 
 from __future__ import annotations
 
+import ast
 import string
 import struct
 import sys
 from gettext import GNUTranslations
 from pathlib import Path
+from typing import Any
 
 import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
 
-from gradquiz import display, grading, i18n
+from gradquiz import difference, display, grading, i18n
 from gradquiz.cli import main
 from gradquiz.format import load
+from gradquiz.lab.protocol import Row, RunError, VariantResult
 from tests.conftest import PACKS, write
 
 pytestmark = pytest.mark.usefixtures("warm_cli")
@@ -369,3 +372,62 @@ questions:
     assert main(["run", "doubled", *flags]) == 0
     out = capsys.readouterr().out
     assert "两次" in out and "一次" in out and "twice" not in out
+
+
+# --- The lab's sentences in Chinese ----------------------------------------------------------
+
+
+def trace(variant: str, values: list[Any], error: RunError | None = None) -> VariantResult:
+    rows = [Row(step, {"w.grad": value}) for step, value in enumerate(values, start=1)]
+    return VariantResult("q", variant, ["w.grad"], rows, error)
+
+
+def test_difference_sentences_in_chinese() -> None:
+    cleared = trace("A", [[-0.5], [-0.5], [-0.5], [-0.5]])
+    piled = trace("B", [[-0.5], [-1.0], [-1.5], [-2.0]])
+    english = difference.compare(piled, cleared, 1e-6).sentence
+    assert english == (
+        "B differs from A first at step 2, in w.grad: [-1.000000] against [-0.500000]; "
+        "the gap grows with the step (gradients piling up)."
+    )
+    error = RunError("RuntimeError", "Trying to backward through the graph a second time", 2)
+    broken = trace("C", [[4.0]], error)
+    mine = VariantResult("q", "yours", ["w.grad", "extra"], [Row(1, {"w.grad": 1.0, "extra": 5})])
+    theirs = VariantResult("q", "B", ["w.grad"], [Row(1, {"w.grad": 1.0})])
+    i18n.use("zh")
+    assert difference.compare(piled, cleared, 1e-6).sentence == (
+        "B 与 A 首次不同在第 2 步的 w.grad：[-1.000000] 对 [-0.500000]；"
+        "差距随步数增大（梯度在累加）。"
+    )
+    assert difference.compare(broken, trace("A", [[4.0], [4.0]]), 1e-6).sentence == (
+        "C 抛出 RuntimeError（第 2 步），A 没有；之前的那个单元格一致。"
+    )
+    assert difference.compare(cleared, cleared, 1e-6).sentence == (
+        "A 与 A 表现相同：4 个单元格中最大 |Δ| = 0。"
+    )
+    assert difference.compare(mine, theirs, 1e-6).sentence == (
+        "你的 与 B 一致：1 个单元格中最大 |Δ| = 0；只有 你的 观察 extra。"
+    )
+    assert difference.gloss(error) == (
+        "第一次 backward() 已释放计算图保存的值；要对同一个图再做一次 backward，"
+        "第一次需要 retain_graph=True，或者重新做一次前向计算。"
+    )
+    # Back in English, the same traces say what they said before.
+    i18n.use("en")
+    assert difference.compare(piled, cleared, 1e-6).sentence == english
+
+
+def test_no_marked_string_hides_in_an_f_string() -> None:
+    """Extraction does not read inside an f-string: a `_()` or `plural()` there would never
+    reach the catalogue, and would stay English."""
+    hidden = []
+    for path in sorted((ROOT / "gradquiz").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for fstring in (n for n in ast.walk(tree) if isinstance(n, ast.JoinedStr)):
+            for call in (n for n in ast.walk(fstring) if isinstance(n, ast.Call)):
+                func = call.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                marks = any(isinstance(a, ast.Constant | ast.JoinedStr) for a in call.args)
+                if name in ("_", "N_", "ngettext", "plural") and marks:
+                    hidden.append(f"{path.relative_to(ROOT)}:{call.lineno}")
+    assert hidden == []

@@ -24,6 +24,7 @@ from markdown_it import MarkdownIt
 from gradquiz import display, grading
 from gradquiz.format import Library, Question
 from gradquiz.format.model import NumericAnswer, Text
+from gradquiz.i18n import _
 
 if TYPE_CHECKING:
     from gradquiz.lab.protocol import VariantResult
@@ -93,8 +94,8 @@ def text_element(tag: str, content: str, fmt: str | None = "html", indent: str =
 def variant_table(question: Question, result: VariantResult, results: Results) -> str:
     """One run's trace as an HTML table, values rounded as gradquiz shows them."""
     correct = grading.variant_correct(question, result.variant, results)
-    mark = {True: " ✓ correct", False: " ✗", None: ""}[correct]
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in ["step", *result.columns])
+    mark = {True: _(" ✓ correct"), False: " ✗", None: ""}[correct]
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in [_("step"), *result.columns])
     rows = []
     for row in result.rows:
         cells = [str(row.step)] + [display.cell(row.values.get(c)) for c in result.columns]
@@ -102,8 +103,8 @@ def variant_table(question: Question, result: VariantResult, results: Results) -
     if result.error is not None:
         step = "" if result.error.step is None else str(result.error.step)
         span = len(result.columns) or 1
-        error = html.escape(str(result.error))
-        rows.append(f'<tr><td>{step}</td><td colspan="{span}">raised: {error}</td></tr>')
+        raised = html.escape(_("raised: {error}").format(error=result.error))
+        rows.append(f'<tr><td>{step}</td><td colspan="{span}">{raised}</td></tr>')
     caption = f"<caption><strong>{html.escape(result.variant)}</strong>{mark}</caption>"
     return (
         f'<table border="1" cellpadding="3">{caption}<thead><tr>{head}</tr></thead>'
@@ -114,7 +115,8 @@ def variant_table(question: Question, result: VariantResult, results: Results) -
 def general_feedback(question: Question, results: Results, lang: str | None) -> str:
     parts = [rich(question.explanation, lang)]
     if results:
-        parts.append("<p><strong>What PyTorch computes</strong></p>")
+        heading = html.escape(_("What PyTorch computes"))
+        parts.append(f"<p><strong>{heading}</strong></p>")
         parts += [variant_table(question, r, results) for r in results.values()]
     return "\n".join(p for p in parts if p)
 
@@ -162,10 +164,12 @@ def multichoice(question: Question, results: Results, lang: str | None) -> str:
     wrong = len(question.choices) - len(right)
     single = question.type == "single"
     if not right:
-        raise ValueError("no choice is right: Moodle needs one")
+        raise ValueError(_("no choice is right: Moodle needs one"))
     right_fraction = "100" if single else exact_fraction(100 / len(right))
     if right_fraction is None:
-        raise ValueError(f"{len(right)} right choices: Moodle has no grade of 100/{len(right)}%")
+        raise ValueError(
+            _("{count} right choices: Moodle has no grade of 100/{count}%").format(count=len(right))
+        )
     # Ticking a wrong box costs its share, so ticking all of them scores nothing.
     wrong_fraction = "0" if single or not wrong else "-" + (fraction_at_least(100 / wrong) or "5")
     letters = [chr(ord("A") + i) for i in range(len(question.choices))]
@@ -177,9 +181,9 @@ def multichoice(question: Question, results: Results, lang: str | None) -> str:
         "    <shuffleanswers>0</shuffleanswers>",
         f"    <answernumbering>{'ABCD' if lettered else 'none'}</answernumbering>",
         "    <showstandardinstruction>0</showstandardinstruction>",
-        text_element("correctfeedback", "Your answer is correct."),
-        text_element("partiallycorrectfeedback", "Your answer is partially correct."),
-        text_element("incorrectfeedback", "Your answer is incorrect."),
+        text_element("correctfeedback", _("Your answer is correct.")),
+        text_element("partiallycorrectfeedback", _("Your answer is partially correct.")),
+        text_element("incorrectfeedback", _("Your answer is incorrect.")),
         "    <shownumcorrect/>",
     ]
     for choice in question.choices:
@@ -207,7 +211,7 @@ def numerical(question: Question, results: Results, lang: str | None) -> str:
     assert isinstance(answer, NumericAnswer)
     value = grading.numeric_value(question, results)
     if value is None or not math.isfinite(value):
-        raise ValueError("the experiment gave no finite number to key the answer with")
+        raise ValueError(_("the experiment gave no finite number to key the answer with"))
     tolerance = f"      <tolerance>{answer.tolerance!r}</tolerance>"
     lines = _head(question, "numerical", results, lang)
     lines.append(_answer("100", repr(value), "", tolerance, fmt="moodle_auto_format"))
@@ -229,9 +233,9 @@ def ordering(question: Question, results: Results, lang: str | None) -> str:
         "    <gradingtype>ABSOLUTE_POSITION</gradingtype>",
         "    <showgrading>SHOW</showgrading>",
         "    <numberingstyle>none</numberingstyle>",
-        text_element("correctfeedback", "Your answer is correct."),
-        text_element("partiallycorrectfeedback", "Your answer is partially correct."),
-        text_element("incorrectfeedback", "Your answer is incorrect."),
+        text_element("correctfeedback", _("Your answer is correct.")),
+        text_element("partiallycorrectfeedback", _("Your answer is partially correct.")),
+        text_element("incorrectfeedback", _("Your answer is incorrect.")),
         "    <shownumcorrect>1</shownumcorrect>",
     ]
     # qtype_ordering keys the order by each answer's fraction: 1, 2, 3, ...
@@ -276,7 +280,7 @@ def export(
         parts.append(category(pack.title.get(lang) if pack.title else Path(pack.file).stem))
         for question in (q for q in library.questions if q.pack.file == pack.file):
             if question.type == "order" and not ordering_plugin:
-                skipped.append(Skipped(question.id, "an order question needs qtype_ordering"))
+                skipped.append(Skipped(question.id, _("an order question needs qtype_ordering")))
                 continue
             try:
                 parts.append(WRITERS[question.type](question, runs.get(question.id, {}), lang))

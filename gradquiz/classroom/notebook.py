@@ -22,6 +22,7 @@ from nbformat import NotebookNode, v4
 from gradquiz.display import printable
 from gradquiz.format import Library, Question
 from gradquiz.format.model import Code, NumericAnswer
+from gradquiz.i18n import _
 
 if TYPE_CHECKING:
     from gradquiz.lab.protocol import VariantResult
@@ -96,22 +97,32 @@ def variant_source(question: Question, variant: str, code: Code, setup: list[Cod
 
 def prompt_markdown(question: Question, lang: str | None) -> str:
     out = [f"## {question.title.get(lang)}", ""]
-    out += [f"`{question.id}` · {question.type} · topic `{question.topic}`", ""]
+    out += [
+        _("`{id}` · {type} · topic `{topic}`").format(
+            id=question.id, type=question.type, topic=question.topic
+        ),
+        "",
+    ]
     out += [question.prompt.get(lang).rstrip(), ""]
     if question.choices:
         out += [f"- **{c.id}**: {c.text.get(lang)}" for c in question.choices]
         out.append("")
     if question.type == "truefalse":
-        out += ["True or false?", ""]
+        out += [_("True or false?"), ""]
     if isinstance(question.answer, NumericAnswer):
-        out += [f"Answer with a number (within ±{question.answer.tolerance:g}).", ""]
+        out += [
+            _("Answer with a number (within ±{tolerance:g}).").format(
+                tolerance=question.answer.tolerance
+            ),
+            "",
+        ]
     if question.type == "order":
         # Sorted, so the order on the page gives nothing away.
         shuffled = sorted((*question.lines, *question.distractors))
-        out += ["Arrange some of these lines into the step code (not all belong):", ""]
+        out += [_("Arrange some of these lines into the step code (not all belong):"), ""]
         out += [_fence("\n".join(shuffled), "python"), ""]
     if question.experiment is not None:
-        out.append("Each cell below runs one variant of the experiment and prints its trace.")
+        out.append(_("Each cell below runs one variant of the experiment and prints its trace."))
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -120,12 +131,21 @@ def answer_markdown(
 ) -> str:
     from gradquiz.cli.share import correct_answer
 
-    out = [f"**Answer:** {correct_answer(question, results, lang)}", ""]
+    out = [_("**Answer:** {answer}").format(answer=correct_answer(question, results, lang)), ""]
     for choice in question.choices:
         if choice.feedback is not None and choice.id not in question.correct_choices():
-            out.append(f"- Why not {choice.id}: {choice.feedback.get(lang).strip()}")
+            out.append(
+                _("- Why not {id}: {feedback}").format(
+                    id=choice.id, feedback=choice.feedback.get(lang).strip()
+                )
+            )
     if question.explanation is not None:
-        out += ["", "**Explanation.** " + question.explanation.get(lang).strip()]
+        out += [
+            "",
+            _("**Explanation.** {explanation}").format(
+                explanation=question.explanation.get(lang).strip()
+            ),
+        ]
     return "\n".join(out).strip() + "\n"
 
 
@@ -163,12 +183,14 @@ def notebook(
         if pack.description is not None:
             intro += ["", pack.description.get(lang).strip()]
         if pack.authors:
-            intro += ["", "By " + ", ".join(pack.authors) + "."]
+            intro += ["", _("By {authors}.").format(authors=", ".join(pack.authors))]
         intro.append("")
     intro.append(
-        "Made by gradquiz. Run the next cell first: it defines `run_variant`, which runs one "
-        "variant of an experiment (seed, setup, steps, watch, `record()`) the way gradquiz "
-        "does and prints its table. Only torch and torchvision are needed."
+        _(
+            "Made by gradquiz. Run the next cell first: it defines `run_variant`, which runs one "
+            "variant of an experiment (seed, setup, steps, watch, `record()`) the way gradquiz "
+            "does and prints its table. Only torch and torchvision are needed."
+        )
     )
     cells = [
         _markdown(printable("\n".join(intro))),

@@ -26,13 +26,14 @@ from textual_serve.app_service import AppService
 from textual_serve.download_manager import DownloadManager
 
 from gradquiz.classroom.session import EDITING_ENV, learner_name
+from gradquiz.i18n import _, active
 
 TEMPLATES = Path(textual_serve.__file__).parent / "templates"
 STATICS = Path(textual_serve.__file__).parent / "static"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 FORM = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>gradquiz</title>
+<html lang="{lang}"><head><meta charset="utf-8"><title>gradquiz</title>
 <style>
 body {{ background: #0c181f; color: #eee; font: 18px monospace; display: flex;
   justify-content: center; align-items: center; height: 90vh; }}
@@ -43,10 +44,10 @@ input, button {{ font: inherit; padding: 6px 12px; margin: 8px 0; }}
 <body><form method="get" action="/">
 <h1>gradquiz</h1>
 <p>{message}</p>
-<label for="name">Your name</label><br>
+<label for="name">{label}</label><br>
 <input id="name" name="name" value="{value}" autofocus autocomplete="off" maxlength="24">
-<button type="submit">Start</button>
-<p>Your answers are kept under this name: use the same name next time.</p>
+<button type="submit">{start}</button>
+<p>{note}</p>
 </form></body></html>
 """
 
@@ -54,8 +55,12 @@ input, button {{ font: inherit; padding: 6px 12px; margin: 8px 0; }}
 def page(message: str, value: str = "", error: bool = False) -> str:
     text = html.escape(message)
     return FORM.format(
+        lang=active(),
         message=f'<span class="error">{text}</span>' if error else text,
         value=html.escape(value),
+        label=html.escape(_("Your name")),
+        start=html.escape(_("Start")),
+        note=html.escape(_("Your answers are kept under this name: use the same name next time.")),
     )
 
 
@@ -86,7 +91,7 @@ class Classroom:
     async def index(self, request: web.Request) -> web.StreamResponse:
         typed = request.query.get("name")
         if typed is None:
-            return web.Response(text=page("Who is learning?"), content_type="text/html")
+            return web.Response(text=page(_("Who is learning?")), content_type="text/html")
         try:
             name = learner_name(typed)
         except ValueError as exc:
@@ -96,10 +101,10 @@ class Classroom:
         if name != typed:
             raise web.HTTPFound(f"/?name={name}")
         if self.full():
-            message = (
-                f"The classroom is full ({self.max_sessions} sessions are open). "
+            message = _(
+                "The classroom is full ({sessions} sessions are open). "
                 "Try again when someone leaves."
-            )
+            ).format(sessions=self.max_sessions)
             return web.Response(
                 text=page(message, name, error=True), content_type="text/html", status=503
             )

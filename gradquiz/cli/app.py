@@ -64,5 +64,5 @@ def class_view(args: argparse.Namespace) -> int:
     if not directory.is_dir():
         message = _("{directory}: no such directory")
         raise UsageError(message.format(directory=one_line(str(directory))))
-    ClassStatsApp(directory, catalog(args).library.questions).run()
+    ClassStatsApp(directory, catalog(args).library.questions, language(args)).run()
     return 0

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from gradquiz.cli.common import ExitCode, UsageError, catalog, json_text, warn
+from gradquiz.cli.common import ExitCode, UsageError, catalog, json_text, language, warn
 from gradquiz.display import one_line, plural
 from gradquiz.i18n import _
 
@@ -95,7 +95,7 @@ def handle(args: argparse.Namespace) -> int:
     if not directory.is_dir():
         message = _("{directory}: no such directory")
         raise UsageError(message.format(directory=one_line(str(directory))))
-    document = class_stats(directory, catalog(args).library.questions)
+    document = class_stats(directory, catalog(args).library.questions, language(args))
     for entry in document["unreadable"]:
         message = _("warning: {learner}'s progress could not be read: {reason}")
         warn(message.format(learner=one_line(entry["learner"]), reason=one_line(entry["reason"])))

@@ -189,7 +189,7 @@ def variant_markdown(
     lines = [f"**{result.variant}**{mark}{text}", ""]
     if code is not None:
         lines += code_markdown(code)
-    lines.append(f"| {_('step')} | " + " | ".join(_cell(c) for c in result.columns) + " |")
+    lines.append("| " + _("step") + " | " + " | ".join(_cell(c) for c in result.columns) + " |")
     lines.append("|---:|" + "---:|" * len(result.columns))
     for row in result.rows:
         cells = [_cell(display.cell(row.values.get(c))) for c in result.columns]

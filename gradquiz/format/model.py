@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from gradquiz.format.problems import Location
+from gradquiz.i18n import _
 
 QuestionType = Literal["single", "multiple", "truefalse", "numeric", "order", "trace"]
 QUESTION_TYPES: tuple[QuestionType, ...] = (
@@ -98,7 +99,9 @@ class Blank:
     errors: tuple[str, ...] = DEFAULT_ERRORS
 
     def label(self) -> str:
-        return f"row {self.row}, error" if self.raises else f"row {self.row}, {self.column}"
+        if self.raises:
+            return _("row {row}, error").format(row=self.row)
+        return _("row {row}, {column}").format(row=self.row, column=self.column)
 
 
 ParamValue = int | float | str | bool

@@ -95,10 +95,13 @@ def pick_text(response: str) -> str:
     return str(value)
 
 
-def class_stats(directory: Path, questions: Sequence[Question]) -> dict[str, Any]:
+def class_stats(
+    directory: Path, questions: Sequence[Question], language: str | None = None
+) -> dict[str, Any]:
     """Learners, answers, accuracy by question and topic, and the most missed questions with
-    the wrong answer given most often. Every answer counts, retries included."""
-    titles = {q.id: q.title.get() for q in questions}
+    the wrong answer given most often (titles in `language`). Every answer counts, retries
+    included."""
+    titles = {q.id: q.title.get(language) for q in questions}
     learners: list[dict[str, Any]] = []
     unreadable: list[dict[str, str]] = []
     by_question: dict[str, QuestionTally] = {}

@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from gradquiz.i18n import _
+
 T = TypeVar("T")
 
 # Pauses between attempts: a lock held by another gradquiz is gone within them, a full disk not.
@@ -39,15 +41,15 @@ def why_not_saved(exc: BaseException) -> str:
     if isinstance(exc, sqlite3.Error):
         name = str(getattr(exc, "sqlite_errorname", ""))
         if name.startswith("SQLITE_FULL"):
-            return "the disk is full"
+            return _("the disk is full")
         if name.startswith("SQLITE_BUSY") or "locked" in str(exc):
-            return "the progress file is locked by another program"
+            return _("the progress file is locked by another program")
         if name.startswith("SQLITE_READONLY"):
-            return "the progress file is read-only"
-        return f"the database said: {exc}"
+            return _("the progress file is read-only")
+        return _("the database said: {error}").format(error=exc)
     if isinstance(exc, OSError):
         if exc.errno == errno.ENOSPC:
-            return "the disk is full"
+            return _("the disk is full")
         where = f" ({exc.filename})" if exc.filename else ""
         return f"{exc.strerror or exc}{where}"
     return f"{type(exc).__name__}: {exc}"

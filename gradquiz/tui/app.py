@@ -25,9 +25,10 @@ from textual.screen import Screen
 from textual.timer import Timer
 
 from gradquiz import startup
-from gradquiz.display import one_line, printable
+from gradquiz.display import one_line, plural, printable
 from gradquiz.format import Library, Question
 from gradquiz.format.model import YOURS
+from gradquiz.i18n import N_, _
 from gradquiz.packs import TrustPolicy, as_policy
 from gradquiz.quiz import Answered, Quiz, State
 from gradquiz.trust import TrustNotSaved
@@ -53,6 +54,17 @@ if TYPE_CHECKING:
     from gradquiz.progress.drill import Progress, Review
 
 T = TypeVar("T")
+
+# Textual's own words in the command palette, marked so the catalogue has them.
+TEXTUAL_WORDS = (
+    N_("Theme"),
+    N_("Change the current theme"),
+    N_("Quit the application as soon as possible"),
+    N_("Minimize"),
+    N_("Minimize the widget and restore to normal size"),
+    N_("Maximize"),
+    N_("Maximize the focused widget"),
+)
 
 # A save that failed is tried again this often (and with every new answer, and at exit).
 RETRY_SECONDS = 20.0
@@ -108,11 +120,11 @@ class GradquizApp(App[None]):
     CSS_PATH = Path(__file__).with_name("app.tcss")
     COMMANDS = App.COMMANDS | {JumpProvider, ActionsProvider}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
+        Binding("ctrl+q", "quit", N_("Quit"), id="quit", priority=True),
         # In the help and the palette: the footer's line is for the quiz's own keys.
-        Binding("ctrl+t", "toggle_dark", "Light/dark", id="theme", show=False),
+        Binding("ctrl+t", "toggle_dark", N_("Light/dark"), id="theme", show=False),
         # Before any input's own undo: in gradquiz, ctrl+z takes back an answer, as in Anki.
-        Binding("ctrl+z", "undo", "Undo last answer", id="undo", show=False, priority=True),
+        Binding("ctrl+z", "undo", N_("Undo last answer"), id="undo", show=False, priority=True),
     ]
 
     def __init__(
@@ -216,7 +228,11 @@ class GradquizApp(App[None]):
             states = progress.states()
             due = {q: card.due for q, card in progress.store.cards().items()}
         except Exception as exc:  # the quiz goes on without saving rather than stopping
-            self.post_message(ProgressOpened(None, [f"Progress is not being saved: {exc}"], {}, {}))
+            self.post_message(
+                ProgressOpened(
+                    None, [_("Progress is not being saved: {reason}").format(reason=exc)], {}, {}
+                )
+            )
             return
         # Kept here too: quitting before the message is read must still save and close it.
         self._opened = progress
@@ -229,7 +245,7 @@ class GradquizApp(App[None]):
         self.quiz.due = message.due
         for notice in message.notices:
             self.notify(
-                printable(notice), title="Progress", severity="warning", timeout=30, markup=False
+                printable(notice), title=_("Progress"), severity="warning", timeout=30, markup=False
             )
         await self.reopen()
         self.save_ready()
@@ -268,12 +284,16 @@ class GradquizApp(App[None]):
                 continue
             title = one_line(answered.question.title.get(self.language))
             if problem is None:
-                self.notify(f"Saved now: your answer to “{title}”.", markup=False)
+                self.notify(
+                    _("Saved now: your answer to “{title}”.").format(title=title), markup=False
+                )
             else:
                 self.notify(
-                    f"Not saved: your answer to “{title}” ({problem}). gradquiz will try again, "
-                    "and once more before it quits.",
-                    title="Progress",
+                    _(
+                        "Not saved: your answer to “{title}” ({problem}). gradquiz will try "
+                        "again, and once more before it quits."
+                    ).format(title=title, problem=problem),
+                    title=_("Progress"),
                     severity="error",
                     timeout=30,
                     markup=False,
@@ -302,12 +322,18 @@ class GradquizApp(App[None]):
             self.quiz.save_done(answered, problem)
             if problem is not None:
                 title = one_line(answered.question.title.get(self.language))
-                self.lost.append(f"not saved: your answer to “{title}” ({problem})")
+                self.lost.append(
+                    _("not saved: your answer to “{title}” ({problem})").format(
+                        title=title, problem=problem
+                    )
+                )
         for answered in self.quiz.waiting():
             # Ungraded: a number or an arrangement is only right or wrong once it has run.
             title = one_line(answered.question.title.get(self.language))
             self.lost.append(
-                f"not saved: your answer to “{title}” (its experiment had not come back)"
+                _("not saved: your answer to “{title}” (its experiment had not come back)").format(
+                    title=title
+                )
             )
 
     # What the screens ask for.
@@ -348,12 +374,12 @@ class GradquizApp(App[None]):
     async def on_drill_asked(self, message: DrillAsked) -> None:
         progress = self.progress
         if progress is None:
-            self.notify("Progress is still being opened; try again in a moment.")
+            self.notify(_("Progress is still being opened; try again in a moment."))
             return
         questions = list(self.library.questions)
         # On the progress thread: after the answers being saved, so they count.
         queue = await self.on_progress_thread(
-            "No drill",
+            _("No drill"),
             progress.queue,
             questions,
             datetime.now(UTC),
@@ -363,14 +389,14 @@ class GradquizApp(App[None]):
             return
         if not queue:
             self.notify(
-                "No mistakes to review."
+                _("No mistakes to review.")
                 if message.mistakes
-                else "Nothing is due and today's new questions are done. Come back later."
+                else _("Nothing is due and today's new questions are done. Come back later.")
             )
             return
         self.quiz.start_drill(queue)
         count = len(queue)
-        self.notify(f"Drill: {count} question{'s' if count != 1 else ''}.")
+        self.notify(plural(count, "Drill: {n} question.", "Drill: {n} questions."))
         while not isinstance(self.screen, QuizScreen):
             self.pop_screen()
         await self.show_current()
@@ -383,16 +409,19 @@ class GradquizApp(App[None]):
         if self.progress is not None:
             self.run_worker(
                 self.on_progress_thread(
-                    "Not skipped", self.progress.skip, question, datetime.now(UTC)
+                    _("Not skipped"), self.progress.skip, question, datetime.now(UTC)
                 )
             )
         self.notify(
-            f"Skipped for today: {one_line(question.title.get(self.language))}", markup=False
+            _("Skipped for today: {title}").format(
+                title=one_line(question.title.get(self.language))
+            ),
+            markup=False,
         )
         if self.quiz.drill is not None:
             over = self.quiz.drop_from_drill(question)
             if over is not None:
-                self.notify("Drill over: nothing left for today.")
+                self.notify(_("Drill over: nothing left for today."))
         else:
             self.quiz.move(1)
         await self.show_current()
@@ -419,7 +448,7 @@ class GradquizApp(App[None]):
             self.trust_policy.trust(question.pack)
         except TrustNotSaved as exc:
             self.notify(
-                f"{printable(str(exc))}. Trusted until gradquiz quits.",
+                _("{reason}. Trusted until gradquiz quits.").format(reason=printable(str(exc))),
                 severity="warning",
                 timeout=15,
                 markup=False,
@@ -445,11 +474,17 @@ class GradquizApp(App[None]):
         if progress is None:
             return
         ids = None if message.questions is None else list(message.questions)
-        gone = await self.on_progress_thread("Nothing was reset", progress.store.reset, ids)
+        gone = await self.on_progress_thread(_("Nothing was reset"), progress.store.reset, ids)
         if gone is None:
             return
         self.quiz.reset(ids)
-        self.notify(f"Progress reset: {gone} answer{'s' if gone != 1 else ''} forgotten.")
+        self.notify(
+            plural(
+                gone,
+                "Progress reset: {n} answer forgotten.",
+                "Progress reset: {n} answers forgotten.",
+            )
+        )
         self.screen.post_message(ProgressChanged())
         quiz_screen = self.quiz_screen()
         shown = quiz_screen.question if quiz_screen is not None else None
@@ -467,7 +502,7 @@ class GradquizApp(App[None]):
             progress.store.set_pref(STREAK_PREF, "off" if streak_enabled(progress) else "on")
             return True
 
-        if await self.on_progress_thread("The streak setting was not saved", toggle):
+        if await self.on_progress_thread(_("The streak setting was not saved"), toggle):
             self.screen.post_message(ProgressChanged())
 
     def on_progress_thread(
@@ -487,7 +522,10 @@ class GradquizApp(App[None]):
             return await asyncio.wrap_future(future)
         except (OSError, sqlite3.Error) as exc:
             self.notify(
-                f"{failed}: {why_not_saved(exc)}.", severity="error", timeout=15, markup=False
+                _("{failed}: {reason}.").format(failed=failed, reason=why_not_saved(exc)),
+                severity="error",
+                timeout=15,
+                markup=False,
             )
             return None
 
@@ -501,14 +539,17 @@ class GradquizApp(App[None]):
             return
         review, progress = answered.review, self.progress
         if review is not None and progress is not None:
-            done = await self.on_progress_thread("Not undone", progress.undo, review)
+            done = await self.on_progress_thread(_("Not undone"), progress.undo, review)
             if done is None:
                 return
             if self.quiz.to_undo() is not answered:
                 return  # ctrl+z twice: the first one took it back
         self.quiz.undo(answered)
         title = one_line(answered.question.title.get(self.language))
-        self.notify(f"Undone: your answer to “{title}”. Answer it again.", markup=False)
+        self.notify(
+            _("Undone: your answer to “{title}”. Answer it again.").format(title=title),
+            markup=False,
+        )
         screen = self.quiz_screen()
         if screen is None:
             return
@@ -547,23 +588,35 @@ class GradquizApp(App[None]):
             path = self.save_screenshot(path=str(folder))
         except OSError as exc:
             self.notify(
-                f"No screenshot: {exc.strerror} ({folder}).", severity="error", markup=False
+                _("No screenshot: {reason} ({folder}).").format(reason=exc.strerror, folder=folder),
+                severity="error",
+                markup=False,
             )
             return
-        self.notify(f"Screenshot saved: {path}", markup=False)
+        self.notify(_("Screenshot saved: {path}").format(path=path), markup=False)
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         for command in super().get_system_commands(screen):
             if command.title == "Keys":
-                yield SystemCommand("Keys", "Every key gradquiz answers to", self.action_help)
+                yield SystemCommand(_("Keys"), _("Every key gradquiz answers to"), self.action_help)
             elif command.title == "Screenshot":
                 yield SystemCommand(
-                    "Screenshot",
-                    "Save an SVG of the screen in ~/Downloads (or the current folder)",
+                    _("Screenshot"),
+                    _("Save an SVG of the screen in ~/Downloads (or the current folder)"),
                     self.action_screenshot_here,
                 )
             else:
-                yield command
+                # Textual's own entries (theme, quit, maximize…), in the learner's language.
+                yield command._replace(title=_(command.title), help=_(command.help))
+
+    def action_command_palette(self) -> None:
+        """Textual's palette, with its prompt in the learner's language."""
+        from textual.command import CommandPalette
+
+        if self.use_command_palette and not isinstance(self.screen, CommandPalette):
+            self.push_screen(
+                CommandPalette(id="--command-palette", placeholder=_("Search for commands…"))
+            )
 
     def quiz_screen(self) -> QuizScreen | None:
         return next((s for s in self.screen_stack if isinstance(s, QuizScreen)), None)

@@ -17,18 +17,27 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
-from gradquiz.display import one_line
+from gradquiz.display import one_line, plural
 from gradquiz.format.model import Question
+from gradquiz.i18n import N_, _
 from gradquiz.progress.classroom import class_stats
 from gradquiz.progress.stats import percent
 from gradquiz.tui.widgets.footer import KeyBar
 
 REFRESH_SECONDS = 5.0
 
+# Column names marked here, translated where shown.
 TABLES: dict[str, tuple[str, ...]] = {
-    "class-learners": ("learner", "answered", "correct", "accuracy"),
-    "class-topics": ("topic", "answered", "correct", "accuracy"),
-    "class-missed": ("question", "wrong", "of", "most picked wrong", "times", "title"),
+    "class-learners": (N_("learner"), N_("answered"), N_("correct"), N_("accuracy")),
+    "class-topics": (N_("topic"), N_("answered"), N_("correct"), N_("accuracy")),
+    "class-missed": (
+        N_("question"),
+        N_("wrong"),
+        N_("of"),
+        N_("most picked wrong"),
+        N_("times"),
+        N_("title"),
+    ),
 }
 
 
@@ -59,20 +68,23 @@ def rows(document: dict[str, Any]) -> dict[str, list[tuple[str, ...]]]:
 
 class ClassStatsScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("r", "refresh_class", "Read again", id="class.refresh"),
+        Binding("r", "refresh_class", N_("Read again"), id="class.refresh"),
     ]
 
-    def __init__(self, directory: Path, questions: Sequence[Question]) -> None:
+    def __init__(
+        self, directory: Path, questions: Sequence[Question], language: str | None = None
+    ) -> None:
         super().__init__()
         self.directory = directory
         self.questions = questions
+        self.language = language
 
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(id="class-stats"):
             yield Static(id="class-summary")
             for table, heading in zip(
-                TABLES, ("Learners", "By topic", "Most often missed"), strict=True
+                TABLES, (_("Learners"), _("By topic"), _("Most often missed")), strict=True
             ):
                 yield Static(heading, classes="heading")
                 yield DataTable(id=table, cursor_type="row", zebra_stripes=True)
@@ -80,21 +92,25 @@ class ClassStatsScreen(Screen[None]):
 
     def on_mount(self) -> None:
         for table, columns in TABLES.items():
-            self.query_one(f"#{table}", DataTable).add_columns(*columns)
+            self.query_one(f"#{table}", DataTable).add_columns(*(_(c) for c in columns))
         self.action_refresh_class()
         self.set_interval(REFRESH_SECONDS, self.action_refresh_class)
 
     def action_refresh_class(self) -> None:
-        document = class_stats(self.directory, self.questions)
-        learners = len(document["learners"])
-        summary = (
-            f"{one_line(str(self.directory))}: {learners} learner{'' if learners == 1 else 's'}"
-            f" · {document['answered']} answers · {document['correct']} correct"
-            f" ({percent(document['accuracy'])})"
+        document = class_stats(self.directory, self.questions, self.language)
+        summary = _(
+            "{directory}: {learners} · {answered} answers · {correct} correct ({accuracy})"
+        ).format(
+            directory=one_line(str(self.directory)),
+            learners=plural(len(document["learners"]), "{n} learner", "{n} learners"),
+            answered=document["answered"],
+            correct=document["correct"],
+            accuracy=percent(document["accuracy"]),
         )
         for bad in document["unreadable"]:
-            summary += f"\n{one_line(bad['learner'])}'s progress could not be read: "
-            summary += one_line(bad["reason"])
+            summary += "\n" + _("{learner}'s progress could not be read: {reason}").format(
+                learner=one_line(bad["learner"]), reason=one_line(bad["reason"])
+            )
         self.query_one("#class-summary", Static).update(Text(summary))
         for table, cells in rows(document).items():
             widget = self.query_one(f"#{table}", DataTable)
@@ -107,13 +123,16 @@ class ClassStatsApp(App[None]):
     TITLE = "gradquiz · class"
     CSS_PATH = Path(__file__).with_name("app.tcss")
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q,q", "quit", "Quit", id="quit", priority=True),
+        Binding("ctrl+q,q", "quit", N_("Quit"), id="quit", priority=True),
     ]
 
-    def __init__(self, directory: Path, questions: Sequence[Question]) -> None:
+    def __init__(
+        self, directory: Path, questions: Sequence[Question], language: str | None = None
+    ) -> None:
         super().__init__()
         self.directory = directory
         self.questions = questions
+        self.language = language
 
     def on_mount(self) -> None:
-        self.push_screen(ClassStatsScreen(self.directory, self.questions))
+        self.push_screen(ClassStatsScreen(self.directory, self.questions, self.language))

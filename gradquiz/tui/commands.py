@@ -10,6 +10,7 @@ from textual.content import Content
 from textual.markup import escape
 
 from gradquiz.display import one_line
+from gradquiz.i18n import _
 from gradquiz.tui.messages import JumpAsked
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ class JumpProvider(Provider):
         library = await app.whole_library()
         return [
             (
-                f"Jump to: {one_line(q.title.get(app.language))}",
+                _("Jump to: {title}").format(title=one_line(q.title.get(app.language))),
                 q.id,
                 # Help text is read as markup by the palette: escaped, it shows as written.
                 escape(one_line(f"{q.pack.name} · {q.topic} · {q.id}")),
@@ -80,14 +81,30 @@ class ActionsProvider(Provider):
     def _entries(self) -> list[tuple[str, str, str]]:
         # (name, screen action, help): run on the quiz screen, as its key would.
         return [
-            ("Drill: what is due", "drill", "due reviews first, then today's new questions (g)"),
-            ("Drill: mistakes only", "drill(True)", "questions last answered wrong (m)"),
-            ("Stats", "stats", "answered, accuracy by topic, due this week (s)"),
-            ("Skip this question for today", "skip", "drills leave it out until tomorrow (x)"),
-            ("Re-run the experiment", "rerun", "run every variant again in the lab (r)"),
-            ("Question list", "list", "every question with its state (l)"),
-            ("Edit and run this variant", "edit", "your pick in a code editor, ctrl+r runs it (e)"),
-            ("Open in the playground", "playground", "a free experiment to run and save (o)"),
+            (
+                _("Drill: what is due"),
+                "drill",
+                _("due reviews first, then today's new questions (g)"),
+            ),
+            (_("Drill: mistakes only"), "drill(True)", _("questions last answered wrong (m)")),
+            (_("Stats"), "stats", _("answered, accuracy by topic, due this week (s)")),
+            (
+                _("Skip this question for today"),
+                "skip",
+                _("drills leave it out until tomorrow (x)"),
+            ),
+            (_("Re-run the experiment"), "rerun", _("run every variant again in the lab (r)")),
+            (_("Question list"), "list", _("every question with its state (l)")),
+            (
+                _("Edit and run this variant"),
+                "edit",
+                _("your pick in a code editor, ctrl+r runs it (e)"),
+            ),
+            (
+                _("Open in the playground"),
+                "playground",
+                _("a free experiment to run and save (o)"),
+            ),
         ]
 
     def _run(self, action: str) -> None:

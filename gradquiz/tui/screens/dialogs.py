@@ -12,12 +12,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
-from gradquiz.display import jsonable, one_line, printable
+from gradquiz.display import jsonable, one_line, plural, printable
+from gradquiz.i18n import N_, _
 from gradquiz.packs import PackSummary
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def full_text(value: Any) -> str:
@@ -31,7 +28,7 @@ class FullValueDialog(ModalScreen[None]):
     """The full value behind a rounded table cell."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,enter,q", "dismiss", "Close", id="dialog.close"),
+        Binding("escape,enter,q", "dismiss", N_("Close"), id="dialog.close"),
     ]
 
     def __init__(self, title: str, value: Any) -> None:
@@ -44,15 +41,15 @@ class FullValueDialog(ModalScreen[None]):
             yield Label(RichText(one_line(self.heading)), id="dialog-title")
             with VerticalScroll():
                 yield Static(RichText(printable(full_text(self.value))), id="full-value")
-            yield Label("Esc closes", classes="dim")
+            yield Label(_("Esc closes"), classes="dim")
 
 
 class ConfirmDialog(ModalScreen[bool]):
     """A yes-or-no question before something that cannot be undone; No is the default."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
-        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
+        Binding("y", "answer(True)", N_("Yes"), id="confirm.yes"),
+        Binding("n,escape", "answer(False)", N_("No"), id="confirm.no"),
     ]
 
     def __init__(self, title: str, message: str) -> None:
@@ -65,8 +62,8 @@ class ConfirmDialog(ModalScreen[bool]):
             yield Label(RichText(self.heading), id="dialog-title")
             yield Static(RichText(self.message), id="confirm-message")
             with Horizontal(id="confirm-buttons"):
-                yield Button("Yes (y)", variant="error", id="yes")
-                yield Button("No (n)", variant="primary", id="no")
+                yield Button(_("Yes (y)"), variant="error", id="yes")
+                yield Button(_("No (n)"), variant="primary", id="no")
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
@@ -85,8 +82,8 @@ class TrustDialog(ModalScreen[bool]):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "decide(True)", "Trust and run", id="trust.yes"),
-        Binding("n,escape", "decide(False)", "Not now", id="trust.no"),
+        Binding("y", "decide(True)", N_("Trust and run"), id="trust.yes"),
+        Binding("n,escape", "decide(False)", N_("Not now"), id="trust.no"),
     ]
 
     def __init__(self, summary: PackSummary, why: str) -> None:
@@ -97,30 +94,38 @@ class TrustDialog(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         s = self.summary
         # One line each, as written: a title cannot forge a line of its own here.
-        authors = ", ".join(one_line(a) for a in s.authors) if s.authors else "not given"
+        authors = ", ".join(one_line(a) for a in s.authors) if s.authors else _("not given")
+        contents = _("{questions}, {snippets}").format(
+            questions=plural(s.questions, "{n} question", "{n} questions"),
+            snippets=plural(s.snippets, "{n} code snippet", "{n} code snippets"),
+        )
         details = "\n".join(
             [
-                f"Pack:     {one_line(s.title) if s.title else '(untitled)'}",
-                f"File:     {one_line(str(s.file))}",
-                f"Authors:  {authors}",
-                f"Contents: {plural(s.questions, 'question')}, "
-                f"{plural(s.snippets, 'code snippet')}",
-                f"SHA-256:  {s.sha256[:12]}",
+                # TRANSLATORS: the five labels of the trust prompt are padded to one width.
+                _("Pack:     {title}").format(
+                    title=one_line(s.title) if s.title else _("(untitled)")
+                ),
+                _("File:     {file}").format(file=one_line(str(s.file))),
+                _("Authors:  {authors}").format(authors=authors),
+                _("Contents: {contents}").format(contents=contents),
+                _("SHA-256:  {digest}").format(digest=s.sha256[:12]),
             ]
         )
         with Vertical(id="trust-dialog"):
-            yield Label("Trust this pack and run its code?", id="dialog-title")
+            yield Label(_("Trust this pack and run its code?"), id="dialog-title")
             yield Static(RichText(details), id="trust-details")
             yield Static(
                 RichText(
-                    f"{one_line(self.why)}. Trusting it runs its Python on this computer, as you, "
-                    "whenever gradquiz shows one of its questions, until the file changes."
+                    _(
+                        "{why}. Trusting it runs its Python on this computer, as you, whenever "
+                        "gradquiz shows one of its questions, until the file changes."
+                    ).format(why=one_line(self.why))
                 ),
                 id="trust-why",
             )
             with Horizontal(id="trust-buttons"):
-                yield Button("Trust and run (y)", variant="warning", id="trust-yes")
-                yield Button("Not now (n)", variant="primary", id="trust-no")
+                yield Button(_("Trust and run (y)"), variant="warning", id="trust-yes")
+                yield Button(_("Not now (n)"), variant="primary", id="trust-no")
 
     def on_mount(self) -> None:
         self.query_one("#trust-no", Button).focus()

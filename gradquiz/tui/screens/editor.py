@@ -20,16 +20,18 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Label, Static, TextArea
+from textual.widgets import DataTable, Header, Input, Label, Static, TextArea
 
 from gradquiz import display, playground
 from gradquiz.difference import Difference, compare, gloss, reference_variant
 from gradquiz.display import one_line, printable
 from gradquiz.format.model import YOURS, Question
 from gradquiz.grading import Response
+from gradquiz.i18n import N_, _
 from gradquiz.lab.protocol import VariantRequest, VariantResult
 from gradquiz.playground import Experiment, Part, Problem
 from gradquiz.tui.labpool import SharedLab
+from gradquiz.tui.widgets.footer import KeyBar
 
 if TYPE_CHECKING:
     from gradquiz.tui.app import GradquizApp
@@ -43,25 +45,25 @@ def code_area(text: str, part: Part) -> TextArea:
         area = TextArea.code_editor(text, language="python", id=AREAS[part])
     except Exception:
         area = TextArea.code_editor(text, id=AREAS[part])
-    area.border_title = str(part)
+    area.border_title = _(part)
     return area
 
 
 def trace_table(table: DataTable[RichText], result: VariantResult, error_style: Style) -> None:
     """Fill `table` with a run: a row a step, a column a watch label, its error last."""
     table.clear(columns=True)
-    table.add_column("step", key="step")
+    table.add_column(_("step"), key="step")
     for column in result.columns:
         table.add_column(RichText(one_line(column)), key=column)
     if result.error is not None and not result.columns:
-        table.add_column("error", key="error")
+        table.add_column(_("error"), key="error")
     for row in result.rows:
         cells = [RichText(one_line(display.cell(row.values.get(c)))) for c in result.columns]
         table.add_row(RichText(str(row.step)), *cells)
     error = result.error
     if error is not None:
         where = f"✗ {error.step}" if error.step is not None else "✗"
-        blanks = [RichText("") for _ in range(len(table.columns) - 2)]
+        blanks = [RichText("") for _column in range(len(table.columns) - 2)]
         table.add_row(
             RichText(where, style=error_style),
             RichText(one_line(str(error)), style=error_style),
@@ -77,8 +79,8 @@ class ExperimentScreen(Screen[Experiment]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         # Priority: the editor would otherwise take these keys as text.
-        Binding("ctrl+r", "run", "Run", id="edit.run", priority=True),
-        Binding("escape", "leave", "Leave (keeps the edit)", id="edit.leave", priority=True),
+        Binding("ctrl+r", "run", N_("Run"), id="edit.run", priority=True),
+        Binding("escape", "leave", N_("Leave (keeps the edit)"), id="edit.leave", priority=True),
     ]
 
     @dataclass
@@ -110,18 +112,19 @@ class ExperimentScreen(Screen[Experiment]):
                 yield code_area(self.experiment.code, Part.CODE)
                 yield code_area(self.experiment.setup, Part.SETUP)
                 watch = TextArea(self.experiment.watch, id="watch", soft_wrap=False)
-                watch.border_title = "watch (label: expression, one a line)"
+                watch.border_title = _("watch (label: expression, one a line)")
                 yield watch
                 with Horizontal(id="steps-row"):
-                    yield Label("steps ", id="steps-label")
+                    yield Label(_("steps") + " ", id="steps-label")
                     yield Input(str(self.experiment.steps), id="steps", type="integer")
             # Scrolls: at 80x24 a long table pushes the sentences below the screen.
             with VerticalScroll(id="edit-results"):
-                yield Static("Press ctrl+r to run.", id="edit-status")
+                yield Static(_("Press ctrl+r to run."), id="edit-status")
                 yield DataTable[RichText](id="edit-table", zebra_stripes=True)
                 yield Static(id="edit-differences")
                 yield Static(id="edit-output")
-        yield Footer()
+        # Ours, not Textual's Footer: it shows the keys' descriptions in the learner's language.
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#code", TextArea).focus()
@@ -178,14 +181,14 @@ class ExperimentScreen(Screen[Experiment]):
     def action_run(self) -> None:
         texts = self.texts()
         if isinstance(texts, Problem):
-            self.status(f"✗ Not run: {texts}", error=True)
+            self.status(_("✗ Not run: {problem}").format(problem=texts), error=True)
             self.point_at(texts.part, texts.line)
             return
         self.may_run(lambda: self.start(texts))
 
     def start(self, experiment: Experiment) -> None:
         self.runs += 1
-        self.status("Running in the lab…")
+        self.status(_("Running in the lab…"))
         self.run_in_lab(self.request(experiment), self.runs)
 
     def request(self, experiment: Experiment) -> VariantRequest:
@@ -202,25 +205,38 @@ class ExperimentScreen(Screen[Experiment]):
         result = message.result
         error_style = Style.parse(f"bold {self.app.theme_variables['error']}")
         trace_table(self.query_one("#edit-table", DataTable), result, error_style)
-        sentences = [f"{said} {d.sentence}" for said, d in self.differences(result)]
+        sentences = [
+            # TRANSLATORS: "Against the original:" and the sentence saying how the run differs.
+            _("{against} {sentence}").format(against=said, sentence=d.sentence)
+            for said, d in self.differences(result)
+        ]
         self.query_one("#edit-differences", Static).update(
             RichText(printable("\n".join(sentences)))
         )
         printed = result.output.rstrip()
         self.query_one("#edit-output", Static).update(
-            RichText(printable(f"Printed:\n{printed}" if printed else ""))
+            RichText(printable(_("Printed:") + f"\n{printed}" if printed else ""))
         )
         self.last = result
         error = result.error
         if error is None:
-            self.status(f"✓ Run {message.number}: {result.variant}, {result.seconds:.2f} s")
+            self.status(
+                _("✓ Run {number}: {variant}, {seconds:.2f} s").format(
+                    number=message.number, variant=result.variant, seconds=result.seconds
+                )
+            )
         else:
             place = playground.error_place(error)
-            where = f" ({place[0]}, line {place[1]})" if place else ""
             meaning = gloss(error)
+            raised = (
+                _("✗ Run {number} raised ({part}, line {line}): {error}").format(
+                    number=message.number, part=_(place[0]), line=place[1], error=error
+                )
+                if place
+                else _("✗ Run {number} raised: {error}").format(number=message.number, error=error)
+            )
             self.status(
-                f"✗ Run {message.number} raised{where}: {error}"
-                + (f"\n{meaning}" if meaning else ""),
+                raised + (f"\n{meaning}" if meaning else ""),
                 error=True,
             )
             if place is not None:
@@ -240,7 +256,7 @@ class EditorScreen(ExperimentScreen):
     with the right variant."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+o", "restore", "Restore the original", id="edit.restore", priority=True),
+        Binding("ctrl+o", "restore", N_("Restore the original"), id="edit.restore", priority=True),
     ]
 
     def __init__(
@@ -258,7 +274,13 @@ class EditorScreen(ExperimentScreen):
         ask_trust: Callable[[Callable[[bool | None], None]], None],
     ) -> None:
         label = playground.yours_label(variant)
-        super().__init__(lab, experiment, f"{question} · editing {variant} · runs as {label}")
+        super().__init__(
+            lab,
+            experiment,
+            _("{question} · editing {variant} · runs as {label}").format(
+                question=question, variant=variant, label=label
+            ),
+        )
         self.question = question
         self.variant = variant
         self.original = original
@@ -282,7 +304,7 @@ class EditorScreen(ExperimentScreen):
             if trust:
                 go()
             else:
-                self.status("Not run: the pack is not trusted (its setup is the pack's code).")
+                self.status(_("Not run: the pack is not trusted (its setup is the pack's code)."))
 
         self.ask_trust(decided)
 
@@ -290,9 +312,9 @@ class EditorScreen(ExperimentScreen):
         return playground.request(experiment, self.question, playground.yours_label(self.variant))
 
     def differences(self, result: VariantResult) -> list[tuple[str, Difference]]:
-        against = [("Against the original:", self.variant)]
+        against = [(_("Against the original:"), self.variant)]
         if self.right is not None and self.right != self.variant:
-            against.append(("Against the right one:", self.right))
+            against.append((_("Against the right one:"), self.right))
         return [
             (said, compare(result, self.results[v], self.tolerance))
             for said, v in against
@@ -304,7 +326,7 @@ class EditorScreen(ExperimentScreen):
         self.query_one("#setup", TextArea).load_text(self.original.setup)
         self.query_one("#watch", TextArea).load_text(self.original.watch)
         self.query_one("#steps", Input).value = str(self.original.steps)
-        self.status(f"Restored {self.variant} as the question wrote it.")
+        self.status(_("Restored {variant} as the question wrote it.").format(variant=self.variant))
 
 
 def variant_to_edit(question: Question, response: Response | None) -> str | None:

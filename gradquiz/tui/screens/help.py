@@ -11,6 +11,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Header, Static
 
+from gradquiz.i18n import N_, _
 from gradquiz.progress.drill import EASY_SECONDS
 from gradquiz.tui.screens.dialogs import ConfirmDialog, FullValueDialog, TrustDialog
 from gradquiz.tui.widgets.answers import ErrorPicker, OrderAnswer
@@ -29,36 +30,43 @@ def key_table() -> Table:
     from gradquiz.tui.screens.quiz import QuizScreen
     from gradquiz.tui.screens.stats import StatsScreen
 
-    table = Table("key", "what it does", "where", box=None, pad_edge=False)
+    table = Table(_("key"), _("what it does"), _("where"), box=None, pad_edge=False)
     sections: list[tuple[str, type]] = [
-        ("question", QuizScreen),
-        ("order lines", OrderAnswer),
-        ("error blank", ErrorPicker),
-        ("question list", QuestionListScreen),
-        ("stats", StatsScreen),
-        ("confirm", ConfirmDialog),
-        ("full value", FullValueDialog),
-        ("trust prompt", TrustDialog),
-        ("anywhere", GradquizApp),
+        (_("question"), QuizScreen),
+        (_("order lines"), OrderAnswer),
+        (_("error blank"), ErrorPicker),
+        (_("question list"), QuestionListScreen),
+        (_("stats"), StatsScreen),
+        (_("confirm"), ConfirmDialog),
+        (_("full value"), FullValueDialog),
+        (_("trust prompt"), TrustDialog),
+        (_("anywhere"), GradquizApp),
     ]
     for where, owner in sections:
         for binding in _bindings(owner):
             keys = binding.key.replace("question_mark", "?").replace(",", " / ")
             keys = keys.replace("left_square_bracket", "[").replace("right_square_bracket", "]")
-            said = f"{binding.description}: {binding.tooltip}" if binding.tooltip else None
-            table.add_row(keys, said or binding.description, where)
+            # Marked with N_ where declared (before the language is chosen): translated here.
+            description = _(binding.description)
+            if binding.tooltip:
+                description = _("{description}: {tooltip}").format(
+                    description=description, tooltip=_(binding.tooltip)
+                )
+            table.add_row(keys, description, where)
     table.add_row(
-        "ctrl+p", "command palette: jump to a question by title, drill, stats…", "anywhere"
+        "ctrl+p", _("command palette: jump to a question by title, drill, stats…"), _("anywhere")
     )
     table.add_row(
-        "tab / shift+tab", "move focus (tables: arrows + enter show a full value)", "anywhere"
+        "tab / shift+tab",
+        _("move focus (tables: arrows + enter show a full value)"),
+        _("anywhere"),
     )
     return table
 
 
-SCHEDULING = (
-    f"A wrong answer is rated Again; a right one Good, or Easy when given within "
-    f"{EASY_SECONDS:g} seconds without a hint. FSRS then sets the next review, which the verdict "
+SCHEDULING = N_(
+    "A wrong answer is rated Again; a right one Good, or Easy when given within "
+    "{seconds:g} seconds without a hint. FSRS then sets the next review, which the verdict "
     "states; retention in settings.toml (0.9 by default) is the chance of remembering it "
     "then that the schedule aims for. Each attempt draws the question's numbers and the "
     "choices' order afresh; ctrl+z takes back the last answer of the session."
@@ -67,14 +75,14 @@ SCHEDULING = (
 
 class HelpScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,question_mark,q", "app.pop_screen", "Back", id="help.back"),
+        Binding("escape,question_mark,q", "app.pop_screen", N_("Back"), id="help.back"),
     ]
 
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(id="help"):
-            yield Static("Every key", classes="heading")
+            yield Static(_("Every key"), classes="heading")
             yield Static(key_table(), id="keys")
-            yield Static("How an answer is scheduled", classes="heading")
-            yield Static(SCHEDULING, id="scheduling")
+            yield Static(_("How an answer is scheduled"), classes="heading")
+            yield Static(_(SCHEDULING).format(seconds=EASY_SECONDS), id="scheduling")
         yield KeyBar()

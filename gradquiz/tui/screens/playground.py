@@ -16,6 +16,7 @@ from textual.widgets import Input, Label
 from gradquiz import playground
 from gradquiz.difference import Difference, compare
 from gradquiz.format.model import Question
+from gradquiz.i18n import N_, _
 from gradquiz.lab.protocol import VariantRequest, VariantResult
 from gradquiz.playground import Experiment, Problem
 from gradquiz.tui.labpool import SharedLab
@@ -31,27 +32,35 @@ class PlaygroundScreen(ExperimentScreen):
     """Each ctrl+r is run N, compared with run N-1."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "Save as question", id="playground.save", priority=True),
-        Binding("escape", "leave", "Leave", id="edit.leave", priority=True),
+        Binding("ctrl+s", "save", N_("Save as question"), id="playground.save", priority=True),
+        Binding("escape", "leave", N_("Leave"), id="edit.leave", priority=True),
     ]
 
     def __init__(self, lab: SharedLab, experiment: Experiment, source: str | None) -> None:
-        title = f"Playground · from {source}" if source else "Playground · a small example"
+        title = (
+            _("Playground · from {source}").format(source=source)
+            if source
+            else _("Playground · a small example")
+        )
         super().__init__(lab, experiment, title)
 
     def request(self, experiment: Experiment) -> VariantRequest:
-        return playground.request(experiment, PLAYGROUND, f"run {self.runs}")
+        return playground.request(
+            experiment, PLAYGROUND, _("run {number}").format(number=self.runs)
+        )
 
     def differences(self, result: VariantResult) -> list[tuple[str, Difference]]:
         previous = self.last
         if previous is None:
             return []
-        return [("Against the previous run:", compare(result, previous, self.experiment.tolerance))]
+        return [
+            (_("Against the previous run:"), compare(result, previous, self.experiment.tolerance))
+        ]
 
     def action_save(self) -> None:
         texts = self.texts()
         if isinstance(texts, Problem):
-            self.status(f"✗ Not saved: {texts}", error=True)
+            self.status(_("✗ Not saved: {problem}").format(problem=texts), error=True)
             self.point_at(texts.part, texts.line)
             return
 
@@ -61,13 +70,23 @@ class PlaygroundScreen(ExperimentScreen):
             try:
                 question_id = playground.save_question(texts, Path(path).expanduser())
             except FileExistsError:
-                self.status(f"✗ Not saved: {path} exists (nothing is overwritten).", error=True)
+                self.status(
+                    _("✗ Not saved: {path} exists (nothing is overwritten).").format(path=path),
+                    error=True,
+                )
             except OSError as exc:
-                self.status(f"✗ Not saved: {exc.strerror or exc} ({path}).", error=True)
+                self.status(
+                    _("✗ Not saved: {reason} ({path}).").format(
+                        reason=exc.strerror or exc, path=path
+                    ),
+                    error=True,
+                )
             else:
                 self.status(
-                    f"Saved question {question_id} to {path}: fill in its prompt, choices and "
-                    f"answer, then `gradquiz check {path}`."
+                    _(
+                        "Saved question {id} to {path}: fill in its prompt, choices and "
+                        "answer, then `gradquiz check {path}`."
+                    ).format(id=question_id, path=path)
                 )
 
         self.app.push_screen(SaveDialog(), chosen)
@@ -79,13 +98,13 @@ class SaveDialog(ModalScreen[str | None]):
     CSS_PATH = "../editor.tcss"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss(None)", "Cancel", id="save.cancel"),
+        Binding("escape", "dismiss(None)", N_("Cancel"), id="save.cancel"),
     ]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label("Save as question: the new file's path (Enter saves, Esc cancels)")
-            yield Input(placeholder="my-question.yaml", id="save-path")
+            yield Label(_("Save as question: the new file's path (Enter saves, Esc cancels)"))
+            yield Input(placeholder=_("my-question.yaml"), id="save-path")
 
     @on(Input.Submitted, "#save-path")
     def submitted(self, event: Input.Submitted) -> None:
@@ -110,7 +129,7 @@ class PlaygroundApp(App[None]):
     def on_mount(self) -> None:
         self.push_screen(PlaygroundScreen(self.lab, self.experiment, self.source), self.left)
 
-    def left(self, _: Experiment | None) -> None:
+    def left(self, _experiment: Experiment | None) -> None:
         self.exit()
 
     def on_unmount(self) -> None:
@@ -126,5 +145,5 @@ def open_playground(app: GradquizApp, question: Question | None) -> None:
     else:
         experiment, source = playground.EXAMPLE, None
         if question is not None and question.experiment is not None:
-            app.notify("The pack is not trusted: the playground starts from a small example.")
+            app.notify(_("The pack is not trusted: the playground starts from a small example."))
     app.push_screen(PlaygroundScreen(app.lab, experiment, source))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar, cast
 
+from rich.cells import cell_len
 from rich.text import Text as RichText
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -13,6 +14,7 @@ from textual.widgets import Header, Tree
 from textual.widgets.tree import TreeNode
 
 from gradquiz.display import one_line
+from gradquiz.i18n import N_, _
 from gradquiz.tui.messages import ProgressChanged, ResetAsked
 from gradquiz.tui.screens.dialogs import ConfirmDialog
 from gradquiz.tui.widgets.footer import KeyBar
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from gradquiz.tui.app import GradquizApp
 
 MARKS = {"new": "·", "right": "✓", "wrong": "✗"}
+STATE_NAMES = {"new": N_("new"), "right": N_("right"), "wrong": N_("wrong")}
 # Theme variables, so the marks follow light and dark.
 MARK_COLOURS = {"new": "text-muted", "right": "success", "wrong": "error"}
 
@@ -30,23 +33,24 @@ def due_text(due: datetime | None, now: datetime) -> str:
     if due is None:
         return ""
     if due <= now:
-        return "due now"
+        return _("due now")
     days = (due.astimezone().date() - now.astimezone().date()).days
     if days == 0:
-        return "due today"
+        return _("due today")
     if days == 1:
-        return "due tomorrow"
+        return _("due tomorrow")
     if days < 14:
-        return f"due in {days} days"
-    return f"due {due.astimezone():%d %b}"
+        return _("due in {days} days").format(days=days)
+    # TRANSLATORS: a date as strftime writes it (%d %b: 05 Mar).
+    return due.astimezone().strftime(_("due %d %b"))
 
 
 class QuestionListScreen(Screen[str | None]):
     """Pick a question (enter or click) to jump to it; dismisses with its id."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,l", "dismiss_none", "Back", id="list.back"),
-        Binding("delete", "reset", "Reset progress…", id="list.reset"),
+        Binding("escape,l", "dismiss_none", N_("Back"), id="list.back"),
+        Binding("delete", "reset", N_("Reset progress…"), id="list.reset"),
     ]
 
     @property
@@ -55,7 +59,7 @@ class QuestionListScreen(Screen[str | None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        tree: Tree[str] = Tree("Questions", id="questions")
+        tree: Tree[str] = Tree(_("Questions"), id="questions")
         tree.show_root = False
         shown = self.app_.quiz.question
         current_id = shown.id if shown is not None else None
@@ -82,9 +86,11 @@ class QuestionListScreen(Screen[str | None]):
         title = one_line(question.title.get(self.app_.language) if question else question_id)
         colour = self.app.theme_variables.get(MARK_COLOURS[state], "")
         label = RichText()
-        label.append(f"{MARKS[state]} {state:<5}", style=colour)
+        name = _(STATE_NAMES[state])
+        # Padded by cells: a Chinese character takes two.
+        label.append(f"{MARKS[state]} {name}{' ' * (5 - cell_len(name))}", style=colour)
         due = due_text(quiz.due.get(question_id), datetime.now(UTC))
-        label.append(f"  {due:<14}  " if due or quiz.due else "  ")
+        label.append(f"  {due}{' ' * (14 - cell_len(due))}  " if due or quiz.due else "  ")
         label.append(title)
         return label
 
@@ -137,6 +143,9 @@ class QuestionListScreen(Screen[str | None]):
 
         title = one_line(question.title.get(self.app_.language))
         self.app.push_screen(
-            ConfirmDialog("Reset this question?", f"Forget every answer to “{title}”."),
+            ConfirmDialog(
+                _("Reset this question?"),
+                _("Forget every answer to “{title}”.").format(title=title),
+            ),
             answered,
         )

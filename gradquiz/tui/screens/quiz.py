@@ -21,6 +21,7 @@ from textual.widgets import Header, Static
 from gradquiz.classroom.session import editing_allowed
 from gradquiz.display import printable
 from gradquiz.format.model import Question
+from gradquiz.i18n import N_, _
 from gradquiz.tui.messages import (
     DrillAsked,
     InTurn,
@@ -47,39 +48,39 @@ class QuizScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         # Priority, like `n`: keys are then taken in the order pressed. Left to the focused
         # input, Enter would wait in its queue while a quick `n` moved on, losing the answer.
-        Binding("enter", "submit", "Submit", id="submit", priority=True),
+        Binding("enter", "submit", N_("Submit"), id="submit", priority=True),
         # Priority too, so a pick and the Enter after it are taken in order; the number box
         # still gets its digits (it consumes them before priority keys are looked at).
-        Binding("1", "pick(1)", "Pick", key_display="1-9", id="pick.1", priority=True),
+        Binding("1", "pick(1)", N_("Pick"), key_display="1-9", id="pick.1", priority=True),
         *[
-            Binding(str(n), f"pick({n})", f"Pick {n}", show=False, id=f"pick.{n}", priority=True)
+            Binding(str(n), f"pick({n})", N_("Pick"), show=False, id=f"pick.{n}", priority=True)
             for n in range(2, 10)
         ],
-        Binding("t", "truth(True)", "True", id="true", priority=True),
-        Binding("f", "truth(False)", "False", id="false", priority=True),
+        Binding("t", "truth(True)", N_("True"), id="true", priority=True),
+        Binding("f", "truth(False)", N_("False"), id="false", priority=True),
         # Shown only for a pack not yet trusted; early, so a narrow footer keeps its words.
-        Binding("T", "trust", "Trust pack", id="trust", priority=True),
-        Binding("h", "hint", "Hint", id="hint", priority=True),
-        Binding("n", "move(1)", "Next", id="next", priority=True),
-        Binding("p", "move(-1)", "Previous", id="previous", priority=True),
-        Binding("r", "rerun", "Re-run", id="rerun", priority=True),
-        Binding("e", "edit", "Edit & run", id="edit", priority=True),
-        Binding("o", "playground", "Playground", show=False, id="playground", priority=True),
-        Binding("l", "list", "Questions", id="list", priority=True),
+        Binding("T", "trust", N_("Trust pack"), id="trust", priority=True),
+        Binding("h", "hint", N_("Hint"), id="hint", priority=True),
+        Binding("n", "move(1)", N_("Next"), id="next", priority=True),
+        Binding("p", "move(-1)", N_("Previous"), id="previous", priority=True),
+        Binding("r", "rerun", N_("Re-run"), id="rerun", priority=True),
+        Binding("e", "edit", N_("Edit & run"), id="edit", priority=True),
+        Binding("o", "playground", N_("Playground"), show=False, id="playground", priority=True),
+        Binding("l", "list", N_("Questions"), id="list", priority=True),
         # The lab's keys, once it is shown: the variant before/after, the shared setup.
         Binding(
             "left_square_bracket",
             "variant(-1)",
-            "Variant",
+            N_("Variant"),
             key_display="[ ]",
-            tooltip="the previous one in the lab",
+            tooltip=N_("the previous one in the lab"),
             id="variant.previous",
             priority=True,
         ),
         Binding(
             "right_square_bracket",
             "variant(1)",
-            "Next variant",
+            N_("Next variant"),
             show=False,
             id="variant.next",
             priority=True,
@@ -87,28 +88,28 @@ class QuizScreen(Screen[None]):
         Binding(
             "z",
             "setup",
-            "Setup",
-            tooltip="unfold or fold the shared setup code in the lab",
+            N_("Setup"),
+            tooltip=N_("unfold or fold the shared setup code in the lab"),
             id="setup",
             priority=True,
         ),
         Binding(
             "c",
             "compare",
-            "Column",
-            tooltip="compare the next watch column across the variants",
+            N_("Column"),
+            tooltip=N_("compare the next watch column across the variants"),
             show=False,
             id="compare",
             priority=True,
         ),
         # Not `d`: an order question's lines move down with it.
-        Binding("g", "drill", "Drill", id="drill", priority=True),
+        Binding("g", "drill", N_("Drill"), id="drill", priority=True),
         Binding(
-            "m", "drill(True)", "Drill mistakes", show=False, id="drill.mistakes", priority=True
+            "m", "drill(True)", N_("Drill mistakes"), show=False, id="drill.mistakes", priority=True
         ),
-        Binding("x", "skip", "Skip for today", show=False, id="skip", priority=True),
-        Binding("s", "stats", "Stats", show=False, id="stats", priority=True),
-        Binding("question_mark", "app.help", "Keys", id="help", priority=True),
+        Binding("x", "skip", N_("Skip for today"), show=False, id="skip", priority=True),
+        Binding("s", "stats", N_("Stats"), show=False, id="stats", priority=True),
+        Binding("question_mark", "app.help", N_("Keys"), id="help", priority=True),
     ]
 
     def __init__(self) -> None:
@@ -136,7 +137,7 @@ class QuizScreen(Screen[None]):
         for notice in self.app_.trust_policy.notices():
             self.notify(
                 printable(notice),
-                title="gradquiz carries on",
+                title=_("gradquiz carries on"),
                 severity="warning",
                 timeout=20,
                 markup=False,
@@ -148,8 +149,10 @@ class QuizScreen(Screen[None]):
         self.set_class(small, "-too-small")
         if small:
             self.query_one("#too-small", Static).update(
-                f"The terminal is {width}×{height}; gradquiz needs at least "
-                f"{MIN_WIDTH}×{MIN_HEIGHT}. Make it bigger, or press ctrl+q to quit."
+                _(
+                    "The terminal is {width}×{height}; gradquiz needs at least "
+                    "{min_width}×{min_height}. Make it bigger, or press ctrl+q to quit."
+                ).format(width=width, height=height, min_width=MIN_WIDTH, min_height=MIN_HEIGHT)
             )
 
     @property
@@ -182,8 +185,10 @@ class QuizScreen(Screen[None]):
         question = app.quiz.question
         if question is None:
             return Prose(
-                "No questions are loaded. Add packs with `--questions PATH`, "
-                "or drop `--no-bundled`."
+                _(
+                    "No questions are loaded. Add packs with `--questions PATH`, "
+                    "or drop `--no-bundled`."
+                )
             )
         self._view = QuestionView(
             question,
@@ -330,9 +335,9 @@ class QuizScreen(Screen[None]):
         if not await view.show_hint():
             hints = len(view.question.hints)
             self.notify(
-                "This question has no hints."
+                _("This question has no hints.")
                 if not hints
-                else f"That was the last hint ({hints} of {hints})."
+                else _("That was the last hint ({hints} of {hints}).").format(hints=hints)
             )
         self.refresh_bindings()
 

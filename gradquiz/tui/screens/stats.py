@@ -13,7 +13,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 from textual_plotext import PlotextPlot
 
-from gradquiz.display import one_line
+from gradquiz.display import one_line, plural
+from gradquiz.i18n import N_, _
 from gradquiz.progress.stats import (
     TOPIC_COLUMNS,
     percent,
@@ -30,23 +31,32 @@ if TYPE_CHECKING:
 
 def summary(document: dict[str, Any]) -> str:
     lines = [
-        f"Answered {document['answered']} · correct {document['correct']} "
-        f"({percent(document['accuracy'])}) · seen {document['seen']} of "
-        f"{document['questions']} questions",
-        f"Due now {document['due_now']} · new today {document['new_today']}",
+        _(
+            "Answered {answered} · correct {correct} ({accuracy}) · seen {seen} of "
+            "{questions} questions"
+        ).format(
+            answered=document["answered"],
+            correct=document["correct"],
+            accuracy=percent(document["accuracy"]),
+            seen=document["seen"],
+            questions=document["questions"],
+        ),
+        _("Due now {due} · new today {new}").format(
+            due=document["due_now"], new=document["new_today"]
+        ),
     ]
     if "streak" in document:
         days = document["streak"]
-        lines.append(f"Streak: {days} day{'' if days == 1 else 's'} in a row")
+        lines.append(plural(days, "Streak: {n} day in a row", "Streak: {n} days in a row"))
     return "\n".join(lines)
 
 
 class StatsScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,s", "app.pop_screen", "Back", id="stats.back"),
-        Binding("g", "drill", "Drill what is due", id="stats.drill"),
-        Binding("e", "streak", "Streak on/off", id="stats.streak"),
-        Binding("R", "reset", "Reset everything…", id="stats.reset"),
+        Binding("escape,s", "app.pop_screen", N_("Back"), id="stats.back"),
+        Binding("g", "drill", N_("Drill what is due"), id="stats.drill"),
+        Binding("e", "streak", N_("Streak on/off"), id="stats.streak"),
+        Binding("R", "reset", N_("Reset everything…"), id="stats.reset"),
     ]
 
     @property
@@ -59,26 +69,26 @@ class StatsScreen(Screen[None]):
             yield Static(id="stats-notices")
             yield Static(id="stats-summary")
             yield PlotextPlot(id="due-plot")
-            yield Static("By topic", classes="heading")
+            yield Static(_("By topic"), classes="heading")
             yield DataTable(id="by-topic", cursor_type="row", zebra_stripes=True)
-            yield Static("Most often missed", classes="heading")
+            yield Static(_("Most often missed"), classes="heading")
             yield Static(id="most-missed")
         yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.query_one("#by-topic", DataTable)
-        table.add_columns(*TOPIC_COLUMNS)
+        table.add_columns(*(_(column) for column in TOPIC_COLUMNS))
         self.refresh_stats()
 
     def refresh_stats(self) -> None:
         progress = self.app_.progress
         notices = self.query_one("#stats-notices", Static)
         if progress is None:
-            notices.update("Progress is still being opened.")
+            notices.update(_("Progress is still being opened."))
             return
         notes = list(self.app_.notices)
-        if not progress.store.saving and not any("not being saved" in n for n in notes):
-            notes.append("Progress is not being saved.")
+        if not progress.store.saving and not any(_("not being saved") in n for n in notes):
+            notes.append(_("Progress is not being saved."))
         notices.update(RichText("\n".join(notes)))
         notices.set_class(bool(notes), "-shown")
         document = stats(progress, self.app_.library.questions, datetime.now(UTC))
@@ -95,7 +105,7 @@ class StatsScreen(Screen[None]):
         plt.yticks(list(range(0, top + 1, max(1, -(-top // 4)))))
         # With nothing due plotext is left a zero-height range and draws the axis upside down.
         plt.ylim(0, max(top, 1))
-        plt.title("Due in the next 7 days")
+        plt.title(_("Due in the next 7 days"))
         plot.refresh()
         table = self.query_one("#by-topic", DataTable)
         table.clear()
@@ -103,9 +113,12 @@ class StatsScreen(Screen[None]):
             table.add_row(*row)
         missed = document["most_missed"]
         text = "\n".join(
-            f"✗ {m['wrong']} of {m['answered']}  {one_line(m['title'])}" for m in missed
+            _("✗ {wrong} of {answered}  {title}").format(
+                wrong=m["wrong"], answered=m["answered"], title=one_line(m["title"])
+            )
+            for m in missed
         )
-        self.query_one("#most-missed", Static).update(RichText(text or "Nothing missed yet."))
+        self.query_one("#most-missed", Static).update(RichText(text or _("Nothing missed yet.")))
 
     def action_drill(self) -> None:
         self.app.post_message(DrillAsked())
@@ -123,9 +136,11 @@ class StatsScreen(Screen[None]):
 
         self.app.push_screen(
             ConfirmDialog(
-                "Reset everything?",
-                "Forget every answer and every review date. A backup is kept in the "
-                "progress directory's backups folder until it is thinned out.",
+                _("Reset everything?"),
+                _(
+                    "Forget every answer and every review date. A backup is kept in the "
+                    "progress directory's backups folder until it is thinned out."
+                ),
             ),
             answered,
         )

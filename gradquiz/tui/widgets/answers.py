@@ -24,6 +24,7 @@ from textual.widgets import Input
 
 from gradquiz.display import number, one_line, printable
 from gradquiz.format.model import Question
+from gradquiz.i18n import N_, _
 from gradquiz.tui.widgets.prose import Prose
 
 if TYPE_CHECKING:
@@ -88,12 +89,12 @@ class ChoiceAnswer(Vertical):
         self.question = question
         self.multiple = question.type == "multiple"
         if question.type == "truefalse":
-            self.options = [("true", "True"), ("false", "False")]
+            self.options = [("true", _("True")), ("false", _("False"))]
         else:
             self.options = [(c.id, c.text.get(language)) for c in question.choices]
 
     def compose(self) -> ComposeResult:
-        for index, (_, text) in enumerate(self.options):
+        for index, (_id, text) in enumerate(self.options):
             label = "" if self.question.type == "truefalse" else f"{letter(index)}."
             yield ChoiceRow(index, str(index + 1), label, text)
 
@@ -139,7 +140,7 @@ class ChoiceAnswer(Vertical):
         if self.question.type == "multiple":
             return frozenset(ids)
         if not ids:
-            raise Incomplete("Pick an answer first (press its number).")
+            raise Incomplete(_("Pick an answer first (press its number)."))
         if self.question.type == "truefalse":
             return ids[0] == "true"
         return ids[0]
@@ -149,15 +150,17 @@ def parse_number(text: str) -> float:
     """The learner's number; Incomplete with the reason when it is not one."""
     cleaned = text.strip().replace("−", "-")
     if not cleaned:
-        raise Incomplete("Type a number first, like -1.17, 1e-3 or 200.")
+        raise Incomplete(_("Type a number first, like -1.17, 1e-3 or 200."))
     try:
         value = float(cleaned)
     except ValueError:
         raise Incomplete(
-            f"{text.strip()!r} is not a number; write it like -1.17, 1e-3 or 200."
+            _("{text!r} is not a number; write it like -1.17, 1e-3 or 200.").format(
+                text=text.strip()
+            )
         ) from None
     if not math.isfinite(value):
-        raise Incomplete("Type a finite number, like -1.17, 1e-3 or 200.")
+        raise Incomplete(_("Type a finite number, like -1.17, 1e-3 or 200."))
     return value
 
 
@@ -182,7 +185,7 @@ class NumericAnswer(Vertical):
         super().__init__(id="answer")
 
     def compose(self) -> ComposeResult:
-        yield NumberInput(placeholder="a number, e.g. -1.17, 1e-3 or 200", id="number")
+        yield NumberInput(placeholder=_("a number, e.g. -1.17, 1e-3 or 200"), id="number")
 
     def response(self) -> Response:
         return parse_number(self.query_one(Input).value)
@@ -195,11 +198,11 @@ class OrderAnswer(Widget, can_focus=True):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "cursor(-1)", "Up", show=False, id="order.up"),
-        Binding("down", "cursor(1)", "Down", show=False, id="order.down"),
-        Binding("space", "use_or_drop", "Use/drop line", id="order.toggle"),
-        Binding("shift+up,u", "shift(-1)", "Move up", id="order.move_up"),
-        Binding("shift+down,d", "shift(1)", "Move down", id="order.move_down"),
+        Binding("up", "cursor(-1)", N_("Up"), show=False, id="order.up"),
+        Binding("down", "cursor(1)", N_("Down"), show=False, id="order.down"),
+        Binding("space", "use_or_drop", N_("Use/drop line"), id="order.toggle"),
+        Binding("shift+up,u", "shift(-1)", N_("Move up"), id="order.move_up"),
+        Binding("shift+down,d", "shift(1)", N_("Move down"), id="order.move_down"),
     ]
 
     cursor: reactive[int] = reactive(0)
@@ -223,13 +226,15 @@ class OrderAnswer(Widget, can_focus=True):
 
     def render(self) -> RichText:
         text = RichText()
-        text.append("Your step code (space: use/drop, shift+↑/↓ or u/d: move):\n", style="bold")
+        text.append(
+            _("Your step code (space: use/drop, shift+↑/↓ or u/d: move):") + "\n", style="bold"
+        )
         rows = self._rows()
         if not self.chosen:
-            text.append("   (no lines yet)\n", style="dim")
+            text.append("   " + _("(no lines yet)") + "\n", style="dim")
         for index, (where, line) in enumerate(rows):
             if index == len(self.chosen):
-                text.append("Unused lines:\n", style="bold")
+                text.append(_("Unused lines:") + "\n", style="bold")
             pointer = "›" if index == self.cursor and self.has_focus else " "
             number = f"{index + 1:>2}." if where == "chosen" else "  -"
             style = "reverse" if index == self.cursor else ""
@@ -237,8 +242,8 @@ class OrderAnswer(Widget, can_focus=True):
             text.append(printable(line), style=style)
             text.append("\n")
         if not self.unused:
-            text.append("Unused lines:\n", style="bold")
-            text.append("   (none)\n", style="dim")
+            text.append(_("Unused lines:") + "\n", style="bold")
+            text.append("   " + _("(none)") + "\n", style="dim")
         return text
 
     def get_content_height(self, container: object, viewport: object, width: int) -> int:
@@ -263,7 +268,7 @@ class OrderAnswer(Widget, can_focus=True):
         rows = self._rows()
         if not 0 <= index < len(rows):
             return
-        where, _ = rows[index]
+        where, _line = rows[index]
         if where == "chosen":
             self.unused.insert(0, self.chosen.pop(index))
             self.cursor = min(index, len(rows) - 1)
@@ -294,7 +299,7 @@ class OrderAnswer(Widget, can_focus=True):
 
     def response(self) -> Response:
         if not self.chosen:
-            raise Incomplete("Use at least one line (space) before running your arrangement.")
+            raise Incomplete(_("Use at least one line (space) before running your arrangement."))
         return tuple(self.chosen)
 
 
@@ -303,8 +308,8 @@ class ErrorPicker(Widget, can_focus=True):
     blank offers. Keys of its own, because Enter belongs to the screen: it submits."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("right,space", "turn(1)", "Next error", id="error.next"),
-        Binding("left", "turn(-1)", "Previous error", id="error.previous"),
+        Binding("right,space", "turn(1)", N_("Next error"), id="error.next"),
+        Binding("left", "turn(-1)", N_("Previous error"), id="error.previous"),
     ]
 
     index: reactive[int | None] = reactive(None)
@@ -327,7 +332,7 @@ class ErrorPicker(Widget, can_focus=True):
         self.index = ((start if self.index is None else self.index) + step) % len(self.errors)
 
     def render(self) -> RenderResult:
-        shown = "pick the error (← →)" if self.value is None else f"◀ {one_line(self.value)} ▶"
+        shown = _("pick the error (← →)") if self.value is None else f"◀ {one_line(self.value)} ▶"
         return RichText(shown)
 
 
@@ -345,14 +350,14 @@ class TraceAnswer(Vertical):
         from textual.widgets import Label, Static
 
         yield Static(self.code(), classes="trace-code")
-        yield Static("Table: waiting for the lab…", id="trace-table")
+        yield Static(_("Table: waiting for the lab…"), id="trace-table")
         for index, blank in enumerate(self.question.blanks):
             with Horizontal(classes="blank"):
                 yield Label(one_line(blank.label()), classes="blank-label")
                 if blank.raises:
                     yield ErrorPicker(blank.errors, id=f"blank-{index}")
                 else:
-                    yield NumberInput(placeholder="a number", id=f"blank-{index}")
+                    yield NumberInput(placeholder=_("a number"), id=f"blank-{index}")
                 yield Label("", id=f"truth-{index}", classes="blank-truth")
 
     def code(self) -> RichText:
@@ -366,12 +371,15 @@ class TraceAnswer(Vertical):
 
             # The code reads the drawn names; the learner needs their values this attempt.
             picked = drawn_values(self.question)
-            parts.append("# drawn\n" + "\n".join(f"{k} = {shown(v)}" for k, v in picked.items()))
+            parts.append(
+                _("# drawn") + "\n" + "\n".join(f"{k} = {shown(v)}" for k, v in picked.items())
+            )
         if experiment.setup is not None:
-            parts.append(f"# setup\n{experiment.setup.source.rstrip()}")
+            parts.append(_("# setup") + f"\n{experiment.setup.source.rstrip()}")
         if experiment.code is not None:
             step = experiment.code.source.rstrip()
-            parts.append(f"# each of {experiment.steps} steps\n{step}")
+            each = _("# each of {steps} steps").format(steps=experiment.steps)
+            parts.append(f"{each}\n{step}")
         return RichText(printable("\n".join(parts)))
 
     def show_table(self, run: VariantResult) -> None:
@@ -384,7 +392,7 @@ class TraceAnswer(Vertical):
 
         shown = masked(self.question, run)
         # Pack text as Text, never markup: a column named `[x]` shows as written.
-        table = Table("row", box=None, pad_edge=False)
+        table = Table(_("row"), box=None, pad_edge=False)
         for column in shown.columns:
             table.add_column(RichText(one_line(column)))
         for index, row in enumerate(shown.rows, 1):
@@ -392,7 +400,7 @@ class TraceAnswer(Vertical):
             table.add_row(str(index), *values)
         if shown.error is not None:
             raises = any(b.raises for b in self.question.blanks)
-            error = "raises ▢" if raises else f"raises {shown.error.type}"
+            error = _("raises ▢") if raises else _("raises {error}").format(error=shown.error.type)
             table.add_row(str(len(shown.rows) + 1), RichText(one_line(error)))
         self.query_one("#trace-table", Static).update(table)
 
@@ -416,12 +424,12 @@ class TraceAnswer(Vertical):
         for index, verdict in enumerate(grade_cells(self.question, response.values, run)):
             truth = verdict.expected
             if truth is None:
-                shown = "nothing there"
+                shown = _("nothing there")
             else:
                 shown = one_line(truth) if isinstance(truth, str) else number(truth)
             mark = "✓" if verdict.correct else "✗"
             label = self.query_one(f"#truth-{index}", Label)
-            label.update(RichText(f"{mark} PyTorch: {shown}"))
+            label.update(RichText(_("{mark} PyTorch: {value}").format(mark=mark, value=shown)))
             label.set_class(verdict.correct, "-right")
             label.set_class(not verdict.correct, "-wrong")
 
@@ -433,12 +441,16 @@ class TraceAnswer(Vertical):
             cell = self.query_one(f"#blank-{index}")
             if isinstance(cell, ErrorPicker):
                 if cell.value is None:
-                    raise Incomplete(f"{blank.label()}: pick the error the run raises.")
+                    raise Incomplete(
+                        _("{blank}: pick the error the run raises.").format(blank=blank.label())
+                    )
                 given.append(cell.value)
             else:
                 assert isinstance(cell, Input)
                 try:
                     given.append(parse_number(cell.value))
                 except Incomplete as exc:
-                    raise Incomplete(f"{blank.label()}: {exc}") from None
+                    raise Incomplete(
+                        _("{blank}: {problem}").format(blank=blank.label(), problem=exc)
+                    ) from None
         return Cells(tuple(given))

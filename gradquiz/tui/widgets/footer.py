@@ -11,6 +11,11 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widget import Widget
 
+from gradquiz.i18n import N_, _
+
+# Textual names the palette's key so; said here too, to be translated.
+PALETTE = N_("palette")
+
 
 @dataclass(frozen=True)
 class Key:
@@ -85,17 +90,19 @@ class KeyBar(Widget, can_focus=False):
         active = self.screen.active_bindings
         # One key per action, the first bound, as Footer shows them.
         first: dict[str, tuple[Binding, bool]] = {}
-        for _, binding, enabled, _ in active.values():
+        for _key, binding, enabled, _tooltip in active.values():
             if binding.show:
                 first.setdefault(binding.action, (binding, enabled))
         keys = [
-            Key(binding.key, app.get_key_display(binding), binding.description, enabled)
+            # Descriptions are marked with N_ where the bindings are declared, before the
+            # language is chosen: translated here, as they are shown.
+            Key(binding.key, app.get_key_display(binding), _(binding.description), enabled)
             for binding, enabled in first.values()
         ]
         palette = None
         if app.ENABLE_COMMAND_PALETTE and app.COMMAND_PALETTE_BINDING in active:
-            _, binding, enabled, _ = active[app.COMMAND_PALETTE_BINDING]
-            palette = Key(binding.key, app.get_key_display(binding), binding.description, enabled)
+            _key, binding, enabled, _tooltip = active[app.COMMAND_PALETTE_BINDING]
+            palette = Key(binding.key, app.get_key_display(binding), _(PALETTE), enabled)
         return keys, palette
 
     def render(self) -> Text:
@@ -112,7 +119,8 @@ class KeyBar(Widget, can_focus=False):
         described = len(keys)
         while (
             described
-            and sum(w for w, _ in sizes[:described]) + sum(bare for _, bare in sizes[described:])
+            and sum(w for w, _bare in sizes[:described])
+            + sum(bare for _w, bare in sizes[described:])
             > room
         ):
             described -= 1

@@ -39,9 +39,11 @@ from textual.widgets import (
 from textual_plotext import PlotextPlot
 
 from gradquiz import display
+from gradquiz.difference import variant_name
 from gradquiz.display import one_line, printable
 from gradquiz.format.model import Code, Question
 from gradquiz.grading import Response, variant_correct
+from gradquiz.i18n import _
 from gradquiz.lab.protocol import VariantResult
 from gradquiz.tui.screens.dialogs import FullValueDialog
 from gradquiz.tui.widgets.prose import CODE_THEMES, Prose
@@ -108,12 +110,12 @@ def code_text(code: VariantCode | None) -> str:
         return ""
     parts = []
     if code.setup is not None:
-        parts.append("# its setup\n" + code.setup.source.rstrip())
-    label = "# each step" if code.steps > 1 else "# the code"
+        parts.append(_("# its setup") + "\n" + code.setup.source.rstrip())
+    label = _("# each step") if code.steps > 1 else _("# the code")
     parts.append(f"{label}{f' (x{code.steps})' if code.steps > 1 else ''}\n{code.step.source}")
     if code.watch is not None:
         lines = "\n".join(f"{one_line(label)!r}: {w.source.strip()}" for label, w in code.watch)
-        parts.append("# watch\n" + lines)
+        parts.append(_("# watch") + "\n" + lines)
     return "\n".join(p.rstrip() for p in parts)
 
 
@@ -191,7 +193,7 @@ class VariantTable(Vertical):
         text = RichText(self.heading.line())
         if self.heading.reference:
             # The variant every ≠ is measured against.
-            text.append(" · baseline", style="dim")
+            text.append(_(" · baseline"), style="dim")
         return text
 
     def set_heading(self, heading: Heading) -> None:
@@ -208,12 +210,12 @@ class VariantTable(Vertical):
     def fill(self, table: DataTable[Any], view: VariantView) -> None:
         result = view.result
         error_style = Style.parse(f"bold {self.app.theme_variables['error']}")
-        table.add_column("step", key="step")
+        table.add_column(_("step"), key="step")
         for column in result.columns:
             table.add_column(RichText(one_line(column)), key=column)
         if result.error is not None and not result.columns:
             # A run that failed before its first row still needs a cell for its error.
-            table.add_column("error", key="error")
+            table.add_column(_("error"), key="error")
         for row_index, row in enumerate(result.rows):
             cells: list[RichText] = [RichText(str(row.step))]
             for column_index, column in enumerate(result.columns, start=1):
@@ -231,7 +233,7 @@ class VariantTable(Vertical):
             where = f"✗ {error.step}" if error.step is not None else "✗"
             message = f"{error.type}: {error.message}" if error.message else error.type
             self.values[row_index, 1] = message
-            blanks = [RichText("") for _ in range(len(table.columns) - 2)]
+            blanks = [RichText("") for _column in range(len(table.columns) - 2)]
             table.add_row(
                 RichText(where, style=error_style),
                 RichText(_shorten(one_line(message)), style=error_style),
@@ -246,8 +248,10 @@ class VariantTable(Vertical):
         if result is None or (row, column) not in self.values:
             return
         label = result.columns[column - 1] if column - 1 < len(result.columns) else ""
-        step = result.rows[row].step if row < len(result.rows) else "error"
-        title = f"{result.variant} · step {step} · {label}"
+        step = result.rows[row].step if row < len(result.rows) else _("error")
+        title = _("{variant} · step {step} · {column}").format(
+            variant=result.variant, step=step, column=label
+        )
         self.app.push_screen(FullValueDialog(title, self.values[row, column]))
 
 
@@ -288,7 +292,7 @@ class VariantNotes(Static):
         if result.error is not None:
             parts.append(RichText(printable(f"✗ {result.error}"), style=colours["error"]))
             if self.view.gloss:
-                gloss = RichText("What it means: ", style="bold")
+                gloss = RichText(_("What it means: "), style="bold")
                 gloss.append(printable(self.view.gloss))
                 parts.append(gloss)
         if result.output.strip():
@@ -370,7 +374,7 @@ class VariantTables(Vertical):
         with TabbedContent(id="variant-tabs", initial=self.tab_id(self.current)):
             for card in self.cards:
                 heading = card.heading
-                title = f"{one_line(heading.variant)} {heading.mark}".strip()
+                title = f"{one_line(variant_name(heading.variant))} {heading.mark}".strip()
                 with TabPane(escape(title), id=self.tab_id(heading.variant)):
                     # A tab's card is built when the tab is first shown: six cards cost
                     # six times the styling and layout of the one on display.
@@ -449,12 +453,12 @@ class SharedSetup(Static):
 
     def render(self) -> Any:
         if not self.unfolded:
-            text = RichText("▸ setup: ", style="bold")
+            text = RichText(_("▸ setup: "), style="bold")
             text.append(folded(self.code, 50))
-            text.append("  z unfolds", style="dim")
+            text.append(_("  z unfolds"), style="dim")
             return text
-        title = RichText("▾ setup, run before every variant", style="bold")
-        title.append("  z folds", style="dim")
+        title = RichText(_("▾ setup, run before every variant"), style="bold")
+        title.append(_("  z folds"), style="dim")
         code = syntax(self.code.source.rstrip(), self.app.current_theme.dark)
         return Group(title, code)
 
@@ -467,12 +471,12 @@ def arrangement_table(question: Question, yours: Sequence[str]) -> Table | None:
     rows = arrangement_rows(question, yours)
     if all(row.same for row in rows):
         return None
-    table = Table("#", "the right order", "yours", box=None, pad_edge=False)
+    table = Table("#", _("the right order"), _("yours"), box=None, pad_edge=False)
     for index, row in enumerate(rows, start=1):
         mine = RichText(one_line(row.yours or "—"))
         if not row.same:
             mine.stylize("bold")
-            mine.append(" (not one of its lines)" if row.distractor else "  ≠")
+            mine.append(_(" (not one of its lines)") if row.distractor else "  ≠")
         table.add_row(str(index), RichText(one_line(row.right or "—")), mine)
     return table
 
@@ -515,7 +519,9 @@ class Comparison(Vertical):
 
     def hint(self) -> str:
         count = len(self.columns)
-        return f"  c or click: next column ({self.columns.index(self.column) + 1}/{count})"
+        return _("  c or click: next column ({index}/{count})").format(
+            index=self.columns.index(self.column) + 1, count=count
+        )
 
     def draw(self) -> None:
         column = self.column
@@ -534,13 +540,15 @@ class Comparison(Vertical):
         comparison = compare_column(self.question, self.results, column)
         found = headings(self.question, self.results)
         title = RichText(one_line(column), style="bold")
-        title.append(" in every variant, the right one first", style="not bold")
+        title.append(_(" in every variant, the right one first"), style="not bold")
         if len(self.columns) > 1:
             title.append(self.hint(), style="dim")
-        titles = [f"{one_line(v)} {found[v].mark}".strip() for v in comparison.variants]
+        titles = [
+            f"{one_line(variant_name(v))} {found[v].mark}".strip() for v in comparison.variants
+        ]
         widths = comparison.widths(titles)
         table = Table(box=None, pad_edge=False)
-        for name, width in zip(["step", *titles], widths, strict=True):
+        for name, width in zip([_("step"), *titles], widths, strict=True):
             table.add_column(RichText(name), no_wrap=True, min_width=width)
         error = Style.parse(f"bold {self.app.theme_variables['error']}")
         for row in comparison.rows:
@@ -590,7 +598,7 @@ class Comparison(Vertical):
             plt.xticks(sorted(steps))
         single = len(self.results) == 1 and len(self.columns) > 1
         plt.title(one_line(column) + (self.hint() if single else ""))
-        plt.xlabel("step")
+        plt.xlabel(_("step"))
         plot.refresh()
 
 

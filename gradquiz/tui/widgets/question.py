@@ -18,8 +18,9 @@ from textual.css.query import NoMatches
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
-from gradquiz.display import one_line
+from gradquiz.display import one_line, plural
 from gradquiz.format.model import MAIN
+from gradquiz.i18n import N_, _
 from gradquiz.tui.messages import AnswerGiven
 from gradquiz.tui.widgets.answers import (
     ChoiceAnswer,
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 
 AnswerWidget = ChoiceAnswer | NumericAnswer | OrderAnswer | TraceAnswer
 
-STATE_MARKS = {"new": "· new", "right": "✓ right", "wrong": "✗ wrong"}
+STATE_MARKS = {"new": N_("· new"), "right": N_("✓ right"), "wrong": N_("✗ wrong")}
 
 
 def answer_widget(question: Question, language: str | None) -> AnswerWidget:
@@ -88,8 +89,10 @@ class QuestionView(VerticalScroll):
         yield Prose(self.question.prompt.get(self.language), id="prompt")
         if not self.trusted and self.question.experiment is not None:
             yield Static(
-                "Not trusted: code not run. This pack was not named on the command line, so "
-                "its code is shown but nothing runs. Press T to trust it.",
+                _(
+                    "Not trusted: code not run. This pack was not named on the command line, so "
+                    "its code is shown but nothing runs. Press T to trust it."
+                ),
                 id="untrusted",
             )
         yield answer_widget(self.question, self.language)
@@ -114,7 +117,7 @@ class QuestionView(VerticalScroll):
 
     def where(self) -> RichText:
         question = self.question
-        state = STATE_MARKS[self.quiz.state(question.id)]
+        state = _(STATE_MARKS[self.quiz.state(question.id)])
         position = self.quiz.where(question, complete=self.complete)
         pack, topic = one_line(question.pack.name), one_line(question.topic)
         return RichText(f"{pack} · {topic} · {position} {state}")
@@ -138,16 +141,19 @@ class QuestionView(VerticalScroll):
         quiz, question = self.quiz, self.question
         results = quiz.results(question.id)
         if question.experiment is None:
-            text = "No experiment for this question."
+            text = _("No experiment for this question.")
         elif not self.trusted:
-            text = "Experiment: not trusted: code not run."
+            text = _("Experiment: not trusted: code not run.")
         elif quiz.running(question.id):
-            text = "Experiment: running in the lab…"
+            text = _("Experiment: running in the lab…")
         elif results:
-            count = len(results)
-            text = f"Experiment: ready ({count} variant{'s' if count != 1 else ''})."
+            text = plural(
+                len(results),
+                "Experiment: ready ({n} variant).",
+                "Experiment: ready ({n} variants).",
+            )
         else:
-            text = "Experiment: waiting for the lab…"
+            text = _("Experiment: waiting for the lab…")
         return RichText(text)
 
     async def show_hint(self) -> bool:
@@ -157,7 +163,9 @@ class QuestionView(VerticalScroll):
             return False
         self.hints_shown += 1
         text = "\n\n".join(
-            f"**Hint {n}/{len(hints)}.** {h.get(self.language)}"
+            _("**Hint {n}/{count}.** {hint}").format(
+                n=n, count=len(hints), hint=h.get(self.language)
+            )
             for n, h in enumerate(hints[: self.hints_shown], 1)
         )
         try:
@@ -268,9 +276,9 @@ class QuestionView(VerticalScroll):
         self.update_where()
         if verdict is None:
             note = (
-                "Running your answer in the lab…"
+                _("Running your answer in the lab…")
                 if self.trusted
-                else "Not trusted: code not run, so this answer cannot be checked (T trusts it)."
+                else _("Not trusted: code not run, so this answer cannot be checked (T trusts it).")
             )
             panel.show_verdict(note, None)
         else:
@@ -285,10 +293,13 @@ class QuestionView(VerticalScroll):
         verdict = answered.verdict if answered is not None else None
         if verdict is None:
             return ""
-        mark = "✓ Right." if verdict.correct else "✗ Not quite."
-        text = f"{mark} {verdict.detail}"
+        mark = _("✓ Right.") if verdict.correct else _("✗ Not quite.")
+        # TRANSLATORS: the verdict: "✓ Right." or "✗ Not quite.", then why.
+        text = _("{mark} {detail}").format(mark=mark, detail=verdict.detail)
         comes_back = self.quiz.next_review(self.question.id, datetime.now(UTC))
-        return text if comes_back is None else f"{text} Next review {comes_back}."
+        if comes_back is None:
+            return text
+        return _("{verdict} Next review {when}.").format(verdict=text, when=comes_back)
 
     def picked_indexes(self, answer: ChoiceAnswer, answered: Answered) -> frozenset[int]:
         """The choices of the stored answer, so a revisited question shows what was picked."""
@@ -301,7 +312,9 @@ class QuestionView(VerticalScroll):
             ids = set(response)
         else:
             ids = set()
-        return frozenset(i for i, (choice_id, _) in enumerate(answer.options) if choice_id in ids)
+        return frozenset(
+            i for i, (choice_id, _text) in enumerate(answer.options) if choice_id in ids
+        )
 
     def feedback(self, answered: Answered) -> list[Widget]:
         """The feedback of each picked choice."""
@@ -330,14 +343,15 @@ class QuestionView(VerticalScroll):
         quiz, question = self.quiz, self.question
         results = quiz.results(question.id)
         if question.experiment is None:
-            await panel.show_note("This question has no experiment.")
+            await panel.show_note(_("This question has no experiment."))
         elif not self.trusted:
             await panel.show_code(
-                f"Not trusted: code not run. {one_line(self.why_untrusted)}; press T to trust it."
-                " The code it would run:"
+                _(
+                    "Not trusted: code not run. {why}; press T to trust it. The code it would run:"
+                ).format(why=one_line(self.why_untrusted))
             )
         elif quiz.running(question.id) or not results:
-            await panel.show_note("The experiment is running in the lab…", loading=True)
+            await panel.show_note(_("The experiment is running in the lab…"), loading=True)
         else:
             await panel.show_results(results)
 
