@@ -151,7 +151,11 @@ class PackInfo:
 
     @property
     def name(self) -> str:
-        return self.title.get() if self.title else self.file
+        return self.name_in()
+
+    def name_in(self, language: str | None = None) -> str:
+        """The pack's title in `language` (its first language when it has none), else its file."""
+        return self.title.get(language) if self.title else self.file
 
 
 # The ids of the variants that are no choice: a numeric or true/false question's one run, an

@@ -32,7 +32,7 @@ class JumpProvider(Provider):
                 _("Jump to: {title}").format(title=one_line(q.title.get(app.language))),
                 q.id,
                 # Help text is read as markup by the palette: escaped, it shows as written.
-                escape(one_line(f"{q.pack.name} · {q.topic} · {q.id}")),
+                escape(one_line(f"{q.pack.name_in(app.language)} · {q.topic} · {q.id}")),
             )
             for q in library.questions
         ]

@@ -51,7 +51,8 @@ async def test_the_app_speaks_chinese(make_app: MakeApp) -> None:
         for words in ("⏎ 提交", "1-9 选择", "h 提示", "n 下一题", "p 上一题", "? 按键"):
             assert words in keys
         assert keys.rstrip().endswith("^p 命令面板")
-        assert "1/7 · 新题" in text_of(app, "#where")
+        where = text_of(app, "#where")
+        assert where.startswith("界面测试基础 · accumulation · ") and "1/7 · 新题" in where, where
         # A notice: three hints asked of a question with two.
         await pilot.press("h", "h", "h")
         await pilot.pause()

@@ -119,7 +119,7 @@ class QuestionView(VerticalScroll):
         question = self.question
         state = _(STATE_MARKS[self.quiz.state(question.id)])
         position = self.quiz.where(question, complete=self.complete)
-        pack, topic = one_line(question.pack.name), one_line(question.topic)
+        pack, topic = one_line(question.pack.name_in(self.language)), one_line(question.topic)
         return RichText(f"{pack} · {topic} · {position} {state}")
 
     def update_where(self) -> None:
