@@ -30,7 +30,7 @@ from gradquiz.tui.messages import (
     SkipAsked,
     TrustGiven,
 )
-from gradquiz.tui.widgets.answers import ChoiceAnswer, NumberInput, OrderAnswer
+from gradquiz.tui.widgets.answers import ChoiceAnswer, ErrorPicker, NumberInput, OrderAnswer
 from gradquiz.tui.widgets.footer import KeyBar
 from gradquiz.tui.widgets.prose import Prose
 from gradquiz.tui.widgets.question import QuestionView
@@ -277,7 +277,7 @@ class QuizScreen(Screen[None]):
         moves on, as pressed, instead of moving on with an empty box.
         """
         focused = self.focused
-        if isinstance(focused, NumberInput | OrderAnswer):
+        if isinstance(focused, NumberInput | OrderAnswer | ErrorPicker):
             focused.post_message(InTurn(callback))
         else:
             callback()

@@ -24,6 +24,7 @@ from textual.widgets import Input
 
 from gradquiz.display import number, one_line, printable
 from gradquiz.format.model import Question
+from gradquiz.tui.messages import InTurn
 from gradquiz.tui.widgets.prose import Prose
 
 if TYPE_CHECKING:
@@ -172,6 +173,75 @@ class NumberInput(Input):
 
     def check_consume_key(self, key: str, character: str | None) -> bool:
         return character is not None and character in self.NUMBER_CHARACTERS
+
+
+class CellInput(NumberInput):
+    """A trace blank's number box, safe to type into fast.
+
+    The app hands every key to the widget focused when the key arrives, and Tab only moves
+    the focus once it has bubbled from this box's queue up to the app: so in `1.0 Tab 1.4`
+    typed in one burst, `1.4` was queued here before the focus moved. Here Tab moves the
+    focus as soon as this box reads it, in the order typed, and whatever this box reads
+    after losing the focus (keys, a pending submit) goes on to the widget that has it. Its
+    own keys (backspace, the arrows) act here too, in order, for the same reason.
+    """
+
+    FOCUS_KEYS: ClassVar[dict[str, int]] = {"tab": 1, "shift+tab": -1}
+
+    def _follow_focus(self, event: events.Key | events.Paste | InTurn) -> bool:
+        """Hand `event` on to the widget focused now, if the focus moved away from this box."""
+        if not self.is_attached:
+            return False
+        # The screen's own record: `has_focus` follows only once the Blur event is read.
+        target = self.screen.focused
+        if target is None or target is self:
+            return False
+        event.stop()
+        event.prevent_default()
+        # A fresh copy: the one in hand is stopped here, and would bubble no further.
+        if isinstance(event, events.Key):
+            target.post_message(events.Key(event.key, event.character))
+        elif isinstance(event, events.Paste):
+            target.post_message(events.Paste(event.text))
+        elif isinstance(event, InTurn):
+            target.post_message(InTurn(event.callback))
+        return True
+
+    async def _on_key(self, event: events.Key) -> None:
+        if self._follow_focus(event):
+            return
+        step = self.FOCUS_KEYS.get(event.key)
+        bound = self.screen.active_bindings.get(event.key)
+        if step is None and (bound is None or bound.node is not self or not bound.enabled):
+            return  # typed by Input, or a key for the screen or the app
+        event.stop()
+        event.prevent_default()
+        if step is None and bound is not None:
+            # The box's own keys (backspace, the arrows) act here too: left to bubble up to
+            # the app, they would act after the characters typed behind them.
+            await self.run_action(bound.binding.action)
+        elif step == 1:
+            self.screen.focus_next()
+        else:
+            self.screen.focus_previous()
+
+    def on_in_turn(self, message: InTurn) -> None:
+        self._follow_focus(message)
+
+    def _on_paste(self, event: events.Paste) -> None:
+        """A pasted row or column of numbers fills this blank and the ones after it."""
+        if self._follow_focus(event):
+            return
+        values = event.text.split()
+        if len(values) < 2:
+            return  # Input's own paste handles one value (or none)
+        event.stop()
+        event.prevent_default()
+        self.value = values[0]
+        self.screen.focus_next()
+        target = self.screen.focused
+        if isinstance(target, CellInput):
+            target.post_message(events.Paste(" ".join(values[1:])))
 
 
 class NumericAnswer(Vertical):
@@ -352,7 +422,7 @@ class TraceAnswer(Vertical):
                 if blank.raises:
                     yield ErrorPicker(blank.errors, id=f"blank-{index}")
                 else:
-                    yield NumberInput(placeholder="a number", id=f"blank-{index}")
+                    yield CellInput(placeholder="a number", id=f"blank-{index}")
                 yield Label("", id=f"truth-{index}", classes="blank-truth")
 
     def code(self) -> RichText:
