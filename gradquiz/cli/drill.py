@@ -39,7 +39,8 @@ def handle(args: argparse.Namespace) -> int:
     learner = opened_progress()
     queue = drill_queue(args, learner, cat.library.questions)
     if args.list:
-        print_queue(learner, queue, language(args))
+        pool = [q for q in cat.library.questions if args.topic in (None, q.topic)]
+        print_queue(learner, queue, language(args), pool)
         return ExitCode.OK
     learner.store.close()
     if not queue:
@@ -69,11 +70,33 @@ def drill_queue(
     )
 
 
-def print_queue(progress: Progress, queue: list[Question], lang: str | None) -> None:
+def print_queue(
+    progress: Progress,
+    queue: list[Question],
+    lang: str | None,
+    pool: list[Question],
+) -> None:
+    """The queue, then the leeches of `pool` (state `leech`): left out, waiting for a look."""
     from gradquiz.progress.history import history
+    from gradquiz.progress.leech import LEECH_MISSES
 
-    seen = history(progress.store).by_question
+    past = history(progress.store)
+    seen = past.by_question
+    leeches = progress.leeches(past)
+    stuck = [q for q in pool if q.id in leeches]
     for q in queue:
         state = "review" if q.id in seen else "new"
         print(f"{q.id}\t{state}\t{q.topic}\t{one_line(q.title.get(lang))}")
+    for q in stuck:
+        print(f"{q.id}\tleech\t{q.topic}\t{one_line(q.title.get(lang))}")
     print(plural(len(queue), "{n} question to drill.", "{n} questions to drill."), file=sys.stderr)
+    if stuck:
+        left_out = plural(
+            len(stuck),
+            "{n} leech left out (missed {misses} times): answer it right from a closer look "
+            "in the app (its hints, the playground) to bring it back.",
+            "{n} leeches left out (missed {misses} times): answer them right from a closer "
+            "look in the app (their hints, the playground) to bring them back.",
+            misses=LEECH_MISSES,
+        )
+        print(left_out, file=sys.stderr)
