@@ -35,6 +35,7 @@ from gradquiz.tui.commands import ActionsProvider, JumpProvider
 from gradquiz.tui.labpool import SharedLab
 from gradquiz.tui.messages import (
     AnswerGiven,
+    CloserLookAsked,
     DrillAsked,
     InTurn,
     JumpAsked,
@@ -82,6 +83,7 @@ class ProgressOpened(Message):
     notices: list[str]
     states: dict[str, State]
     due: dict[str, datetime]
+    leeches: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -215,18 +217,20 @@ class GradquizApp(App[None]):
             progress, notices = open_progress()
             states = progress.states()
             due = {q: card.due for q, card in progress.store.cards().items()}
+            leeches = progress.leeches()
         except Exception as exc:  # the quiz goes on without saving rather than stopping
             self.post_message(ProgressOpened(None, [f"Progress is not being saved: {exc}"], {}, {}))
             return
         # Kept here too: quitting before the message is read must still save and close it.
         self._opened = progress
-        self.post_message(ProgressOpened(progress, notices, states, due))
+        self.post_message(ProgressOpened(progress, notices, states, due, leeches))
 
     async def on_progress_opened(self, message: ProgressOpened) -> None:
         self.progress = message.progress
         self.notices = message.notices
         self.quiz.saved.update(message.states)
         self.quiz.due = message.due
+        self.quiz.leeches = set(message.leeches)
         for notice in message.notices:
             self.notify(
                 printable(notice), title="Progress", severity="warning", timeout=30, markup=False
@@ -374,6 +378,10 @@ class GradquizApp(App[None]):
         while not isinstance(self.screen, QuizScreen):
             self.pop_screen()
         await self.show_current()
+
+    async def on_closer_look_asked(self, message: CloserLookAsked) -> None:
+        if self.quiz.closer_look(message.question):
+            await self.show_current()
 
     async def on_skip_asked(self, message: SkipAsked) -> None:
         """Rest the question until tomorrow: no answer is logged, drills leave it out today."""

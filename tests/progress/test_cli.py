@@ -147,7 +147,8 @@ def test_the_daily_limit_of_new_questions_comes_from_the_settings_file(
 
 def test_a_leech_is_flagged_by_drill_list_and_stats(capsys: pytest.CaptureFixture[str]) -> None:
     questions = {q.id: q for q in load([PACKS / "good.yaml"]).questions}
-    progress, _ = open_progress()
+    progress, notices = open_progress()
+    assert notices == []
     then = datetime.now(UTC) - timedelta(days=30)
     for n in range(6):
         progress.record(

@@ -21,7 +21,9 @@ from textual.widgets import Header, Static
 from gradquiz.classroom.session import editing_allowed
 from gradquiz.display import printable
 from gradquiz.format.model import Question
+from gradquiz.i18n import N_
 from gradquiz.tui.messages import (
+    CloserLookAsked,
     DrillAsked,
     InTurn,
     JumpAsked,
@@ -59,6 +61,15 @@ class QuizScreen(Screen[None]):
         Binding("f", "truth(False)", "False", id="false", priority=True),
         # Shown only for a pack not yet trusted; early, so a narrow footer keeps its words.
         Binding("T", "trust", "Trust pack", id="trust", priority=True),
+        # Shown only for a leech; early, so a narrow footer keeps its words.
+        Binding(
+            "k",
+            "closer_look",
+            N_("Closer look"),
+            tooltip=N_("answer a leech afresh, with every hint and the playground at hand"),
+            id="closer-look",
+            priority=True,
+        ),
         Binding("h", "hint", "Hint", id="hint", priority=True),
         Binding("n", "move(1)", "Next", id="next", priority=True),
         Binding("p", "move(-1)", "Previous", id="previous", priority=True),
@@ -254,6 +265,11 @@ class QuizScreen(Screen[None]):
             return True if (lab.tables() if action == "variant" else lab.has_setup()) else None
         if action == "trust":
             return question.experiment is not None and not view.trusted
+        if action == "closer_look":
+            if not self.app_.quiz.is_leech(question.id):
+                return False
+            # Unanswered, the closer look is what is shown already.
+            return True if answered else None
         if action == "edit":
             return None if question.experiment is None or not answered else True
         return True
@@ -335,6 +351,11 @@ class QuizScreen(Screen[None]):
                 else f"That was the last hint ({hints} of {hints})."
             )
         self.refresh_bindings()
+
+    def action_closer_look(self) -> None:
+        question = self.question
+        if question is not None:
+            self.in_turn(partial(self.app.post_message, CloserLookAsked(question.id)))
 
     def action_move(self, delta: int) -> None:
         self.in_turn(partial(self.app.post_message, MoveAsked(delta)))

@@ -20,6 +20,7 @@ from textual.widgets import Input, Static
 
 from gradquiz.display import one_line
 from gradquiz.format.model import MAIN
+from gradquiz.i18n import _
 from gradquiz.tui.messages import AnswerGiven
 from gradquiz.tui.widgets.answers import (
     ChoiceAnswer,
@@ -92,9 +93,16 @@ class QuestionView(VerticalScroll):
                 "its code is shown but nothing runs. Press T to trust it.",
                 id="untrusted",
             )
+        looking = self.closer_look()
+        if looking is not None:
+            yield Static(looking, id="closer-look")
         yield answer_widget(self.question, self.language)
         yield Static(id="problem")
-        # The hints are mounted with the first hint: one widget less to draw at first.
+        # The hints are mounted with the first hint (one widget less to draw at first), or
+        # all at once for a closer look at a leech.
+        if looking is not None and self.question.hints:
+            self.hints_shown = len(self.question.hints)
+            yield Prose(self.hints_text(), id="hints")
         yield Static(self.status(), id="lab-status")
 
     async def on_mount(self) -> None:
@@ -112,12 +120,34 @@ class QuestionView(VerticalScroll):
     def answered(self) -> Answered | None:
         return self.quiz.answered(self.question)
 
+    def closer_look(self) -> RichText | None:
+        """For a leech about to be answered: why it is here and what helps. A right answer
+        clears it (`progress.leech`)."""
+        if self.answered is not None or not self.quiz.is_leech(self.question.id):
+            return None
+        # Here, not at the top: a leech is only known once progress is open, after the
+        # first paint.
+        from gradquiz.progress.leech import LEECH_MISSES
+
+        hints = (
+            _("every hint is shown below")
+            if self.question.hints
+            else _("this question has no hints")
+        )
+        text = _(
+            "⚑ Leech: missed {misses} times, so it left your drills. Take a closer look: "
+            "{hints}, and o opens its experiment in the playground to try it out. Answer it "
+            "right and it comes back to your drills."
+        ).format(misses=LEECH_MISSES, hints=hints)
+        return RichText(text)
+
     def where(self) -> RichText:
         question = self.question
         state = STATE_MARKS[self.quiz.state(question.id)]
         position = self.quiz.where(question, complete=self.complete)
         pack, topic = one_line(question.pack.name), one_line(question.topic)
-        return RichText(f"{pack} · {topic} · {position} {state}")
+        flag = _(" · ⚑ leech") if self.quiz.is_leech(question.id) else ""
+        return RichText(f"{pack} · {topic} · {position} {state}{flag}")
 
     def update_where(self) -> None:
         self.query_one("#where", Static).update(self.where())
@@ -156,15 +186,19 @@ class QuestionView(VerticalScroll):
         if self.hints_shown >= len(hints):
             return False
         self.hints_shown += 1
-        text = "\n\n".join(
-            f"**Hint {n}/{len(hints)}.** {h.get(self.language)}"
-            for n, h in enumerate(hints[: self.hints_shown], 1)
-        )
+        text = self.hints_text()
         try:
             self.query_one("#hints", Prose).set_source(text)
         except NoMatches:
             await self.mount(Prose(text, id="hints"), before="#lab-status")
         return True
+
+    def hints_text(self) -> str:
+        hints = self.question.hints
+        return "\n\n".join(
+            f"**Hint {n}/{len(hints)}.** {h.get(self.language)}"
+            for n, h in enumerate(hints[: self.hints_shown], 1)
+        )
 
     def answer(self) -> AnswerWidget:
         return cast(AnswerWidget, self.query_one("#answer"))
@@ -288,7 +322,10 @@ class QuestionView(VerticalScroll):
         mark = "✓ Right." if verdict.correct else "✗ Not quite."
         text = f"{mark} {verdict.detail}"
         comes_back = self.quiz.next_review(self.question.id, datetime.now(UTC))
-        return text if comes_back is None else f"{text} Next review {comes_back}."
+        if comes_back is not None:
+            text = f"{text} Next review {comes_back}."
+        note = self.quiz.leech_note(self.question.id)
+        return text if note is None else f"{text} {note}"
 
     def picked_indexes(self, answer: ChoiceAnswer, answered: Answered) -> frozenset[int]:
         """The choices of the stored answer, so a revisited question shows what was picked."""
