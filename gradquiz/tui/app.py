@@ -236,6 +236,10 @@ class GradquizApp(App[None]):
                 printable(notice), title="Progress", severity="warning", timeout=30, markup=False
             )
         await self.reopen()
+        shown = self.quiz.question
+        if shown is not None and self.quiz.is_leech(shown.id) and not self.quiz.answered(shown):
+            # Drawn before progress said it is a leech: draw it again as a closer look.
+            await self.show_current()
         self.save_ready()
 
     async def reopen(self) -> None:

@@ -1,0 +1,103 @@
+"""Leeches in the app: the sixth miss says so, the drill leaves it out, `k` opens a closer look
+with every hint, and a right answer from there brings it back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from textual.widgets import Static
+
+from gradquiz.format import Library
+from gradquiz.progress import open_progress
+from gradquiz.tui.app import GradquizApp
+from gradquiz.tui.widgets.prose import Prose
+from tests.tui.conftest import MakeApp, settle
+from tests.tui.test_progress import SIZE, opened, saved_answers, until, until_saved, where
+
+
+def missed(library: Library, question_id: str, times: int) -> None:
+    """`times` wrong answers to the question, a month ago."""
+    question = library.get(question_id)
+    assert question is not None
+    progress, notices = open_progress()
+    assert notices == []
+    then = datetime.now(UTC) - timedelta(days=30)
+    for n in range(times):
+        progress.record(
+            question,
+            response="B",
+            correct=False,
+            seconds=30,
+            torch=None,
+            now=then + timedelta(minutes=n),
+        )
+    progress.store.close()
+
+
+def verdict(app: GradquizApp) -> str:
+    return str(app.screen.query_one("#verdict").render())
+
+
+async def test_the_sixth_miss_makes_a_leech_and_a_right_closer_look_clears_it(
+    make_app: MakeApp, library: Library
+) -> None:
+    missed(library, "accumulate", 5)
+    app = make_app("accumulate")
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await settle(pilot)
+        assert "leech" not in where(app)
+        await pilot.press("2", "enter")  # B: wrong, the sixth time
+        await until_saved(pilot, 6)
+        await until(pilot, lambda: "leech now" in verdict(app))
+        assert verdict(app).endswith(
+            "Missed 6 times: a leech now, so it leaves your drills. Press k for a closer look "
+            "(every hint, o for the playground); a right answer brings it back."
+        )
+        assert app.quiz.leeches == {"accumulate"}
+        assert where(app).endswith("✗ wrong · ⚑ leech")
+        # A drill serves the other questions, not the leech.
+        await pilot.press("g")
+        await until(pilot, lambda: app.quiz.drill is not None)
+        assert app.quiz.drill is not None
+        assert "accumulate" not in [q.id for q in app.quiz.drill.questions]
+        app.quiz.end_drill()
+        app.quiz.go_to("accumulate")
+        await app.show_current()
+        await pilot.press("k")
+        await until(pilot, lambda: bool(app.screen.query("#closer-look")))
+        banner = str(app.screen.query_one("#closer-look", Static).render())
+        assert banner.startswith("⚑ Leech: missed 6 times, so it left your drills.")
+        assert "every hint is shown below" in banner
+        hints = app.screen.query_one("#hints", Prose).source
+        assert "**Hint 1/2.**" in hints and "**Hint 2/2.**" in hints
+        question = app.quiz.question
+        assert question is not None and app.quiz.answered(question) is None
+        await pilot.press("1", "enter")  # A: right
+        await until_saved(pilot, 7)
+        await until(pilot, lambda: "Leech cleared" in verdict(app))
+        assert app.quiz.leeches == set()
+        answered = app.quiz.answered(question)
+        # Every hint was on the screen: a right answer is Good, not Easy.
+        assert answered is not None and answered.hints == 2
+        assert saved_answers()[-1][:3] == ("accumulate", '"A"', 1)
+        assert "leech" not in where(app)
+
+
+async def test_undo_of_the_clearing_answer_makes_it_a_leech_again(
+    make_app: MakeApp, library: Library
+) -> None:
+    missed(library, "accumulate", 6)
+    app = make_app("accumulate")
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await settle(pilot)
+        await until(pilot, lambda: bool(app.screen.query("#closer-look")))
+        assert where(app).endswith("✗ wrong · ⚑ leech")
+        await pilot.press("1", "enter")
+        await until_saved(pilot, 7)
+        await until(pilot, lambda: "Leech cleared" in verdict(app))
+        await pilot.press("ctrl+z")
+        await until(pilot, lambda: len(saved_answers()) == 6)
+        await until(pilot, lambda: bool(app.screen.query("#closer-look")))
+        assert app.quiz.leeches == {"accumulate"}
