@@ -22,6 +22,7 @@ from gradquiz.format.params import draw_count, drawn, new_draw
 from gradquiz.i18n import _
 
 if TYPE_CHECKING:
+    from gradquiz.browse import Facts
     from gradquiz.format.model import Question
     from gradquiz.grading import Response, Verdict
     from gradquiz.lab.protocol import VariantResult
@@ -400,6 +401,14 @@ class Quiz:
             self.saved.pop(question_id, None)
             self.due.pop(question_id, None)
             self.leeches.discard(question_id)
+
+    def facts(self, question_id: str) -> Facts:
+        """What the learner did with the question, for the question list to show and filter."""
+        from gradquiz.browse import Facts
+
+        return Facts(
+            self.state(question_id), self.due.get(question_id), question_id in self.leeches
+        )
 
     # Leeches.
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from textual.widgets import Static
+from textual.widgets import Input, Static, Tree
 
 from gradquiz.format import Library
 from gradquiz.progress import open_progress
 from gradquiz.tui.app import GradquizApp
+from gradquiz.tui.screens.question_list import QuestionListScreen
 from gradquiz.tui.widgets.prose import Prose
 from tests.tui.conftest import MakeApp, settle
 from tests.tui.test_progress import SIZE, opened, saved_answers, until, until_saved, where
@@ -101,3 +102,79 @@ async def test_undo_of_the_clearing_answer_makes_it_a_leech_again(
         await until(pilot, lambda: len(saved_answers()) == 6)
         await until(pilot, lambda: bool(app.screen.query("#closer-look")))
         assert app.quiz.leeches == {"accumulate"}
+
+
+def leaf_ids(app: GradquizApp) -> list[str]:
+    tree = app.screen.query_one(Tree)
+    return [
+        leaf.data
+        for pack in tree.root.children
+        for topic in pack.children
+        for leaf in topic.children
+        if leaf.data is not None
+    ]
+
+
+async def test_the_list_filters_by_state_type_topic_and_words_as_typed(
+    make_app: MakeApp, library: Library
+) -> None:
+    missed(library, "accumulate", 6)
+    missed(library, "how-much", 1)
+    app = make_app("pick-many")
+    everything = [q.id for q in library.questions]
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await pilot.press("l")
+        await until(pilot, lambda: isinstance(app.screen, QuestionListScreen))
+        await pilot.pause()
+        assert leaf_ids(app) == everything
+        filters = app.screen.query_one("#list-filters", Static)
+        assert str(filters.render()) == (
+            f"topic: any · type: any · state: any · {len(everything)} of {len(everything)} shown"
+        )
+        leech = next(
+            str(leaf.label)
+            for pack in app.screen.query_one(Tree).root.children
+            for topic in pack.children
+            for leaf in topic.children
+            if leaf.data == "accumulate"
+        )
+        assert leech.startswith("✗ wrong  due ") and "⚑ leech Where does the gradient go?" in leech
+        await pilot.press("s")  # new
+        assert leaf_ids(app) == [q for q in everything if q not in ("accumulate", "how-much")]
+        await pilot.press("s", "s")  # due (the leech is not), then wrong
+        assert app.screen.filters.state == "wrong"  # type: ignore[attr-defined]
+        assert leaf_ids(app) == ["accumulate", "how-much"]
+        await pilot.press("s")  # leech
+        assert leaf_ids(app) == ["accumulate"]
+        assert str(filters.render()).endswith("state: leech · 1 of 7 shown")
+        await pilot.press("s", "y")  # any state; the first type in order: multiple
+        assert leaf_ids(app) == [q.id for q in library.questions if q.type == "multiple"]
+        await pilot.press("c", "t")  # the first topic in order: accumulation
+        assert leaf_ids(app) == [q.id for q in library.questions if q.topic == "accumulation"]
+        await pilot.press("c", "slash")
+        assert app.screen.query_one("#list-text", Input).has_focus
+        # Letters go to the words, not to the keys: `s` and `t` are typed here.
+        await pilot.press(*"gradient")
+        assert leaf_ids(app) == [
+            q.id
+            for q in library.questions
+            if "gradient" in (f"{q.id} {q.title.get()} {q.topic} {q.prompt.get()}".lower())
+        ]
+        await pilot.press("space", *"where")
+        assert leaf_ids(app) == ["accumulate"]
+        await pilot.press("space", *"nothing")
+        assert leaf_ids(app) == []
+        assert app.screen.query_one("#list-empty").display
+        await pilot.press("escape")  # out of the words, still in the list
+        assert isinstance(app.screen, QuestionListScreen)
+        await pilot.press("c")
+        assert leaf_ids(app) == everything
+        assert app.screen.query_one("#list-text", Input).value == ""
+        await pilot.press("slash", *"where", "enter")
+        assert app.screen.query_one(Tree).has_focus
+        await pilot.press("enter")  # the one left: jump to it
+        await until(pilot, lambda: not isinstance(app.screen, QuestionListScreen))
+        question = app.quiz.question
+        assert question is not None and question.id == "accumulate"
+        await until(pilot, lambda: bool(app.screen.query("#closer-look")))
