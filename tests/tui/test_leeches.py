@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from textual import events
 from textual.widgets import Input, Static, Tree
 
 from gradquiz.format import Library
@@ -178,3 +179,22 @@ async def test_the_list_filters_by_state_type_topic_and_words_as_typed(
         question = app.quiz.question
         assert question is not None and question.id == "accumulate"
         await until(pilot, lambda: bool(app.screen.query("#closer-look")))
+
+
+async def test_words_typed_in_one_burst_after_the_slash_all_go_to_the_words(
+    make_app: MakeApp,
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("l")
+        await until(pilot, lambda: isinstance(app.screen, QuestionListScreen))
+        await pilot.pause()
+        # `l` would leave the list and `t` cycle the topic, were they read as the list's keys.
+        for key in ("slash", *"let 1/k"):
+            character = {"slash": "/", " ": " "}.get(key, key)
+            name = {" ": "space", "/": "slash"}.get(key, key)
+            app.post_message(events.Key(name, character))
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(app.screen, QuestionListScreen)
+        assert app.screen.query_one("#list-text", Input).value == "let 1/k"

@@ -56,7 +56,9 @@ class QuestionListScreen(Screen[str | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", N_("Back"), id="list.back"),
         Binding("l", "dismiss_none", N_("Back"), show=False, id="list.leave"),
-        Binding("slash", "search", N_("Find"), key_display="/", id="list.search"),
+        # Priority, so the focus moves before the keys typed after `/` are handed out: they
+        # go to the words, not to the list's own keys (`l` would leave).
+        Binding("slash", "search", N_("Find"), key_display="/", id="list.search", priority=True),
         Binding("t", "cycle('topic')", N_("Topic"), id="list.topic"),
         Binding("y", "cycle('type')", N_("Type"), id="list.type"),
         Binding("s", "cycle('state')", N_("State"), id="list.state"),
@@ -164,6 +166,8 @@ class QuestionListScreen(Screen[str | None]):
         return node.data if node is not None else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "search" and self.focused is self.query_one(Input):
+            return False  # typed: a title may hold a `/`
         if action == "reset":
             question_id = self.highlighted()
             # Greyed for a question never answered: there is nothing to forget.
@@ -184,10 +188,11 @@ class QuestionListScreen(Screen[str | None]):
         self.action_to_tree()
 
     def action_search(self) -> None:
-        self.query_one(Input).focus()
+        # At once: `focus()` waits its turn behind the keys typed after this one.
+        self.set_focus(self.query_one(Input))
 
     def action_to_tree(self) -> None:
-        self.query_one(Tree).focus()
+        self.set_focus(self.query_one(Tree))
 
     def action_back(self) -> None:
         """From the words typed, back to the list; from the list, back to the question."""
