@@ -102,12 +102,22 @@ class ChoiceAnswer(Vertical):
         self.watch_picked(self.picked)
 
     def name_by_id(self) -> None:
-        """Once answered, each choice takes the letter its author gave it (its id), which the
-        explanation, the feedback and the lab's tables name."""
+        """Once answered, the choices go back to the order their author wrote them in, each
+        with its author's letter (its id): the verdict, the explanation, the feedback and the
+        lab name choices by id, and in that order they read A, B, C… again. The pick stays
+        marked; the number keys no longer pick, so the rows lose them."""
         if self.question.type == "truefalse":
             return
+        written = [c.id for c in self.question.original.choices]
+        picked = {self.options[i][0] for i in self.picked}
+        self.options.sort(key=lambda option: written.index(option[0]))
         for row in self.query(ChoiceRow):
-            row.label = f"{one_line(self.options[row.index][0])}."
+            choice_id, text = self.options[row.index]
+            row.key = " "
+            row.label = f"{one_line(choice_id)}."
+            if row.source != printable(text):
+                row.set_source(text)
+        self.picked = frozenset(i for i, (c, _text) in enumerate(self.options) if c in picked)
         self.watch_picked(self.picked)
 
     def watch_picked(self, picked: frozenset[int]) -> None:

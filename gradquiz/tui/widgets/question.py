@@ -261,7 +261,10 @@ class QuestionView(VerticalScroll):
         try:
             return self.query_one(LabPanel)
         except NoMatches:
-            panel = LabPanel(self.question, self.language)
+            from gradquiz.format.params import in_written_order
+
+            # Shown once answered: variants in the order written, as the choices then are.
+            panel = LabPanel(in_written_order(self.question), self.language)
             await self.mount(panel)
             return panel
 
