@@ -12,6 +12,7 @@ from gradquiz.format import Library
 from gradquiz.progress import open_progress
 from gradquiz.tui.app import GradquizApp
 from gradquiz.tui.screens.question_list import QuestionListScreen
+from gradquiz.tui.screens.stats import StatsScreen
 from gradquiz.tui.widgets.prose import Prose
 from tests.tui.conftest import MakeApp, settle
 from tests.tui.test_progress import SIZE, opened, saved_answers, until, until_saved, where
@@ -198,3 +199,21 @@ async def test_words_typed_in_one_burst_after_the_slash_all_go_to_the_words(
         await pilot.pause()
         assert isinstance(app.screen, QuestionListScreen)
         assert app.screen.query_one("#list-text", Input).value == "let 1/k"
+
+
+async def test_the_stats_screen_names_the_leeches(make_app: MakeApp, library: Library) -> None:
+    missed(library, "accumulate", 6)
+    app = make_app("pick-many")
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, StatsScreen))
+        await until(pilot, lambda: not app.screen.query_one("#stats").loading)
+        leeches = str(app.screen.query_one("#leeches", Static).render())
+        assert leeches.splitlines() == [
+            "Missed 6 times, these have left your drills: open one from the list (l, and s "
+            "until the state is leech) for a closer look; a right answer brings it back.",
+            "⚑ Where does the gradient go?",
+        ]
+        missed_text = str(app.screen.query_one("#most-missed", Static).render())
+        assert missed_text == "✗ 6 of 6  Where does the gradient go?  ⚑ leech"
