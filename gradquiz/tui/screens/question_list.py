@@ -149,7 +149,8 @@ class QuestionListScreen(Screen[str | None]):
         label = RichText()
         label.append(f"{MARKS[facts.state]} {facts.state:<5}", style=colour)
         due = due_text(facts.due, datetime.now(UTC)) if facts.state != "new" else ""
-        label.append(f"  {due:<14}  ")
+        # A column for due dates once any question has one.
+        label.append(f"  {due:<14}  " if due or quiz.due else "  ")
         kind = question.type if question is not None else ""
         label.append(f"{kind:<9} ", style="dim")
         if facts.leech:
