@@ -274,7 +274,7 @@ async def test_help_lists_every_binding(make_app: MakeApp) -> None:
             assert binding.description in shown
         assert "/ Find question list" in " ".join(
             " ".join(str(c) for c in row)
-            for row in zip(*(col.cells for col in key_table().columns))
+            for row in zip(*(col.cells for col in key_table().columns), strict=True)
         )
         rule = str(app.screen.query_one("#leech-rule", Static).render())
         assert rule.startswith("A question answered wrong 6 times (every wrong answer counts, even")
