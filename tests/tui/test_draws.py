@@ -78,8 +78,9 @@ async def test_letters_follow_the_shown_order_and_become_ids_once_answered(
         texts = {c.id: c.text.get() for c in first.choices}
         assert [r.source for r in rows] == [texts[i] for i in written]
         assert [r.mark for r in rows] == [f"  {'(•)' if i == key else '( )'} {i}." for i in written]
+        # The pick's letter changed with the order: the verdict says which it is now.
         assert str(app.screen.query_one("#verdict").render()).startswith(
-            f"✓ Right. The answer is {key}."
+            f"✓ Right. You picked {key}. The answer is {key}."
         )
 
 

@@ -319,11 +319,19 @@ class QuestionView(VerticalScroll):
     def verdict_text(self) -> str:
         """The verdict, and once the answer is saved when its question comes back."""
         answered = self.answered
-        verdict = answered.verdict if answered is not None else None
-        if verdict is None:
+        if answered is None or answered.verdict is None:
             return ""
+        verdict = answered.verdict
         mark = "✓ Right." if verdict.correct else "✗ Not quite."
         text = f"{mark} {verdict.detail}"
+        question = self.question
+        if [c.id for c in question.choices] != [c.id for c in question.original.choices]:
+            # The choices moved back to the order written once answered: the pick's letter
+            # is not the one it had on the screen a moment ago, so say which it is now.
+            picked = sorted(self.picked_ids(answered.response))
+            if picked:
+                you = _("You picked {ids}.").format(ids=", ".join(picked))
+                text = f"{mark} {you} {verdict.detail}"
         comes_back = self.quiz.next_review(self.question.id, datetime.now(UTC))
         if comes_back is not None:
             text = f"{text} Next review {comes_back}."
@@ -343,16 +351,18 @@ class QuestionView(VerticalScroll):
             ids = set()
         return frozenset(i for i, (choice_id, _) in enumerate(answer.options) if choice_id in ids)
 
+    @staticmethod
+    def picked_ids(response: object) -> set[str]:
+        """The choice ids a single or multiple answer picked."""
+        if isinstance(response, str):
+            return {response}
+        if isinstance(response, frozenset):
+            return {str(choice) for choice in response}
+        return set()
+
     def feedback(self, answered: Answered) -> list[Widget]:
         """The feedback of each picked choice."""
-        response = answered.response
-        picked = (
-            {response}
-            if isinstance(response, str)
-            else set(response)
-            if isinstance(response, frozenset)
-            else set()
-        )
+        picked = self.picked_ids(answered.response)
         return [
             Prose(f"**{choice.id}:** {choice.feedback.get(self.language)}", classes="feedback")
             for choice in self.question.choices
