@@ -15,6 +15,7 @@ from gradquiz.i18n import _
 
 if TYPE_CHECKING:
     from gradquiz.progress.drill import Progress
+    from gradquiz.progress.history import History
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -35,12 +36,16 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from gradquiz.progress.history import history
+
     cat = catalog(args)
     learner = opened_progress()
-    queue = drill_queue(args, learner, cat.library.questions)
+    # Read once for the queue and the list: over years of answers it is most of the time.
+    past = history(learner.store)
+    queue = drill_queue(args, learner, cat.library.questions, past)
     if args.list:
         pool = [q for q in cat.library.questions if args.topic in (None, q.topic)]
-        print_queue(learner, queue, language(args), pool)
+        print_queue(learner, queue, language(args), pool, past)
         return ExitCode.OK
     learner.store.close()
     if not queue:
@@ -53,7 +58,7 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def drill_queue(
-    args: argparse.Namespace, progress: Progress, questions: list[Question]
+    args: argparse.Namespace, progress: Progress, questions: list[Question], past: History
 ) -> list[Question]:
     topics = sorted({q.topic for q in questions})
     if args.topic is not None and args.topic not in topics:
@@ -67,6 +72,7 @@ def drill_queue(
         topic=args.topic,
         limit=args.limit,
         mistakes=args.mistakes,
+        past=past,
     )
 
 
@@ -75,12 +81,11 @@ def print_queue(
     queue: list[Question],
     lang: str | None,
     pool: list[Question],
+    past: History,
 ) -> None:
     """The queue, then the leeches of `pool` (state `leech`): left out, waiting for a look."""
-    from gradquiz.progress.history import history
     from gradquiz.progress.leech import LEECH_MISSES
 
-    past = history(progress.store)
     seen = past.by_question
     leeches = progress.leeches(past)
     stuck = [q for q in pool if q.id in leeches]

@@ -272,11 +272,13 @@ class Progress:
         topic: str | None = None,
         limit: int | None = None,
         mistakes: bool = False,
+        past: History | None = None,
     ) -> list[Question]:
         """What a drill serves now: due (or changed) questions first, then new ones up to the
         daily limit; with `mistakes`, only questions whose last answer was wrong. Never a
-        leech: it waits for a closer look instead."""
-        past = history(self.store)
+        leech: it waits for a closer look instead. `past`: the history, when the caller has
+        just read it."""
+        past = past or history(self.store)
         stuck = self.leeches(past)
         pool = [q for q in questions if (topic is None or q.topic == topic) and q.id not in stuck]
         if mistakes:
