@@ -395,6 +395,7 @@ class Quiz:
             question_ids = list({*self.attempts, *self.answers})
             self.saved.clear()
             self.due.clear()
+            self.leeches.clear()
         for question_id in question_ids:
             self.answers.pop(question_id, None)
             self._close_attempt(question_id)

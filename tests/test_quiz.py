@@ -254,11 +254,13 @@ def test_runs_are_asked_for_once_unless_again(library: Library) -> None:
 def test_reset_forgets_answers_and_history(library: Library) -> None:
     quiz = quiz_of(library)
     quiz.saved = {"accumulate": "right", "pick-many": "wrong"}
+    quiz.leeches = {"accumulate", "pick-many"}
     quiz.submit(by_id(library, "pick-many"), frozenset({"A"}), NOW, 1.0, 0)
     quiz.reset(["pick-many"])
     assert quiz.state("pick-many") == "new" and quiz.state("accumulate") == "right"
+    assert quiz.leeches == {"accumulate"}
     quiz.reset()
-    assert quiz.state("accumulate") == "new"
+    assert quiz.state("accumulate") == "new" and quiz.leeches == set()
 
 
 BUNDLED = Path(__file__).parent.parent / "questions"
