@@ -17,6 +17,7 @@ from gradquiz.format import load
 from gradquiz.tui.app import GradquizApp
 from gradquiz.tui.labpool import SharedLab
 from gradquiz.tui.widgets.answers import ChoiceRow, ErrorPicker
+from gradquiz.tui.widgets.lab import LabPanel
 from gradquiz.tui.widgets.prose import Prose
 from tests.tui.conftest import MakeApp, settle
 from tests.tui.test_progress import opened, saved_answers, until, until_saved
@@ -78,9 +79,23 @@ async def test_letters_follow_the_shown_order_and_become_ids_once_answered(
         texts = {c.id: c.text.get() for c in first.choices}
         assert [r.source for r in rows] == [texts[i] for i in written]
         assert [r.mark for r in rows] == [f"  {'(•)' if i == key else '( )'} {i}." for i in written]
-        # The pick's letter changed with the order: the verdict says which it is now.
         assert str(app.screen.query_one("#verdict").render()).startswith(
-            f"✓ Right. You picked {key}. The answer is {key}."
+            f"✓ Right. The answer is {key}."
+        )
+        # The lab lists the variants as written too.
+        tables = app.screen.query_one("#lab", LabPanel).tables()
+        assert tables is not None
+        assert [c.heading.variant for c in tables.cards] == written
+        # A wrong pick: its letter changed with the order, so the verdict says which it is now.
+        await pilot.press("ctrl+z")
+        await settle(pilot)
+        shown = app.quiz.question
+        assert shown is not None
+        wrong = next(n for n, c in enumerate(shown.choices) if c.id != key)
+        await pilot.press(str(wrong + 1), "enter")
+        await settle(pilot)
+        assert str(app.screen.query_one("#verdict").render()).startswith(
+            f"✗ Not quite. You picked {shown.choices[wrong].id}. The answer is {key}."
         )
 
 

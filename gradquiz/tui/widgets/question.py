@@ -329,7 +329,8 @@ class QuestionView(VerticalScroll):
             # The choices moved back to the order written once answered: the pick's letter
             # is not the one it had on the screen a moment ago, so say which it is now.
             picked = sorted(self.picked_ids(answered.response))
-            if picked:
+            # A right pick is the answer the verdict names: said once is enough.
+            if picked and not verdict.correct:
                 you = _("You picked {ids}.").format(ids=", ".join(picked))
                 text = f"{mark} {you} {verdict.detail}"
         comes_back = self.quiz.next_review(self.question.id, datetime.now(UTC))
@@ -389,7 +390,11 @@ class QuestionView(VerticalScroll):
         elif quiz.running(question.id) or not results:
             await panel.show_note("The experiment is running in the lab…", loading=True)
         else:
-            await panel.show_results(results)
+            # The runs come back in the order the attempt showed its choices; the lab, drawn
+            # for the answered question, lists them as written (the rest, unranked, after).
+            written = {c.id: n for n, c in enumerate(panel.question.choices)}
+            ordered = sorted(results.items(), key=lambda item: written.get(item[0], len(written)))
+            await panel.show_results(dict(ordered))
 
     async def trust_given(self) -> None:
         """The pack is trusted now: drop the warning and show what runs."""
