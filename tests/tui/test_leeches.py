@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from textual import events
 from textual.widgets import Input, Static, Tree
 
+from gradquiz.classroom.session import EDITING_ENV
 from gradquiz.format import Library
 from gradquiz.progress import open_progress
 from gradquiz.tui.app import GradquizApp
@@ -70,8 +72,11 @@ async def test_the_sixth_miss_makes_a_leech_and_a_right_closer_look_clears_it(
         await pilot.press("k")
         await until(pilot, lambda: bool(app.screen.query("#closer-look")))
         banner = str(app.screen.query_one("#closer-look", Static).render())
-        assert banner.startswith("⚑ Leech: missed 6 times, so it left your drills.")
-        assert "every hint is shown below" in banner
+        assert banner == (
+            "⚑ Leech: missed 6 times, so it left your drills. Take a closer look: every hint "
+            "is shown below. o opens its experiment in the playground to try it out. Answer "
+            "it right and it comes back to your drills."
+        )
         hints = app.screen.query_one("#hints", Prose).source
         assert "**Hint 1/2.**" in hints and "**Hint 2/2.**" in hints
         question = app.quiz.question
@@ -217,3 +222,18 @@ async def test_the_stats_screen_names_the_leeches(make_app: MakeApp, library: Li
         ]
         missed_text = str(app.screen.query_one("#most-missed", Static).render())
         assert missed_text == "✗ 6 of 6  Where does the gradient go?  ⚑ leech"
+
+
+async def test_served_without_editing_the_closer_look_offers_no_playground(
+    make_app: MakeApp, library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(EDITING_ENV, "off")
+    missed(library, "accumulate", 6)
+    app = make_app("accumulate")
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await until(pilot, lambda: bool(app.screen.query("#closer-look")))
+        banner = str(app.screen.query_one("#closer-look", Static).render())
+        assert "Take a closer look: every hint is shown below. Answer it right" in banner
+        assert "playground" not in banner
+        await settle(pilot)

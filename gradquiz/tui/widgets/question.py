@@ -134,12 +134,18 @@ class QuestionView(VerticalScroll):
             if self.question.hints
             else _("this question has no hints")
         )
-        text = _(
-            "⚑ Leech: missed {misses} times, so it left your drills. Take a closer look: "
-            "{hints}, and o opens its experiment in the playground to try it out. Answer it "
-            "right and it comes back to your drills."
-        ).format(misses=LEECH_MISSES, hints=hints)
-        return RichText(text)
+        from gradquiz.classroom.session import editing_allowed
+
+        parts = [
+            _("⚑ Leech: missed {misses} times, so it left your drills.").format(
+                misses=LEECH_MISSES
+            ),
+            _("Take a closer look: {hints}.").format(hints=hints),
+        ]
+        if editing_allowed():  # served to a class without --allow-editing, `o` does nothing
+            parts.append(_("o opens its experiment in the playground to try it out."))
+        parts.append(_("Answer it right and it comes back to your drills."))
+        return RichText(" ".join(parts))
 
     def where(self) -> RichText:
         question = self.question
