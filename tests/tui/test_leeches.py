@@ -9,6 +9,7 @@ import pytest
 from textual import events
 from textual.widgets import Input, Static, Tree
 
+from gradquiz.browse import Filters
 from gradquiz.classroom.session import EDITING_ENV
 from gradquiz.format import Library
 from gradquiz.progress import open_progress
@@ -204,6 +205,20 @@ async def test_words_typed_in_one_burst_after_the_slash_all_go_to_the_words(
         await pilot.pause()
         assert isinstance(app.screen, QuestionListScreen)
         assert app.screen.query_one("#list-text", Input).value == "let 1/k"
+        # Out of the words and clearing them, in one burst: `c` is the list's key, not typed.
+        app.post_message(events.Key("escape", "\x1b"))
+        app.post_message(events.Key("c", "c"))
+        await pilot.pause()
+        await pilot.pause()
+        assert app.screen.query_one("#list-text", Input).value == ""
+        assert app.screen.filters == Filters()
+        # Enter in the words goes to the list at once too: the next key is the list's.
+        for key, character in (("slash", "/"), ("x", "x"), ("enter", "\r"), ("s", "s")):
+            app.post_message(events.Key(key, character))
+        await pilot.pause()
+        await pilot.pause()
+        assert app.screen.query_one("#list-text", Input).value == "x"
+        assert app.screen.filters == Filters(state="new", text="x")
 
 
 async def test_the_stats_screen_names_the_leeches(make_app: MakeApp, library: Library) -> None:

@@ -54,7 +54,12 @@ class QuestionListScreen(Screen[str | None]):
     one (enter or click) to jump to it: dismisses with its id."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", N_("Back"), id="list.back"),
+        # Priority, like `/`: the focus leaves the words before the keys after it are handed
+        # out, so `escape c` clears the filters instead of typing a `c`.
+        Binding("escape", "back", N_("Back"), id="list.back", priority=True),
+        Binding(
+            "enter", "leave_words", N_("To the list"), show=False, id="list.enter", priority=True
+        ),
         Binding("l", "dismiss_none", N_("Back"), show=False, id="list.leave"),
         # Priority, so the focus moves before the keys typed after `/` are handed out: they
         # go to the words, not to the list's own keys (`l` would leave).
@@ -82,10 +87,10 @@ class QuestionListScreen(Screen[str | None]):
             id="list-text",
         )
         yield Static(id="list-filters")
+        yield Static(_("No question matches these filters (c clears them)."), id="list-empty")
         tree: Tree[str] = Tree("Questions", id="questions")
         tree.show_root = False
         yield tree
-        yield Static(_("No question matches these filters (c clears them)."), id="list-empty")
         yield KeyBar()
 
     def on_mount(self) -> None:
@@ -167,8 +172,11 @@ class QuestionListScreen(Screen[str | None]):
         return node.data if node is not None else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "search" and self.focused is self.query_one(Input):
+        typing = self.focused is self.query_one(Input)
+        if action == "search" and typing:
             return False  # typed: a title may hold a `/`
+        if action == "leave_words" and not typing:
+            return False  # enter on the list picks the question
         if action == "reset":
             question_id = self.highlighted()
             # Greyed for a question never answered: there is nothing to forget.
@@ -185,9 +193,6 @@ class QuestionListScreen(Screen[str | None]):
         self.filters = replace(self.filters, text=event.value)
         self.fill(self.highlighted())
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.action_to_tree()
-
     def action_search(self) -> None:
         # At once: `focus()` waits its turn behind the keys typed after this one.
         self.set_focus(self.query_one(Input))
@@ -195,9 +200,12 @@ class QuestionListScreen(Screen[str | None]):
     def action_to_tree(self) -> None:
         self.set_focus(self.query_one(Tree))
 
+    def action_leave_words(self) -> None:
+        self.action_to_tree()
+
     def action_back(self) -> None:
         """From the words typed, back to the list; from the list, back to the question."""
-        if self.query_one(Input).has_focus:
+        if self.focused is self.query_one(Input):
             self.action_to_tree()
         else:
             self.dismiss(None)
