@@ -219,6 +219,13 @@ async def test_words_typed_in_one_burst_after_the_slash_all_go_to_the_words(
         await pilot.pause()
         assert app.screen.query_one("#list-text", Input).value == "x"
         assert app.screen.filters == Filters(state="new", text="x")
+        # A list key before a `/` acts before the words typed after it.
+        keys = ("c", "s", "slash", "z", "e", "r", "o", "enter", "s")
+        for key in keys:
+            app.post_message(events.Key(key, {"slash": "/", "enter": "\r"}.get(key, key)))
+        await pilot.pause()
+        await pilot.pause()
+        assert app.screen.filters == Filters(state="due", text="zero")
 
 
 async def test_the_stats_screen_names_the_leeches(make_app: MakeApp, library: Library) -> None:

@@ -54,20 +54,21 @@ class QuestionListScreen(Screen[str | None]):
     one (enter or click) to jump to it: dismisses with its id."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        # Priority, like `/`: the focus leaves the words before the keys after it are handed
-        # out, so `escape c` clears the filters instead of typing a `c`.
+        # Priority: the focus leaves the words before the keys after it are handed out, so
+        # `escape c` clears the filters instead of typing a `c`.
         Binding("escape", "back", N_("Back"), id="list.back", priority=True),
         Binding(
             "enter", "leave_words", N_("To the list"), show=False, id="list.enter", priority=True
         ),
-        Binding("l", "dismiss_none", N_("Back"), show=False, id="list.leave"),
-        # Priority, so the focus moves before the keys typed after `/` are handed out: they
-        # go to the words, not to the list's own keys (`l` would leave).
+        # The list's letters are priority keys too, taken in the order typed: a key left to
+        # the list would act only once it has bubbled up to the app, after a `/` typed behind
+        # it. While the words have the focus they stand down (check_action), and are typed.
+        Binding("l", "dismiss_none", N_("Back"), show=False, id="list.leave", priority=True),
         Binding("slash", "search", N_("Find"), key_display="/", id="list.search", priority=True),
-        Binding("t", "cycle('topic')", N_("Topic"), id="list.topic"),
-        Binding("y", "cycle('type')", N_("Type"), id="list.type"),
-        Binding("s", "cycle('state')", N_("State"), id="list.state"),
-        Binding("c", "clear", N_("Clear filters"), id="list.clear"),
+        Binding("t", "cycle('topic')", N_("Topic"), id="list.topic", priority=True),
+        Binding("y", "cycle('type')", N_("Type"), id="list.type", priority=True),
+        Binding("s", "cycle('state')", N_("State"), id="list.state", priority=True),
+        Binding("c", "clear", N_("Clear filters"), id="list.clear", priority=True),
         Binding("down", "to_tree", N_("To the list"), show=False, id="list.down"),
         Binding("delete", "reset", N_("Reset progress…"), id="list.reset"),
     ]
@@ -173,8 +174,8 @@ class QuestionListScreen(Screen[str | None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         typing = self.focused is self.query_one(Input)
-        if action == "search" and typing:
-            return False  # typed: a title may hold a `/`
+        if action in ("search", "dismiss_none", "cycle", "clear") and typing:
+            return False  # typed: a word may hold any letter, a title a `/`
         if action == "leave_words" and not typing:
             return False  # enter on the list picks the question
         if action == "reset":
