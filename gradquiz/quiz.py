@@ -22,6 +22,7 @@ from gradquiz.format.params import draw_count, drawn, new_draw
 from gradquiz.i18n import _
 
 if TYPE_CHECKING:
+    from gradquiz.browse import Facts
     from gradquiz.format.model import Question
     from gradquiz.grading import Response, Verdict
     from gradquiz.lab.protocol import VariantResult
@@ -61,6 +62,7 @@ class Answered:
     # The question's state and next review before this answer: an undo puts them back.
     state_before: State = "new"
     due_before: datetime | None = None
+    leech_before: bool = False
 
     @property
     def stage(self) -> Stage:
@@ -115,6 +117,8 @@ class DrillOver:
     right: int = 0
     to_review: tuple[Question, ...] = ()
     next_due: datetime | None = None
+    # Its questions that became leeches: out of drills until a closer look.
+    leeches: tuple[Question, ...] = ()
 
     def __str__(self) -> str:
         return plural(
@@ -139,6 +143,13 @@ class DrillOver:
         if self.to_review:
             titles = ", ".join(f"“{one_line(q.title.get(language))}”" for q in self.to_review)
             lines.append(_("Review: {titles}.").format(titles=titles))
+        if self.leeches:
+            titles = ", ".join(f"“{one_line(q.title.get(language))}”" for q in self.leeches)
+            lines.append(
+                _("Leeches, out of drills until a closer look (l, state leech): {titles}.").format(
+                    titles=titles
+                )
+            )
         if self.next_due is not None:
             lines.append(_("Next due {when}.").format(when=review_in(self.next_due - now)))
         return " ".join(lines)
@@ -179,6 +190,8 @@ class Quiz:
         # From earlier runs of gradquiz: each question's last result and its next review.
         self.saved: dict[str, State] = {}
         self.due: dict[str, datetime] = {}
+        # Questions missed too often to drill (`progress.leech`), as the store last said.
+        self.leeches: set[str] = set()
         # The learner asked for a place (--question, a jump, a key): do not move them.
         self.moved = start is not None
         if drill:
@@ -325,6 +338,7 @@ class Quiz:
                 a.question for a in graded if a.verdict is not None and not a.verdict.correct
             ),
             next_due=min(dues, default=None),
+            leeches=tuple(q for q in drill.questions if q.id in self.leeches),
         )
 
     def drop_from_drill(self, question: Question) -> DrillOver | None:
@@ -366,6 +380,7 @@ class Quiz:
             hints=hints,
             state_before=self.saved.get(question.id, "new"),
             due_before=self.due.get(question.id),
+            leech_before=question.id in self.leeches,
         )
         self.answers[question.id] = answered
         self.unsaved.append(answered)
@@ -392,11 +407,55 @@ class Quiz:
             question_ids = list({*self.attempts, *self.answers})
             self.saved.clear()
             self.due.clear()
+            self.leeches.clear()
         for question_id in question_ids:
             self.answers.pop(question_id, None)
             self._close_attempt(question_id)
             self.saved.pop(question_id, None)
             self.due.pop(question_id, None)
+            self.leeches.discard(question_id)
+
+    def facts(self, question_id: str) -> Facts:
+        """What the learner did with the question, for the question list to show and filter."""
+        from gradquiz.browse import Facts
+
+        return Facts(
+            self.state(question_id), self.due.get(question_id), question_id in self.leeches
+        )
+
+    # Leeches.
+
+    def is_leech(self, question_id: str) -> bool:
+        return question_id in self.leeches
+
+    def closer_look(self, question_id: str) -> bool:
+        """A fresh attempt at a leech, shown: the screen shows it with every hint and the
+        playground offered. False (and nothing changes) for a question that is no leech."""
+        if question_id not in self.leeches:
+            return False
+        answered = self.answers.get(question_id)
+        if answered is not None and answered.stage is not Stage.WAITING:
+            del self.answers[question_id]
+            self._close_attempt(question_id)
+        return self.go_to(question_id)
+
+    def leech_note(self, question_id: str) -> str | None:
+        """What the verdict adds when the answer made the question a leech, or cleared it."""
+        # Here, not at the top: the progress package (SQLite, FSRS) waits until after the
+        # first paint, and a note is only asked for once an answer is saved.
+        from gradquiz.progress.leech import LEECH_MISSES
+
+        answered = self.answers.get(question_id)
+        if answered is None or answered.review is None:
+            return None
+        if answered.review.cleared:
+            return _("Leech cleared: it is back in your drills.")
+        if answered.review.leech and not answered.leech_before:
+            return _(
+                "Missed {misses} times: a leech now, so it leaves your drills. Press k for a "
+                "closer look (every hint, o for the playground); a right answer brings it back."
+            ).format(misses=LEECH_MISSES)
+        return None
 
     # Runs.
 
@@ -475,6 +534,11 @@ class Quiz:
             self.unsaved.remove(answered)
             if answered.verdict is not None:
                 self.saved[answered.question.id] = "right" if answered.verdict.correct else "wrong"
+            if review is not None:
+                if review.leech:
+                    self.leeches.add(answered.question.id)
+                else:
+                    self.leeches.discard(answered.question.id)
             return before is not None
         answered.not_saved = problem
         return before is None
@@ -512,6 +576,10 @@ class Quiz:
                 self.due.pop(question_id, None)
             else:
                 self.due[question_id] = answered.due_before
+            if answered.leech_before:
+                self.leeches.add(question_id)
+            else:
+                self.leeches.discard(question_id)
         drill = self.drill
         if drill is not None:
             drill.answered.discard(question_id)

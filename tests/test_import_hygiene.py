@@ -23,6 +23,8 @@ CORE = [
     "gradquiz.progress.classroom",
     "gradquiz.classroom.session",
     "gradquiz.quiz",
+    "gradquiz.browse",
+    "gradquiz.progress.leech",
     "gradquiz.packs",
     "gradquiz.trust",
     "gradquiz.settings",

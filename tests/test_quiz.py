@@ -75,7 +75,7 @@ def test_a_keyed_answer_is_graded_at_once_and_saved_once_its_runs_name_the_torch
     quiz.runs_started("accumulate")
     ready = quiz.runs_arrived("accumulate", [run("accumulate", "A")], None, TORCH)
     assert ready == [answered] and answered.torch == TORCH
-    assert quiz.to_save() == [answered]
+    assert quiz.to_save(leaving=True) == [answered]
     assert quiz.to_save() == []  # handed out once until it is reported back
     assert quiz.save_done(answered, None) is False  # saved at the first try: nothing to say
     assert stage_of(answered) is Stage.SAVED and quiz.unsaved == []
@@ -105,7 +105,7 @@ def test_a_numeric_answer_left_behind_is_graded_when_its_runs_arrive(library: Li
     assert ready == [answered]
     assert answered.verdict is not None and answered.verdict.correct
     assert quiz.state("how-much") == "right"
-    assert quiz.to_save() == [answered]
+    assert quiz.to_save(leaving=True) == [answered]
 
 
 def test_an_order_answer_waits_for_its_own_arrangement(library: Library) -> None:
@@ -146,12 +146,12 @@ def test_a_failed_save_is_said_once_then_said_again_when_it_succeeds(library: Li
     quiz = quiz_of(library, trusted=False)
     answered = quiz.submit(by_id(library, "accumulate"), "A", NOW, 1.0, 0)
     assert answered is not None
-    assert quiz.to_save() == [answered]
+    assert quiz.to_save(leaving=True) == [answered]
     assert quiz.save_done(answered, "the disk is full") is True
     assert quiz.failing() == [answered] and answered.stage is Stage.GRADED
-    assert quiz.to_save() == [answered]
+    assert quiz.to_save(leaving=True) == [answered]
     assert quiz.save_done(answered, "the disk is full") is False  # already told
-    assert quiz.to_save() == [answered]
+    assert quiz.to_save(leaving=True) == [answered]
     assert quiz.save_done(answered, None) is True  # "saved now"
     assert quiz.failing() == [] and quiz.unsaved == []
 
@@ -254,11 +254,13 @@ def test_runs_are_asked_for_once_unless_again(library: Library) -> None:
 def test_reset_forgets_answers_and_history(library: Library) -> None:
     quiz = quiz_of(library)
     quiz.saved = {"accumulate": "right", "pick-many": "wrong"}
+    quiz.leeches = {"accumulate", "pick-many"}
     quiz.submit(by_id(library, "pick-many"), frozenset({"A"}), NOW, 1.0, 0)
     quiz.reset(["pick-many"])
     assert quiz.state("pick-many") == "new" and quiz.state("accumulate") == "right"
+    assert quiz.leeches == {"accumulate"}
     quiz.reset()
-    assert quiz.state("accumulate") == "new"
+    assert quiz.state("accumulate") == "new" and quiz.leeches == set()
 
 
 BUNDLED = Path(__file__).parent.parent / "questions"
@@ -391,3 +393,46 @@ def test_a_drill_ends_with_a_summary_of_right_to_review_and_next_due(library: Li
         "Drill over: 2 of its 2 questions answered, 1 right. "
         "Review: “Which calls clear the gradient?”. Next due in 10 minutes."
     )
+
+
+def saved_with(quiz: Quiz, answered: Answered, *, leech: bool, cleared: bool = False) -> None:
+    """`answered` written, with what the store said of the question's leech."""
+    stored = Answer(answered.question.id, "h", "t", NOW, '""', False, 1.0, None, 1)
+    assert quiz.to_save(leaving=True) == [answered]
+    quiz.save_done(answered, None, Review(stored, 1, None, leech=leech, cleared=cleared))
+
+
+def test_a_leech_is_said_in_the_verdict_note_and_the_summary_and_a_closer_look_reopens_it(
+    library: Library,
+) -> None:
+    quiz = quiz_of(library)
+    accumulate, pick_many = by_id(library, "accumulate"), by_id(library, "pick-many")
+    quiz.start_drill([accumulate, pick_many])
+    answered = quiz.submit(quiz.attempt(accumulate), "B", NOW, 1.0, 0)
+    assert answered is not None and answered.verdict is not None
+    assert not quiz.is_leech("accumulate") and not quiz.closer_look("accumulate")
+    saved_with(quiz, answered, leech=True)
+    assert quiz.is_leech("accumulate") and quiz.facts("accumulate").leech
+    assert quiz.leech_note("accumulate") == (
+        "Missed 6 times: a leech now, so it leaves your drills. Press k for a closer look "
+        "(every hint, o for the playground); a right answer brings it back."
+    )
+    quiz.move(1)
+    over = quiz.move(1)
+    assert over is not None and over.leeches == (accumulate,)
+    assert over.summary(NOW).endswith(
+        "Leeches, out of drills until a closer look (l, state leech): “Where does the gradient "
+        "go?”."
+    )
+    # The closer look: the same question afresh, answered right, clears it.
+    assert quiz.closer_look("accumulate")
+    shown = quiz.question
+    assert shown is not None and shown.id == "accumulate" and quiz.answered(shown) is None
+    again = quiz.submit(shown, "A", NOW, 1.0, 2)
+    assert again is not None and again.leech_before
+    saved_with(quiz, again, leech=False, cleared=True)
+    assert not quiz.is_leech("accumulate")
+    assert quiz.leech_note("accumulate") == "Leech cleared: it is back in your drills."
+    # Undone, the clearing answer leaves the question a leech, as it was.
+    quiz.undo(again)
+    assert quiz.is_leech("accumulate")

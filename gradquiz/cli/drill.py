@@ -15,6 +15,7 @@ from gradquiz.i18n import _
 
 if TYPE_CHECKING:
     from gradquiz.progress.drill import Progress
+    from gradquiz.progress.history import History
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -35,11 +36,16 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from gradquiz.progress.history import history
+
     cat = catalog(args)
     learner = opened_progress()
-    queue = drill_queue(args, learner, cat.library.questions)
+    # Read once for the queue and the list: over years of answers it is most of the time.
+    past = history(learner.store)
+    queue = drill_queue(args, learner, cat.library.questions, past)
     if args.list:
-        print_queue(learner, queue, language(args))
+        pool = [q for q in cat.library.questions if args.topic in (None, q.topic)]
+        print_queue(learner, queue, language(args), pool, past)
         return ExitCode.OK
     learner.store.close()
     if not queue:
@@ -52,7 +58,7 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def drill_queue(
-    args: argparse.Namespace, progress: Progress, questions: list[Question]
+    args: argparse.Namespace, progress: Progress, questions: list[Question], past: History
 ) -> list[Question]:
     topics = sorted({q.topic for q in questions})
     if args.topic is not None and args.topic not in topics:
@@ -66,14 +72,36 @@ def drill_queue(
         topic=args.topic,
         limit=args.limit,
         mistakes=args.mistakes,
+        past=past,
     )
 
 
-def print_queue(progress: Progress, queue: list[Question], lang: str | None) -> None:
-    from gradquiz.progress.history import history
+def print_queue(
+    progress: Progress,
+    queue: list[Question],
+    lang: str | None,
+    pool: list[Question],
+    past: History,
+) -> None:
+    """The queue, then the leeches of `pool` (state `leech`): left out, waiting for a look."""
+    from gradquiz.progress.leech import LEECH_MISSES
 
-    seen = history(progress.store).by_question
+    seen = past.by_question
+    leeches = progress.leeches(past)
+    stuck = [q for q in pool if q.id in leeches]
     for q in queue:
         state = "review" if q.id in seen else "new"
         print(f"{q.id}\t{state}\t{q.topic}\t{one_line(q.title.get(lang))}")
+    for q in stuck:
+        print(f"{q.id}\tleech\t{q.topic}\t{one_line(q.title.get(lang))}")
     print(plural(len(queue), "{n} question to drill.", "{n} questions to drill."), file=sys.stderr)
+    if stuck:
+        left_out = plural(
+            len(stuck),
+            "{n} leech left out (missed {misses} times): answer it right from a closer look "
+            "in the app (its hints, the playground) to bring it back.",
+            "{n} leeches left out (missed {misses} times): answer them right from a closer "
+            "look in the app (their hints, the playground) to bring them back.",
+            misses=LEECH_MISSES,
+        )
+        print(left_out, file=sys.stderr)

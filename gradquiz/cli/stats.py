@@ -60,6 +60,7 @@ def print_stats(document: dict[str, Any]) -> None:
     from rich.text import Text
 
     from gradquiz.cli.common import console
+    from gradquiz.progress.leech import LEECH_MISSES
     from gradquiz.progress.stats import TOPIC_COLUMNS, percent, topic_rows
 
     out = console()
@@ -109,6 +110,23 @@ def print_stats(document: dict[str, Any]) -> None:
                 wrong=item["wrong"],
                 answered=item["answered"],
                 title=one_line(item["title"]),
+            )
+            flag = _(" · leech") if item["leech"] else ""
+            out.print(Text("  " + line + flag))
+    if document["leeches"]:
+        out.print(
+            plural(
+                len(document["leeches"]),
+                "{n} leech, missed {misses} times and left out of drills until you answer it "
+                "right from a closer look in the app:",
+                "{n} leeches, missed {misses} times and left out of drills until you answer "
+                "them right from a closer look in the app:",
+                misses=LEECH_MISSES,
+            )
+        )
+        for item in document["leeches"]:
+            line = _("{id}: wrong {wrong} times ({title})").format(
+                id=one_line(item["id"]), wrong=item["wrong"], title=one_line(item["title"])
             )
             out.print(Text("  " + line))
     if not document["saving"]:

@@ -109,9 +109,13 @@ def drawn(question: Question, draw: Draw) -> Question:
 
 def for_run(question: Question, number: int) -> Question:
     """Draw `number` for `gradquiz run` and `check`: its values, the choices as written."""
-    shown = drawn(question, Draw(number, 0))
-    by_id = {c.id: c for c in shown.choices}
-    return replace(shown, choices=tuple(by_id[c.id] for c in question.original.choices))
+    return in_written_order(drawn(question, Draw(number, 0)))
+
+
+def in_written_order(question: Question) -> Question:
+    """An attempt with its choices back in the order they were written (its values kept)."""
+    by_id = {c.id: c for c in question.choices}
+    return replace(question, choices=tuple(by_id[c.id] for c in question.original.choices))
 
 
 def drawn_values(question: Question) -> dict[str, ParamValue]:

@@ -17,6 +17,7 @@ from fsrs import Card, Rating, Scheduler
 
 from gradquiz.format.model import Question
 from gradquiz.progress.history import History, history
+from gradquiz.progress.leech import is_leech, leeches
 from gradquiz.progress.store import Answer, CardRow, Store
 from gradquiz.settings import NEW_PER_DAY
 
@@ -94,6 +95,11 @@ class Review:
     answer: Answer
     answer_id: int
     card_before: CardRow | None
+    # Whether the question is a leech after this answer, and whether this answer cleared it
+    # (then `cleared_before` is what the store held before: what an undo puts back).
+    leech: bool = False
+    cleared: bool = False
+    cleared_before: int | None = None
 
 
 @dataclass
@@ -159,7 +165,12 @@ class Progress:
             card, _ = self.scheduler.review_card(card, rating, now, int(seconds * 1000))
             answer_id = tx.add_answer(answer)
             tx.put_card(CardRow(question.id, digest, card.to_json(), card.due))
-        return Review(answer, answer_id, row)
+            misses, cleared_before = tx.misses(question.id), tx.cleared_at(question.id)
+            cleared = correct and is_leech(misses, cleared_before)
+            if cleared:
+                tx.set_cleared_at(question.id, misses)
+        leech = not cleared and is_leech(misses, cleared_before)
+        return Review(answer, answer_id, row, leech, cleared, cleared_before)
 
     def undo(self, review: Review) -> bool:
         """Take back a review, as Anki's undo does: the answer leaves the history and the card
@@ -172,6 +183,8 @@ class Progress:
                 tx.remove_card(review.answer.question)
             else:
                 tx.put_card(review.card_before)
+            if review.cleared:
+                tx.set_cleared_at(review.answer.question, review.cleared_before)
         return True
 
     def skip(self, question: Question, now: datetime) -> None:
@@ -192,6 +205,11 @@ class Progress:
             question: "right" if seen.last_correct else "wrong"
             for question, seen in history(self.store).by_question.items()
         }
+
+    def leeches(self, past: History | None = None) -> set[str]:
+        """The questions missed too often to drill (`progress.leech`)."""
+        misses = {q: seen.wrong for q, seen in (past or history(self.store)).by_question.items()}
+        return leeches(misses, self.store.cleared())
 
     def _resting(self, cards: dict[str, CardRow], question: str, now: datetime) -> bool:
         card = cards.get(question)
@@ -234,10 +252,14 @@ class Progress:
         ]
         return fresh[:room]
 
-    def mistakes(self, questions: Sequence[Question], now: datetime) -> list[Question]:
+    def mistakes(
+        self, questions: Sequence[Question], now: datetime, past: History | None = None
+    ) -> list[Question]:
         """Questions whose last answer was wrong."""
         cards = self.store.cards()
-        last = {q: seen.last_correct for q, seen in history(self.store).by_question.items()}
+        last = {
+            q: seen.last_correct for q, seen in (past or history(self.store)).by_question.items()
+        }
         return [
             q for q in questions if last.get(q.id) is False and not self._resting(cards, q.id, now)
         ]
@@ -250,13 +272,17 @@ class Progress:
         topic: str | None = None,
         limit: int | None = None,
         mistakes: bool = False,
+        past: History | None = None,
     ) -> list[Question]:
         """What a drill serves now: due (or changed) questions first, then new ones up to the
-        daily limit; with `mistakes`, only questions whose last answer was wrong."""
-        pool = [q for q in questions if topic is None or q.topic == topic]
+        daily limit; with `mistakes`, only questions whose last answer was wrong. Never a
+        leech: it waits for a closer look instead. `past`: the history, when the caller has
+        just read it."""
+        past = past or history(self.store)
+        stuck = self.leeches(past)
+        pool = [q for q in questions if (topic is None or q.topic == topic) and q.id not in stuck]
         if mistakes:
-            served = self.mistakes(pool, now)
+            served = self.mistakes(pool, now, past)
         else:
-            past = history(self.store)
             served = self.due(pool, now, past) + self.new_today(pool, now, past)
         return served[:limit] if limit is not None else served

@@ -76,7 +76,9 @@ def stats(progress: Progress, questions: Sequence[Question], now: datetime) -> d
     for entry in by_topic.values():
         entry["accuracy"] = _share(entry["correct"], entry["answered"])
 
-    due_now = len(progress.due(questions, now, past))
+    stuck = progress.leeches(past)
+    # What a drill would serve: a leech waits for a closer look, not for its due date.
+    due_now = len(progress.due([q for q in questions if q.id not in stuck], now, past))
     today = local_day(now)
     upcoming: Counter[date] = Counter()
     known = {q.id for q in questions}
@@ -105,10 +107,16 @@ def stats(progress: Progress, questions: Sequence[Question], now: datetime) -> d
                 "title": titles.get(qid, qid),
                 "wrong": seen.wrong,
                 "answered": seen.answered,
+                "leech": qid in stuck,
             }
             for qid, seen in sorted(missed.items(), key=lambda item: (-item[1].wrong, item[0]))[
                 :MOST_MISSED
             ]
+        ],
+        "leeches": [
+            {"id": q.id, "title": titles[q.id], "wrong": past.by_question[q.id].wrong}
+            for q in questions
+            if q.id in stuck
         ],
         "saving": progress.store.saving,
     }

@@ -56,6 +56,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ("CREATE INDEX answers_summary ON answers (question, topic, correct, answered_at)",),
     # The attempt's draw (`{"draw": K, "seed": S}`): the numbers and letters the learner saw.
     ("ALTER TABLE answers ADD COLUMN draw TEXT",),
+    # A leech cleared by a right answer from its closer look, with how many times it had
+    # been missed then: it is a leech again only after as many misses more (progress.leech).
+    ("CREATE TABLE leeches_cleared (question TEXT PRIMARY KEY, misses INTEGER NOT NULL)",),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -165,6 +168,28 @@ class Transaction:
     def remove_card(self, question: str) -> None:
         self._db.execute("DELETE FROM cards WHERE question = ?", (question,))
 
+    def misses(self, question: str) -> int:
+        """How many times the question was answered wrong, ever."""
+        row = self._db.execute(
+            "SELECT count(*) FROM answers WHERE question = ? AND correct = 0", (question,)
+        ).fetchone()
+        return int(row[0])
+
+    def cleared_at(self, question: str) -> int | None:
+        """The misses the question had when its leech was last cleared; None if never."""
+        row = self._db.execute(
+            "SELECT misses FROM leeches_cleared WHERE question = ?", (question,)
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    def set_cleared_at(self, question: str, misses: int | None) -> None:
+        if misses is None:
+            self._db.execute("DELETE FROM leeches_cleared WHERE question = ?", (question,))
+        else:
+            self._db.execute(
+                "INSERT OR REPLACE INTO leeches_cleared VALUES (?, ?)", (question, misses)
+            )
+
 
 def _card(row: sqlite3.Row) -> CardRow:
     buried = row["buried_until"]
@@ -265,6 +290,11 @@ class Store:
         rows = self._query("SELECT * FROM cards")
         return {row["question"]: _card(row) for row in rows}
 
+    def cleared(self) -> dict[str, int]:
+        """Each cleared leech's misses when it was cleared."""
+        rows = self._query("SELECT question, misses FROM leeches_cleared")
+        return {str(row[0]): int(row[1]) for row in rows}
+
     def bury(self, question: str, until: datetime) -> bool:
         """Keep a question out of drills until `until`; False if it has no card yet."""
         with self.transaction() as tx:
@@ -290,6 +320,7 @@ class Store:
             if questions is None:
                 gone = self._db.execute("DELETE FROM answers").rowcount
                 self._db.execute("DELETE FROM cards")
+                self._db.execute("DELETE FROM leeches_cleared")
             else:
                 gone = 0
                 for question in questions:
@@ -297,6 +328,7 @@ class Store:
                         "DELETE FROM answers WHERE question = ?", (question,)
                     ).rowcount
                     self._db.execute("DELETE FROM cards WHERE question = ?", (question,))
+                    self._db.execute("DELETE FROM leeches_cleared WHERE question = ?", (question,))
         return gone
 
     def pref(self, key: str) -> str | None:

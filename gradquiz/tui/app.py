@@ -36,6 +36,7 @@ from gradquiz.tui.commands import ActionsProvider, JumpProvider
 from gradquiz.tui.labpool import SharedLab
 from gradquiz.tui.messages import (
     AnswerGiven,
+    CloserLookAsked,
     DrillAsked,
     InTurn,
     JumpAsked,
@@ -94,6 +95,7 @@ class ProgressOpened(Message):
     notices: list[str]
     states: dict[str, State]
     due: dict[str, datetime]
+    leeches: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -227,6 +229,7 @@ class GradquizApp(App[None]):
             progress, notices = open_progress()
             states = progress.states()
             due = {q: card.due for q, card in progress.store.cards().items()}
+            leeches = progress.leeches()
         except Exception as exc:  # the quiz goes on without saving rather than stopping
             self.post_message(
                 ProgressOpened(
@@ -236,18 +239,23 @@ class GradquizApp(App[None]):
             return
         # Kept here too: quitting before the message is read must still save and close it.
         self._opened = progress
-        self.post_message(ProgressOpened(progress, notices, states, due))
+        self.post_message(ProgressOpened(progress, notices, states, due, leeches))
 
     async def on_progress_opened(self, message: ProgressOpened) -> None:
         self.progress = message.progress
         self.notices = message.notices
         self.quiz.saved.update(message.states)
         self.quiz.due = message.due
+        self.quiz.leeches = set(message.leeches)
         for notice in message.notices:
             self.notify(
                 printable(notice), title=_("Progress"), severity="warning", timeout=30, markup=False
             )
         await self.reopen()
+        shown = self.quiz.question
+        if shown is not None and self.quiz.is_leech(shown.id) and not self.quiz.answered(shown):
+            # Drawn before progress said it is a leech: draw it again as a closer look.
+            await self.show_current()
         self.save_ready()
 
     async def reopen(self) -> None:
@@ -400,6 +408,10 @@ class GradquizApp(App[None]):
         while not isinstance(self.screen, QuizScreen):
             self.pop_screen()
         await self.show_current()
+
+    async def on_closer_look_asked(self, message: CloserLookAsked) -> None:
+        if self.quiz.closer_look(message.question):
+            await self.show_current()
 
     async def on_skip_asked(self, message: SkipAsked) -> None:
         """Rest the question until tomorrow: no answer is logged, drills leave it out today."""

@@ -40,6 +40,13 @@ class DrillAsked(Message):
 
 
 @dataclass
+class CloserLookAsked(Message):
+    """`k` on a leech: answer it afresh, with every hint and the playground at hand."""
+
+    question: str
+
+
+@dataclass
 class SkipAsked(Message):
     question: str
 

@@ -143,3 +143,50 @@ def test_the_daily_limit_of_new_questions_comes_from_the_settings_file(
     captured = capsys.readouterr()
     assert len(captured.out.splitlines()) == 5
     assert "new_per_day must be a whole number of questions, 0 or more; using 10" in captured.err
+
+
+def test_a_leech_is_flagged_by_drill_list_and_stats(capsys: pytest.CaptureFixture[str]) -> None:
+    questions = {q.id: q for q in load([PACKS / "good.yaml"]).questions}
+    progress, notices = open_progress()
+    assert notices == []
+    then = datetime.now(UTC) - timedelta(days=30)
+    for n in range(6):
+        progress.record(
+            questions["accumulate"],
+            response="B",
+            correct=False,
+            seconds=30,
+            torch=None,
+            now=then + timedelta(minutes=n),
+        )
+    progress.store.close()
+    assert main(["drill", "--list", *PACK]) == 0
+    captured = capsys.readouterr()
+    # Served: the new questions; the leech is listed after them, flagged, and not counted.
+    assert [line.split("\t")[:3] for line in captured.out.splitlines()] == [
+        ["step-rule", "new", "optimizer-step"],
+        ["retain", "new", "retain-graph"],
+        ["reduction", "new", "reduction"],
+        ["loop-order", "new", "training-loop"],
+        ["accumulate", "leech", "training-loop"],
+    ]
+    assert captured.err.splitlines() == [
+        "4 questions to drill.",
+        "1 leech left out (missed 6 times): answer it right from a closer look in the app "
+        "(its hints, the playground) to bring it back.",
+    ]
+    assert main(["drill", "--list", "--mistakes", *PACK]) == 0
+    assert capsys.readouterr().out.split("\t")[:2] == ["accumulate", "leech"]
+    assert main(["drill", "--list", "--topic", "reduction", *PACK]) == 0
+    assert "leech" not in capsys.readouterr().out
+    assert main(["stats", "--json", *PACK]) == 0
+    document = json.loads(capsys.readouterr().out)
+    title = questions["accumulate"].title.get()
+    assert document["leeches"] == [{"id": "accumulate", "title": title, "wrong": 6}]
+    assert document["most_missed"][0]["leech"] is True
+    assert document["due_now"] == 0
+    assert main(["stats", *PACK]) == 0
+    out = capsys.readouterr().out
+    assert f"accumulate: wrong 6 of 6 ({title}) · leech" in out
+    assert f"  accumulate: wrong 6 times ({title})" in out
+    assert "1 leech, missed 6 times and left out of drills" in out

@@ -146,8 +146,9 @@ def test_stats_by_hand(progress: Progress, bank: list[Question]) -> None:
     topic = document["by_topic"][first.topic]
     assert topic["answered"] >= 2 and topic["correct"] >= 1
     assert document["most_missed"] == [
-        {"id": first.id, "title": first.title.get(), "wrong": 1, "answered": 2}
+        {"id": first.id, "title": first.title.get(), "wrong": 1, "answered": 2, "leech": False}
     ]
+    assert document["leeches"] == []
     week = {d["date"]: d["due"] for d in document["due_next_7_days"]}
     # third: Good, Good -> two days; second: Easy -> eight days, past the week shown.
     assert week == {f"2026-11-{day}": int(day == 24) for day in range(22, 29)}

@@ -102,7 +102,7 @@ def test_a_version_1_file_gains_the_summary_index(tmp_path: Path) -> None:
     db.close()
     store = open_store(tmp_path).store
     assert [tuple(row) for row in store.query("PRAGMA user_version")] == [(SCHEMA_VERSION,)]
-    assert SCHEMA_VERSION == 3
+    assert SCHEMA_VERSION == 4
     plan = store.query(
         "EXPLAIN QUERY PLAN SELECT question, topic, count(*), sum(correct), min(answered_at) "
         "FROM answers GROUP BY question, topic"

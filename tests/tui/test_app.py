@@ -263,9 +263,22 @@ async def test_help_lists_every_binding(make_app: MakeApp) -> None:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         shown = " ".join(str(c) for column in key_table().columns for c in column.cells)
-        for binding in [*QuizScreen.BINDINGS, *OrderAnswer.BINDINGS, *GradquizApp.BINDINGS]:
+        listed = [
+            *QuizScreen.BINDINGS,
+            *OrderAnswer.BINDINGS,
+            *QuestionListScreen.BINDINGS,
+            *GradquizApp.BINDINGS,
+        ]
+        for binding in listed:
             assert not isinstance(binding, tuple)
             assert binding.description in shown
+        assert "/ Find question list" in " ".join(
+            " ".join(str(c) for c in row)
+            for row in zip(*(col.cells for col in key_table().columns), strict=True)
+        )
+        rule = str(app.screen.query_one("#leech-rule", Static).render())
+        assert rule.startswith("A question answered wrong 6 times (every wrong answer counts, even")
+        assert "k, or opening it from the list, gives it a closer look" in rule
         await pilot.press("escape")
         assert isinstance(app.screen, QuizScreen)
         await settle(pilot)

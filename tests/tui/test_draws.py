@@ -4,6 +4,7 @@ blanks filled in from the keyboard, PyTorch's values beside the learner's."""
 from __future__ import annotations
 
 import io
+import random
 import re
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from gradquiz.format import load
 from gradquiz.tui.app import GradquizApp
 from gradquiz.tui.labpool import SharedLab
 from gradquiz.tui.widgets.answers import ChoiceRow, ErrorPicker
+from gradquiz.tui.widgets.lab import LabPanel
 from gradquiz.tui.widgets.prose import Prose
 from tests.tui.conftest import MakeApp, settle
 from tests.tui.test_progress import opened, saved_answers, until, until_saved
@@ -52,6 +54,9 @@ async def test_letters_follow_the_shown_order_and_become_ids_once_answered(
     library = load([locations.bundled_questions()])
     first = library.questions[0]
     app = GradquizApp(library, lambda question: True, start=first.id, workers=1, lab=shared_lab)
+    # A draw known to shuffle this question's choices.
+    app.quiz.rng = random.Random(3)
+    app.quiz.attempts.clear()
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(pilot)
         shown = app.quiz.question
@@ -65,7 +70,33 @@ async def test_letters_follow_the_shown_order_and_become_ids_once_answered(
         await settle(pilot)
         answered = app.quiz.answered(shown)
         assert answered is not None and answered.verdict is not None and answered.verdict.correct
-        assert [r.label for r in app.screen.query(ChoiceRow)] == [f"{i}." for i in ids]
+        # Answered, the choices are back in the order written, each lettered by its id as the
+        # verdict and the explanation name them; the pick is still marked, under its id.
+        written = [c.id for c in first.choices]
+        assert ids != written  # this draw did shuffle them
+        rows = list(app.screen.query(ChoiceRow))
+        assert [r.label for r in rows] == [f"{i}." for i in written]
+        texts = {c.id: c.text.get() for c in first.choices}
+        assert [r.source for r in rows] == [texts[i] for i in written]
+        assert [r.mark for r in rows] == [f"  {'(•)' if i == key else '( )'} {i}." for i in written]
+        assert str(app.screen.query_one("#verdict").render()).startswith(
+            f"✓ Right. The answer is {key}."
+        )
+        # The lab lists the variants as written too.
+        tables = app.screen.query_one("#lab", LabPanel).tables()
+        assert tables is not None
+        assert [c.heading.variant for c in tables.cards] == written
+        # A wrong pick: its letter changed with the order, so the verdict says which it is now.
+        await pilot.press("ctrl+z")
+        await settle(pilot)
+        shown = app.quiz.question
+        assert shown is not None
+        wrong = next(n for n, c in enumerate(shown.choices) if c.id != key)
+        await pilot.press(str(wrong + 1), "enter")
+        await settle(pilot)
+        assert str(app.screen.query_one("#verdict").render()).startswith(
+            f"✗ Not quite. You picked {shown.choices[wrong].id}. The answer is {key}."
+        )
 
 
 async def test_a_trace_table_is_filled_with_tab_and_graded_cell_by_cell(

@@ -154,10 +154,14 @@ async def test_stats_screen_counts_and_reset_everything(make_app: MakeApp) -> No
         await settle(pilot)
         await until_saved(pilot, 1)
         await pilot.press("s")
-        await pilot.pause()
+        await until(pilot, lambda: isinstance(app.screen, StatsScreen))
         assert isinstance(app.screen, StatsScreen)
+        # Read on the progress thread: loading until the numbers are in.
+        await until(pilot, lambda: not app.screen.query_one("#stats").loading)
         summary = str(app.screen.query_one("#stats-summary", Static).render())
         assert "Answered 1 · correct 0 (0%)" in summary
+        leeches = str(app.screen.query_one("#leeches", Static).render())
+        assert leeches == "No leeches: no question has been missed 6 times."
         missed = str(app.screen.query_one("#most-missed", Static).render())
         assert "✗ 1 of 1" in missed
         table = app.screen.query_one("#by-topic", DataTable)
@@ -173,8 +177,10 @@ async def test_stats_screen_counts_and_reset_everything(make_app: MakeApp) -> No
         await pilot.press("R", "y")
         await pilot.pause()
         assert saved_answers() == []
-        summary = str(app.screen.query_one("#stats-summary", Static).render())
-        assert "Answered 0" in summary
+        await until(
+            pilot,
+            lambda: "Answered 0" in str(app.screen.query_one("#stats-summary", Static).render()),
+        )
         await pilot.press("escape")
         assert isinstance(app.screen, QuizScreen)
         await settle(pilot)

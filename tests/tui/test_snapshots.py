@@ -93,3 +93,17 @@ def test_comparison(
 ) -> None:
     run = _answered(["3", "enter"], "#comparison")
     assert snap_compare(six_app(six_library, shared_lab), terminal_size=size, run_before=run)
+
+
+def test_question_list_filtered_80x24(snap_compare: SnapCompare, make_app: MakeApp) -> None:
+    """The list as a browser on a small terminal: the words typed, the filters in force."""
+
+    async def browse(pilot: Pilot[None]) -> None:
+        await opened(pilot)
+        await settle(pilot)
+        await pilot.press("l")
+        await pilot.pause()
+        await pilot.press("s", "slash", *"gradient")
+        await pilot.pause()
+
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=browse)

@@ -13,6 +13,7 @@ from textual.widgets import Header, Static
 
 from gradquiz.i18n import N_, _
 from gradquiz.progress.drill import EASY_SECONDS
+from gradquiz.progress.leech import LEECH_MISSES
 from gradquiz.tui.screens.dialogs import ConfirmDialog, FullValueDialog, TrustDialog
 from gradquiz.tui.widgets.answers import ErrorPicker, OrderAnswer
 from gradquiz.tui.widgets.footer import KeyBar
@@ -44,7 +45,8 @@ def key_table() -> Table:
     ]
     for where, owner in sections:
         for binding in _bindings(owner):
-            keys = binding.key.replace("question_mark", "?").replace(",", " / ")
+            keys = binding.key.replace("question_mark", "?").replace("slash", "/")
+            keys = keys.replace(",", " / ")
             keys = keys.replace("left_square_bracket", "[").replace("right_square_bracket", "]")
             # Marked with N_ where declared (before the language is chosen): translated here.
             description = _(binding.description)
@@ -73,6 +75,21 @@ SCHEDULING = N_(
 )
 
 
+LEECHES = N_(
+    "A question answered wrong {misses} times (every wrong answer counts, even with right "
+    "ones in between) is a leech: it leaves your drills, where it would come back forever, and is "
+    "flagged ⚑ in the question list (s filters the leeches) and in the stats. k, or opening it "
+    "from the list, gives it a closer look: every hint shown, o for its experiment in the "
+    "playground. A right answer from there clears it and it is back in your drills; it is a "
+    "leech again only after {misses} misses more."
+)
+BROWSING = N_(
+    "In the question list, / moves to the words to find (in a title, id, topic or prompt; "
+    "the list follows as you type, enter or escape goes back to it); t, y and s go through "
+    "the topics, the types and the states (new, due, wrong, leech), c clears every filter."
+)
+
+
 class HelpScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,question_mark,q", "app.pop_screen", N_("Back"), id="help.back"),
@@ -85,4 +102,8 @@ class HelpScreen(Screen[None]):
             yield Static(key_table(), id="keys")
             yield Static(_("How an answer is scheduled"), classes="heading")
             yield Static(_(SCHEDULING).format(seconds=EASY_SECONDS), id="scheduling")
+            yield Static(_("Leeches"), classes="heading")
+            yield Static(_(LEECHES).format(misses=LEECH_MISSES), id="leech-rule")
+            yield Static(_("Finding a question"), classes="heading")
+            yield Static(_(BROWSING), id="browsing")
         yield KeyBar()

@@ -23,6 +23,7 @@ from gradquiz.display import printable
 from gradquiz.format.model import Question
 from gradquiz.i18n import N_, _
 from gradquiz.tui.messages import (
+    CloserLookAsked,
     DrillAsked,
     InTurn,
     JumpAsked,
@@ -31,7 +32,7 @@ from gradquiz.tui.messages import (
     SkipAsked,
     TrustGiven,
 )
-from gradquiz.tui.widgets.answers import ChoiceAnswer, NumberInput, OrderAnswer
+from gradquiz.tui.widgets.answers import ChoiceAnswer, ErrorPicker, NumberInput, OrderAnswer
 from gradquiz.tui.widgets.footer import KeyBar
 from gradquiz.tui.widgets.prose import Prose
 from gradquiz.tui.widgets.question import QuestionView
@@ -60,6 +61,15 @@ class QuizScreen(Screen[None]):
         Binding("f", "truth(False)", N_("False"), id="false", priority=True),
         # Shown only for a pack not yet trusted; early, so a narrow footer keeps its words.
         Binding("T", "trust", N_("Trust pack"), id="trust", priority=True),
+        # Shown only for a leech; early, so a narrow footer keeps its words.
+        Binding(
+            "k",
+            "closer_look",
+            N_("Closer look"),
+            tooltip=N_("answer a leech afresh, with every hint and the playground at hand"),
+            id="closer-look",
+            priority=True,
+        ),
         Binding("h", "hint", N_("Hint"), id="hint", priority=True),
         Binding("n", "move(1)", N_("Next"), id="next", priority=True),
         Binding("p", "move(-1)", N_("Previous"), id="previous", priority=True),
@@ -259,6 +269,11 @@ class QuizScreen(Screen[None]):
             return True if (lab.tables() if action == "variant" else lab.has_setup()) else None
         if action == "trust":
             return question.experiment is not None and not view.trusted
+        if action == "closer_look":
+            if not self.app_.quiz.is_leech(question.id):
+                return False
+            # Unanswered, the closer look is what is shown already.
+            return True if answered else None
         if action == "edit":
             return None if question.experiment is None or not answered else True
         return True
@@ -282,7 +297,7 @@ class QuizScreen(Screen[None]):
         moves on, as pressed, instead of moving on with an empty box.
         """
         focused = self.focused
-        if isinstance(focused, NumberInput | OrderAnswer):
+        if isinstance(focused, NumberInput | OrderAnswer | ErrorPicker):
             focused.post_message(InTurn(callback))
         else:
             callback()
@@ -340,6 +355,11 @@ class QuizScreen(Screen[None]):
                 else _("That was the last hint ({hints} of {hints}).").format(hints=hints)
             )
         self.refresh_bindings()
+
+    def action_closer_look(self) -> None:
+        question = self.question
+        if question is not None:
+            self.in_turn(partial(self.app.post_message, CloserLookAsked(question.id)))
 
     def action_move(self, delta: int) -> None:
         self.in_turn(partial(self.app.post_message, MoveAsked(delta)))

@@ -15,6 +15,7 @@ from textual_plotext import PlotextPlot
 
 from gradquiz.display import one_line, plural
 from gradquiz.i18n import N_, _
+from gradquiz.progress.leech import LEECH_MISSES
 from gradquiz.progress.stats import (
     TOPIC_COLUMNS,
     percent,
@@ -26,6 +27,7 @@ from gradquiz.tui.screens.dialogs import ConfirmDialog
 from gradquiz.tui.widgets.footer import KeyBar
 
 if TYPE_CHECKING:
+    from gradquiz.progress.drill import Progress
     from gradquiz.tui.app import GradquizApp
 
 
@@ -73,17 +75,22 @@ class StatsScreen(Screen[None]):
             yield DataTable(id="by-topic", cursor_type="row", zebra_stripes=True)
             yield Static(_("Most often missed"), classes="heading")
             yield Static(id="most-missed")
+            yield Static(_("Leeches"), classes="heading")
+            yield Static(id="leeches")
         yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.query_one("#by-topic", DataTable)
         table.add_columns(*(_(column) for column in TOPIC_COLUMNS))
+        # Until the first numbers are read: years of history take a moment.
+        self.query_one("#stats").loading = True
         self.refresh_stats()
 
     def refresh_stats(self) -> None:
         progress = self.app_.progress
         notices = self.query_one("#stats-notices", Static)
         if progress is None:
+            self.query_one("#stats").loading = False
             notices.update(_("Progress is still being opened."))
             return
         notes = list(self.app_.notices)
@@ -91,7 +98,20 @@ class StatsScreen(Screen[None]):
             notes.append(_("Progress is not being saved."))
         notices.update(RichText("\n".join(notes)))
         notices.set_class(bool(notes), "-shown")
-        document = stats(progress, self.app_.library.questions, datetime.now(UTC))
+        self.run_worker(self.read_stats(progress), exclusive=True, group="stats")
+
+    async def read_stats(self, progress: Progress) -> None:
+        """The numbers, read on the progress thread (after the answers being saved, so they
+        count) while the screen stays live; then drawn."""
+        questions = self.app_.library.questions
+        document = await self.app_.on_progress_thread(
+            _("The stats could not be read"), stats, progress, questions, datetime.now(UTC)
+        )
+        self.query_one("#stats").loading = False
+        if document is not None:
+            self.show_stats(document)
+
+    def show_stats(self, document: dict[str, Any]) -> None:
         self.query_one("#stats-summary", Static).update(RichText(summary(document)))
         week = document["due_next_7_days"]
         plot = self.query_one("#due-plot", PlotextPlot)
@@ -112,13 +132,29 @@ class StatsScreen(Screen[None]):
         for row in topic_rows(document):
             table.add_row(*row)
         missed = document["most_missed"]
+        leech = _("⚑ leech")
         text = "\n".join(
             _("✗ {wrong} of {answered}  {title}").format(
                 wrong=m["wrong"], answered=m["answered"], title=one_line(m["title"])
             )
+            + (f"  {leech}" if m["leech"] else "")
             for m in missed
         )
         self.query_one("#most-missed", Static).update(RichText(text or _("Nothing missed yet.")))
+        leeches = "\n".join(f"⚑ {one_line(item['title'])}" for item in document["leeches"])
+        self.query_one("#leeches", Static).update(
+            RichText(
+                _(
+                    "Missed {misses} times, these have left your drills: open one from the "
+                    "list (l, and s until the state is leech) for a closer look; a right "
+                    "answer brings it back.\n{leeches}"
+                ).format(misses=LEECH_MISSES, leeches=leeches)
+                if leeches
+                else _("No leeches: no question has been missed {misses} times.").format(
+                    misses=LEECH_MISSES
+                )
+            )
+        )
 
     def action_drill(self) -> None:
         self.app.post_message(DrillAsked())

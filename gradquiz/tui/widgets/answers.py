@@ -25,6 +25,7 @@ from textual.widgets import Input
 from gradquiz.display import number, one_line, printable
 from gradquiz.format.model import Question
 from gradquiz.i18n import N_, _
+from gradquiz.tui.messages import InTurn
 from gradquiz.tui.widgets.prose import Prose
 
 if TYPE_CHECKING:
@@ -102,12 +103,22 @@ class ChoiceAnswer(Vertical):
         self.watch_picked(self.picked)
 
     def name_by_id(self) -> None:
-        """Once answered, each choice takes the letter its author gave it (its id), which the
-        explanation, the feedback and the lab's tables name."""
+        """Once answered, the choices go back to the order their author wrote them in, each
+        with its author's letter (its id): the verdict, the explanation, the feedback and the
+        lab name choices by id, and in that order they read A, B, C… again. The pick stays
+        marked; the number keys no longer pick, so the rows lose them."""
         if self.question.type == "truefalse":
             return
+        written = [c.id for c in self.question.original.choices]
+        picked = {self.options[i][0] for i in self.picked}
+        self.options.sort(key=lambda option: written.index(option[0]))
         for row in self.query(ChoiceRow):
-            row.label = f"{one_line(self.options[row.index][0])}."
+            choice_id, text = self.options[row.index]
+            row.key = " "
+            row.label = f"{one_line(choice_id)}."
+            if row.source != printable(text):
+                row.set_source(text)
+        self.picked = frozenset(i for i, (c, _text) in enumerate(self.options) if c in picked)
         self.watch_picked(self.picked)
 
     def watch_picked(self, picked: frozenset[int]) -> None:
@@ -175,6 +186,75 @@ class NumberInput(Input):
 
     def check_consume_key(self, key: str, character: str | None) -> bool:
         return character is not None and character in self.NUMBER_CHARACTERS
+
+
+class CellInput(NumberInput):
+    """A trace blank's number box, safe to type into fast.
+
+    The app hands every key to the widget focused when the key arrives, and Tab only moves
+    the focus once it has bubbled from this box's queue up to the app: so in `1.0 Tab 1.4`
+    typed in one burst, `1.4` was queued here before the focus moved. Here Tab moves the
+    focus as soon as this box reads it, in the order typed, and whatever this box reads
+    after losing the focus (keys, a pending submit) goes on to the widget that has it. Its
+    own keys (backspace, the arrows) act here too, in order, for the same reason.
+    """
+
+    FOCUS_KEYS: ClassVar[dict[str, int]] = {"tab": 1, "shift+tab": -1}
+
+    def _follow_focus(self, event: events.Key | events.Paste | InTurn) -> bool:
+        """Hand `event` on to the widget focused now, if the focus moved away from this box."""
+        if not self.is_attached:
+            return False
+        # The screen's own record: `has_focus` follows only once the Blur event is read.
+        target = self.screen.focused
+        if target is None or target is self:
+            return False
+        event.stop()
+        event.prevent_default()
+        # A fresh copy: the one in hand is stopped here, and would bubble no further.
+        if isinstance(event, events.Key):
+            target.post_message(events.Key(event.key, event.character))
+        elif isinstance(event, events.Paste):
+            target.post_message(events.Paste(event.text))
+        elif isinstance(event, InTurn):
+            target.post_message(InTurn(event.callback))
+        return True
+
+    async def _on_key(self, event: events.Key) -> None:
+        if self._follow_focus(event):
+            return
+        step = self.FOCUS_KEYS.get(event.key)
+        bound = self.screen.active_bindings.get(event.key)
+        if step is None and (bound is None or bound.node is not self or not bound.enabled):
+            return  # typed by Input, or a key for the screen or the app
+        event.stop()
+        event.prevent_default()
+        if step is None and bound is not None:
+            # The box's own keys (backspace, the arrows) act here too: left to bubble up to
+            # the app, they would act after the characters typed behind them.
+            await self.run_action(bound.binding.action)
+        elif step == 1:
+            self.screen.focus_next()
+        else:
+            self.screen.focus_previous()
+
+    def on_in_turn(self, message: InTurn) -> None:
+        self._follow_focus(message)
+
+    def _on_paste(self, event: events.Paste) -> None:
+        """A pasted row or column of numbers fills this blank and the ones after it."""
+        if self._follow_focus(event):
+            return
+        values = event.text.split()
+        if len(values) < 2:
+            return  # Input's own paste handles one value (or none)
+        event.stop()
+        event.prevent_default()
+        self.value = values[0]
+        self.screen.focus_next()
+        target = self.screen.focused
+        if isinstance(target, CellInput):
+            target.post_message(events.Paste(" ".join(values[1:])))
 
 
 class NumericAnswer(Vertical):
@@ -357,7 +437,7 @@ class TraceAnswer(Vertical):
                 if blank.raises:
                     yield ErrorPicker(blank.errors, id=f"blank-{index}")
                 else:
-                    yield NumberInput(placeholder=_("a number"), id=f"blank-{index}")
+                    yield CellInput(placeholder=_("a number"), id=f"blank-{index}")
                 yield Label("", id=f"truth-{index}", classes="blank-truth")
 
     def code(self) -> RichText:

@@ -95,9 +95,16 @@ class QuestionView(VerticalScroll):
                 ),
                 id="untrusted",
             )
+        looking = self.closer_look()
+        if looking is not None:
+            yield Static(looking, id="closer-look")
         yield answer_widget(self.question, self.language)
         yield Static(id="problem")
-        # The hints are mounted with the first hint: one widget less to draw at first.
+        # The hints are mounted with the first hint (one widget less to draw at first), or
+        # all at once for a closer look at a leech.
+        if looking is not None and self.question.hints:
+            self.hints_shown = len(self.question.hints)
+            yield Prose(self.hints_text(), id="hints")
         yield Static(self.status(), id="lab-status")
 
     async def on_mount(self) -> None:
@@ -115,12 +122,40 @@ class QuestionView(VerticalScroll):
     def answered(self) -> Answered | None:
         return self.quiz.answered(self.question)
 
+    def closer_look(self) -> RichText | None:
+        """For a leech about to be answered: why it is here and what helps. A right answer
+        clears it (`progress.leech`)."""
+        if self.answered is not None or not self.quiz.is_leech(self.question.id):
+            return None
+        # Here, not at the top: a leech is only known once progress is open, after the
+        # first paint.
+        from gradquiz.progress.leech import LEECH_MISSES
+
+        hints = (
+            _("every hint is shown below")
+            if self.question.hints
+            else _("this question has no hints")
+        )
+        from gradquiz.classroom.session import editing_allowed
+
+        parts = [
+            _("⚑ Leech: missed {misses} times, so it left your drills.").format(
+                misses=LEECH_MISSES
+            ),
+            _("Take a closer look: {hints}.").format(hints=hints),
+        ]
+        if editing_allowed():  # served to a class without --allow-editing, `o` does nothing
+            parts.append(_("o opens its experiment in the playground to try it out."))
+        parts.append(_("Answer it right and it comes back to your drills."))
+        return RichText(" ".join(parts))
+
     def where(self) -> RichText:
         question = self.question
         state = _(STATE_MARKS[self.quiz.state(question.id)])
         position = self.quiz.where(question, complete=self.complete)
         pack, topic = one_line(question.pack.name_in(self.language)), one_line(question.topic)
-        return RichText(f"{pack} · {topic} · {position} {state}")
+        flag = _(" · ⚑ leech") if self.quiz.is_leech(question.id) else ""
+        return RichText(f"{pack} · {topic} · {position} {state}{flag}")
 
     def update_where(self) -> None:
         self.query_one("#where", Static).update(self.where())
@@ -162,17 +197,21 @@ class QuestionView(VerticalScroll):
         if self.hints_shown >= len(hints):
             return False
         self.hints_shown += 1
-        text = "\n\n".join(
-            _("**Hint {n}/{count}.** {hint}").format(
-                n=n, count=len(hints), hint=h.get(self.language)
-            )
-            for n, h in enumerate(hints[: self.hints_shown], 1)
-        )
+        text = self.hints_text()
         try:
             self.query_one("#hints", Prose).set_source(text)
         except NoMatches:
             await self.mount(Prose(text, id="hints"), before="#lab-status")
         return True
+
+    def hints_text(self) -> str:
+        hints = self.question.hints
+        return "\n\n".join(
+            _("**Hint {n}/{count}.** {hint}").format(
+                n=n, count=len(hints), hint=h.get(self.language)
+            )
+            for n, h in enumerate(hints[: self.hints_shown], 1)
+        )
 
     def answer(self) -> AnswerWidget:
         return cast(AnswerWidget, self.query_one("#answer"))
@@ -235,7 +274,10 @@ class QuestionView(VerticalScroll):
         try:
             return self.query_one(LabPanel)
         except NoMatches:
-            panel = LabPanel(self.question, self.language)
+            from gradquiz.format.params import in_written_order
+
+            # Shown once answered: variants in the order written, as the choices then are.
+            panel = LabPanel(in_written_order(self.question), self.language)
             await self.mount(panel)
             return panel
 
@@ -290,16 +332,26 @@ class QuestionView(VerticalScroll):
     def verdict_text(self) -> str:
         """The verdict, and once the answer is saved when its question comes back."""
         answered = self.answered
-        verdict = answered.verdict if answered is not None else None
-        if verdict is None:
+        if answered is None or answered.verdict is None:
             return ""
+        verdict = answered.verdict
         mark = _("✓ Right.") if verdict.correct else _("✗ Not quite.")
         # TRANSLATORS: the verdict: "✓ Right." or "✗ Not quite.", then why.
         text = _("{mark} {detail}").format(mark=mark, detail=verdict.detail)
+        question = self.question
+        if [c.id for c in question.choices] != [c.id for c in question.original.choices]:
+            # The choices moved back to the order written once answered: the pick's letter
+            # is not the one it had on the screen a moment ago, so say which it is now.
+            picked = sorted(self.picked_ids(answered.response))
+            # A right pick is the answer the verdict names: said once is enough.
+            if picked and not verdict.correct:
+                you = _("You picked {ids}.").format(ids=", ".join(picked))
+                text = _("{mark} {detail}").format(mark=mark, detail=f"{you} {verdict.detail}")
         comes_back = self.quiz.next_review(self.question.id, datetime.now(UTC))
-        if comes_back is None:
-            return text
-        return _("{verdict} Next review {when}.").format(verdict=text, when=comes_back)
+        if comes_back is not None:
+            text = _("{verdict} Next review {when}.").format(verdict=text, when=comes_back)
+        note = self.quiz.leech_note(self.question.id)
+        return text if note is None else f"{text} {note}"
 
     def picked_indexes(self, answer: ChoiceAnswer, answered: Answered) -> frozenset[int]:
         """The choices of the stored answer, so a revisited question shows what was picked."""
@@ -316,16 +368,18 @@ class QuestionView(VerticalScroll):
             i for i, (choice_id, _text) in enumerate(answer.options) if choice_id in ids
         )
 
+    @staticmethod
+    def picked_ids(response: object) -> set[str]:
+        """The choice ids a single or multiple answer picked."""
+        if isinstance(response, str):
+            return {response}
+        if isinstance(response, frozenset):
+            return {str(choice) for choice in response}
+        return set()
+
     def feedback(self, answered: Answered) -> list[Widget]:
         """The feedback of each picked choice."""
-        response = answered.response
-        picked = (
-            {response}
-            if isinstance(response, str)
-            else set(response)
-            if isinstance(response, frozenset)
-            else set()
-        )
+        picked = self.picked_ids(answered.response)
         return [
             Prose(f"**{choice.id}:** {choice.feedback.get(self.language)}", classes="feedback")
             for choice in self.question.choices
@@ -353,7 +407,11 @@ class QuestionView(VerticalScroll):
         elif quiz.running(question.id) or not results:
             await panel.show_note(_("The experiment is running in the lab…"), loading=True)
         else:
-            await panel.show_results(results)
+            # The runs come back in the order the attempt showed its choices; the lab, drawn
+            # for the answered question, lists them as written (the rest, unranked, after).
+            written = {c.id: n for n, c in enumerate(panel.question.choices)}
+            ordered = sorted(results.items(), key=lambda item: written.get(item[0], len(written)))
+            await panel.show_results(dict(ordered))
 
     async def trust_given(self) -> None:
         """The pack is trusted now: drop the warning and show what runs."""
