@@ -439,8 +439,9 @@ class Quiz:
             self._close_attempt(question_id)
         return self.go_to(question_id)
 
-    def leech_note(self, question_id: str) -> str | None:
-        """What the verdict adds when the answer made the question a leech, or cleared it."""
+    def leech_note(self, question_id: str, *, playground: bool) -> str | None:
+        """What the verdict adds when the answer made the question a leech, or cleared it;
+        the playground is offered only where it can be opened."""
         # Here, not at the top: the progress package (SQLite, FSRS) waits until after the
         # first paint, and a note is only asked for once an answer is saved.
         from gradquiz.progress.leech import LEECH_MISSES
@@ -451,6 +452,11 @@ class Quiz:
         if answered.review.cleared:
             return _("Leech cleared: it is back in your drills.")
         if answered.review.leech and not answered.leech_before:
+            if not playground:
+                return _(
+                    "Missed {misses} times: a leech now, so it leaves your drills. Press k for "
+                    "a closer look (every hint); a right answer brings it back."
+                ).format(misses=LEECH_MISSES)
             return _(
                 "Missed {misses} times: a leech now, so it leaves your drills. Press k for a "
                 "closer look (every hint, o for the playground); a right answer brings it back."

@@ -413,9 +413,14 @@ def test_a_leech_is_said_in_the_verdict_note_and_the_summary_and_a_closer_look_r
     assert not quiz.is_leech("accumulate") and not quiz.closer_look("accumulate")
     saved_with(quiz, answered, leech=True)
     assert quiz.is_leech("accumulate") and quiz.facts("accumulate").leech
-    assert quiz.leech_note("accumulate") == (
+    assert quiz.leech_note("accumulate", playground=True) == (
         "Missed 6 times: a leech now, so it leaves your drills. Press k for a closer look "
         "(every hint, o for the playground); a right answer brings it back."
+    )
+    # Served to a class without editing, `o` opens nothing: it is not offered.
+    assert quiz.leech_note("accumulate", playground=False) == (
+        "Missed 6 times: a leech now, so it leaves your drills. Press k for a closer look "
+        "(every hint); a right answer brings it back."
     )
     quiz.move(1)
     over = quiz.move(1)
@@ -432,7 +437,10 @@ def test_a_leech_is_said_in_the_verdict_note_and_the_summary_and_a_closer_look_r
     assert again is not None and again.leech_before
     saved_with(quiz, again, leech=False, cleared=True)
     assert not quiz.is_leech("accumulate")
-    assert quiz.leech_note("accumulate") == "Leech cleared: it is back in your drills."
+    assert (
+        quiz.leech_note("accumulate", playground=True)
+        == "Leech cleared: it is back in your drills."
+    )
     # Undone, the clearing answer leaves the question a leech, as it was.
     quiz.undo(again)
     assert quiz.is_leech("accumulate")

@@ -18,6 +18,7 @@ from textual.css.query import NoMatches
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
+from gradquiz.classroom.session import editing_allowed
 from gradquiz.display import one_line, plural
 from gradquiz.format.model import MAIN
 from gradquiz.i18n import N_, _
@@ -136,8 +137,6 @@ class QuestionView(VerticalScroll):
             if self.question.hints
             else _("this question has no hints")
         )
-        from gradquiz.classroom.session import editing_allowed
-
         parts = [
             _("⚑ Leech: missed {misses} times, so it left your drills.").format(
                 misses=LEECH_MISSES
@@ -350,7 +349,7 @@ class QuestionView(VerticalScroll):
         comes_back = self.quiz.next_review(self.question.id, datetime.now(UTC))
         if comes_back is not None:
             text = _("{verdict} Next review {when}.").format(verdict=text, when=comes_back)
-        note = self.quiz.leech_note(self.question.id)
+        note = self.quiz.leech_note(self.question.id, playground=editing_allowed())
         return text if note is None else f"{text} {note}"
 
     def picked_indexes(self, answer: ChoiceAnswer, answered: Answered) -> frozenset[int]:
