@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
+from functools import reduce
 from typing import TYPE_CHECKING, Literal
 
 from gradquiz.display import one_line, plural
@@ -152,7 +153,8 @@ class DrillOver:
             )
         if self.next_due is not None:
             lines.append(_("Next due {when}.").format(when=review_in(self.next_due - now)))
-        return " ".join(lines)
+        # TRANSLATORS: two sentences of a drill's summary, one after the other.
+        return reduce(lambda text, line: _("{text} {line}").format(text=text, line=line), lines)
 
 
 class Quiz:

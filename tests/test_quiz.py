@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from gradquiz import i18n
 from gradquiz.format import Library, Question, load
 from gradquiz.lab.protocol import Outcome, Row, VariantResult
 from gradquiz.progress.drill import Review
@@ -393,6 +394,13 @@ def test_a_drill_ends_with_a_summary_of_right_to_review_and_next_due(library: Li
         "Drill over: 2 of its 2 questions answered, 1 right. "
         "Review: “Which calls clear the gradient?”. Next due in 10 minutes."
     )
+    # In Chinese the sentences follow each other without a space.
+    i18n.use("zh")
+    try:
+        summary = over.summary(NOW)
+    finally:
+        i18n.use("en")
+    assert "。再看看：" in summary and "。 " not in summary, summary
 
 
 def saved_with(quiz: Quiz, answered: Answered, *, leech: bool, cleared: bool = False) -> None:
