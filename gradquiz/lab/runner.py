@@ -15,10 +15,12 @@ import torch
 from torch import nn, optim
 from torch.nn import functional
 
+from gradquiz.lab.graph import GraphCapture
 from gradquiz.lab.protocol import (
     Columns,
     Done,
     Frame,
+    Graph,
     Outcome,
     Row,
     RunError,
@@ -29,6 +31,8 @@ from gradquiz.lab.protocol import (
 )
 
 REPR_CHARS = 2000
+# The graph tensor of an experiment that names none, when its namespace has one.
+DEFAULT_GRAPH = "loss"
 
 
 def plain(value: Any) -> Any:
@@ -117,6 +121,9 @@ class Run:
             "step": 0,
         }
         self.namespace.update(request.params)
+        self.graph: CodeType | None = None
+        self.graph_expr = DEFAULT_GRAPH
+        self.graphs = GraphCapture()
 
     def record(self) -> None:
         """Take a row of the trace now (question code calls this as `record()`)."""
@@ -132,12 +139,27 @@ class Run:
                 values[label] = plain(eval(expr, self.namespace))
             except BaseException as exc:  # sys.exit() in a watch is its value too
                 values[label] = f"<{_describe(exc)}>"
-        row = Row(self.step, values)
+        row = Row(self.step, values, self.take_graph())
         self.rows.append(row)
         self.emit(TraceRow(row))
 
+    def take_graph(self) -> Graph | None:
+        """The graph behind the graph tensor now; None when there is none to take."""
+        if self.graph is None:
+            if not self.request.capture_graph or "loss" not in self.namespace:
+                return None
+            return self.graphs.capture(DEFAULT_GRAPH, self.namespace["loss"], self.namespace)
+        try:
+            value = eval(self.graph, self.namespace)
+        except BaseException as exc:  # as a watch's: sys.exit() in it is its outcome
+            return Graph(self.graph_expr, False, error=_describe(exc))
+        return self.graphs.capture(self.graph_expr, value, self.namespace)
+
     def choose_columns(self) -> None:
         request = self.request
+        if request.graph is not None and request.capture_graph:
+            self.graph = compile_snippet(request.graph, "eval")
+            self.graph_expr = request.graph.source.strip()
         if request.watch is not None:
             self.watch = [(label, compile_snippet(s, "eval")) for label, s in request.watch]
         else:
@@ -162,6 +184,7 @@ class Run:
             self.step = step
             self.namespace["step"] = step
             self.recorded_this_step = False
+            self.graphs.begin_step()
             self.emit(Step(step))
             try:
                 exec(code, self.namespace)
@@ -221,6 +244,8 @@ def run_variant(request: VariantRequest, emit: Callable[[Frame], None]) -> Done:
     if "numpy" in sys.modules:
         sys.modules["numpy"].random.seed(request.seed)
     run = Run(request, emit)
+    if request.capture_graph:
+        run.graphs.watch_backward()
     run.execute()
     if run.columns is None:
         run.choose_columns()
