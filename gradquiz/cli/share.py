@@ -14,6 +14,7 @@ import io
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import asdict
 from typing import Any
 
 from gradquiz import difference, display, grading
@@ -50,7 +51,11 @@ def run_document(
                 "id": result.variant,
                 "columns": result.columns,
                 "rows": [
-                    {"step": row.step, "values": display.jsonable(row.values)}
+                    {
+                        "step": row.step,
+                        "values": display.jsonable(row.values),
+                        "graph": None if row.graph is None else asdict(row.graph),
+                    }
                     for row in result.rows
                 ],
                 "error": None

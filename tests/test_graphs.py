@@ -1,0 +1,185 @@
+"""The graph as a reader sees it: tree lines, the difference between two variants, DOT."""
+
+from __future__ import annotations
+
+import re
+
+from gradquiz.graphs import (
+    Line,
+    Mark,
+    compare,
+    counterpart,
+    dot,
+    graph_at,
+    keys,
+    node_text,
+    tree,
+)
+from gradquiz.lab.protocol import (
+    GRAD_CHANGED,
+    GRAD_NONE,
+    Graph,
+    GraphNode,
+    Row,
+    SavedTensor,
+    VariantResult,
+)
+
+
+def neuron(detached: bool = False) -> Graph:
+    """`(x * w + b).sigmoid()` as the worker sends it; `detached`: `x * w.detach() + b`."""
+    sigmoid = GraphNode("SigmoidBackward0", [1], saved=[SavedTensor("result", [])], freed=True)
+    if detached:
+        add = GraphNode("AddBackward0", [None, 2])
+        b = GraphNode("AccumulateGrad", [], "b", [], GRAD_CHANGED)
+        return Graph("loss", True, [sigmoid, add, b], unreached=["w"])
+    add = GraphNode("AddBackward0", [2, 3])
+    mul = GraphNode("MulBackward0", [None, 4], saved=[SavedTensor("self", [])], freed=True)
+    b = GraphNode("AccumulateGrad", [], "b", [], GRAD_CHANGED)
+    w = GraphNode("AccumulateGrad", [], "w", [], GRAD_CHANGED)
+    return Graph("loss", True, [sigmoid, add, mul, b, w])
+
+
+def texts(line: Line, depth: int = 0) -> list[str]:
+    marks = {Mark.SAME: " ", Mark.ONLY_HERE: "+", Mark.ONLY_THERE: "-", Mark.REPEATED: "^"}
+    found = [f"{'  ' * depth}{marks[line.mark]} {line.text}"]
+    for child in line.children:
+        found.extend(texts(child, depth + 1))
+    return found
+
+
+def test_keys_name_leaves_and_paths() -> None:
+    assert keys(neuron()) == [
+        "SigmoidBackward0",
+        "SigmoidBackward0/0:AddBackward0",
+        "SigmoidBackward0/0:AddBackward0/0:MulBackward0",
+        "leaf:b",
+        "leaf:w",
+    ]
+
+
+def test_the_tree_reads_from_the_tensor_down_to_named_leaves() -> None:
+    assert texts(tree(neuron())) == [
+        "  loss · grad_fn SigmoidBackward0",
+        "    SigmoidBackward0 · saves result [] (freed)",
+        "      AddBackward0",
+        "        MulBackward0 · saves self [] (freed)",
+        "          w [] · AccumulateGrad · .grad changed in this step",
+        "        b [] · AccumulateGrad · .grad changed in this step",
+    ]
+    leaf = tree(neuron()).children[0].children[0].children[1]
+    assert leaf.grad == GRAD_CHANGED
+
+
+def test_a_detach_cut_is_marked_on_both_sides() -> None:
+    cut, whole = neuron(detached=True), neuron()
+    seen = compare(cut, whole)
+    assert seen.only_here == frozenset() and seen.unreached_here == ("w",)
+    assert texts(tree(cut, seen, "A")) == [
+        "  loss · grad_fn SigmoidBackward0",
+        "    SigmoidBackward0 · saves result [] (freed)",
+        "      AddBackward0",
+        "      - input 0: MulBackward0 · saves self [] (freed), only in A",
+        "        b [] · AccumulateGrad · .grad changed in this step",
+        "  + not reached (their .grad stays as it was): w · A reaches w",
+    ]
+    other = compare(whole, cut)
+    assert other.only_here == frozenset({2, 4})
+    lines = texts(tree(whole, other, "B"))
+    assert lines[3:] == [
+        "      + MulBackward0 · saves self [] (freed)",
+        "        + w [] · AccumulateGrad · .grad changed in this step",
+        "        b [] · AccumulateGrad · .grad changed in this step",
+    ]
+
+
+def test_without_a_variant_to_compare_nothing_is_marked() -> None:
+    cut = neuron(detached=True)
+    assert all(line[0] == " " for line in texts(tree(cut, compare(cut, neuron()), "")))
+
+
+def test_no_grad_and_errors_say_why_there_is_no_graph() -> None:
+    none = Graph("loss", False, [], unreached=["b", "w"])
+    seen = compare(none, neuron())
+    assert texts(tree(none, seen, "A")) == [
+        "  loss · requires_grad=False: no graph behind it",
+        "  + not reached (their .grad stays as it was): b, w · A reaches b, w",
+    ]
+    broken = Graph("z", False, error="NameError: name 'z' is not defined")
+    assert tree(broken).text == "z: no graph (NameError: name 'z' is not defined)"
+
+
+def test_a_node_reached_twice_is_shown_once() -> None:
+    w = GraphNode("AccumulateGrad", [], "w", [2], GRAD_NONE)
+    graph = Graph("loss", True, [GraphNode("MulBackward0", [1, 1]), w])
+    lines = texts(tree(graph))
+    assert lines[2:] == [
+        "      w [2] · AccumulateGrad · .grad is None",
+        "    ^ w [2] · AccumulateGrad · .grad is None (shown above)",
+    ]
+
+
+def test_a_module_summary_counts_its_nodes() -> None:
+    node = GraphNode("module", [1], "model.layer1", inner={"ConvolutionBackward0": 4, "X": 1})
+    assert node_text(node) == "model.layer1 (module, 5 nodes: ConvolutionBackward0×4, X×1)"
+
+
+def test_the_graph_follows_the_selected_row() -> None:
+    first, last = neuron(), neuron(detached=True)
+    result = VariantResult("q", "A", [], [Row(1, {}, first), Row(2, {}, last), Row(3, {})])
+    assert graph_at(result, 0) is first and graph_at(result, 2) is None
+    assert graph_at(result, None) is last and graph_at(result, 7) is None
+    assert counterpart(["A", "B", "C"], "B", "A") == "A"
+    assert counterpart(["A", "B", "C"], "A", "A") == "B"
+    assert counterpart(["A"], "A", None) is None
+
+
+DOT_NODE = re.compile(r'^  (\w+) \[label="((?:[^"\\]|\\.)*)"(.*)\];$')
+DOT_EDGE = re.compile(r"^  (\w+) -> (\w+);$")
+
+
+def parse_dot(text: str) -> list[tuple[str, dict[str, str], list[tuple[str, str]]]]:
+    """The digraphs in `text`: name, node labels by id, edges; fails on any other line."""
+    graphs: list[tuple[str, dict[str, str], list[tuple[str, str]]]] = []
+    for line in text.splitlines():
+        if match := re.fullmatch(r'digraph "((?:[^"\\]|\\.)*)" \{', line):
+            graphs.append((match[1], {}, []))
+        elif match := DOT_NODE.fullmatch(line):
+            graphs[-1][1][match[1]] = match[2].replace("\\n", "\n").replace('\\"', '"')
+        elif match := DOT_EDGE.fullmatch(line):
+            graphs[-1][2].append((match[1], match[2]))
+        else:
+            assert line in ("}", "  node [fontname=monospace];") or line.startswith("  label="), (
+                line
+            )
+    return graphs
+
+
+def test_dot_draws_every_node_and_edge_inputs_first() -> None:
+    [(name, labels, edges)] = parse_dot(dot("A", neuron()))
+    assert name == "A"
+    assert labels == {
+        "tensor": "loss",
+        "n0": "SigmoidBackward0\nsaves result [] (freed)",
+        "n1": "AddBackward0",
+        "n2": "MulBackward0\nsaves self [] (freed)",
+        "n3": "b\n[]",
+        "n4": "w\n[]",
+    }
+    named = {(labels[a].split("\n")[0], labels[b].split("\n")[0]) for a, b in edges}
+    assert named == {
+        ("SigmoidBackward0", "loss"),
+        ("AddBackward0", "SigmoidBackward0"),
+        ("MulBackward0", "AddBackward0"),
+        ("b", "AddBackward0"),
+        ("w", "MulBackward0"),
+    }
+
+
+def test_dot_escapes_what_a_pack_names() -> None:
+    leaf = GraphNode("AccumulateGrad", [], 'w"]; evil -> x; "\n', [1], GRAD_NONE)
+    text = dot('B"', Graph("loss", True, [GraphNode("MulBackward0", [1]), leaf]))
+    [(name, labels, edges)] = parse_dot(text)
+    assert name == 'B\\"' and labels["n1"] == 'w"]; evil -> x; "\\\\x0a\n[1]'
+    assert edges == [("n0", "tensor"), ("n1", "n0")]
+    assert parse_dot(dot("C", None)) == [("C", {}, [])]
