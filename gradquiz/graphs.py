@@ -22,7 +22,6 @@ from gradquiz.lab.protocol import (
     MODULE,
     Graph,
     GraphNode,
-    Row,
     VariantResult,
 )
 
@@ -227,11 +226,11 @@ def tree(graph: Graph, difference: GraphDifference | None = None, against: str =
 
 
 def graph_at(result: VariantResult, row: int | None) -> Graph | None:
-    """The graph of the `row`-th row (None: the last one that has a graph)."""
-    rows: Sequence[Row] = result.rows
+    """The graph of the `row`-th row (None: the last row's, else the last one that has one)."""
     if row is not None:
-        return rows[row].graph if 0 <= row < len(rows) else None
-    return next((r.graph for r in reversed(rows) if r.graph is not None), None)
+        return result.graph_at(row)
+    found = (result.graph_at(index) for index in range(len(result.rows) - 1, -1, -1))
+    return next((graph for graph in found if graph is not None), None)
 
 
 def counterpart(variants: Sequence[str], shown: str, reference: str | None) -> str | None:

@@ -21,7 +21,7 @@ from gradquiz import difference, display, grading
 from gradquiz.difference import Difference
 from gradquiz.format.model import MAIN, Code, NumericAnswer, Question
 from gradquiz.i18n import _
-from gradquiz.lab.protocol import VariantResult
+from gradquiz.lab.protocol import Graph, VariantResult
 from gradquiz.variants import (
     Comparison,
     Heading,
@@ -54,9 +54,9 @@ def run_document(
                     {
                         "step": row.step,
                         "values": display.jsonable(row.values),
-                        "graph": None if row.graph is None else asdict(row.graph),
+                        "graph": _graph_document(result.graph_at(index)),
                     }
-                    for row in result.rows
+                    for index, row in enumerate(result.rows)
                 ],
                 "error": None
                 if result.error is None
@@ -78,6 +78,10 @@ def run_document(
     if value is not None:
         document["answer"] = value
     return document
+
+
+def _graph_document(graph: Graph | None) -> dict[str, Any] | None:
+    return None if graph is None else asdict(graph)
 
 
 def difference_document(found: Difference) -> dict[str, Any]:

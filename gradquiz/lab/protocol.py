@@ -159,6 +159,9 @@ class Row:
     step: int
     values: dict[str, Any]
     graph: Graph | None = None
+    # The graph is the row before's, sent once: a training loop's steps build alike graphs,
+    # and each would cost its encoding and checking twice on the way (VariantResult.graph_at).
+    graph_as_before: bool = False
 
 
 @dataclass(frozen=True)
@@ -180,6 +183,15 @@ class VariantResult:
     verify: Outcome | None = None
     answer: Outcome | None = None
     seconds: float = 0.0
+
+    def graph_at(self, index: int) -> Graph | None:
+        """The graph of the `index`-th row, looked up in the rows before where it was sent once."""
+        while 0 <= index < len(self.rows):
+            row = self.rows[index]
+            if not row.graph_as_before:
+                return row.graph
+            index -= 1
+        return None
 
 
 def requests_for(

@@ -124,6 +124,7 @@ class Run:
         self.graph: CodeType | None = None
         self.graph_expr = DEFAULT_GRAPH
         self.graphs = GraphCapture()
+        self.last_graph: Graph | None = None
 
     def record(self) -> None:
         """Take a row of the trace now (question code calls this as `record()`)."""
@@ -139,7 +140,12 @@ class Run:
                 values[label] = plain(eval(expr, self.namespace))
             except BaseException as exc:  # sys.exit() in a watch is its value too
                 values[label] = f"<{_describe(exc)}>"
-        row = Row(self.step, values, self.take_graph())
+        graph = self.take_graph()
+        if graph is not None and graph == self.last_graph:
+            row = Row(self.step, values, graph_as_before=True)
+        else:
+            row = Row(self.step, values, graph)
+        self.last_graph = graph
         self.rows.append(row)
         self.emit(TraceRow(row))
 

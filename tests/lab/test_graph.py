@@ -22,6 +22,7 @@ from gradquiz.lab.protocol import (
     Snippet,
     TraceRow,
     VariantRequest,
+    VariantResult,
     decode,
     encode,
     requests_for,
@@ -59,7 +60,9 @@ def graphs(
     frames: list[Frame] = []
     done = run_variant(request, frames.append)
     assert done.error is None, done.error
-    return [frame.row.graph for frame in frames if isinstance(frame, TraceRow)]
+    rows = [frame.row for frame in frames if isinstance(frame, TraceRow)]
+    result = VariantResult("q", "v", [], rows)
+    return [result.graph_at(index) for index in range(len(rows))]
 
 
 def only(found: list[Graph | None]) -> Graph:
@@ -129,7 +132,8 @@ def test_no_grad_leaves_no_graph_and_every_leaf_unreached() -> None:
 def test_a_second_step_without_zero_grad_changes_the_grads_again() -> None:
     found = graphs("loss = (x * w + b).sigmoid()\nloss.backward()\n", steps=2)
     second = found[1]
-    assert second is not None
+    # The same graph again: sent once, found again in the row before.
+    assert second is not None and second is found[0]
     assert {n.name: n.grad for n in second.nodes if n.name} == {
         "w": GRAD_CHANGED,
         "b": GRAD_CHANGED,
@@ -263,3 +267,25 @@ questions:
 
 def _indent(text: str, spaces: int) -> str:
     return "".join(" " * spaces + line + "\n" for line in text.splitlines())
+
+
+def test_a_graph_like_the_row_befores_is_sent_once() -> None:
+    request = VariantRequest(
+        question="q",
+        variant="v",
+        code=Snippet("loss = (x * w).sigmoid() if step != 3 else x * b\n", "q.yaml", 20),
+        setup=(Snippet(NEURON, "q.yaml", 10),),
+        steps=4,
+    )
+    frames: list[Frame] = []
+    run_variant(request, frames.append)
+    rows = [frame.row for frame in frames if isinstance(frame, TraceRow)]
+    assert [(r.graph is not None, r.graph_as_before) for r in rows] == [
+        (True, False),
+        (False, True),
+        (True, False),
+        (True, False),
+    ]
+    result = VariantResult("q", "v", [], rows)
+    assert result.graph_at(1) is rows[0].graph and result.graph_at(3) is rows[3].graph
+    assert result.graph_at(4) is None
