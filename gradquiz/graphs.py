@@ -281,3 +281,43 @@ def dot(name: str, graph: Graph | None) -> str:
         lines.append(f"  unreached{index} [label={label}, shape=box, style=dashed];")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class GraphView:
+    """What `v` shows: whose graph at which step, compared with which variant, as lines."""
+
+    title: str
+    root: Line | None
+
+
+def graph_view(
+    results: Mapping[str, VariantResult], shown: str, row: int | None, reference: str | None
+) -> GraphView:
+    """The graph of variant `shown` at its `row`-th row (None: its last), marked against the
+    counterpart's graph at the same row (or its last, when it has fewer rows)."""
+    result = results.get(shown)
+    if result is None:
+        return GraphView(_("{variant} did not run: no graph").format(variant=one_line(shown)), None)
+    index = len(result.rows) - 1 if row is None else row
+    graph = graph_at(result, row)
+    step = result.rows[index].step if 0 <= index < len(result.rows) else None
+    where = _("step {step}").format(step=step) if step is not None else _("no row")
+    if graph is None:
+        title = _("{variant} at {where}: no graph (no loss, and no experiment.graph)")
+        return GraphView(title.format(variant=one_line(shown), where=where), None)
+    other = counterpart(list(results), shown, reference)
+    if other is None:
+        title = _("the graph of {variant} at {where}").format(variant=one_line(shown), where=where)
+        return GraphView(title, tree(graph))
+    against = results[other]
+    their = graph_at(against, index if index < len(against.rows) else None)
+    if their is None:
+        title = _("the graph of {variant} at {where} ({other} has none to compare)")
+        return GraphView(
+            title.format(variant=one_line(shown), where=where, other=one_line(other)), tree(graph)
+        )
+    title = _("the graph of {variant} at {where}; + only in {variant}, − only in {other}").format(
+        variant=one_line(shown), where=where, other=one_line(other)
+    )
+    return GraphView(title, tree(graph, compare(graph, their), other))
