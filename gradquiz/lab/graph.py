@@ -99,16 +99,20 @@ class GraphCapture:
         self._before: dict[int, GradState] = {}
         # What each node saved, read just before a backward freed it: id -> (node, saved).
         self._saved: dict[int, tuple[Any, list[SavedTensor]]] = {}
+        self._read_this_step = False
 
     def begin_step(self) -> None:
         """Note every known leaf's .grad as the step starts: a row says whether it changed."""
         self._before = {key: _grad_state(leaf) for key, leaf in self._leaves.items()}
         self._saved.clear()
+        self._read_this_step = False
 
     def watch_backward(self) -> None:
         """Read what each node saved before a backward frees it, so that a row taken after
-        `loss.backward()` still shows it. The engine's entry point is private API: a torch
-        without it only costs the shapes of freed nodes."""
+        `loss.backward()` still shows it. Only before a step's first backward: reading every
+        saved tensor costs, and a step that loops over backward would pay it each time (its
+        later graphs show as freed, without shapes). The engine's entry point is private API:
+        a torch without it only costs the shapes of freed nodes."""
         engine = getattr(torch.autograd, "_engine_run_backward", None)
         # Runs in one process (the bench's floor, tests) must not wrap a wrapper.
         engine = getattr(engine, "__wrapped__", engine)
@@ -116,10 +120,12 @@ class GraphCapture:
             return
 
         def run_backward(outputs: Any, *args: Any, **kwargs: Any) -> Any:
-            for output in outputs:
-                root = getattr(output, "grad_fn", None)
-                if root is not None:
-                    self._remember_saved(root)
+            if not self._read_this_step:
+                self._read_this_step = True
+                for output in outputs:
+                    root = getattr(output, "grad_fn", None)
+                    if root is not None:
+                        self._remember_saved(root)
             return engine(outputs, *args, **kwargs)
 
         run_backward.__wrapped__ = engine  # type: ignore[attr-defined]
