@@ -226,10 +226,11 @@ def tree(graph: Graph, difference: GraphDifference | None = None, against: str =
 
 
 def graph_at(result: VariantResult, row: int | None) -> Graph | None:
-    """The graph of the `row`-th row (None: the last row's, else the last one that has one)."""
+    """The graph of the `row`-th row (one past the last: the error's); None: the graph at the
+    error, else the last row's, else the last one that has one."""
     if row is not None:
         return result.graph_at(row)
-    found = (result.graph_at(index) for index in range(len(result.rows) - 1, -1, -1))
+    found = (result.graph_at(index) for index in range(len(result.rows), -1, -1))
     return next((graph for graph in found if graph is not None), None)
 
 
@@ -299,10 +300,16 @@ def graph_view(
     result = results.get(shown)
     if result is None:
         return GraphView(_("{variant} did not run: no graph").format(variant=one_line(shown)), None)
-    index = len(result.rows) - 1 if row is None else row
+    # No row given: the error's line when it has a graph, else the last row.
+    index = len(result.rows) - (result.error_graph is None) if row is None else row
     graph = graph_at(result, row)
-    step = result.rows[index].step if 0 <= index < len(result.rows) else None
-    where = _("step {step}").format(step=step) if step is not None else _("no row")
+    if index == len(result.rows) and result.error is not None:
+        step = result.error.step
+        where = _("the error (step {step})").format(step=step)
+    elif 0 <= index < len(result.rows):
+        where = _("step {step}").format(step=result.rows[index].step)
+    else:
+        where = _("no row")
     if graph is None:
         title = _("{variant} at {where}: no graph (no loss, and no experiment.graph)")
         return GraphView(title.format(variant=one_line(shown), where=where), None)
@@ -311,6 +318,7 @@ def graph_view(
         title = _("the graph of {variant} at {where}").format(variant=one_line(shown), where=where)
         return GraphView(title, tree(graph))
     against = results[other]
+    # The same row of the other run; past its rows, what it had last (at its error, say).
     their = graph_at(against, index if index < len(against.rows) else None)
     if their is None:
         title = _("the graph of {variant} at {where} ({other} has none to compare)")

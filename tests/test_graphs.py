@@ -183,3 +183,27 @@ def test_dot_escapes_what_a_pack_names() -> None:
     assert name == 'B\\"' and labels["n1"] == 'w"]; evil -> x; "\\\\x0a\n[1]'
     assert edges == [("n0", "tensor"), ("n1", "n0")]
     assert parse_dot(dot("C", None)) == [("C", {}, [])]
+
+
+def test_the_error_line_shows_the_graph_the_failing_backward_ran_into() -> None:
+    from gradquiz.graphs import graph_view
+    from gradquiz.lab.protocol import RunError
+
+    failed = VariantResult(
+        "q",
+        "B",
+        [],
+        [Row(1, {}, neuron(detached=True))],
+        RunError("RuntimeError", "second time", 2),
+        error_graph=neuron(),
+    )
+    right = VariantResult("q", "A", [], [Row(1, {}, neuron()), Row(2, {}, neuron(detached=True))])
+    results = {"A": right, "B": failed}
+    at_error = graph_view(results, "B", 1, "A")
+    assert at_error.title == "the graph of B at the error (step 2); + only in B, − only in A"
+    # Compared with A's step 2, whose graph was cut: w is B's alone there.
+    assert at_error.root is not None
+    assert "        + w [] · AccumulateGrad · .grad changed in this step" in texts(at_error.root)
+    # With no row named, the error's graph is the one shown.
+    assert graph_view(results, "B", None, "A").title.startswith("the graph of B at the error")
+    assert graph_view(results, "A", 0, "A").title.startswith("the graph of A at step 1; ")

@@ -183,9 +183,14 @@ class VariantResult:
     verify: Outcome | None = None
     answer: Outcome | None = None
     seconds: float = 0.0
+    # The graph when the error was raised: what the failing backward ran into.
+    error_graph: Graph | None = None
 
     def graph_at(self, index: int) -> Graph | None:
-        """The graph of the `index`-th row, looked up in the rows before where it was sent once."""
+        """The graph of the `index`-th row, looked up in the rows before where it was sent once;
+        one past the last row is the error's."""
+        if index == len(self.rows):
+            return self.error_graph
         while 0 <= index < len(self.rows):
             row = self.rows[index]
             if not row.graph_as_before:
@@ -305,6 +310,7 @@ class Done:
     error: RunError | None
     verify: Outcome | None
     answer: Outcome | None
+    graph: Graph | None = None
 
 
 Frame = Run | GetStats | Ready | Result | Stats | Step | Columns | TraceRow | Done

@@ -125,6 +125,7 @@ class Run:
         self.graph_expr = DEFAULT_GRAPH
         self.graphs = GraphCapture()
         self.last_graph: Graph | None = None
+        self.error_graph: Graph | None = None
 
     def record(self) -> None:
         """Take a row of the trace now (question code calls this as `record()`)."""
@@ -161,6 +162,14 @@ class Run:
             return Graph(self.graph_expr, False, error=_describe(exc))
         return self.graphs.capture(self.graph_expr, value, self.namespace)
 
+    def graph_at_error(self) -> Graph | None:
+        """The graph as the step failed: what a second backward ran into. Taking it must not
+        turn the run's error into another one."""
+        try:
+            return self.take_graph()
+        except Exception:
+            return None
+
     def choose_columns(self) -> None:
         request = self.request
         if request.graph is not None and request.capture_graph:
@@ -196,6 +205,7 @@ class Run:
                 exec(code, self.namespace)
             except BaseException as exc:
                 self.fail(exc)
+                self.error_graph = self.graph_at_error()
                 return
             if not self.recorded_this_step:
                 self._take_row()
@@ -257,4 +267,4 @@ def run_variant(request: VariantRequest, emit: Callable[[Frame], None]) -> Done:
         run.choose_columns()
     verify = run.evaluate(request.verify)
     answer = run.evaluate(request.answer, number=True)
-    return Done(run.error, verify, answer)
+    return Done(run.error, verify, answer, run.error_graph)

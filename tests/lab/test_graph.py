@@ -289,3 +289,30 @@ def test_a_graph_like_the_row_befores_is_sent_once() -> None:
     result = VariantResult("q", "v", [], rows)
     assert result.graph_at(1) is rows[0].graph and result.graph_at(3) is rows[3].graph
     assert result.graph_at(4) is None
+
+
+def test_the_graph_a_failing_backward_ran_into_comes_with_the_error() -> None:
+    request = VariantRequest(
+        question="q",
+        variant="v",
+        code=Snippet("loss = (w * w).sum() if step == 1 else loss * 2\nloss.backward()\n", "q", 1),
+        setup=(Snippet(NEURON, "q.yaml", 10),),
+        steps=2,
+    )
+    frames: list[Frame] = []
+    done = run_variant(request, frames.append)
+    assert done.error is not None and done.error.step == 2
+    assert "backward through the graph a second time" in done.error.message
+    graph = done.graph
+    assert graph is not None
+    # Step 2's loss * 2 leads into step 1's graph, which step 1's backward freed (the failing
+    # backward had freed its own first node before it got there).
+    assert [(n.kind, n.freed) for n in graph.nodes] == [
+        ("MulBackward0", True),
+        ("SumBackward0", False),
+        ("MulBackward0", True),
+        ("AccumulateGrad", False),
+    ]
+    rows = [frame.row for frame in frames if isinstance(frame, TraceRow)]
+    result = VariantResult("q", "v", [], rows, done.error, error_graph=graph)
+    assert result.graph_at(1) is graph and result.graph_at(0) is rows[0].graph

@@ -253,14 +253,14 @@ class VariantTable(Vertical):
         self.post_message(self.RowHighlighted(self.variant))
 
     def cursor_row(self) -> int | None:
-        """The row of the trace under the table's cursor; None on the error line or with no
-        table (yet)."""
+        """The row of the trace under the table's cursor (one past the last: the error's line);
+        None with no table (yet)."""
         found = self.query(DataTable)
         result = self.result
         if not found or result is None:
             return None
         row = found.first().cursor_row
-        return row if 0 <= row < len(result.rows) else None
+        return row if 0 <= row <= len(result.rows) else None
 
     @on(DataTable.CellSelected)
     def show_full_value(self, event: DataTable.CellSelected) -> None:
