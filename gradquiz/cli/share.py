@@ -65,6 +65,7 @@ def run_document(
                     "message": result.error.message,
                     "step": result.error.step,
                 },
+                "error_graph": _graph_document(result.error_graph),
                 "correct": grading.variant_correct(question, result.variant, results),
                 "output": result.output,
                 "text": found[result.variant].text,
