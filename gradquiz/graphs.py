@@ -60,8 +60,13 @@ class GraphDifference:
     edges_only_here: frozenset[tuple[int, int]] = frozenset()
     # Per node in both: (input position, the other graph's node there) missing here.
     only_there: Mapping[int, tuple[tuple[int, GraphNode], ...]] = field(default_factory=dict)
-    # Leaves the other graph reaches and this one does not, and the reverse.
+    # Leaves the other graph reaches and this one does not.
     unreached_here: tuple[str, ...] = ()
+
+    @property
+    def none(self) -> bool:
+        marked = self.only_here or self.edges_only_here or self.only_there
+        return not marked and not self.unreached_here
 
 
 def saved_text(node: GraphNode) -> str:
@@ -325,7 +330,10 @@ def graph_view(
         return GraphView(
             title.format(variant=one_line(shown), where=where, other=one_line(other)), tree(graph)
         )
-    title = _("the graph of {variant} at {where}; + only in {variant}, − only in {other}").format(
-        variant=one_line(shown), where=where, other=one_line(other)
-    )
-    return GraphView(title, tree(graph, compare(graph, their), other))
+    difference = compare(graph, their)
+    if difference.none:
+        title = _("the graph of {variant} at {where}: the same nodes and edges as {other}'s")
+    else:
+        title = _("the graph of {variant} at {where}; + only in {variant}, − only in {other}")
+    found = title.format(variant=one_line(shown), where=where, other=one_line(other))
+    return GraphView(found, tree(graph, difference, other))

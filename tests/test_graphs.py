@@ -207,3 +207,14 @@ def test_the_error_line_shows_the_graph_the_failing_backward_ran_into() -> None:
     # With no row named, the error's graph is the one shown.
     assert graph_view(results, "B", None, "A").title.startswith("the graph of B at the error")
     assert graph_view(results, "A", 0, "A").title.startswith("the graph of A at step 1; ")
+
+
+def test_alike_graphs_say_so() -> None:
+    from gradquiz.graphs import graph_view
+
+    one = VariantResult("q", "A", [], [Row(1, {}, neuron())])
+    other = VariantResult("q", "B", [], [Row(1, {}, neuron())])
+    view = graph_view({"A": one, "B": other}, "B", 0, "A")
+    assert view.title == "the graph of B at step 1: the same nodes and edges as A's"
+    assert view.root is not None
+    assert all(line[0] == " " for line in texts(view.root))
