@@ -9,7 +9,6 @@ nodes is sent as one node per top-level module instead (see `_summarised`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -57,36 +56,27 @@ def saved_tensors(node: Any, attributes: tuple[str, ...]) -> tuple[list[SavedTen
     return saved, False
 
 
-def tensor_names(namespace: dict[str, Any]) -> dict[int, str]:
-    """id of each tensor in `namespace` (or parameter of a module in it) -> its shortest name."""
-    found: dict[int, str] = {}
-
-    def offer(tensor: torch.Tensor, name: str) -> None:
-        known = found.get(id(tensor))
-        if known is None or len(name) < len(known):
-            found[id(tensor)] = name
-
+def namespace_tensors(namespace: dict[str, Any]) -> list[tuple[str, torch.Tensor]]:
+    """Each tensor of `namespace` and each parameter of a module in it, with its name there
+    (`w`, `fc.weight`)."""
+    found = []
     for name, value in namespace.items():
-        if name.startswith("__"):
-            continue
         if isinstance(value, torch.Tensor):
-            offer(value, name)
+            if not name.startswith("__"):
+                found.append((name, value))
         elif isinstance(value, nn.Module):
-            for parameter_name, parameter in value.named_parameters():
-                offer(parameter, f"{name}.{parameter_name}")
+            found.extend((f"{name}.{p}", parameter) for p, parameter in value.named_parameters())
     return found
 
 
-def _leaves_needing_grad(namespace: dict[str, Any]) -> Iterator[tuple[str, torch.Tensor]]:
-    for name, value in namespace.items():
-        if name.startswith("__"):
-            continue
-        if isinstance(value, torch.Tensor) and value.requires_grad and value.grad_fn is None:
-            yield name, value
-        elif isinstance(value, nn.Module):
-            for parameter_name, parameter in value.named_parameters():
-                if parameter.requires_grad:
-                    yield f"{name}.{parameter_name}", parameter
+def shortest_names(tensors: list[tuple[str, torch.Tensor]]) -> dict[int, str]:
+    """id of each tensor -> the shortest of its names (`fc.weight` over `model.0.weight`)."""
+    found: dict[int, str] = {}
+    for name, tensor in tensors:
+        known = found.get(id(tensor))
+        if known is None or len(name) < len(known):
+            found[id(tensor)] = name
+    return found
 
 
 class GraphCapture:
@@ -148,13 +138,19 @@ class GraphCapture:
     def capture(self, expr: str, value: Any, namespace: dict[str, Any]) -> Graph:
         if not isinstance(value, torch.Tensor):
             return Graph(expr, False, error=f"{expr} is a {type(value).__name__}, not a tensor")
-        names = tensor_names(namespace)
+        tensors = namespace_tensors(namespace)
         root = value.grad_fn
-        nodes, reached = self._walk(root, names) if root is not None else ([], set())
+        nodes, reached = (
+            self._walk(root, shortest_names(tensors)) if root is not None else ([], set())
+        )
         if root is None and value.requires_grad:
             reached.add(id(value))
         unreached = sorted(
-            {name for name, leaf in _leaves_needing_grad(namespace) if id(leaf) not in reached}
+            {
+                name
+                for name, tensor in tensors
+                if tensor.requires_grad and tensor.grad_fn is None and id(tensor) not in reached
+            }
         )
         if len(nodes) > MAX_NODES:
             return Graph(expr, value.requires_grad, _summarised(nodes), unreached, len(nodes))
