@@ -4,7 +4,8 @@ The walk follows `grad_fn.next_functions` from the graph tensor. Leaves (`Accumu
 are named after the namespace's variables or the parameters of its modules; each node lists
 the shapes of the tensors it saved for backward, or is marked freed when a backward without
 `retain_graph` has let them go (reading them then raises). A graph of more than MAX_NODES
-nodes is sent as one node per top-level module instead (see `_summarised`).
+nodes is sent as one node per top-level module instead (see `_summarised`), and one of more
+than WALK_LIMIT is walked no further.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from gradquiz.lab.protocol import (
 )
 
 MAX_NODES = 100
+# A graph is walked this far at most (a loop of a million small operations would take the
+# run's whole timeout): beyond, its summary stands for the nodes walked.
+WALK_LIMIT = 10_000
 # Summary nodes of work done outside any module (the loss, inputs' own operations).
 OUTSIDE = "(outside modules)"
 SAVED_PREFIX = "_saved_"
@@ -172,6 +176,8 @@ class GraphCapture:
                     following.append(None)
                     continue
                 if id(child) not in index:
+                    if len(order) >= WALK_LIMIT:
+                        continue
                     index[id(child)] = len(order)
                     order.append(child)
                 following.append(index[id(child)])

@@ -316,3 +316,11 @@ def test_the_graph_a_failing_backward_ran_into_comes_with_the_error() -> None:
     rows = [frame.row for frame in frames if isinstance(frame, TraceRow)]
     result = VariantResult("q", "v", [], rows, done.error, error_graph=graph)
     assert result.graph_at(1) is graph and result.graph_at(0) is rows[0].graph
+
+
+def test_a_huge_graph_is_walked_only_so_far() -> None:
+    code = "loss = w\nfor _ in range(30_000):\n    loss = loss * 1.0\n"
+    taken = only(graphs(code))
+    assert taken.summarised == graph.WALK_LIMIT
+    [outside] = taken.nodes
+    assert outside.name == graph.OUTSIDE and outside.inner == {"MulBackward0": graph.WALK_LIMIT}
