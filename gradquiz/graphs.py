@@ -62,10 +62,13 @@ class GraphDifference:
     only_there: Mapping[int, tuple[tuple[int, GraphNode], ...]] = field(default_factory=dict)
     # Leaves the other graph reaches and this one does not.
     unreached_here: tuple[str, ...] = ()
+    # The other graph's root node when this one has another (or none): whatever hangs below
+    # it is only there.
+    root_there: GraphNode | None = None
 
     @property
     def none(self) -> bool:
-        marked = self.only_here or self.edges_only_here or self.only_there
+        marked = self.only_here or self.edges_only_here or self.only_there or self.root_there
         return not marked and not self.unreached_here
 
 
@@ -158,11 +161,13 @@ def compare(graph: Graph, other: Graph) -> GraphDifference:
             only_there.setdefault(where[source], []).append((slot, node))
     reached_there = _reached(other)
     unreached_here = tuple(n for n in graph.unreached if n in reached_there)
+    root_there = other.nodes[0] if theirs and (not mine or mine[0] != theirs[0]) else None
     return GraphDifference(
         only_here,
         edges_only_here,
         {k: tuple(v) for k, v in only_there.items()},
         unreached_here,
+        root_there,
     )
 
 
@@ -209,6 +214,11 @@ def tree(graph: Graph, difference: GraphDifference | None = None, against: str =
     else:
         why = _("grad_fn {kind}").format(kind=one_line(graph.nodes[0].kind))
         lines = [line(0, False)]
+    if difference.root_there is not None and against:
+        text = _("grad_fn {node}, only in {other}").format(
+            node=node_text(difference.root_there), other=one_line(against)
+        )
+        lines.append(Line(text, Mark.ONLY_THERE))
     if graph.summarised:
         lines.append(
             Line(

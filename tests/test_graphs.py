@@ -103,6 +103,7 @@ def test_no_grad_and_errors_say_why_there_is_no_graph() -> None:
     seen = compare(none, neuron())
     assert texts(tree(none, seen, "A")) == [
         "  loss · requires_grad=False: no graph behind it",
+        "  - grad_fn SigmoidBackward0 · saves result [] (freed), only in A",
         "  + not reached (their .grad stays as it was): b, w · A reaches b, w",
     ]
     broken = Graph("z", False, error="NameError: name 'z' is not defined")
@@ -218,3 +219,16 @@ def test_alike_graphs_say_so() -> None:
     assert view.title == "the graph of B at step 1: the same nodes and edges as A's"
     assert view.root is not None
     assert all(line[0] == " " for line in texts(view.root))
+
+
+def test_another_root_is_shown_as_the_others() -> None:
+    w = GraphNode("AccumulateGrad", [], "w", [], GRAD_CHANGED)
+    logits = Graph("loss", True, [GraphNode("BinaryCrossEntropyWithLogitsBackward0", [1]), w])
+    probabilities = Graph("loss", True, [GraphNode("BinaryCrossEntropyBackward0", [1]), w])
+    lines = texts(tree(probabilities, compare(probabilities, logits), "B"))
+    assert lines == [
+        "  loss · grad_fn BinaryCrossEntropyBackward0",
+        "  + BinaryCrossEntropyBackward0",
+        "    + w [] · AccumulateGrad · .grad changed in this step",
+        "  - grad_fn BinaryCrossEntropyWithLogitsBackward0, only in B",
+    ]
