@@ -85,9 +85,9 @@ def shape_text(shape: Sequence[int] | None) -> str:
 
 
 GRAD_WORDS = {
-    GRAD_CHANGED: N_(".grad changed in this step"),
+    GRAD_CHANGED: N_(".grad written in this step"),
     GRAD_NONE: N_(".grad is None"),
-    GRAD_SAME: N_(".grad unchanged in this step"),
+    GRAD_SAME: N_(".grad not written in this step"),
 }
 
 

@@ -64,8 +64,8 @@ def test_the_tree_reads_from_the_tensor_down_to_named_leaves() -> None:
         "    SigmoidBackward0 · saves result [] (freed)",
         "      AddBackward0",
         "        MulBackward0 · saves self [] (freed)",
-        "          w [] · AccumulateGrad · .grad changed in this step",
-        "        b [] · AccumulateGrad · .grad changed in this step",
+        "          w [] · AccumulateGrad · .grad written in this step",
+        "        b [] · AccumulateGrad · .grad written in this step",
     ]
     leaf = tree(neuron()).children[0].children[0].children[1]
     assert leaf.grad == GRAD_CHANGED
@@ -80,7 +80,7 @@ def test_a_detach_cut_is_marked_on_both_sides() -> None:
         "    SigmoidBackward0 · saves result [] (freed)",
         "      AddBackward0",
         "      - input 0: MulBackward0 · saves self [] (freed), only in A",
-        "        b [] · AccumulateGrad · .grad changed in this step",
+        "        b [] · AccumulateGrad · .grad written in this step",
         "  + not reached (their .grad stays as it was): w · A reaches w",
     ]
     other = compare(whole, cut)
@@ -88,8 +88,8 @@ def test_a_detach_cut_is_marked_on_both_sides() -> None:
     lines = texts(tree(whole, other, "B"))
     assert lines[3:] == [
         "      + MulBackward0 · saves self [] (freed)",
-        "        + w [] · AccumulateGrad · .grad changed in this step",
-        "        b [] · AccumulateGrad · .grad changed in this step",
+        "        + w [] · AccumulateGrad · .grad written in this step",
+        "        b [] · AccumulateGrad · .grad written in this step",
     ]
 
 
@@ -204,7 +204,7 @@ def test_the_error_line_shows_the_graph_the_failing_backward_ran_into() -> None:
     assert at_error.title == "the graph of B at the error (step 2); + only in B, − only in A"
     # Compared with A's step 2, whose graph was cut: w is B's alone there.
     assert at_error.root is not None
-    assert "        + w [] · AccumulateGrad · .grad changed in this step" in texts(at_error.root)
+    assert "        + w [] · AccumulateGrad · .grad written in this step" in texts(at_error.root)
     # With no row named, the error's graph is the one shown.
     assert graph_view(results, "B", None, "A").title.startswith("the graph of B at the error")
     assert graph_view(results, "A", 0, "A").title.startswith("the graph of A at step 1; ")
@@ -229,6 +229,6 @@ def test_another_root_is_shown_as_the_others() -> None:
     assert lines == [
         "  loss · grad_fn BinaryCrossEntropyBackward0",
         "  + BinaryCrossEntropyBackward0",
-        "    + w [] · AccumulateGrad · .grad changed in this step",
+        "    + w [] · AccumulateGrad · .grad written in this step",
         "  - grad_fn BinaryCrossEntropyWithLogitsBackward0, only in B",
     ]

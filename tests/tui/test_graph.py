@@ -62,8 +62,8 @@ async def test_v_shows_the_graph_the_loss_reaches_with_named_leaves(
         assert "SigmoidBackward0 · saves result [] (freed)" in text
         # The edge into MulBackward0 and w are A's alone: B cut them with detach.
         assert "+ MulBackward0 · saves self [] (freed)" in text
-        assert "+ ● w [] · AccumulateGrad · .grad changed in this step" in text
-        assert "● b [] · AccumulateGrad · .grad changed in this step" in text
+        assert "+ ● w [] · AccumulateGrad · .grad written in this step" in text
+        assert "● b [] · AccumulateGrad · .grad written in this step" in text
         assert "+ ● b" not in text
         await pilot.press("v")
         await pilot.pause()

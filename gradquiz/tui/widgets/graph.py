@@ -19,7 +19,8 @@ from gradquiz.lab.protocol import GRAD_CHANGED, GRAD_NONE
 
 # Before each line: how it stands against the other variant's graph.
 PREFIXES = {Mark.SAME: "", Mark.ONLY_HERE: "+ ", Mark.ONLY_THERE: "− ", Mark.REPEATED: "↑ "}
-# Before a leaf: whether its .grad changed in the step (●), stayed (○), or is None (∅).
+# Before a leaf: whether a backward wrote its .grad in the step (●), did not (○), or it is
+# None (∅).
 GRAD_SIGNS = {GRAD_CHANGED: "● ", GRAD_NONE: "∅ "}
 
 
