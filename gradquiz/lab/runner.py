@@ -122,7 +122,6 @@ class Run:
         }
         self.namespace.update(request.params)
         self.graph: CodeType | None = None
-        self.graph_expr = DEFAULT_GRAPH
         self.graphs = GraphCapture()
         self.last_graph: Graph | None = None
         self.error_graph: Graph | None = None
@@ -152,15 +151,21 @@ class Run:
 
     def take_graph(self) -> Graph | None:
         """The graph behind the graph tensor now; None when there is none to take."""
-        if self.graph is None:
-            if not self.request.capture_graph or "loss" not in self.namespace:
+        request = self.request
+        if not request.capture_graph:
+            return None
+        if request.graph is None:
+            if DEFAULT_GRAPH not in self.namespace:
                 return None
-            return self.graphs.capture(DEFAULT_GRAPH, self.namespace["loss"], self.namespace)
+            return self.graphs.capture(DEFAULT_GRAPH, self.namespace[DEFAULT_GRAPH], self.namespace)
+        expr = request.graph.source.strip()
         try:
+            if self.graph is None:
+                self.graph = compile_snippet(request.graph, "eval")
             value = eval(self.graph, self.namespace)
         except BaseException as exc:  # as a watch's: sys.exit() in it is its outcome
-            return Graph(self.graph_expr, False, error=_describe(exc))
-        return self.graphs.capture(self.graph_expr, value, self.namespace)
+            return Graph(expr, False, error=_describe(exc))
+        return self.graphs.capture(expr, value, self.namespace)
 
     def graph_at_error(self) -> Graph | None:
         """The graph as the step failed: what a second backward ran into. Taking it must not
@@ -172,9 +177,6 @@ class Run:
 
     def choose_columns(self) -> None:
         request = self.request
-        if request.graph is not None and request.capture_graph:
-            self.graph = compile_snippet(request.graph, "eval")
-            self.graph_expr = request.graph.source.strip()
         if request.watch is not None:
             self.watch = [(label, compile_snippet(s, "eval")) for label, s in request.watch]
         else:

@@ -324,3 +324,18 @@ def test_a_huge_graph_is_walked_only_so_far() -> None:
     assert taken.summarised == graph.WALK_LIMIT
     [outside] = taken.nodes
     assert outside.name == graph.OUTSIDE and outside.inner == {"MulBackward0": graph.WALK_LIMIT}
+
+
+def test_a_named_graph_is_taken_at_an_error_before_any_row() -> None:
+    request = VariantRequest(
+        question="q",
+        variant="v",
+        code=Snippet("hidden = x * w\nraise ValueError('stop')\n", "q.yaml", 20),
+        setup=(Snippet(NEURON, "q.yaml", 10),),
+        graph=Snippet("hidden", "q.yaml", 5),
+    )
+    done = run_variant(request, lambda frame: None)
+    assert done.error is not None and done.error.type == "ValueError"
+    assert done.graph is not None and done.graph.expr == "hidden"
+    assert [n.kind for n in done.graph.nodes] == ["MulBackward0", "AccumulateGrad"]
+    assert done.graph.unreached == ["b"]
