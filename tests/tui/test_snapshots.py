@@ -93,3 +93,20 @@ def test_comparison(
 ) -> None:
     run = _answered(["3", "enter"], "#comparison")
     assert snap_compare(six_app(six_library, shared_lab), terminal_size=size, run_before=run)
+
+
+def test_graph_of_a_detached_variant(snap_compare: SnapCompare, shared_lab: SharedLab) -> None:
+    """`v` on the variant that detached w: the cut input and the unreached leaf, marked."""
+    from gradquiz.format import load
+    from gradquiz.tui.app import GradquizApp
+    from tests.tui.test_graph import GRAPH_PACKS
+
+    library = load([GRAPH_PACKS])
+    app = GradquizApp(library, lambda question: True, "neuron-detach", None, lab=shared_lab)
+
+    async def answer(pilot: Pilot[None]) -> None:
+        await answered(pilot, "2", "enter")
+        await pilot.press("v")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(120, 50), run_before=answer)
