@@ -3,8 +3,8 @@ graphs differ, and Graphviz DOT. Pure: no torch, no screen.
 
 Two graphs are compared node by node through keys that do not depend on where a node sits in
 its list: a named leaf is its name; any other node is the path of `grad_fn` kinds (and input
-positions) by which it is first reached from the root. An edge is its two ends' keys and the
-input it feeds.
+positions) by which it is first reached from the root (a leaf named in one graph only is
+matched by that path). An edge is its two ends' keys and the input it feeds.
 """
 
 from __future__ import annotations
@@ -109,8 +109,9 @@ def node_text(node: GraphNode) -> str:
     return f"{one_line(node.kind)} · {saved}" if saved else one_line(node.kind)
 
 
-def keys(graph: Graph) -> list[str]:
-    """Each node's key (see the module's doc), in the order of `graph.nodes`."""
+def keys(graph: Graph, named: bool = True) -> list[str]:
+    """Each node's key (see the module's doc), in the order of `graph.nodes`; not `named`:
+    leaves too by their path."""
     found: list[str | None] = [None] * len(graph.nodes)
     if not graph.nodes:
         return []
@@ -125,10 +126,30 @@ def keys(graph: Graph) -> list[str]:
             child = graph.nodes[target]
             found[target] = (
                 f"leaf:{child.name}"
-                if child.kind == ACCUMULATE and child.name
+                if named and child.kind == ACCUMULATE and child.name
                 else f"{here}/{slot}:{child.kind}"
             )
     return [k or f"?{i}" for i, k in enumerate(found)]
+
+
+def _match_renamed_leaves(graph: Graph, mine: list[str], other: Graph, theirs: list[str]) -> None:
+    """A leaf named in one graph and nameless in the other (`w = w - lr * w.grad` took the
+    name away) is the same node where both sit at the same place: `mine` takes its key."""
+    their_keys = set(theirs)
+    their_paths = keys(other, named=False)
+    nameless = {
+        their_paths[i]: (theirs[i], node.name is None)
+        for i, node in enumerate(other.nodes)
+        if node.kind == ACCUMULATE
+    }
+    for position, path in enumerate(keys(graph, named=False)):
+        node = graph.nodes[position]
+        there = nameless.get(path)
+        if node.kind != ACCUMULATE or mine[position] in their_keys or there is None:
+            continue
+        key, unnamed_there = there
+        if unnamed_there or node.name is None:
+            mine[position] = key
 
 
 def _edges(graph: Graph, named: list[str]) -> set[tuple[str, int, str]]:
@@ -143,6 +164,7 @@ def _edges(graph: Graph, named: list[str]) -> set[tuple[str, int, str]]:
 def compare(graph: Graph, other: Graph) -> GraphDifference:
     """What `graph` has that `other` lacks, and the reverse where it can be placed in `graph`."""
     mine, theirs = keys(graph), keys(other)
+    _match_renamed_leaves(graph, mine, other, theirs)
     their_keys = set(theirs)
     my_edges, their_edges = _edges(graph, mine), _edges(other, theirs)
     only_here = frozenset(i for i, key in enumerate(mine) if key not in their_keys)

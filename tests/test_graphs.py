@@ -232,3 +232,15 @@ def test_another_root_is_shown_as_the_others() -> None:
         "    + w [] · AccumulateGrad · .grad written in this step",
         "  - grad_fn BinaryCrossEntropyWithLogitsBackward0, only in B",
     ]
+
+
+def test_a_leaf_that_lost_its_name_is_the_same_node() -> None:
+    # `w = w - lr * w.grad`: the loss still reaches the old leaf, no longer called w.
+    renamed = neuron()
+    nodes = [*renamed.nodes[:4], GraphNode("AccumulateGrad", [], None, [], GRAD_CHANGED)]
+    nameless = Graph("loss", True, nodes)
+    assert compare(nameless, neuron()).none and compare(neuron(), nameless).none
+    # Two named leaves in each other's place: the same leaves, other edges.
+    swapped = Graph("loss", True, [*renamed.nodes[:3], renamed.nodes[4], renamed.nodes[3]])
+    seen = compare(swapped, neuron())
+    assert seen.only_here == frozenset() and seen.edges_only_here == {(1, 1), (2, 1)}
