@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from bench import history, tui
+from bench import graph, history, tui
 from gradquiz import locations
 from gradquiz.format import load
 from gradquiz.lab.client import Lab
@@ -221,7 +221,7 @@ def lab_draws() -> None:
 def main(argv: list[str]) -> None:
     """`python -m bench` runs everything; `paint [RUNS]` only the first paint (d); `app` the
     app's numbers (d, e, h, f); `lab` only the lab's drawing (h); `history` the commands over
-    years of answers (g)."""
+    years of answers (g); `graph` what taking the autograd graph costs (i)."""
     # The apps measured answer questions: their progress goes to a throwaway home, never to
     # the learner's own.
     os.environ["GRADQUIZ_HOME"] = tempfile.mkdtemp(prefix="gradquiz-bench-")
@@ -244,9 +244,12 @@ def main(argv: list[str]) -> None:
     if argv == ["history"]:
         history.report(Path(os.environ["GRADQUIZ_HOME"]))
         return
+    if argv == ["graph"]:
+        graph.report()
+        return
     if argv:
         raise SystemExit(
-            "usage: python -m bench [paint [RUNS] | app | lab | history | check | bank DIR]"
+            "usage: python -m bench [paint [RUNS] | app | lab | history | graph | check | bank DIR]"
         )
     with Lab() as lab:
         lab.torch_version  # noqa: B018 - start-up is not what is measured
@@ -259,6 +262,7 @@ def main(argv: list[str]) -> None:
         memory(lab)
     the_app()
     history.report(Path(os.environ["GRADQUIZ_HOME"]))
+    graph.report()
 
 
 if __name__ == "__main__":

@@ -68,7 +68,8 @@ def test_end_to_end_run_json_follows_the_contract() -> None:
 def test_run_json_reports_errors_with_their_step(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "retain", "--json", "--no-bundled", "--questions", GOOD]) == 0
     [variant] = json.loads(capsys.readouterr().out)["variants"]
-    assert variant["rows"] == [{"step": 1, "values": {"x.grad": 4.0}}]
+    # No `loss` and no experiment.graph: the row carries no graph.
+    assert variant["rows"] == [{"step": 1, "values": {"x.grad": 4.0}, "graph": None}]
     assert variant["error"]["type"] == "RuntimeError"
     assert variant["error"]["step"] == 2
     assert variant["correct"] is None

@@ -155,3 +155,37 @@ def test_a_bundled_true_false_same_claim(capsys: pytest.CaptureFixture[str]) -> 
     out = capsys.readouterr().out
     assert "\n\nw2 behaves like w1: max |Δ| = 0 over 10 cells.\n\n" in out
     assert "\n\nloss2 behaves like loss1: max |Δ| = 0 over 10 cells.\n" in out
+
+
+def test_dot_draws_each_variants_graph_with_named_leaves(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tests.test_graphs import parse_dot
+
+    drawn = parse_dot(run(capsys, "accumulate", "--format", "dot"))
+    assert [name for name, _labels, _edges in drawn] == ["A", "B"]
+    for _name, labels, edges in drawn:
+        # BCELoss(Sigmoid(Linear(x))): the parameters by their module's names.
+        leaves = sorted(v.split("\n")[0] for v in labels.values() if v.startswith("model."))
+        assert leaves == ["model.0.bias", "model.0.weight"]
+        first = {labels[a].split("\n")[0] for a, b in edges if labels[b] == "loss"}
+        assert first == {"BinaryCrossEntropyBackward0"}
+
+
+def test_json_rows_carry_the_graph(capsys: pytest.CaptureFixture[str]) -> None:
+    document = json.loads(run(capsys, "accumulate", "--format", "json"))
+    rows = document["variants"][1]["rows"]
+    assert len(rows) == 10
+    graph = rows[1]["graph"]
+    assert graph["expr"] == "loss" and graph["requires_grad"] is True
+    assert graph["nodes"][0]["kind"] == "BinaryCrossEntropyBackward0"
+    leaves = {n["name"]: n["grad"] for n in graph["nodes"] if n["kind"] == "AccumulateGrad"}
+    # No zero_grad: backward adds into .grad every step.
+    assert leaves == {"model.0.weight": "changed", "model.0.bias": "changed"}
+
+
+def test_dot_and_compare_do_not_mix(capsys: pytest.CaptureFixture[str]) -> None:
+    flags = ["--format", "dot", "--compare", "w", "--no-bundled", "--questions", GOOD]
+    code = main(["run", "accumulate", *flags])
+    assert code == 2
+    assert "leave out --format dot" in capsys.readouterr().err

@@ -24,9 +24,12 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--format",
-        choices=("text", "json", "markdown", "csv"),
+        choices=("text", "json", "markdown", "csv", "dot"),
         default="text",
-        help=_("text tables, the JSON object, markdown tables or tidy CSV"),
+        help=_(
+            "text tables, the JSON object, markdown tables, tidy CSV, or Graphviz DOT of "
+            "each variant's autograd graph"
+        ),
     )
     parser.add_argument(
         "--compare",
@@ -70,8 +73,15 @@ def handle(args: argparse.Namespace) -> int:
         torch_version = lab.torch_version
     fmt = "json" if args.json else args.format
     if args.compare is not None:
+        if fmt == "dot":
+            raise UsageError(_("--compare prints a column, not a graph: leave out --format dot"))
         return compare(args, question, results, fmt)
-    if fmt == "text":
+    if fmt == "dot":
+        from gradquiz.graphs import dot, graph_at
+
+        for result in results.values():
+            print(dot(result.variant, graph_at(result, None)), end="")
+    elif fmt == "text":
         from gradquiz.cli.report import print_run
 
         print_run(question, results, language(args))

@@ -14,13 +14,14 @@ import io
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import asdict
 from typing import Any
 
 from gradquiz import difference, display, grading
 from gradquiz.difference import Difference
 from gradquiz.format.model import MAIN, Code, NumericAnswer, Question
 from gradquiz.i18n import _
-from gradquiz.lab.protocol import VariantResult
+from gradquiz.lab.protocol import Graph, VariantResult
 from gradquiz.variants import (
     Comparison,
     Heading,
@@ -50,8 +51,12 @@ def run_document(
                 "id": result.variant,
                 "columns": result.columns,
                 "rows": [
-                    {"step": row.step, "values": display.jsonable(row.values)}
-                    for row in result.rows
+                    {
+                        "step": row.step,
+                        "values": display.jsonable(row.values),
+                        "graph": _graph_document(result.graph_at(index)),
+                    }
+                    for index, row in enumerate(result.rows)
                 ],
                 "error": None
                 if result.error is None
@@ -60,6 +65,7 @@ def run_document(
                     "message": result.error.message,
                     "step": result.error.step,
                 },
+                "error_graph": _graph_document(result.error_graph),
                 "correct": grading.variant_correct(question, result.variant, results),
                 "output": result.output,
                 "text": found[result.variant].text,
@@ -73,6 +79,10 @@ def run_document(
     if value is not None:
         document["answer"] = value
     return document
+
+
+def _graph_document(graph: Graph | None) -> dict[str, Any] | None:
+    return None if graph is None else asdict(graph)
 
 
 def difference_document(found: Difference) -> dict[str, Any]:

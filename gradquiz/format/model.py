@@ -65,6 +65,7 @@ class Experiment:
     watch: tuple[tuple[str, Code], ...] | None = None
     timeout: float = 10.0
     tolerance: float = 1e-6
+    graph: Code | None = None
 
 
 @dataclass(frozen=True)

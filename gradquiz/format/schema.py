@@ -447,6 +447,11 @@ EXPERIMENT_FIELDS: Fields = {
         number(0, 1e9),
         description="Absolute tolerance when two traces are compared (default 1e-6).",
     ),
+    "graph": Field(
+        PYTHON_EXPR,
+        description="The tensor whose autograd graph each row of the trace carries, a Python "
+        "expression evaluated with the watch (default: loss, when the namespace has one).",
+    ),
 }
 
 NUMERIC_FIELDS: Fields = {

@@ -33,7 +33,7 @@ from gradquiz.lab.protocol import (
 
 PACKAGES = ("torch", "torchvision", "numpy")
 # The code whose change can change a result.
-_SOURCES = ("runner.py", "sandbox.py", "protocol.py", "tvcompat.py")
+_SOURCES = ("runner.py", "graph.py", "sandbox.py", "protocol.py", "tvcompat.py")
 
 
 @dataclass(frozen=True)

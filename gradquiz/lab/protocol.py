@@ -78,6 +78,10 @@ class VariantRequest:
     limits: Limits = field(default_factory=Limits)
     # The question's drawn parameters: names bound in the namespace before setup runs.
     params: tuple[tuple[str, Any], ...] = ()
+    # The expression whose autograd graph each row carries; None: `loss`, when there is one.
+    graph: Snippet | None = None
+    # False leaves the graph out of every row (the bench measures what taking it costs).
+    capture_graph: bool = True
 
     @property
     def uses_torchvision(self) -> bool:
@@ -97,9 +101,67 @@ class RunError:
 
 
 @dataclass(frozen=True)
+class SavedTensor:
+    """A tensor an autograd node saved for its backward (`_saved_self` -> `self`)."""
+
+    name: str
+    shape: list[int]
+
+
+# What a leaf's `.grad` did in the step a row was taken in.
+GRAD_NONE = "none"
+GRAD_CHANGED = "changed"
+GRAD_SAME = "same"
+# The kind of a node that stands for a whole module of a graph too large to send node by node.
+MODULE = "module"
+
+
+@dataclass(frozen=True)
+class GraphNode:
+    """One autograd node: its `grad_fn` class name (or MODULE for a summary) and where its
+    gradients go: `next` lists the node's inputs in order, each an index into the graph's
+    nodes, or None for an input that needs no gradient (a constant, or a cut)."""
+
+    kind: str
+    next: list[int | None] = field(default_factory=list)
+    # A leaf (`AccumulateGrad`): the variable or parameter it holds, its shape and its .grad.
+    name: str | None = None
+    shape: list[int] | None = None
+    grad: str | None = None
+    saved: list[SavedTensor] = field(default_factory=list)
+    # Its saved tensors were freed by a backward without retain_graph.
+    freed: bool = False
+    # A MODULE summary: how many autograd nodes it stands for, by kind.
+    inner: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Graph:
+    """The autograd graph behind the experiment's graph tensor when a row was taken.
+
+    `nodes[0]` is the tensor's `grad_fn`; no nodes: it has none (made under no_grad,
+    detached, or a leaf, which `requires_grad` tells apart). `unreached`: the names of the
+    namespace's leaves that require grad and that the graph does not reach.
+    """
+
+    expr: str
+    requires_grad: bool
+    nodes: list[GraphNode] = field(default_factory=list)
+    unreached: list[str] = field(default_factory=list)
+    # Summarised per module: the graph had this many nodes (0: sent node by node).
+    summarised: int = 0
+    # The graph expression raised, or did not give a tensor.
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class Row:
     step: int
     values: dict[str, Any]
+    graph: Graph | None = None
+    # The graph is the row before's, sent once: a training loop's steps build alike graphs,
+    # and each would cost its encoding and checking twice on the way (VariantResult.graph_at).
+    graph_as_before: bool = False
 
 
 @dataclass(frozen=True)
@@ -121,6 +183,20 @@ class VariantResult:
     verify: Outcome | None = None
     answer: Outcome | None = None
     seconds: float = 0.0
+    # The graph when the error was raised: what the failing backward ran into.
+    error_graph: Graph | None = None
+
+    def graph_at(self, index: int) -> Graph | None:
+        """The graph of the `index`-th row, looked up in the rows before where it was sent once;
+        one past the last row is the error's."""
+        if index == len(self.rows):
+            return self.error_graph
+        while 0 <= index < len(self.rows):
+            row = self.rows[index]
+            if not row.graph_as_before:
+                return row.graph
+            index -= 1
+        return None
 
 
 def requests_for(
@@ -161,6 +237,7 @@ def requests_for(
                 else None,
                 limits=limits,
                 params=params,
+                graph=None if experiment.graph is None else Snippet.of(experiment.graph),
             )
         )
     return requests
@@ -233,6 +310,7 @@ class Done:
     error: RunError | None
     verify: Outcome | None
     answer: Outcome | None
+    graph: Graph | None = None
 
 
 Frame = Run | GetStats | Ready | Result | Stats | Step | Columns | TraceRow | Done

@@ -15,10 +15,12 @@ import torch
 from torch import nn, optim
 from torch.nn import functional
 
+from gradquiz.lab.graph import GraphCapture
 from gradquiz.lab.protocol import (
     Columns,
     Done,
     Frame,
+    Graph,
     Outcome,
     Row,
     RunError,
@@ -29,6 +31,8 @@ from gradquiz.lab.protocol import (
 )
 
 REPR_CHARS = 2000
+# The graph tensor of an experiment that names none, when its namespace has one.
+DEFAULT_GRAPH = "loss"
 
 
 def plain(value: Any) -> Any:
@@ -117,6 +121,10 @@ class Run:
             "step": 0,
         }
         self.namespace.update(request.params)
+        self.graph: CodeType | None = None
+        self.graphs = GraphCapture()
+        self.last_graph: Graph | None = None
+        self.error_graph: Graph | None = None
 
     def record(self) -> None:
         """Take a row of the trace now (question code calls this as `record()`)."""
@@ -132,9 +140,40 @@ class Run:
                 values[label] = plain(eval(expr, self.namespace))
             except BaseException as exc:  # sys.exit() in a watch is its value too
                 values[label] = f"<{_describe(exc)}>"
-        row = Row(self.step, values)
+        graph = self.take_graph()
+        if graph is not None and graph == self.last_graph:
+            row = Row(self.step, values, graph_as_before=True)
+        else:
+            row = Row(self.step, values, graph)
+        self.last_graph = graph
         self.rows.append(row)
         self.emit(TraceRow(row))
+
+    def take_graph(self) -> Graph | None:
+        """The graph behind the graph tensor now; None when there is none to take."""
+        request = self.request
+        if not request.capture_graph:
+            return None
+        if request.graph is None:
+            if DEFAULT_GRAPH not in self.namespace:
+                return None
+            return self.graphs.capture(DEFAULT_GRAPH, self.namespace[DEFAULT_GRAPH], self.namespace)
+        expr = request.graph.source.strip()
+        try:
+            if self.graph is None:
+                self.graph = compile_snippet(request.graph, "eval")
+            value = eval(self.graph, self.namespace)
+        except BaseException as exc:  # as a watch's: sys.exit() in it is its outcome
+            return Graph(expr, False, error=_describe(exc))
+        return self.graphs.capture(expr, value, self.namespace)
+
+    def graph_at_error(self) -> Graph | None:
+        """The graph as the step failed: what a second backward ran into. Taking it must not
+        turn the run's error into another one."""
+        try:
+            return self.take_graph()
+        except Exception:
+            return None
 
     def choose_columns(self) -> None:
         request = self.request
@@ -162,11 +201,13 @@ class Run:
             self.step = step
             self.namespace["step"] = step
             self.recorded_this_step = False
+            self.graphs.begin_step()
             self.emit(Step(step))
             try:
                 exec(code, self.namespace)
             except BaseException as exc:
                 self.fail(exc)
+                self.error_graph = self.graph_at_error()
                 return
             if not self.recorded_this_step:
                 self._take_row()
@@ -221,9 +262,11 @@ def run_variant(request: VariantRequest, emit: Callable[[Frame], None]) -> Done:
     if "numpy" in sys.modules:
         sys.modules["numpy"].random.seed(request.seed)
     run = Run(request, emit)
+    if request.capture_graph:
+        run.graphs.watch_backward()
     run.execute()
     if run.columns is None:
         run.choose_columns()
     verify = run.evaluate(request.verify)
     answer = run.evaluate(request.answer, number=True)
-    return Done(run.error, verify, answer)
+    return Done(run.error, verify, answer, run.error_graph)

@@ -208,6 +208,7 @@ def run_on(spare: Spare, request: VariantRequest, control_fd: int, inherited: in
         verify=done.verify,
         answer=done.answer,
         seconds=time.monotonic() - started,
+        error_graph=done.graph,
     )
 
 

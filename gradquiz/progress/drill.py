@@ -34,7 +34,7 @@ _NOT_CONTENT = frozenset(
 )
 # Fields added since format v1: left out at their defaults, so a v1 question keeps its digest
 # (and its learner's schedule) under a gradquiz that knows them.
-_SINCE_V1 = {"blanks": (), "params": ()}
+_SINCE_V1 = {"blanks": (), "params": (), "graph": None}
 
 
 # Each dataclass's content fields, looked up once: a drill hashes every question it serves.

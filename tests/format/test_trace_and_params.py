@@ -194,6 +194,8 @@ def v1_digest(question: Question) -> str:
 
     fields = plain(question)
     v1 = {name: fields[name] for name in V1_FIELDS}
+    if v1["experiment"] is not None:
+        v1["experiment"] = {k: v1["experiment"][k] for k in V1_EXPERIMENT_FIELDS}
     text = json.dumps(v1, sort_keys=True, ensure_ascii=False, default=repr)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -203,6 +205,9 @@ V1_FIELDS = (
     *("explanation", "references", "experiment", "choices", "answer", "verify"),
     *("lines", "distractors"),
 )
+
+
+V1_EXPERIMENT_FIELDS = ("seed", "setup", "code", "steps", "watch", "timeout", "tolerance")
 
 
 def test_a_v1_question_keeps_its_content_hash(tmp_path: Path) -> None:

@@ -107,3 +107,20 @@ def test_question_list_filtered_80x24(snap_compare: SnapCompare, make_app: MakeA
         await pilot.pause()
 
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=browse)
+
+
+def test_graph_of_a_detached_variant(snap_compare: SnapCompare, shared_lab: SharedLab) -> None:
+    """`v` on the variant that detached w: the cut input and the unreached leaf, marked."""
+    from gradquiz.format import load
+    from gradquiz.tui.app import GradquizApp
+    from tests.tui.test_graph import GRAPH_PACKS
+
+    library = load([GRAPH_PACKS])
+    app = GradquizApp(library, lambda question: True, "neuron-detach", None, lab=shared_lab)
+
+    async def answer(pilot: Pilot[None]) -> None:
+        await answered(pilot, "2", "enter")
+        await pilot.press("v")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(120, 50), run_before=answer)

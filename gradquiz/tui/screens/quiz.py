@@ -34,6 +34,7 @@ from gradquiz.tui.messages import (
 )
 from gradquiz.tui.widgets.answers import ChoiceAnswer, ErrorPicker, NumberInput, OrderAnswer
 from gradquiz.tui.widgets.footer import KeyBar
+from gradquiz.tui.widgets.graph import GraphPanel
 from gradquiz.tui.widgets.prose import Prose
 from gradquiz.tui.widgets.question import QuestionView
 
@@ -110,6 +111,14 @@ class QuizScreen(Screen[None]):
             tooltip=N_("compare the next watch column across the variants"),
             show=False,
             id="compare",
+            priority=True,
+        ),
+        Binding(
+            "v",
+            "graph",
+            N_("Graph"),
+            tooltip=N_("show or hide the autograd graph of the variant on display"),
+            id="graph",
             priority=True,
         ),
         # Not `d`: an order question's lines move down with it.
@@ -259,10 +268,12 @@ class QuizScreen(Screen[None]):
             return None if answered else True
         if action == "rerun":
             return True if self.app_.can_run(question) else None
-        if action in ("variant", "setup", "compare"):
+        if action in ("variant", "setup", "compare", "graph"):
             lab = view.lab()
             if lab is None or not answered:
                 return False
+            if action == "graph":
+                return True if lab.has_graph() else None
             if action == "compare":
                 comparison = lab.comparison()
                 return comparison is not None and len(comparison.columns) > 1
@@ -405,6 +416,12 @@ class QuizScreen(Screen[None]):
         comparison = lab.comparison() if lab is not None else None
         if comparison is not None:
             comparison.next_column()
+
+    def action_graph(self) -> None:
+        view = self.view()
+        lab = view.lab() if view is not None else None
+        if lab is not None and lab.toggle_graph():
+            lab.query_one(GraphPanel).scroll_visible(animate=False)
 
     def action_setup(self) -> None:
         view = self.view()

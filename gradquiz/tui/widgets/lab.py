@@ -39,13 +39,15 @@ from textual.widgets import (
 from textual_plotext import PlotextPlot
 
 from gradquiz import display
-from gradquiz.difference import variant_name
+from gradquiz.difference import reference_variant, variant_name
 from gradquiz.display import one_line, printable
 from gradquiz.format.model import Code, Question
 from gradquiz.grading import Response, variant_correct
+from gradquiz.graphs import graph_view
 from gradquiz.i18n import _
 from gradquiz.lab.protocol import VariantResult
 from gradquiz.tui.screens.dialogs import FullValueDialog
+from gradquiz.tui.widgets.graph import GraphPanel
 from gradquiz.tui.widgets.prose import CODE_THEMES, Prose
 from gradquiz.variants import (
     Heading,
@@ -240,6 +242,27 @@ class VariantTable(Vertical):
                 *blanks,
             )
 
+    @dataclass
+    class RowHighlighted(Message):
+        """The cursor of a card's table moved to another row: the graph follows it."""
+
+        variant: str
+
+    @on(DataTable.CellHighlighted)
+    def row_highlighted(self, event: DataTable.CellHighlighted) -> None:
+        event.stop()
+        self.post_message(self.RowHighlighted(self.variant))
+
+    def cursor_row(self) -> int | None:
+        """The row of the trace under the table's cursor (one past the last: the error's line);
+        None with no table (yet)."""
+        found = self.query(DataTable)
+        result = self.result
+        if not found or result is None:
+            return None
+        row = found.first().cursor_row
+        return row if 0 <= row <= len(result.rows) else None
+
     @on(DataTable.CellSelected)
     def show_full_value(self, event: DataTable.CellSelected) -> None:
         event.stop()
@@ -396,8 +419,15 @@ class VariantTables(Vertical):
         for table in self.query(VariantTable):
             table.set_class(table.variant == self.current and self.side_by_side, "-current")
 
+    @dataclass
+    class Shown(Message):
+        """Another variant is the one on display."""
+
+        variant: str
+
     def show(self, variant: str) -> None:
         self.current = variant
+        self.post_message(self.Shown(variant))
         if self.side_by_side:
             self.mark_current()
             for table in self.query(VariantTable):
@@ -422,6 +452,7 @@ class VariantTables(Vertical):
         if pane.id is not None and pane.id.startswith("variant-"):
             card = self.cards[int(pane.id.removeprefix("variant-"))]
             self.current = card.heading.variant
+            self.post_message(self.Shown(self.current))
             if not pane.children:
                 pane.mount(self.card_widget(card))
 
@@ -677,6 +708,8 @@ class LabPanel(Vertical):
         self.shown: Results | None = None
         self.response: Response | None = None
         self.yours: tuple[str, ...] | None = None
+        # `v`: the autograd graph of the variant on display, under the cards.
+        self.graph_on = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="verdict")
@@ -756,11 +789,16 @@ class LabPanel(Vertical):
         )
         tables.set_reactive(VariantTables.fit, layout_for(cards, width))
         widgets.append(tables)
+        if results:
+            graph = GraphPanel()
+            graph.display = self.graph_on
+            widgets.append(graph)
         if (len(results) > 1 and comparable_columns(results)) or plottable_columns(results):
             widgets.append(Comparison(question, results))
         await body.mount_all(widgets)
         await self.show_arrangement()
-        # The lab's keys ([ ], z, c) depend on what was just drawn.
+        self.draw_graph()
+        # The lab's keys ([ ], z, c, v) depend on what was just drawn.
         self.screen.refresh_bindings()
 
     async def show_note(self, text: str, loading: bool = False) -> None:
@@ -783,6 +821,44 @@ class LabPanel(Vertical):
 
     def has_setup(self) -> bool:
         return bool(self.query(SharedSetup))
+
+    def has_graph(self) -> bool:
+        return bool(self.query(GraphPanel))
+
+    def toggle_graph(self) -> bool:
+        """Show or hide the graph; whether it is shown now."""
+        self.graph_on = not self.graph_on
+        for panel in self.query(GraphPanel):
+            panel.display = self.graph_on
+        self.draw_graph()
+        return self.graph_on
+
+    def draw_graph(self) -> None:
+        """The graph of the variant on display at the row its table's cursor is on."""
+        tables, results = self.tables(), self.shown
+        found = self.query(GraphPanel)
+        if not self.graph_on or not found or tables is None or not results:
+            return
+        variant = tables.current
+        if variant is None:
+            return
+        card = next((t for t in self.query(VariantTable) if t.variant == variant), None)
+        row = card.cursor_row() if card is not None else None
+        reference = reference_variant(self.question, results)
+        found.first().show(graph_view(results, variant, row, reference))
+
+    @on(VariantTable.RowHighlighted)
+    def row_moved(self, event: VariantTable.RowHighlighted) -> None:
+        event.stop()
+        tables = self.tables()
+        # Every table's cursor moves as it is filled: only the one on display counts.
+        if tables is not None and tables.current == event.variant:
+            self.draw_graph()
+
+    @on(VariantTables.Shown)
+    def variant_shown(self, event: VariantTables.Shown) -> None:
+        event.stop()
+        self.draw_graph()
 
     def toggle_setup(self) -> bool:
         found = self.query(SharedSetup)
