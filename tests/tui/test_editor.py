@@ -78,6 +78,27 @@ async def test_an_edit_that_runs_differently(make_app: MakeApp) -> None:
         assert right.startswith("Against the right one: yours (from B) differs from A first")
 
 
+async def test_e_edits_the_variant_on_display_not_always_the_pick(make_app: MakeApp) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2", "enter")
+        await settle(pilot)
+        # `[` puts A (the right one) on display; `e` edits A, not the pick B.
+        await pilot.press("left_square_bracket", "e")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, EditorScreen) and screen.variant == "A"
+        assert "editing A · runs as yours (from A)" in str(screen.query_one("#edit-title").render())
+        assert (
+            screen.query_one("#code", TextArea).text == "w.grad = None\n(2 * w).sum().backward()\n"
+        )
+        await pilot.press("escape", "right_square_bracket", "e")
+        await pilot.pause()
+        again = app.screen
+        assert isinstance(again, EditorScreen) and again.variant == "B"
+        assert again.query_one("#code", TextArea).text == B_CODE
+
+
 async def test_a_syntax_error_is_shown_at_its_line_and_nothing_runs(make_app: MakeApp) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

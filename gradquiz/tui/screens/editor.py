@@ -307,27 +307,37 @@ class EditorScreen(ExperimentScreen):
         self.status(f"Restored {self.variant} as the question wrote it.")
 
 
-def variant_to_edit(question: Question, response: Response | None) -> str | None:
-    """The learner's pick (the first, for several; their arrangement of an `order` question),
-    else the question's first variant."""
-    if isinstance(response, tuple) and question.type == "order":
-        return YOURS
+def variant_to_edit(
+    question: Question, response: Response | None, shown: str | None = None
+) -> str | None:
+    """The variant on display in the lab (`shown`), else the learner's pick (the first, for
+    several; their arrangement of an `order` question), else the question's first variant."""
     ids = [v.id for v in question.variants()]
+    if isinstance(response, tuple) and question.type == "order":
+        ids.append(YOURS)
+    if shown in ids:
+        return shown
+    if YOURS in ids:
+        return YOURS
     picked = sorted(response) if isinstance(response, frozenset) else [response]
     return next((v for v in picked if v in ids), ids[0] if ids else None)
 
 
 def open_editor(
-    app: GradquizApp, question: Question, edits: dict[tuple[str, str], Experiment]
+    app: GradquizApp,
+    question: Question,
+    edits: dict[tuple[str, str], Experiment],
+    shown: str | None = None,
 ) -> None:
-    """Push the editor on the variant of `question` the learner picked; its edit is kept in
-    `edits` (the quiz screen's, for the session) when the learner leaves."""
+    """Push the editor on the variant of `question` on display in the lab (`shown`), else the
+    one the learner picked; its edit is kept in `edits` (the quiz screen's, for the session)
+    when the learner leaves."""
     from gradquiz.grading import tolerance_of
     from gradquiz.tui.messages import TrustGiven
     from gradquiz.tui.screens.dialogs import TrustDialog
 
     answered = app.quiz.answered(question)
-    variant = variant_to_edit(question, answered.response if answered else None)
+    variant = variant_to_edit(question, answered.response if answered else None, shown)
     if variant is None:
         return
     response = answered.response if answered else None

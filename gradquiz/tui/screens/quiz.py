@@ -395,9 +395,13 @@ class QuizScreen(Screen[None]):
     def action_edit(self) -> None:
         from gradquiz.tui.screens.editor import open_editor
 
-        question = self.question
-        if question is not None:
-            open_editor(self.app_, question, self.edits)
+        question, view = self.question, self.view()
+        if question is None:
+            return
+        # The variant on display in the lab ([ ], a tab): at first the learner's pick.
+        lab = view.lab() if view is not None else None
+        tables = lab.tables() if lab is not None else None
+        open_editor(self.app_, question, self.edits, tables.current if tables else None)
 
     def action_playground(self) -> None:
         from gradquiz.tui.screens.playground import open_playground
