@@ -292,6 +292,72 @@ async def test_untrusted_pack_shows_its_code_and_runs_nothing(make_app: MakeApp)
         assert "w = torch.tensor" in shown(app.screen.query_one(SharedSetup))
 
 
+async def test_untrusted_code_is_there_to_read_before_answering(
+    six_library: Library, shared_lab: SharedLab
+) -> None:
+    app = six_app(six_library, shared_lab, trusted=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        panel = app.screen.query_one(LabPanel)
+        assert panel.display and app.quiz.runs == {}
+        note = shown(panel.query_one(".lab-note", Static))
+        assert note.startswith("The code each variant would run (nothing runs until")
+        tabs = app.screen.query_one(TabbedContent)
+        # Nothing says which is right before the answer: no marks, no feedback.
+        assert [str(tab.label) for tab in tabs.query("ContentTab")] == list("ABCDEF")
+        (a,) = cards(app).values()
+        assert about(a) == "A `w.grad = None` first"
+        assert code(a).splitlines()[1:3] == ["2 w.grad = None", "3 (scale * w).sum().backward()"]
+        assert "'n': w.numel()" in code(a)
+        assert app.screen.check_action("variant", ()) is True
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        b = cards(app)["B"]
+        assert about(b) == "B zero it in place" and "w.grad.zero_()" in code(b)
+        await pilot.press("z")
+        await pilot.pause()
+        assert "scale = 3.0" in shown(app.screen.query_one(SharedSetup))
+        assert not app.screen.query(DataTable)
+        await pilot.press("1", "2", "enter", "n")
+        await settle(pilot)
+        assert app.quiz.runs == {}
+        assert heading(cards(app)["A"]) == "A ✓ `w.grad = None` first · your pick"
+
+
+async def test_untrusted_order_question_hides_the_arrangement_before_answering(
+    make_app: MakeApp,
+) -> None:
+    app = make_app("arrange", trusted=lambda question: False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        question = app.quiz.question
+        assert question is not None
+        (reference,) = cards(app).values()
+        text = code(reference)
+        # The step code is the answer: its place is shown, its lines are not.
+        assert "each step" in text and "the lines you put in order" in text
+        assert not any(line.strip() in text for line in question.lines)
+
+
+async def test_trusting_before_answering_puts_the_code_away_until_answered(
+    six_library: Library, shared_lab: SharedLab
+) -> None:
+    app = six_app(six_library, shared_lab, trusted=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.screen.query_one(LabPanel).display
+        await pilot.press("T", "y")
+        await settle(pilot)
+        panel = app.screen.query_one(LabPanel)
+        assert not panel.display and app.quiz.results("six")
+        assert app.screen.check_action("variant", ()) is False
+        await pilot.press("3", "enter")
+        await settle(pilot)
+        assert panel.display
+        assert heading(cards(app)["C"]).startswith("C ✗")
+        assert cards(app)["C"].query(DataTable)
+
+
 async def test_order_shows_the_right_arrangement_next_to_yours(make_app: MakeApp) -> None:
     app = make_app("arrange")
     async with app.run_test(size=SIZE) as pilot:

@@ -246,7 +246,9 @@ class QuizScreen(Screen[None]):
             return True if self.app_.can_run(question) else None
         if action in ("variant", "setup", "compare"):
             lab = view.lab()
-            if lab is None or not answered:
+            # Before answering the lab is drawn out of sight, or (a pack not trusted) shows
+            # the code to read: its keys are offered when it is in sight.
+            if lab is None or not lab.display:
                 return False
             if action == "compare":
                 comparison = lab.comparison()

@@ -42,6 +42,7 @@ from gradquiz import display
 from gradquiz.display import one_line, printable
 from gradquiz.format.model import Code, Question
 from gradquiz.grading import Response, variant_correct
+from gradquiz.i18n import _
 from gradquiz.lab.protocol import VariantResult
 from gradquiz.tui.screens.dialogs import FullValueDialog
 from gradquiz.tui.widgets.prose import CODE_THEMES, Prose
@@ -102,15 +103,20 @@ def plottable_columns(results: Results) -> list[str]:
     return columns
 
 
-def code_text(code: VariantCode | None) -> str:
-    """What a card shows of the code a variant ran: its setup, step code and watch."""
+def code_text(code: VariantCode | None, step: bool = True) -> str:
+    """What a card shows of the code a variant ran: its setup, step code and watch; without
+    `step`, a line where the step code would be (an `order` question's is its answer)."""
     if code is None:
         return ""
     parts = []
     if code.setup is not None:
         parts.append("# its setup\n" + code.setup.source.rstrip())
     label = "# each step" if code.steps > 1 else "# the code"
-    parts.append(f"{label}{f' (x{code.steps})' if code.steps > 1 else ''}\n{code.step.source}")
+    label += f" (x{code.steps})" if code.steps > 1 else ""
+    if step:
+        parts.append(f"{label}\n{code.step.source}")
+    else:
+        parts.append(f"{label}: " + _("the lines you put in order"))
     if code.watch is not None:
         lines = "\n".join(f"{one_line(label)!r}: {w.source.strip()}" for label, w in code.watch)
         parts.append("# watch\n" + lines)
@@ -631,6 +637,19 @@ def cards_for(
     return [Card(found[v], None, code_text(code)) for v, code in codes.items()]
 
 
+def cards_to_read(question: Question, language: str | None) -> list[Card]:
+    """A card per variant with the code it would run, to read before answering: no mark
+    says which is right, no feedback, and an `order` question's step code (the answer) is
+    left out."""
+    cards = []
+    for variant, code in variant_codes(question).items():
+        choice = question.choice(variant)
+        text = choice.text.get(language) if choice else None
+        heading = Heading(variant, text, None, correct=None, picked=False, reference=False)
+        cards.append(Card(heading, None, code_text(code, step=question.type != "order")))
+    return cards
+
+
 def code_headings(
     question: Question, variants: Sequence[str], response: Response | None, language: str | None
 ) -> dict[str, Heading]:
@@ -729,7 +748,15 @@ class LabPanel(Vertical):
         self.shown = None
         await self.draw({}, note)
 
-    async def draw(self, results: Results, note: str | None = None) -> None:
+    async def show_code_to_read(self, note: str) -> None:
+        """Before answering, a pack not trusted: the code each variant would run, to read
+        while answering; nothing runs, and nothing says which is right."""
+        self.shown = None
+        await self.draw({}, note, cards_to_read(self.question, self.language))
+
+    async def draw(
+        self, results: Results, note: str | None = None, cards: list[Card] | None = None
+    ) -> None:
         question = self.question
         body = self.query_one("#lab-body", Vertical)
         await body.remove_children()
@@ -739,7 +766,8 @@ class LabPanel(Vertical):
         experiment = question.experiment
         if experiment is not None and experiment.setup is not None:
             widgets.append(SharedSetup(experiment.setup))
-        cards = cards_for(question, results, self.response, self.language, self.yours)
+        if cards is None:
+            cards = cards_for(question, results, self.response, self.language, self.yours)
         current = self.opening(results, {c.heading.variant: c.heading for c in cards})
         tables = VariantTables(question, cards, current)
         # A panel drawn out of sight has no width yet; its parent's is the one it will get.
