@@ -483,6 +483,26 @@ def arrangement_table(question: Question, yours: Sequence[str]) -> Table | None:
     return table
 
 
+# Columns between the comparison's columns.
+COLUMN_GAP = 2
+
+
+def columns_text(rows: Sequence[Sequence[RichText]]) -> tuple[RichText, int]:
+    """Cells in columns as wide as their widest cell, COLUMN_GAP apart, one line a row; and
+    the width of the lines."""
+    widths = [max(cell.cell_len for cell in column) for column in zip(*rows, strict=True)]
+    lines = []
+    for row in rows:
+        line = RichText()
+        for index, (cell, width) in enumerate(zip(row, widths, strict=True)):
+            if index:
+                line.append(" " * COLUMN_GAP)
+            line.append_text(cell)
+            line.append(" " * (width - cell.cell_len))
+        lines.append(line)
+    return RichText("\n").join(lines), sum(widths) + COLUMN_GAP * (len(widths) - 1)
+
+
 class Comparison(Vertical):
     """One watch column across every variant, right one first, and its plot."""
 
@@ -497,15 +517,20 @@ class Comparison(Vertical):
 
     def compose(self) -> ComposeResult:
         if len(self.results) > 1:
+            # Drawn here, its width known before the first layout: set after mounting, the
+            # table would be measured and laid out once more.
+            table, width = self.table(self.column)
+            static = Static(table, id="compare-table")
+            static.styles.width = width
             # Values are never wrapped or cut: wider than the screen, the table scrolls.
             with HorizontalScroll(id="compare-scroll"):
-                yield Static(id="compare-table")
+                yield static
         if self.plottable:
             yield PlotextPlot(id="plot")
 
     def on_mount(self) -> None:
         try:
-            self.draw()
+            self.draw_plot()
         except NoMatches:
             return  # taken down while being mounted: the learner moved on
 
@@ -513,7 +538,11 @@ class Comparison(Vertical):
         """Compare the next watch column (wrapping); its label."""
         index = self.columns.index(self.column)
         self.column = self.columns[(index + 1) % len(self.columns)]
-        self.draw()
+        for static in self.query("#compare-table").results(Static):
+            table, width = self.table(self.column)
+            static.update(table)
+            static.styles.width = width
+        self.draw_plot()
         return self.column
 
     def on_click(self) -> None:
@@ -523,20 +552,19 @@ class Comparison(Vertical):
         count = len(self.columns)
         return f"  c or click: next column ({self.columns.index(self.column) + 1}/{count})"
 
-    def draw(self) -> None:
+    def draw_plot(self) -> None:
         column = self.column
-        for static in self.query("#compare-table").results(Static):
-            table, width = self.table(column)
-            static.update(table)
-            static.styles.width = width
         plots = self.query(PlotextPlot)
         if plots:
             plots.first().display = column in self.plottable
             if column in self.plottable:
                 self.plot(plots.first(), column)
 
-    def table(self, column: str) -> tuple[Group, int]:
-        """The comparison of `column`, and the columns it needs to show whole."""
+    def table(self, column: str) -> tuple[RichText, int]:
+        """The comparison of `column` as lines of text, and the columns it needs to show whole.
+
+        Text, not a Rich `Table`: Textual measures a widget's height at every layout, and
+        a table is laid out afresh each time; text only counts its lines."""
         comparison = compare_column(self.question, self.results, column)
         found = headings(self.question, self.results)
         title = RichText(one_line(column), style="bold")
@@ -544,26 +572,25 @@ class Comparison(Vertical):
         if len(self.columns) > 1:
             title.append(self.hint(), style="dim")
         titles = [f"{one_line(v)} {found[v].mark}".strip() for v in comparison.variants]
-        widths = comparison.widths(titles)
-        table = Table(box=None, pad_edge=False)
-        for name, width in zip(["step", *titles], widths, strict=True):
-            table.add_column(RichText(name), no_wrap=True, min_width=width)
+        rows = [[RichText(name, style="bold") for name in ["step", *titles]]]
         error = Style.parse(f"bold {self.app.theme_variables['error']}")
         for row in comparison.rows:
-            cells = []
+            cells = [RichText(str(row.step))]
             for slot in row.slots:
                 text = RichText(one_line(slot.text) if slot.kind is not SlotKind.MISSING else "·")
                 if slot.differs:
                     text.stylize(error)
                     text.append(" ≠")
                 cells.append(text)
-            table.add_row(str(row.step), *cells)
-        return Group(title, table), max(title.cell_len, table_width(widths) - 2)
+            rows.append(cells)
+        table, width = columns_text(rows)
+        return RichText("\n").join([title, table]), max(title.cell_len, width)
 
     def plot(self, plot: PlotextPlot, column: str) -> None:
         plt = plot.plt
+        # Data only: the title, ticks and limits are set anew below (a new figure costs
+        # as much as the rest of the plot).
         plt.clear_data()
-        plt.clear_figure()
         every: list[float] = []
         steps: set[int] = set()
         count = len(self.results)
