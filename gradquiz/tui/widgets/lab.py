@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from rich.cells import cell_len
@@ -316,8 +316,9 @@ class Card:
     # Columns its table takes (none for a variant that did not run).
     table: int = 0
 
-    @property
+    @cached_property
     def code_columns(self) -> int:
+        # Measured once: every layout that might fit asks for it, card by card.
         return code_width(self.code) if self.code else 0
 
     def beside(self) -> int:
@@ -783,6 +784,14 @@ class LabPanel(Vertical):
 
     async def draw(
         self, results: Results, note: str | None = None, cards: list[Card] | None = None
+    ) -> None:
+        # One layout for the whole lab: between the awaits below the screen would lay out
+        # (and measure) every card and table half-mounted, once a frame.
+        with self.app.batch_update():
+            await self.draw_batched(results, note, cards)
+
+    async def draw_batched(
+        self, results: Results, note: str | None, cards: list[Card] | None
     ) -> None:
         question = self.question
         body = self.query_one("#lab-body", Vertical)
