@@ -3,6 +3,7 @@ explanations, and the keys `[`, `]` and `z`, read off the screen as a learner wo
 
 from __future__ import annotations
 
+import pytest
 from textual.geometry import Region
 from textual.widget import Widget
 from textual.widgets import DataTable, Static, TabbedContent
@@ -25,6 +26,7 @@ from gradquiz.tui.widgets.lab import (
     VariantTable,
     VariantTables,
     layout_for,
+    marker_shifts,
 )
 from gradquiz.tui.widgets.question import QuestionView
 from gradquiz.variants import Heading
@@ -273,6 +275,15 @@ async def test_the_plot_follows_the_compared_column(make_app: MakeApp) -> None:
         # Two variants, each its own marker, at integer steps.
         assert "w.grad" in shown(app.screen.query_one("#compare-table", Static))
         assert plot.display
+        plot.scroll_visible(animate=False)
+        await pilot.pause()
+        lines = shown(plot).splitlines()
+        assert lines[0].split() == ["w.grad", "o", "A", "x", "B"]
+        # At step 1 both gradients are 2: the two markers side by side, neither hidden.
+        # At step 1 both gradients are 2: the two markers side by side, neither hidden.
+        (two,) = [line for line in lines if line.startswith("2.00┤")]
+        assert two.split("┤")[1].lstrip().startswith("ox")
+        assert lines[-2].split() == ["1", "2", "3"]
 
 
 async def test_untrusted_pack_shows_its_code_and_runs_nothing(make_app: MakeApp) -> None:
@@ -404,3 +415,15 @@ def test_layout_from_measured_widths() -> None:
     assert layout_for([narrow] * 4, 120) == Layout.SIDE_BY_SIDE
     assert layout_for([narrow] * 6, 120) == Layout.TABS_BESIDE
     assert layout_for([narrow] * 6, 40) == Layout.TABS
+
+
+def test_markers_of_coinciding_points_sit_a_column_apart() -> None:
+    # Ten steps on 70 columns: 64 / 9 columns a step, room for four markers a column apart.
+    per_step = 64 / 9
+    assert marker_shifts(4, 1, 10, 70) == pytest.approx(
+        [-2 / per_step, -1 / per_step, 0, 1 / per_step]
+    )
+    # Thirty steps: a step is two columns, six markers share it without reaching the next.
+    shifts = marker_shifts(6, 1, 30, 70)
+    assert shifts[-1] - shifts[0] < 1
+    assert marker_shifts(1, 1, 10, 70) == [0.0]

@@ -73,8 +73,6 @@ GAP = 2
 MARKERS = ("o", "x", "+", "*", "#", "@", "%", "&")
 # The theme colour of a heading: right, wrong, or neither (not graded by the key).
 RIGHT_COLOURS = {True: "success", False: "error", None: "accent"}
-# How far apart (in steps) the variants' points are drawn around each step.
-JITTER = 0.1
 COLOURS = ("blue", "red", "green", "orange", "magenta", "cyan", "yellow", "white")
 
 
@@ -592,40 +590,62 @@ class Comparison(Vertical):
         # Data only: the title, ticks and limits are set anew below (a new figure costs
         # as much as the rest of the plot).
         plt.clear_data()
-        every: list[float] = []
-        steps: set[int] = set()
-        count = len(self.results)
+        series = []
         for index, result in enumerate(self.results.values()):
             points = [
                 (row.step, number)
                 for row in result.rows
                 if (number := number_of(row.values.get(column))) is not None
             ]
-            if not points:
-                continue
+            if points:
+                series.append((index, result.variant, points))
+        steps = sorted({step for *_ignored, points in series for step, _y in points})
+        # The y-axis labels and the frame take about ten columns.
+        width = (plot.size.width or self.size.width or self.app.size.width) - 10
+        shifts = marker_shifts(len(series), steps[0], steps[-1], width) if steps else []
+        # Every line first, then every marker over them: a line drawn after a marker would
+        # hide it where the lines coincide.
+        for index, _variant, points in series:
             xs, ys = zip(*points, strict=True)
-            every.extend(ys)
-            steps.update(xs)
-            colour = COLOURS[index % len(COLOURS)]
-            plt.plot(list(xs), list(ys), marker="braille", color=colour)
-            # Each variant's points a little apart, in its own marker: lines that coincide
-            # still show every variant at every step.
-            shift = (index - (count - 1) / 2) * JITTER
+            plt.plot(list(xs), list(ys), marker="braille", color=COLOURS[index % len(COLOURS)])
+        for (index, _variant, points), shift in zip(series, shifts, strict=True):
+            xs, ys = zip(*points, strict=True)
             plt.scatter(
                 [x + shift for x in xs],
                 list(ys),
-                label=one_line(result.variant),
                 marker=MARKERS[index % len(MARKERS)],
-                color=colour,
+                color=COLOURS[index % len(COLOURS)],
             )
-        low, high = y_range(every)
+        low, high = y_range([y for *_ignored, points in series for _x, y in points])
         plt.ylim(low, high)
         if steps:
-            plt.xticks(sorted(steps))
+            reach = max((abs(shift) for shift in shifts), default=0.0)
+            plt.xlim(steps[0] - reach - 0.1, steps[-1] + reach + 0.1)
+            plt.xticks([float(step) for step in steps])
         single = len(self.results) == 1 and len(self.columns) > 1
-        plt.title(one_line(column) + (self.hint() if single else ""))
+        # Which marker is which variant, in the title: plotext's legend box sits over the
+        # top left corner of the plot, where the first steps' points often are.
+        legend = "   ".join(
+            f"{MARKERS[index % len(MARKERS)]} {one_line(variant)}"
+            for index, variant, _points in series
+        )
+        title = one_line(column) + (self.hint() if single else "")
+        plt.title(f"{title}   {legend}" if len(series) > 1 else title)
         plt.xlabel("step")
         plot.refresh()
+
+
+def marker_shifts(count: int, first: int, last: int, columns: int) -> list[float]:
+    """How far (in steps) each of `count` variants' markers sit from their step, so points
+    that coincide are drawn side by side: a whole terminal column apart (half columns round
+    onto each other) where a step is wide enough for them all, closer where it is not."""
+    if count < 2:
+        return [0.0] * count
+    half = count // 2
+    # Columns a step takes once the outermost markers have room beyond the first and last.
+    per_step = (columns - 2 * (half + 1)) / max(last - first, 1)
+    gap = 1 / per_step if per_step >= count else 0.9 / count
+    return [(index - half) * gap for index in range(count)]
 
 
 def y_range(values: list[float]) -> tuple[float, float]:
