@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from textual.geometry import Region
 from textual.widget import Widget
-from textual.widgets import DataTable, Static, TabbedContent
+from textual.widgets import DataTable, Static, Tab, TabbedContent
 from textual_plotext import PlotextPlot
 
 from gradquiz.format import Library
@@ -315,7 +315,7 @@ async def test_untrusted_code_is_there_to_read_before_answering(
         assert note.startswith("The code each variant would run (nothing runs until")
         tabs = app.screen.query_one(TabbedContent)
         # Nothing says which is right before the answer: no marks, no feedback.
-        assert [str(tab.label) for tab in tabs.query("ContentTab")] == list("ABCDEF")
+        assert [str(tab.label) for tab in tabs.query(Tab)] == list("ABCDEF")
         (a,) = cards(app).values()
         assert about(a) == "A `w.grad = None` first"
         assert code(a).splitlines()[1:3] == ["2 w.grad = None", "3 (scale * w).sum().backward()"]

@@ -27,9 +27,12 @@ from gradquiz.difference import Difference, compare, gloss, reference_variant
 from gradquiz.display import one_line, printable
 from gradquiz.format.model import YOURS, Question
 from gradquiz.grading import Response
+from gradquiz.i18n import _
 from gradquiz.lab.protocol import VariantRequest, VariantResult
 from gradquiz.playground import Experiment, Part, Problem
 from gradquiz.tui.labpool import SharedLab
+from gradquiz.tui.messages import InTurn
+from gradquiz.variants import comparable_columns, compare_column
 
 if TYPE_CHECKING:
     from gradquiz.tui.app import GradquizApp
@@ -120,6 +123,7 @@ class ExperimentScreen(Screen[Experiment]):
                 yield Static("Press ctrl+r to run.", id="edit-status")
                 yield DataTable[RichText](id="edit-table", zebra_stripes=True)
                 yield Static(id="edit-differences")
+                yield Static(id="edit-beside")
                 yield Static(id="edit-output")
         yield Footer()
 
@@ -175,7 +179,24 @@ class ExperimentScreen(Screen[Experiment]):
         """Run `go` when this experiment's code may run (the editor asks for trust here)."""
         go()
 
+    def in_turn(self, callback: Callable[[], object]) -> None:
+        """Run `callback` once the keys typed before have reached the editor: `ctrl+r` is a
+        priority key, taken as it arrives, and would read the text without the Enter typed
+        just before it."""
+        focused = self.focused
+        if focused is None:
+            callback()
+        else:
+            focused.post_message(InTurn(callback))
+
+    def on_in_turn(self, message: InTurn) -> None:
+        message.stop()
+        message.callback()
+
     def action_run(self) -> None:
+        self.in_turn(self.run_texts)
+
+    def run_texts(self) -> None:
         texts = self.texts()
         if isinstance(texts, Problem):
             self.status(f"✗ Not run: {texts}", error=True)
@@ -206,6 +227,7 @@ class ExperimentScreen(Screen[Experiment]):
         self.query_one("#edit-differences", Static).update(
             RichText(printable("\n".join(sentences)))
         )
+        self.query_one("#edit-beside", Static).update(self.beside(result, error_style))
         printed = result.output.rstrip()
         self.query_one("#edit-output", Static).update(
             RichText(printable(f"Printed:\n{printed}" if printed else ""))
@@ -231,8 +253,12 @@ class ExperimentScreen(Screen[Experiment]):
         """How the run differs from what it is held to, each with what that is."""
         raise NotImplementedError
 
+    def beside(self, result: VariantResult, error: Style) -> RichText:
+        """The run's values beside those it is held to, column by column (none here)."""
+        return RichText()
+
     def action_leave(self) -> None:
-        self.dismiss(self.current())
+        self.in_turn(lambda: self.dismiss(self.current()))
 
 
 class EditorScreen(ExperimentScreen):
@@ -246,7 +272,7 @@ class EditorScreen(ExperimentScreen):
     def __init__(
         self,
         lab: SharedLab,
-        question: str,
+        question: Question,
         variant: str,
         experiment: Experiment,
         original: Experiment,
@@ -258,8 +284,9 @@ class EditorScreen(ExperimentScreen):
         ask_trust: Callable[[Callable[[bool | None], None]], None],
     ) -> None:
         label = playground.yours_label(variant)
-        super().__init__(lab, experiment, f"{question} · editing {variant} · runs as {label}")
-        self.question = question
+        super().__init__(lab, experiment, f"{question.id} · editing {variant} · runs as {label}")
+        self.asked = question
+        self.question = question.id
         self.variant = variant
         self.original = original
         self.results = results
@@ -299,7 +326,34 @@ class EditorScreen(ExperimentScreen):
             if v in self.results
         ]
 
+    def beside(self, result: VariantResult, error: Style) -> RichText:
+        """Each watch column of the run beside the original's and the right variant's, a
+        value unlike the original's marked."""
+        from gradquiz.tui.widgets.lab import comparison_text
+
+        runs = {self.variant: self.results[self.variant]} if self.variant in self.results else {}
+        runs[result.variant] = result
+        if self.right is not None and self.right in self.results:
+            runs.setdefault(self.right, self.results[self.right])
+        if len(runs) < 2:
+            return RichText()
+        names = {self.variant: f"{self.variant} (original)", result.variant: result.variant}
+        if self.right is not None and self.right != self.variant:
+            names[self.right] = f"{self.right} ✓ (right)"
+        blocks = []
+        for column in comparable_columns(runs):
+            comparison = compare_column(self.asked, runs, column, against=self.variant)
+            titles = [one_line(names.get(v, v)) for v in comparison.variants]
+            table, _width = comparison_text(comparison, titles, error)
+            heading = RichText(one_line(column), style="bold")
+            heading.append(_(": your run beside the original"), style="not bold")
+            blocks.append(RichText("\n").join([heading, table]))
+        return RichText("\n\n").join(blocks)
+
     def action_restore(self) -> None:
+        self.in_turn(self.restore)
+
+    def restore(self) -> None:
         self.query_one("#code", TextArea).load_text(self.original.code)
         self.query_one("#setup", TextArea).load_text(self.original.setup)
         self.query_one("#watch", TextArea).load_text(self.original.watch)
@@ -360,7 +414,7 @@ def open_editor(
 
     screen = EditorScreen(
         app.lab,
-        question.id,
+        question,
         variant,
         edits.get((question.id, variant), original),
         original,

@@ -54,6 +54,9 @@ class PlaygroundScreen(ExperimentScreen):
         return [("Against the previous run:", compare(result, previous, self.experiment.tolerance))]
 
     def action_save(self) -> None:
+        self.in_turn(self.save)
+
+    def save(self) -> None:
         texts = self.texts()
         if isinstance(texts, Problem):
             self.status(f"✗ Not saved: {texts}", error=True)

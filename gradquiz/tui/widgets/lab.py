@@ -46,6 +46,7 @@ from gradquiz.i18n import _
 from gradquiz.lab.protocol import VariantResult
 from gradquiz.tui.screens.dialogs import FullValueDialog
 from gradquiz.tui.widgets.prose import CODE_THEMES, Prose
+from gradquiz.variants import Comparison as ColumnComparison
 from gradquiz.variants import (
     Heading,
     SlotKind,
@@ -502,6 +503,24 @@ def columns_text(rows: Sequence[Sequence[RichText]]) -> tuple[RichText, int]:
     return RichText("\n").join(lines), sum(widths) + COLUMN_GAP * (len(widths) - 1)
 
 
+def comparison_text(
+    comparison: ColumnComparison, titles: Sequence[str], error: Style
+) -> tuple[RichText, int]:
+    """A column compared across variants (headed by `titles`), a cell unlike the first
+    variant's in `error` and marked; and the width of its lines."""
+    rows = [[RichText(name, style="bold") for name in ["step", *titles]]]
+    for row in comparison.rows:
+        cells = [RichText(str(row.step))]
+        for slot in row.slots:
+            text = RichText(one_line(slot.text) if slot.kind is not SlotKind.MISSING else "·")
+            if slot.differs:
+                text.stylize(error)
+                text.append(" ≠")
+            cells.append(text)
+        rows.append(cells)
+    return columns_text(rows)
+
+
 class Comparison(Vertical):
     """One watch column across every variant, right one first, and its plot."""
 
@@ -571,18 +590,8 @@ class Comparison(Vertical):
         if len(self.columns) > 1:
             title.append(self.hint(), style="dim")
         titles = [f"{one_line(v)} {found[v].mark}".strip() for v in comparison.variants]
-        rows = [[RichText(name, style="bold") for name in ["step", *titles]]]
         error = Style.parse(f"bold {self.app.theme_variables['error']}")
-        for row in comparison.rows:
-            cells = [RichText(str(row.step))]
-            for slot in row.slots:
-                text = RichText(one_line(slot.text) if slot.kind is not SlotKind.MISSING else "·")
-                if slot.differs:
-                    text.stylize(error)
-                    text.append(" ≠")
-                cells.append(text)
-            rows.append(cells)
-        table, width = columns_text(rows)
+        table, width = comparison_text(comparison, titles, error)
         return RichText("\n").join([title, table]), max(title.cell_len, width)
 
     def plot(self, plot: PlotextPlot, column: str) -> None:
