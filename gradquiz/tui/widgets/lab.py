@@ -747,11 +747,15 @@ class LabPanel(Vertical):
         self.yours: tuple[str, ...] | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static(id="verdict")
+        # Out of sight until there is a verdict: the code read before answering has none.
+        verdict = Static(id="verdict")
+        verdict.display = False
+        yield verdict
         yield Vertical(id="lab-body")
 
     def show_verdict(self, text: str, correct: bool | None) -> None:
         verdict = self.query_one("#verdict", Static)
+        verdict.display = bool(text)
         verdict.update(RichText(printable(text)))
         verdict.set_class(correct is True, "-right")
         verdict.set_class(correct is False, "-wrong")
