@@ -280,9 +280,12 @@ def _keyed_rows(result: VariantResult) -> dict[tuple[int, int], Any]:
     return keyed
 
 
-def compare_column(question: Question, results: Results, column: str) -> Comparison:
-    """`column` across the variants, the right one first and the rest in their order."""
-    reference = reference_variant(question, results)
+def compare_column(
+    question: Question, results: Results, column: str, against: str | None = None
+) -> Comparison:
+    """`column` across the variants, the right one (or `against`) first and the rest in their
+    order; a cell that differs from the first variant's is marked."""
+    reference = against if against in results else reference_variant(question, results)
     order = [v for v in results if v == reference] + [v for v in results if v != reference]
     tolerance = tolerance_of(question)
     keyed = {v: _keyed_rows(results[v]) for v in order}

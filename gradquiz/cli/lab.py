@@ -9,6 +9,7 @@ from typing import Any
 from gradquiz.cli.app import need_terminal
 from gradquiz.cli.common import ExitCode, UsageError, catalog, find
 from gradquiz.display import one_line
+from gradquiz.i18n import _
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -25,23 +26,30 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     from gradquiz import playground
-    from gradquiz.tui.screens.playground import PlaygroundApp
+    from gradquiz.tui.screens.playground import PlaygroundApp, TrustAsked
 
     need_terminal("the playground")
-    experiment, source = playground.EXAMPLE, None
+    experiment, source, ask = playground.EXAMPLE, None, None
     if args.question_id is not None:
         cat = catalog(args)
         question = find(cat, args.question_id)
         if question.experiment is None:
             raise UsageError(f"question {question.id!r} has no experiment to start from")
         if not cat.trusted(question):
-            file = one_line(question.pack.file)
-            why = one_line(cat.why_not(question.pack))
-            raise UsageError(f"{why}; trust it with `gradquiz trust {file}` to run its code")
+            # Asked in the app, with the dialog the quiz uses: its code fills the playground.
+            ask = TrustAsked(cat, question.pack)
         experiment, source = playground.from_question(question), question.id
-    app = PlaygroundApp(experiment, source)
+    app = PlaygroundApp(experiment, source, ask=ask)
     try:
         app.run()
     finally:
         app.lab.close()
+    if app.refused and ask is not None:
+        file = one_line(ask.pack.file)
+        why = one_line(ask.policy.why_not(ask.pack))
+        message = _(
+            "{why}; nothing was shown or run (answer y when asked, or trust it with "
+            "`gradquiz trust {file}`)"
+        )
+        raise UsageError(message.format(why=why, file=file))
     return app.return_code or ExitCode.OK

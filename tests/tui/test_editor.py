@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual import events
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static, TextArea
 
@@ -76,6 +77,63 @@ async def test_an_edit_that_runs_differently(make_app: MakeApp) -> None:
         original, right = sentences.splitlines()[:2]
         assert original.startswith("Against the original: yours (from B) differs from B first")
         assert right.startswith("Against the right one: yours (from B) differs from A first")
+        # The run beside the original and the right one, a value unlike the original's marked.
+        beside = str(screen.query_one("#edit-beside", Static).render()).splitlines()
+        assert beside[0] == "w.grad: your run beside the original"
+        assert beside[1].split() == [
+            "step",
+            "B",
+            "(original)",
+            "yours",
+            "(from",
+            "B)",
+            "A",
+            "✓",
+            "(right)",
+        ]
+        assert beside[2].split() == ["1", "[2.000000]", "[3.000000]", "≠", "[2.000000]"]
+        assert beside[4].split() == ["3", "[6.000000]", "[9.000000]", "≠", "[2.000000]", "≠"]
+
+
+async def test_e_edits_the_variant_on_display_not_always_the_pick(make_app: MakeApp) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2", "enter")
+        await settle(pilot)
+        # `[` puts A (the right one) on display; `e` edits A, not the pick B.
+        await pilot.press("left_square_bracket", "e")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, EditorScreen) and screen.variant == "A"
+        assert "editing A · runs as yours (from A)" in str(screen.query_one("#edit-title").render())
+        assert (
+            screen.query_one("#code", TextArea).text == "w.grad = None\n(2 * w).sum().backward()\n"
+        )
+        await pilot.press("escape", "right_square_bracket", "e")
+        await pilot.pause()
+        again = app.screen
+        assert isinstance(again, EditorScreen) and again.variant == "B"
+        assert again.query_one("#code", TextArea).text == B_CODE
+
+
+async def test_a_line_typed_just_before_ctrl_r_is_in_the_run(make_app: MakeApp) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await answered_b(pilot)
+        # Typed ahead, as from a fast typist: ctrl+r is taken as it comes, the text is not.
+        keys = [(c, c) for c in "w.grad=None"] + [("enter", "\r"), ("ctrl+r", None)]
+        for key, character in keys:
+            app.post_message(
+                events.Key({".": "full_stop", "=": "equals_sign"}.get(key, key), character)
+            )
+        for _ in range(500):
+            await pilot.pause(0.02)
+            if status(screen).startswith(("✓ Run", "✗")):
+                break
+        assert status(screen).startswith("✓ Run 1"), status(screen)
+        assert screen.query_one("#code", TextArea).text == "w.grad=None\n" + B_CODE
+        assert screen.last is not None
+        assert [row.values["w.grad"] for row in screen.last.rows] == [[2.0]] * 3
 
 
 async def test_a_syntax_error_is_shown_at_its_line_and_nothing_runs(make_app: MakeApp) -> None:

@@ -3,9 +3,10 @@ explanations, and the keys `[`, `]` and `z`, read off the screen as a learner wo
 
 from __future__ import annotations
 
+import pytest
 from textual.geometry import Region
 from textual.widget import Widget
-from textual.widgets import DataTable, Static, TabbedContent
+from textual.widgets import DataTable, Static, Tab, TabbedContent
 from textual_plotext import PlotextPlot
 
 from gradquiz.format import Library
@@ -25,6 +26,7 @@ from gradquiz.tui.widgets.lab import (
     VariantTable,
     VariantTables,
     layout_for,
+    marker_shifts,
 )
 from gradquiz.tui.widgets.question import QuestionView
 from gradquiz.variants import Heading
@@ -273,6 +275,15 @@ async def test_the_plot_follows_the_compared_column(make_app: MakeApp) -> None:
         # Two variants, each its own marker, at integer steps.
         assert "w.grad" in shown(app.screen.query_one("#compare-table", Static))
         assert plot.display
+        plot.scroll_visible(animate=False)
+        await pilot.pause()
+        lines = shown(plot).splitlines()
+        assert lines[0].split() == ["w.grad", "o", "A", "x", "B"]
+        # At step 1 both gradients are 2: the two markers side by side, neither hidden.
+        # At step 1 both gradients are 2: the two markers side by side, neither hidden.
+        (two,) = [line for line in lines if line.startswith("2.00┤")]
+        assert two.split("┤")[1].lstrip().startswith("ox")
+        assert lines[-2].split() == ["1", "2", "3"]
 
 
 async def test_untrusted_pack_shows_its_code_and_runs_nothing(make_app: MakeApp) -> None:
@@ -290,6 +301,72 @@ async def test_untrusted_pack_shows_its_code_and_runs_nothing(make_app: MakeApp)
         assert "(2 * w).sum().backward()" in code(found["B"])
         assert not app.screen.query(DataTable)
         assert "w = torch.tensor" in shown(app.screen.query_one(SharedSetup))
+
+
+async def test_untrusted_code_is_there_to_read_before_answering(
+    six_library: Library, shared_lab: SharedLab
+) -> None:
+    app = six_app(six_library, shared_lab, trusted=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        panel = app.screen.query_one(LabPanel)
+        assert panel.display and app.quiz.runs == {}
+        note = shown(panel.query_one(".lab-note", Static))
+        assert note.startswith("The code each variant would run (nothing runs until")
+        tabs = app.screen.query_one(TabbedContent)
+        # Nothing says which is right before the answer: no marks, no feedback.
+        assert [str(tab.label) for tab in tabs.query(Tab)] == list("ABCDEF")
+        (a,) = cards(app).values()
+        assert about(a) == "A `w.grad = None` first"
+        assert code(a).splitlines()[1:3] == ["2 w.grad = None", "3 (scale * w).sum().backward()"]
+        assert "'n': w.numel()" in code(a)
+        assert app.screen.check_action("variant", ()) is True
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        b = cards(app)["B"]
+        assert about(b) == "B zero it in place" and "w.grad.zero_()" in code(b)
+        await pilot.press("z")
+        await pilot.pause()
+        assert "scale = 3.0" in shown(app.screen.query_one(SharedSetup))
+        assert not app.screen.query(DataTable)
+        await pilot.press("1", "2", "enter", "n")
+        await settle(pilot)
+        assert app.quiz.runs == {}
+        assert heading(cards(app)["A"]) == "A ✓ `w.grad = None` first · your pick"
+
+
+async def test_untrusted_order_question_hides_the_arrangement_before_answering(
+    make_app: MakeApp,
+) -> None:
+    app = make_app("arrange", trusted=lambda question: False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        question = app.quiz.question
+        assert question is not None
+        (reference,) = cards(app).values()
+        text = code(reference)
+        # The step code is the answer: its place is shown, its lines are not.
+        assert "each step" in text and "the lines you put in order" in text
+        assert not any(line.strip() in text for line in question.lines)
+
+
+async def test_trusting_before_answering_puts_the_code_away_until_answered(
+    six_library: Library, shared_lab: SharedLab
+) -> None:
+    app = six_app(six_library, shared_lab, trusted=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.screen.query_one(LabPanel).display
+        await pilot.press("T", "y")
+        await settle(pilot)
+        panel = app.screen.query_one(LabPanel)
+        assert not panel.display and app.quiz.results("six")
+        assert app.screen.check_action("variant", ()) is False
+        await pilot.press("3", "enter")
+        await settle(pilot)
+        assert panel.display
+        assert heading(cards(app)["C"]).startswith("C ✗")
+        assert cards(app)["C"].query(DataTable)
 
 
 async def test_order_shows_the_right_arrangement_next_to_yours(make_app: MakeApp) -> None:
@@ -338,3 +415,15 @@ def test_layout_from_measured_widths() -> None:
     assert layout_for([narrow] * 4, 120) == Layout.SIDE_BY_SIDE
     assert layout_for([narrow] * 6, 120) == Layout.TABS_BESIDE
     assert layout_for([narrow] * 6, 40) == Layout.TABS
+
+
+def test_markers_of_coinciding_points_sit_a_column_apart() -> None:
+    # Ten steps on 70 columns: 64 / 9 columns a step, room for four markers a column apart.
+    per_step = 64 / 9
+    assert marker_shifts(4, 1, 10, 70) == pytest.approx(
+        [-2 / per_step, -1 / per_step, 0, 1 / per_step]
+    )
+    # Thirty steps: a step is two columns, six markers share it without reaching the next.
+    shifts = marker_shifts(6, 1, 30, 70)
+    assert shifts[-1] - shifts[0] < 1
+    assert marker_shifts(1, 1, 10, 70) == [0.0]

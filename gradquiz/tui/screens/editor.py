@@ -31,7 +31,9 @@ from gradquiz.i18n import N_, _
 from gradquiz.lab.protocol import VariantRequest, VariantResult
 from gradquiz.playground import Experiment, Part, Problem
 from gradquiz.tui.labpool import SharedLab
+from gradquiz.tui.messages import InTurn
 from gradquiz.tui.widgets.footer import KeyBar
+from gradquiz.variants import comparable_columns, compare_column
 
 if TYPE_CHECKING:
     from gradquiz.tui.app import GradquizApp
@@ -122,6 +124,7 @@ class ExperimentScreen(Screen[Experiment]):
                 yield Static(_("Press ctrl+r to run."), id="edit-status")
                 yield DataTable[RichText](id="edit-table", zebra_stripes=True)
                 yield Static(id="edit-differences")
+                yield Static(id="edit-beside")
                 yield Static(id="edit-output")
         # Ours, not Textual's Footer: it shows the keys' descriptions in the learner's language.
         yield KeyBar()
@@ -178,7 +181,24 @@ class ExperimentScreen(Screen[Experiment]):
         """Run `go` when this experiment's code may run (the editor asks for trust here)."""
         go()
 
+    def in_turn(self, callback: Callable[[], object]) -> None:
+        """Run `callback` once the keys typed before have reached the editor: `ctrl+r` is a
+        priority key, taken as it arrives, and would read the text without the Enter typed
+        just before it."""
+        focused = self.focused
+        if focused is None:
+            callback()
+        else:
+            focused.post_message(InTurn(callback))
+
+    def on_in_turn(self, message: InTurn) -> None:
+        message.stop()
+        message.callback()
+
     def action_run(self) -> None:
+        self.in_turn(self.run_texts)
+
+    def run_texts(self) -> None:
         texts = self.texts()
         if isinstance(texts, Problem):
             self.status(_("✗ Not run: {problem}").format(problem=texts), error=True)
@@ -213,6 +233,7 @@ class ExperimentScreen(Screen[Experiment]):
         self.query_one("#edit-differences", Static).update(
             RichText(printable("\n".join(sentences)))
         )
+        self.query_one("#edit-beside", Static).update(self.beside(result, error_style))
         printed = result.output.rstrip()
         self.query_one("#edit-output", Static).update(
             RichText(printable(_("Printed:") + f"\n{printed}" if printed else ""))
@@ -247,8 +268,12 @@ class ExperimentScreen(Screen[Experiment]):
         """How the run differs from what it is held to, each with what that is."""
         raise NotImplementedError
 
+    def beside(self, result: VariantResult, error: Style) -> RichText:
+        """The run's values beside those it is held to, column by column (none here)."""
+        return RichText()
+
     def action_leave(self) -> None:
-        self.dismiss(self.current())
+        self.in_turn(lambda: self.dismiss(self.current()))
 
 
 class EditorScreen(ExperimentScreen):
@@ -262,7 +287,7 @@ class EditorScreen(ExperimentScreen):
     def __init__(
         self,
         lab: SharedLab,
-        question: str,
+        question: Question,
         variant: str,
         experiment: Experiment,
         original: Experiment,
@@ -278,10 +303,11 @@ class EditorScreen(ExperimentScreen):
             lab,
             experiment,
             _("{question} · editing {variant} · runs as {label}").format(
-                question=question, variant=variant, label=label
+                question=question.id, variant=variant, label=label
             ),
         )
-        self.question = question
+        self.asked = question
+        self.question = question.id
         self.variant = variant
         self.original = original
         self.results = results
@@ -321,7 +347,34 @@ class EditorScreen(ExperimentScreen):
             if v in self.results
         ]
 
+    def beside(self, result: VariantResult, error: Style) -> RichText:
+        """Each watch column of the run beside the original's and the right variant's, a
+        value unlike the original's marked."""
+        from gradquiz.tui.widgets.lab import comparison_text
+
+        runs = {self.variant: self.results[self.variant]} if self.variant in self.results else {}
+        runs[result.variant] = result
+        if self.right is not None and self.right in self.results:
+            runs.setdefault(self.right, self.results[self.right])
+        if len(runs) < 2:
+            return RichText()
+        names = {self.variant: f"{self.variant} (original)", result.variant: result.variant}
+        if self.right is not None and self.right != self.variant:
+            names[self.right] = f"{self.right} ✓ (right)"
+        blocks = []
+        for column in comparable_columns(runs):
+            comparison = compare_column(self.asked, runs, column, against=self.variant)
+            titles = [one_line(names.get(v, v)) for v in comparison.variants]
+            table, _width = comparison_text(comparison, titles, error)
+            heading = RichText(one_line(column), style="bold")
+            heading.append(_(": your run beside the original"), style="not bold")
+            blocks.append(RichText("\n").join([heading, table]))
+        return RichText("\n\n").join(blocks)
+
     def action_restore(self) -> None:
+        self.in_turn(self.restore)
+
+    def restore(self) -> None:
         self.query_one("#code", TextArea).load_text(self.original.code)
         self.query_one("#setup", TextArea).load_text(self.original.setup)
         self.query_one("#watch", TextArea).load_text(self.original.watch)
@@ -329,27 +382,37 @@ class EditorScreen(ExperimentScreen):
         self.status(_("Restored {variant} as the question wrote it.").format(variant=self.variant))
 
 
-def variant_to_edit(question: Question, response: Response | None) -> str | None:
-    """The learner's pick (the first, for several; their arrangement of an `order` question),
-    else the question's first variant."""
-    if isinstance(response, tuple) and question.type == "order":
-        return YOURS
+def variant_to_edit(
+    question: Question, response: Response | None, shown: str | None = None
+) -> str | None:
+    """The variant on display in the lab (`shown`), else the learner's pick (the first, for
+    several; their arrangement of an `order` question), else the question's first variant."""
     ids = [v.id for v in question.variants()]
+    if isinstance(response, tuple) and question.type == "order":
+        ids.append(YOURS)
+    if shown in ids:
+        return shown
+    if YOURS in ids:
+        return YOURS
     picked = sorted(response) if isinstance(response, frozenset) else [response]
     return next((v for v in picked if v in ids), ids[0] if ids else None)
 
 
 def open_editor(
-    app: GradquizApp, question: Question, edits: dict[tuple[str, str], Experiment]
+    app: GradquizApp,
+    question: Question,
+    edits: dict[tuple[str, str], Experiment],
+    shown: str | None = None,
 ) -> None:
-    """Push the editor on the variant of `question` the learner picked; its edit is kept in
-    `edits` (the quiz screen's, for the session) when the learner leaves."""
+    """Push the editor on the variant of `question` on display in the lab (`shown`), else the
+    one the learner picked; its edit is kept in `edits` (the quiz screen's, for the session)
+    when the learner leaves."""
     from gradquiz.grading import tolerance_of
     from gradquiz.tui.messages import TrustGiven
     from gradquiz.tui.screens.dialogs import TrustDialog
 
     answered = app.quiz.answered(question)
-    variant = variant_to_edit(question, answered.response if answered else None)
+    variant = variant_to_edit(question, answered.response if answered else None, shown)
     if variant is None:
         return
     response = answered.response if answered else None
@@ -372,7 +435,7 @@ def open_editor(
 
     screen = EditorScreen(
         app.lab,
-        question.id,
+        question,
         variant,
         edits.get((question.id, variant), original),
         original,

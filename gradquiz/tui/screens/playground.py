@@ -3,6 +3,7 @@ question file. Opened by `gradquiz lab [ID]` or from the app."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -15,10 +16,13 @@ from textual.widgets import Input, Label
 
 from gradquiz import playground
 from gradquiz.difference import Difference, compare
-from gradquiz.format.model import Question
+from gradquiz.display import printable
+from gradquiz.format.model import PackInfo, Question
 from gradquiz.i18n import N_, _
 from gradquiz.lab.protocol import VariantRequest, VariantResult
+from gradquiz.packs import TrustPolicy
 from gradquiz.playground import Experiment, Problem
+from gradquiz.trust import TrustNotSaved
 from gradquiz.tui.labpool import SharedLab
 from gradquiz.tui.screens.editor import ExperimentScreen
 
@@ -58,6 +62,9 @@ class PlaygroundScreen(ExperimentScreen):
         ]
 
     def action_save(self) -> None:
+        self.in_turn(self.save)
+
+    def save(self) -> None:
         texts = self.texts()
         if isinstance(texts, Problem):
             self.status(_("✗ Not saved: {problem}").format(problem=texts), error=True)
@@ -111,13 +118,28 @@ class SaveDialog(ModalScreen[str | None]):
         self.dismiss(event.value.strip() or None)
 
 
+@dataclass(frozen=True)
+class TrustAsked:
+    """The playground is filled from a pack not trusted: ask before showing it, as the quiz
+    does before running it."""
+
+    policy: TrustPolicy
+    pack: PackInfo
+
+
 class PlaygroundApp(App[None]):
     """`gradquiz lab`: the playground on its own, with a lab of its own."""
 
     TITLE = "gradquiz lab"
+    # The app's styles: its dialogs (trust) look as they do in the quiz.
+    CSS_PATH = Path(__file__).parent.parent / "app.tcss"
 
     def __init__(
-        self, experiment: Experiment, source: str | None, lab: SharedLab | None = None
+        self,
+        experiment: Experiment,
+        source: str | None,
+        lab: SharedLab | None = None,
+        ask: TrustAsked | None = None,
     ) -> None:
         super().__init__()
         # A lab handed in belongs to the caller (tests share one); the app closes only its own.
@@ -125,11 +147,40 @@ class PlaygroundApp(App[None]):
         self.lab = lab or SharedLab(1)
         self.experiment = experiment
         self.source = source
+        self.ask = ask
+        # The learner said no to trusting the pack: nothing was shown or run.
+        self.refused = False
 
     def on_mount(self) -> None:
+        from gradquiz.tui.screens.dialogs import TrustDialog
+
+        ask = self.ask
+        if ask is None:
+            self.open()
+            return
+        dialog = TrustDialog(ask.policy.summary(ask.pack), ask.policy.why_not(ask.pack))
+        self.push_screen(dialog, self.decided)
+
+    def decided(self, trust: bool | None) -> None:
+        if not trust or self.ask is None:
+            self.refused = True
+            self.exit()
+            return
+        try:
+            self.ask.policy.trust(self.ask.pack)
+        except TrustNotSaved as exc:
+            self.notify(
+                _("{reason}. Trusted until gradquiz quits.").format(reason=printable(str(exc))),
+                severity="warning",
+                timeout=15,
+                markup=False,
+            )
+        self.open()
+
+    def open(self) -> None:
         self.push_screen(PlaygroundScreen(self.lab, self.experiment, self.source), self.left)
 
-    def left(self, _experiment: Experiment | None) -> None:
+    def left(self, kept: Experiment | None) -> None:
         self.exit()
 
     def on_unmount(self) -> None:

@@ -270,7 +270,9 @@ class QuizScreen(Screen[None]):
             return True if self.app_.can_run(question) else None
         if action in ("variant", "setup", "compare", "graph"):
             lab = view.lab()
-            if lab is None or not answered:
+            # Before answering the lab is drawn out of sight, or (a pack not trusted) shows
+            # the code to read: its keys are offered when it is in sight.
+            if lab is None or not lab.display:
                 return False
             if action == "graph":
                 return True if lab.has_graph() else None
@@ -437,9 +439,13 @@ class QuizScreen(Screen[None]):
     def action_edit(self) -> None:
         from gradquiz.tui.screens.editor import open_editor
 
-        question = self.question
-        if question is not None:
-            open_editor(self.app_, question, self.edits)
+        question, view = self.question, self.view()
+        if question is None:
+            return
+        # The variant on display in the lab ([ ], a tab): at first the learner's pick.
+        lab = view.lab() if view is not None else None
+        tables = lab.tables() if lab is not None else None
+        open_editor(self.app_, question, self.edits, tables.current if tables else None)
 
     def action_playground(self) -> None:
         from gradquiz.tui.screens.playground import open_playground

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from rich.cells import cell_len
@@ -49,6 +49,7 @@ from gradquiz.lab.protocol import VariantResult
 from gradquiz.tui.screens.dialogs import FullValueDialog
 from gradquiz.tui.widgets.graph import GraphPanel
 from gradquiz.tui.widgets.prose import CODE_THEMES, Prose
+from gradquiz.variants import Comparison as ColumnComparison
 from gradquiz.variants import (
     Heading,
     SlotKind,
@@ -76,8 +77,6 @@ GAP = 2
 MARKERS = ("o", "x", "+", "*", "#", "@", "%", "&")
 # The theme colour of a heading: right, wrong, or neither (not graded by the key).
 RIGHT_COLOURS = {True: "success", False: "error", None: "accent"}
-# How far apart (in steps) the variants' points are drawn around each step.
-JITTER = 0.1
 COLOURS = ("blue", "red", "green", "orange", "magenta", "cyan", "yellow", "white")
 
 
@@ -106,15 +105,20 @@ def plottable_columns(results: Results) -> list[str]:
     return columns
 
 
-def code_text(code: VariantCode | None) -> str:
-    """What a card shows of the code a variant ran: its setup, step code and watch."""
+def code_text(code: VariantCode | None, step: bool = True) -> str:
+    """What a card shows of the code a variant ran: its setup, step code and watch; without
+    `step`, a line where the step code would be (an `order` question's is its answer)."""
     if code is None:
         return ""
     parts = []
     if code.setup is not None:
         parts.append(_("# its setup") + "\n" + code.setup.source.rstrip())
     label = _("# each step") if code.steps > 1 else _("# the code")
-    parts.append(f"{label}{f' (x{code.steps})' if code.steps > 1 else ''}\n{code.step.source}")
+    label += f" (x{code.steps})" if code.steps > 1 else ""
+    if step:
+        parts.append(f"{label}\n{code.step.source}")
+    else:
+        parts.append(f"{label}: " + _("the lines you put in order"))
     if code.watch is not None:
         lines = "\n".join(f"{one_line(label)!r}: {w.source.strip()}" for label, w in code.watch)
         parts.append(_("# watch") + "\n" + lines)
@@ -337,8 +341,9 @@ class Card:
     # Columns its table takes (none for a variant that did not run).
     table: int = 0
 
-    @property
+    @cached_property
     def code_columns(self) -> int:
+        # Measured once: every layout that might fit asks for it, card by card.
         return code_width(self.code) if self.code else 0
 
     def beside(self) -> int:
@@ -512,6 +517,44 @@ def arrangement_table(question: Question, yours: Sequence[str]) -> Table | None:
     return table
 
 
+# Columns between the comparison's columns.
+COLUMN_GAP = 2
+
+
+def columns_text(rows: Sequence[Sequence[RichText]]) -> tuple[RichText, int]:
+    """Cells in columns as wide as their widest cell, COLUMN_GAP apart, one line a row; and
+    the width of the lines."""
+    widths = [max(cell.cell_len for cell in column) for column in zip(*rows, strict=True)]
+    lines = []
+    for row in rows:
+        line = RichText()
+        for index, (cell, width) in enumerate(zip(row, widths, strict=True)):
+            if index:
+                line.append(" " * COLUMN_GAP)
+            line.append_text(cell)
+            line.append(" " * (width - cell.cell_len))
+        lines.append(line)
+    return RichText("\n").join(lines), sum(widths) + COLUMN_GAP * (len(widths) - 1)
+
+
+def comparison_text(
+    comparison: ColumnComparison, titles: Sequence[str], error: Style
+) -> tuple[RichText, int]:
+    """A column compared across variants (headed by `titles`), a cell unlike the first
+    variant's in `error` and marked; and the width of its lines."""
+    rows = [[RichText(name, style="bold") for name in [_("step"), *titles]]]
+    for row in comparison.rows:
+        cells = [RichText(str(row.step))]
+        for slot in row.slots:
+            text = RichText(one_line(slot.text) if slot.kind is not SlotKind.MISSING else "·")
+            if slot.differs:
+                text.stylize(error)
+                text.append(" ≠")
+            cells.append(text)
+        rows.append(cells)
+    return columns_text(rows)
+
+
 class Comparison(Vertical):
     """One watch column across every variant, right one first, and its plot."""
 
@@ -526,15 +569,20 @@ class Comparison(Vertical):
 
     def compose(self) -> ComposeResult:
         if len(self.results) > 1:
+            # Drawn here, its width known before the first layout: set after mounting, the
+            # table would be measured and laid out once more.
+            table, width = self.table(self.column)
+            static = Static(table, id="compare-table")
+            static.styles.width = width
             # Values are never wrapped or cut: wider than the screen, the table scrolls.
             with HorizontalScroll(id="compare-scroll"):
-                yield Static(id="compare-table")
+                yield static
         if self.plottable:
             yield PlotextPlot(id="plot")
 
     def on_mount(self) -> None:
         try:
-            self.draw()
+            self.draw_plot()
         except NoMatches:
             return  # taken down while being mounted: the learner moved on
 
@@ -542,7 +590,11 @@ class Comparison(Vertical):
         """Compare the next watch column (wrapping); its label."""
         index = self.columns.index(self.column)
         self.column = self.columns[(index + 1) % len(self.columns)]
-        self.draw()
+        for static in self.query("#compare-table").results(Static):
+            table, width = self.table(self.column)
+            static.update(table)
+            static.styles.width = width
+        self.draw_plot()
         return self.column
 
     def on_click(self) -> None:
@@ -554,20 +606,19 @@ class Comparison(Vertical):
             index=self.columns.index(self.column) + 1, count=count
         )
 
-    def draw(self) -> None:
+    def draw_plot(self) -> None:
         column = self.column
-        for static in self.query("#compare-table").results(Static):
-            table, width = self.table(column)
-            static.update(table)
-            static.styles.width = width
         plots = self.query(PlotextPlot)
         if plots:
             plots.first().display = column in self.plottable
             if column in self.plottable:
                 self.plot(plots.first(), column)
 
-    def table(self, column: str) -> tuple[Group, int]:
-        """The comparison of `column`, and the columns it needs to show whole."""
+    def table(self, column: str) -> tuple[RichText, int]:
+        """The comparison of `column` as lines of text, and the columns it needs to show whole.
+
+        Text, not a Rich `Table`: Textual measures a widget's height at every layout, and
+        a table is laid out afresh each time; text only counts its lines."""
         comparison = compare_column(self.question, self.results, column)
         found = headings(self.question, self.results)
         title = RichText(one_line(column), style="bold")
@@ -577,60 +628,71 @@ class Comparison(Vertical):
         titles = [
             f"{one_line(variant_name(v))} {found[v].mark}".strip() for v in comparison.variants
         ]
-        widths = comparison.widths(titles)
-        table = Table(box=None, pad_edge=False)
-        for name, width in zip([_("step"), *titles], widths, strict=True):
-            table.add_column(RichText(name), no_wrap=True, min_width=width)
         error = Style.parse(f"bold {self.app.theme_variables['error']}")
-        for row in comparison.rows:
-            cells = []
-            for slot in row.slots:
-                text = RichText(one_line(slot.text) if slot.kind is not SlotKind.MISSING else "·")
-                if slot.differs:
-                    text.stylize(error)
-                    text.append(" ≠")
-                cells.append(text)
-            table.add_row(str(row.step), *cells)
-        return Group(title, table), max(title.cell_len, table_width(widths) - 2)
+        table, width = comparison_text(comparison, titles, error)
+        return RichText("\n").join([title, table]), max(title.cell_len, width)
 
     def plot(self, plot: PlotextPlot, column: str) -> None:
         plt = plot.plt
+        # Data only: the title, ticks and limits are set anew below (a new figure costs
+        # as much as the rest of the plot).
         plt.clear_data()
-        plt.clear_figure()
-        every: list[float] = []
-        steps: set[int] = set()
-        count = len(self.results)
+        series = []
         for index, result in enumerate(self.results.values()):
             points = [
                 (row.step, number)
                 for row in result.rows
                 if (number := number_of(row.values.get(column))) is not None
             ]
-            if not points:
-                continue
+            if points:
+                series.append((index, result.variant, points))
+        steps = sorted({step for *_ignored, points in series for step, _y in points})
+        # The y-axis labels and the frame take about ten columns.
+        width = (plot.size.width or self.size.width or self.app.size.width) - 10
+        shifts = marker_shifts(len(series), steps[0], steps[-1], width) if steps else []
+        # Every line first, then every marker over them: a line drawn after a marker would
+        # hide it where the lines coincide.
+        for index, _variant, points in series:
             xs, ys = zip(*points, strict=True)
-            every.extend(ys)
-            steps.update(xs)
-            colour = COLOURS[index % len(COLOURS)]
-            plt.plot(list(xs), list(ys), marker="braille", color=colour)
-            # Each variant's points a little apart, in its own marker: lines that coincide
-            # still show every variant at every step.
-            shift = (index - (count - 1) / 2) * JITTER
+            plt.plot(list(xs), list(ys), marker="braille", color=COLOURS[index % len(COLOURS)])
+        for (index, _variant, points), shift in zip(series, shifts, strict=True):
+            xs, ys = zip(*points, strict=True)
             plt.scatter(
                 [x + shift for x in xs],
                 list(ys),
-                label=one_line(result.variant),
                 marker=MARKERS[index % len(MARKERS)],
-                color=colour,
+                color=COLOURS[index % len(COLOURS)],
             )
-        low, high = y_range(every)
+        low, high = y_range([y for *_ignored, points in series for _x, y in points])
         plt.ylim(low, high)
         if steps:
-            plt.xticks(sorted(steps))
+            reach = max((abs(shift) for shift in shifts), default=0.0)
+            plt.xlim(steps[0] - reach - 0.1, steps[-1] + reach + 0.1)
+            plt.xticks([float(step) for step in steps])
         single = len(self.results) == 1 and len(self.columns) > 1
-        plt.title(one_line(column) + (self.hint() if single else ""))
+        # Which marker is which variant, in the title: plotext's legend box sits over the
+        # top left corner of the plot, where the first steps' points often are.
+        legend = "   ".join(
+            f"{MARKERS[index % len(MARKERS)]} {one_line(variant_name(variant))}"
+            for index, variant, _points in series
+        )
+        title = one_line(column) + (self.hint() if single else "")
+        plt.title(f"{title}   {legend}" if len(series) > 1 else title)
         plt.xlabel(_("step"))
         plot.refresh()
+
+
+def marker_shifts(count: int, first: int, last: int, columns: int) -> list[float]:
+    """How far (in steps) each of `count` variants' markers sit from their step, so points
+    that coincide are drawn side by side: a whole terminal column apart (half columns round
+    onto each other) where a step is wide enough for them all, closer where it is not."""
+    if count < 2:
+        return [0.0] * count
+    half = count // 2
+    # Columns a step takes once the outermost markers have room beyond the first and last.
+    per_step = (columns - 2 * (half + 1)) / max(last - first, 1)
+    gap = 1 / per_step if per_step >= count else 0.9 / count
+    return [(index - half) * gap for index in range(count)]
 
 
 def y_range(values: list[float]) -> tuple[float, float]:
@@ -668,6 +730,19 @@ def cards_for(
     codes = variant_codes(question)
     found = code_headings(question, list(codes), response, language)
     return [Card(found[v], None, code_text(code)) for v, code in codes.items()]
+
+
+def cards_to_read(question: Question, language: str | None) -> list[Card]:
+    """A card per variant with the code it would run, to read before answering: no mark
+    says which is right, no feedback, and an `order` question's step code (the answer) is
+    left out."""
+    cards = []
+    for variant, code in variant_codes(question).items():
+        choice = question.choice(variant)
+        text = choice.text.get(language) if choice else None
+        heading = Heading(variant, text, None, correct=None, picked=False, reference=False)
+        cards.append(Card(heading, None, code_text(code, step=question.type != "order")))
+    return cards
 
 
 def code_headings(
@@ -712,11 +787,15 @@ class LabPanel(Vertical):
         self.graph_on = False
 
     def compose(self) -> ComposeResult:
-        yield Static(id="verdict")
+        # Out of sight until there is a verdict: the code read before answering has none.
+        verdict = Static(id="verdict")
+        verdict.display = False
+        yield verdict
         yield Vertical(id="lab-body")
 
     def show_verdict(self, text: str, correct: bool | None) -> None:
         verdict = self.query_one("#verdict", Static)
+        verdict.display = bool(text)
         verdict.update(RichText(printable(text)))
         verdict.set_class(correct is True, "-right")
         verdict.set_class(correct is False, "-wrong")
@@ -770,7 +849,23 @@ class LabPanel(Vertical):
         self.shown = None
         await self.draw({}, note)
 
-    async def draw(self, results: Results, note: str | None = None) -> None:
+    async def show_code_to_read(self, note: str) -> None:
+        """Before answering, a pack not trusted: the code each variant would run, to read
+        while answering; nothing runs, and nothing says which is right."""
+        self.shown = None
+        await self.draw({}, note, cards_to_read(self.question, self.language))
+
+    async def draw(
+        self, results: Results, note: str | None = None, cards: list[Card] | None = None
+    ) -> None:
+        # One layout for the whole lab: between the awaits below the screen would lay out
+        # (and measure) every card and table half-mounted, once a frame.
+        with self.app.batch_update():
+            await self.draw_batched(results, note, cards)
+
+    async def draw_batched(
+        self, results: Results, note: str | None, cards: list[Card] | None
+    ) -> None:
         question = self.question
         body = self.query_one("#lab-body", Vertical)
         await body.remove_children()
@@ -780,7 +875,8 @@ class LabPanel(Vertical):
         experiment = question.experiment
         if experiment is not None and experiment.setup is not None:
             widgets.append(SharedSetup(experiment.setup))
-        cards = cards_for(question, results, self.response, self.language, self.yours)
+        if cards is None:
+            cards = cards_for(question, results, self.response, self.language, self.yours)
         current = self.opening(results, {c.heading.variant: c.heading for c in cards})
         tables = VariantTables(question, cards, current)
         # A panel drawn out of sight has no width yet; its parent's is the one it will get.

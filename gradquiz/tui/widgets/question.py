@@ -287,12 +287,23 @@ class QuestionView(VerticalScroll):
         answer = self.answer()
         if isinstance(answer, TraceAnswer) and MAIN in results:
             answer.show_table(results[MAIN])
-        if self.answered is None and results:
+        if self.answered is not None:
+            return
+        if not self.trusted and self.question.experiment is not None:
+            # Nothing runs: the code is there to read while answering.
+            panel = await self.lab_panel()
+            await panel.show_code_to_read(
+                _("The code each variant would run (nothing runs until the pack is trusted):")
+            )
+        elif results:
             panel = await self.lab_panel()
             # Inline, not a class: showing it then costs a layout, not a restyle of every table.
             panel.display = False
             await self.mount_explanation(panel)
             await self.show_tables(panel)
+        elif (lab := self.lab()) is not None:
+            # Trusted while reading the code: it goes until the runs are back and answered.
+            lab.display = False
 
     async def show_lab(self) -> None:
         """Mount (or update) the lab: verdict, feedback, explanation, then tables or why not."""
