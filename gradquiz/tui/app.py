@@ -28,6 +28,7 @@ from gradquiz import startup
 from gradquiz.display import one_line, printable
 from gradquiz.format import Library, Question
 from gradquiz.format.model import YOURS
+from gradquiz.i18n import _
 from gradquiz.packs import TrustPolicy, as_policy
 from gradquiz.quiz import Answered, Quiz, State
 from gradquiz.trust import TrustNotSaved
@@ -49,6 +50,7 @@ from gradquiz.tui.messages import (
 from gradquiz.tui.screens.quiz import QuizScreen
 
 if TYPE_CHECKING:
+    from gradquiz.lab.cache import Kept, ResultCache
     from gradquiz.lab.protocol import VariantResult
     from gradquiz.progress.drill import Progress, Review
 
@@ -64,6 +66,17 @@ class ExperimentFinished(Message):
 
     question: str
     results: list[VariantResult]
+    arrangement: tuple[str, ...] | None = None
+    # Kept results were shown for these runs, and the fresh ones differ from them.
+    revised: bool = False
+
+
+@dataclass
+class KeptFound(Message):
+    """Kept results of a question's runs, while the fresh runs go on (from a worker thread)."""
+
+    question: str
+    kept: list[Kept]
     arrangement: tuple[str, ...] | None = None
 
 
@@ -146,6 +159,10 @@ class GradquizApp(App[None]):
         # A lab handed in belongs to the caller (tests share one); the app closes only its own.
         self.owns_lab = lab is None
         self.lab = lab or SharedLab(workers)
+        # Kept results, opened by the first run (it reads package metadata: not before the
+        # first paint); fresh runs write to it, so the next session's first answer is instant.
+        self._results_cache: ResultCache | None = None
+        self._cache_lock = threading.Lock()
         self.painted = threading.Event()
         # The first screen needs only the files up to its question; the rest are read after it
         # is drawn, and whatever needs every question awaits `whole_library`.
@@ -581,14 +598,30 @@ class GradquizApp(App[None]):
             return
         have = frozenset(self.quiz.results(question.id))
         self.quiz.runs_started(question.id, again=again)
-        self.run_requests(question, arrangement, frozenset() if again else have)
+        # A re-run is asked for to see a fresh run: kept results are not shown for it.
+        self.run_requests(question, arrangement, frozenset() if again else have, kept=not again)
+
+    def results_cache(self) -> ResultCache:
+        """The kept results (opened on first use, off the UI thread)."""
+        with self._cache_lock:
+            if self._results_cache is None:
+                from gradquiz import locations
+                from gradquiz.lab.cache import ResultCache
+
+                self._results_cache = ResultCache(locations.kept_results())
+            return self._results_cache
 
     @work(thread=True, group="lab", exit_on_error=False)
     def run_requests(
-        self, question: Question, arrangement: tuple[str, ...] | None, have: frozenset[str]
+        self,
+        question: Question,
+        arrangement: tuple[str, ...] | None,
+        have: frozenset[str],
+        kept: bool = True,
     ) -> None:
         self.painted.wait()
         # Imported here, after the first paint, with the rest of what running needs.
+        from gradquiz.lab.cache import kept_then_fresh, same_run
         from gradquiz.lab.protocol import requests_for
 
         mine = None if arrangement is None else list(arrangement)
@@ -596,8 +629,36 @@ class GradquizApp(App[None]):
         if arrangement is not None:
             # Only the learner's arrangement is new; the key's variants already ran.
             requests = [r for r in requests if r.variant not in have or r.variant == YOURS]
-        results = self.lab.run_all(requests)
-        self.post_message(ExperimentFinished(question.id, results, arrangement))
+        shown: list[Kept] = []
+
+        def show_kept(found: list[Kept]) -> None:
+            shown.extend(found)
+            self.post_message(KeptFound(question.id, found, arrangement))
+
+        cache = self.results_cache()
+        if kept:
+            results = kept_then_fresh(cache, requests, self.lab.run_all, show_kept)
+        else:
+            results = self.lab.run_all(requests)
+            for request, result in zip(requests, results, strict=True):
+                cache.put(request, result)
+        # A fresh run that shows what the kept one showed leaves the kept result in place, so
+        # the lab is not drawn again (the learner may be reading another variant's table).
+        revised = False
+        for index, (before, fresh) in enumerate(zip(shown, results, strict=False)):
+            if same_run(before.result, fresh):
+                results[index] = before.result
+            else:
+                revised = True
+        self.post_message(ExperimentFinished(question.id, results, arrangement, revised))
+
+    def on_kept_found(self, message: KeptFound) -> None:
+        self.quiz.kept_arrived(message.question, message.kept, message.arrangement)
+        # Graded from kept results, which a fresh run of the same request repeats: saved now.
+        self.save_ready()
+        screen = self.quiz_screen()
+        if screen is not None:
+            screen.runs_changed(message.question)
 
     def on_experiment_finished(self, message: ExperimentFinished) -> None:
         self.quiz.runs_arrived(
@@ -606,6 +667,16 @@ class GradquizApp(App[None]):
         # Every answer waiting on these runs is graded now, on screen or not: save it.
         self.save_ready()
         screen = self.quiz_screen()
+        if message.revised:
+            question = self.question_by_id(message.question)
+            title = one_line(question.title.get(self.language)) if question else message.question
+            self.notify(
+                _(
+                    "The fresh run of “{title}” differs from its kept result: the lab shows the "
+                    "fresh one."
+                ).format(title=title),
+                markup=False,
+            )
         if screen is not None:
             screen.runs_changed(message.question)
 

@@ -20,6 +20,7 @@ from textual.widgets import Input, Static
 
 from gradquiz.display import one_line
 from gradquiz.format.model import MAIN
+from gradquiz.i18n import _
 from gradquiz.tui.messages import AnswerGiven
 from gradquiz.tui.widgets.answers import (
     ChoiceAnswer,
@@ -137,10 +138,16 @@ class QuestionView(VerticalScroll):
         """Before answering: whether the experiment is ready, so the wait is never a mystery."""
         quiz, question = self.quiz, self.question
         results = quiz.results(question.id)
+        kept = quiz.kept(question.id)
         if question.experiment is None:
             text = "No experiment for this question."
         elif not self.trusted:
             text = "Experiment: not trusted: code not run."
+        elif kept is not None:
+            # The date as kept (UTC): the day of the run, not the time zone it was read in.
+            text = _(
+                "Experiment: kept result · torch {torch} · {date}; a fresh run is on its way…"
+            ).format(torch=kept.torch_release, date=kept.saved[:10])
         elif quiz.running(question.id):
             text = "Experiment: running in the lab…"
         elif results:
@@ -336,7 +343,7 @@ class QuestionView(VerticalScroll):
                 f"Not trusted: code not run. {one_line(self.why_untrusted)}; press T to trust it."
                 " The code it would run:"
             )
-        elif quiz.running(question.id) or not results:
+        elif not results or (quiz.running(question.id) and quiz.kept(question.id) is None):
             await panel.show_note("The experiment is running in the lab…", loading=True)
         else:
             await panel.show_results(results)
