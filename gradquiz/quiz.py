@@ -197,6 +197,14 @@ class Quiz:
         walk = self.walk
         return self.attempt(walk[self.position]) if walk else None
 
+    def upcoming(self) -> Question | None:
+        """The question `next` would show, as drawn for its attempt (None past a drill's end)."""
+        walk = self.walk
+        target = self.position + 1
+        if not walk or (self.drill is not None and target >= len(walk)):
+            return None
+        return self.attempt(walk[target % len(walk)])
+
     def attempt(self, question: Question) -> Question:
         """`question` as its open attempt shows it, drawing one when none is open."""
         shown = self.attempts.get(question.id)

@@ -143,6 +143,19 @@ def test_kept_results_never_replace_fresh_ones_and_a_rerun_shows_none(library: L
     assert quiz.kept("arrange") is None and quiz.results("arrange") == {}
 
 
+def test_the_upcoming_question_is_the_next_one_and_none_past_a_drill(library: Library) -> None:
+    quiz = quiz_of(library)
+    ids = [q.id for q in library.questions]
+    upcoming = quiz.upcoming()
+    assert upcoming is not None and upcoming.id == ids[1]
+    assert quiz.upcoming() is upcoming  # the attempt it will show, drawn once
+    quiz.move(-1)
+    wrapped = quiz.upcoming()
+    assert wrapped is not None and wrapped.id == ids[0]
+    quiz.start_drill([by_id(library, "how-much")])
+    assert quiz.upcoming() is None
+
+
 def test_an_order_answer_waits_for_its_own_arrangement(library: Library) -> None:
     quiz = quiz_of(library)
     arrange = by_id(library, "arrange")

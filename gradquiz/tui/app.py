@@ -679,6 +679,18 @@ class GradquizApp(App[None]):
             )
         if screen is not None:
             screen.runs_changed(message.question)
+        self.run_ahead(message.question)
+
+    def run_ahead(self, question_id: str) -> None:
+        """Once the runs of the question on screen are back, start the next one's: `n` shows
+        its lab at once, and its results are kept for the next session, which usually opens on
+        it (the first question not answered yet)."""
+        current = self.quiz.question
+        if current is None or current.id != question_id or self.quiz.running(question_id):
+            return
+        upcoming = self.quiz.upcoming()
+        if upcoming is not None and upcoming.id != question_id:
+            self.run_experiment(upcoming)
 
 
 def write_answers(progress: Progress, batch: list[Answered]) -> Written:

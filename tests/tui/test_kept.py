@@ -20,7 +20,7 @@ from gradquiz.lab.protocol import Outcome, Row, VariantRequest, VariantResult, r
 from gradquiz.quiz import Stage
 from gradquiz.tui.app import GradquizApp
 from gradquiz.tui.labpool import SharedLab
-from tests.tui.conftest import settle
+from tests.tui.conftest import MakeApp, settle
 from tests.tui.test_lab import shown
 from tests.tui.test_progress import SIZE, opened, saved_answers, toasts, until, until_saved
 from tests.tui.test_saving import GatedLab, gated, gated_app
@@ -125,7 +125,7 @@ async def test_a_result_kept_by_another_torch_is_not_used(
             lambda: {"torch": "1.13.1", "torchvision": "0.14.1", "numpy": "1.26.4"},
         )
         kept(library, shared_lab, x_grad=7.0)
-    assert len(list(locations.kept_results().glob("*.json"))) == 1
+    [stale] = locations.kept_results().glob("*.json")
     asked = threading.Event()
     held = gated.run_all
 
@@ -149,4 +149,22 @@ async def test_a_result_kept_by_another_torch_is_not_used(
         await until_saved(pilot, 1)
         assert "kept result" not in status(app) and "6" in table(app)
     # The fresh run was kept beside the stale entry, under this torch's key.
-    assert len(list(locations.kept_results().glob("*.json"))) == 2
+    fresh = ResultCache(locations.kept_results()).get(requests_for(numeric(library))[0])
+    assert fresh is not None and fresh.result.answer == Outcome(6.0) and stale.exists()
+
+
+async def test_the_next_question_runs_ahead_and_is_kept_for_the_next_session(
+    make_app: MakeApp,
+) -> None:
+    app = make_app("accumulate")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        # Nothing pressed: the question after the one on screen ran once its runs were back.
+        assert set(app.quiz.results("pick-many")) == {"A", "B", "C"}
+        assert app.quiz.results("true-or-false") == {}
+        upcoming = app.quiz.attempt_by_id("pick-many")
+        assert upcoming is not None
+        cache = ResultCache(locations.kept_results())
+        assert all(cache.get(request) is not None for request in requests_for(upcoming))
+        await pilot.press("n")
+        await until(pilot, lambda: "ready (3 variants)" in status(app))
