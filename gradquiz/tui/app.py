@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -51,13 +51,17 @@ from gradquiz.tui.screens.quiz import QuizScreen
 
 if TYPE_CHECKING:
     from gradquiz.lab.cache import Kept, ResultCache
-    from gradquiz.lab.protocol import VariantResult
+    from gradquiz.lab.protocol import VariantRequest, VariantResult
     from gradquiz.progress.drill import Progress, Review
+    from gradquiz.tui.widgets.lab import LabPanel
 
 T = TypeVar("T")
 
 # A save that failed is tried again this often (and with every new answer, and at exit).
 RETRY_SECONDS = 20.0
+# Kept results are drawn before the lab's workers start (their torch import takes the cores
+# the drawing needs), but the fresh runs wait no longer than this for them.
+KEPT_FIRST_SECONDS = 1.5
 
 
 @dataclass
@@ -163,6 +167,8 @@ class GradquizApp(App[None]):
         # first paint); fresh runs write to it, so the next session's first answer is instant.
         self._results_cache: ResultCache | None = None
         self._cache_lock = threading.Lock()
+        # Set once a question's kept results are drawn, for the runs waiting to start the lab.
+        self._kept_drawn: dict[str, threading.Event] = {}
         self.painted = threading.Event()
         # The first screen needs only the files up to its question; the rest are read after it
         # is drawn, and whatever needs every question awaits `whole_library`.
@@ -190,7 +196,9 @@ class GradquizApp(App[None]):
         startup.resume()
         if not self.library.complete:
             self.load_rest()
-        self.start_lab()
+        # The first question's runs start the lab themselves, after drawing any kept results.
+        if question is None or not self.quiz.running(question.id):
+            self.start_lab()
         self._progress_thread.submit(self._open_progress)
 
     @work(thread=True, group="library")
@@ -630,14 +638,21 @@ class GradquizApp(App[None]):
             # Only the learner's arrangement is new; the key's variants already ran.
             requests = [r for r in requests if r.variant not in have or r.variant == YOURS]
         shown: list[Kept] = []
+        drawn = threading.Event()
 
         def show_kept(found: list[Kept]) -> None:
             shown.extend(found)
+            self._kept_drawn[question.id] = drawn
             self.post_message(KeptFound(question.id, found, arrangement))
+
+        def run_all(requests: Sequence[VariantRequest]) -> list[VariantResult]:
+            if shown and not self.lab.started:
+                drawn.wait(KEPT_FIRST_SECONDS)
+            return self.lab.run_all(requests)
 
         cache = self.results_cache()
         if kept:
-            results = kept_then_fresh(cache, requests, self.lab.run_all, show_kept)
+            results = kept_then_fresh(cache, requests, run_all, show_kept)
         else:
             results = self.lab.run_all(requests)
             for request, result in zip(requests, results, strict=True):
@@ -659,6 +674,11 @@ class GradquizApp(App[None]):
         screen = self.quiz_screen()
         if screen is not None:
             screen.runs_changed(message.question)
+
+    def on_lab_panel_tables_drawn(self, message: LabPanel.TablesDrawn) -> None:
+        drawn = self._kept_drawn.pop(message.question, None)
+        if drawn is not None:
+            drawn.set()
 
     def on_experiment_finished(self, message: ExperimentFinished) -> None:
         self.quiz.runs_arrived(
