@@ -215,11 +215,11 @@ def answering_at_once(repeats: int) -> None:
     firsts, seconds, labelled = tui.first_answers(repeats)
     print("(e3) Enter to tables, answering as soon as the first question is drawn (120x40 pty)")
     line(
-        f"first launch, nothing kept: the worker starts (median of {repeats})",
+        f"first launch, nothing kept (median of {repeats})",
         f"{statistics.median(firsts) * 1000:8.0f} ms",
     )
     line(
-        f"the launch after it, its question kept (median of {repeats}; goal: at most 1 s)",
+        f"next launch, its result kept (median of {repeats}; goal: at most 1000 ms)",
         f"{statistics.median(seconds) * 1000:8.0f} ms",
     )
     line("second launches that showed a kept result", f"{labelled:>5} of {repeats}")
