@@ -11,7 +11,7 @@ import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -30,8 +30,9 @@ from gradquiz.format import Library, Question
 from gradquiz.format.model import YOURS
 from gradquiz.i18n import _
 from gradquiz.packs import TrustPolicy, as_policy
-from gradquiz.quiz import Answered, Quiz, State
+from gradquiz.quiz import Quiz, State
 from gradquiz.trust import TrustNotSaved
+from gradquiz.tui import saving
 from gradquiz.tui.commands import ActionsProvider, JumpProvider
 from gradquiz.tui.labpool import SharedLab
 from gradquiz.tui.messages import (
@@ -47,18 +48,17 @@ from gradquiz.tui.messages import (
     StreakToggled,
     TrustGiven,
 )
+from gradquiz.tui.saving import Saves, SavesDone
 from gradquiz.tui.screens.quiz import QuizScreen
 
 if TYPE_CHECKING:
     from gradquiz.lab.cache import Kept, ResultCache
     from gradquiz.lab.protocol import VariantRequest, VariantResult
-    from gradquiz.progress.drill import Progress, Review
+    from gradquiz.progress.drill import Progress
     from gradquiz.tui.widgets.lab import LabPanel
 
 T = TypeVar("T")
 
-# A save that failed is tried again this often (and with every new answer, and at exit).
-RETRY_SECONDS = 20.0
 # Kept results are drawn before the lab's workers start (their torch import takes the cores
 # the drawing needs), but the fresh runs wait no longer than this for them.
 KEPT_FIRST_SECONDS = 1.5
@@ -101,24 +101,6 @@ class ProgressOpened(Message):
     due: dict[str, datetime]
 
 
-@dataclass
-class Written:
-    """What came of writing a batch: each answer with None (saved) or why not, and every
-    question's next review as the store has it now."""
-
-    outcomes: list[tuple[Answered, str | None]]
-    due: dict[str, datetime]
-    # What undoing each saved answer takes.
-    reviews: dict[Answered, Review] = field(default_factory=dict)
-
-
-@dataclass
-class SavesDone(Message):
-    """The progress thread finished writing a batch of answers."""
-
-    future: Future[Written]
-
-
 class GradquizApp(App[None]):
     TITLE = "gradquiz"
     # Absolute, so subclasses defined elsewhere (the benchmark's) find it too.
@@ -155,8 +137,7 @@ class GradquizApp(App[None]):
         self.notices: list[str] = []
         # One thread for the progress store, in order: opened first, then each answer saved.
         self._progress_thread = ThreadPoolExecutor(1, thread_name_prefix="progress")
-        # Saves handed to that thread and not yet reported back: waited for before exiting.
-        self._saves: set[Future[Written]] = set()
+        self.saves = Saves(self._progress_thread, self.quiz, self.post_message)
         self._retry: Timer | None = None
         # Answers that could not be written even at exit: said on stderr once the screen is gone.
         self.lost: list[str] = []
@@ -275,22 +256,13 @@ class GradquizApp(App[None]):
         progress = self.progress
         if progress is None:
             return  # saved once progress is open
-        batch = self.quiz.to_save()
-        if not batch:
-            return
-        future = self._progress_thread.submit(write_answers, progress, batch)
-        self._saves.add(future)
-        future.add_done_callback(lambda done: self.post_message(SavesDone(done)))
+        self.saves.hand_out(progress)
 
     def on_saves_done(self, message: SavesDone) -> None:
-        if message.future not in self._saves:
+        told = self.saves.taken_in(message.future)
+        if told is None:
             return  # already taken in at exit
-        self._saves.discard(message.future)
-        written = message.future.result()
-        self.quiz.due.update(written.due)
-        for answered, problem in written.outcomes:
-            if not self.quiz.save_done(answered, problem, written.reviews.get(answered)):
-                continue
+        for answered, problem in told:
             title = one_line(answered.question.title.get(self.language))
             if problem is None:
                 self.notify(f"Saved now: your answer to “{title}”.", markup=False)
@@ -304,7 +276,7 @@ class GradquizApp(App[None]):
                     markup=False,
                 )
         if self.quiz.failing() and self._retry is None:
-            self._retry = self.set_timer(RETRY_SECONDS, self.retry_saves)
+            self._retry = self.set_timer(saving.RETRY_SECONDS, self.retry_saves)
         screen = self.quiz_screen()
         if screen is not None:
             screen.update_where()
@@ -314,26 +286,7 @@ class GradquizApp(App[None]):
         self.save_ready()
 
     def save_before_exit(self) -> None:
-        """Written before the app goes: what the progress thread finished, then every graded
-        answer still unsaved (its runs may never have come back)."""
-        for future in self._saves:
-            for answered, problem in future.result().outcomes:
-                self.quiz.save_done(answered, problem)
-        self._saves.clear()
-        progress = self._opened
-        if progress is None:
-            return
-        for answered, problem in write_answers(progress, self.quiz.to_save(leaving=True)).outcomes:
-            self.quiz.save_done(answered, problem)
-            if problem is not None:
-                title = one_line(answered.question.title.get(self.language))
-                self.lost.append(f"not saved: your answer to “{title}” ({problem})")
-        for answered in self.quiz.waiting():
-            # Ungraded: a number or an arrangement is only right or wrong once it has run.
-            title = one_line(answered.question.title.get(self.language))
-            self.lost.append(
-                f"not saved: your answer to “{title}” (its experiment had not come back)"
-            )
+        self.lost.extend(self.saves.at_exit(self._opened, self.language))
 
     # What the screens ask for.
 
@@ -711,55 +664,6 @@ class GradquizApp(App[None]):
         upcoming = self.quiz.upcoming()
         if upcoming is not None and upcoming.id != question_id:
             self.run_experiment(upcoming)
-
-
-def write_answers(progress: Progress, batch: list[Answered]) -> Written:
-    """Write each answer, retried while the disk or the database pushes back: each with None
-    when saved, or why it was not. Runs on the progress thread (or at exit)."""
-    import sqlite3
-
-    from gradquiz.progress.saving import retried, why_not_saved
-
-    outcomes: list[tuple[Answered, str | None]] = []
-    reviews: dict[Answered, Review] = {}
-    for answered in batch:
-        verdict = answered.verdict
-        assert verdict is not None
-        try:
-            reviews[answered] = retried(
-                partial(
-                    progress.review,
-                    answered.question,
-                    response=plain(answered.response),
-                    correct=verdict.correct,
-                    seconds=answered.seconds,
-                    torch=answered.torch,
-                    now=answered.at,
-                    hints=answered.hints,
-                )
-            )
-        except (OSError, sqlite3.Error) as exc:
-            outcomes.append((answered, why_not_saved(exc)))
-        else:
-            outcomes.append((answered, None))
-    try:
-        due = {question: card.due for question, card in progress.store.cards().items()}
-    except sqlite3.Error:
-        due = {}
-    return Written(outcomes, due, reviews)
-
-
-def plain(response: object) -> object:
-    """An answer as JSON can hold it: choice sets sorted, arrangements as lists."""
-    from gradquiz.blanks import Cells
-
-    if isinstance(response, Cells):
-        return response.to_json()
-    if isinstance(response, frozenset):
-        return sorted(response)
-    if isinstance(response, tuple):
-        return list(response)
-    return response
 
 
 def run_app(
