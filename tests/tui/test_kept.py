@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -18,8 +19,10 @@ from gradquiz.lab import cache as cache_module
 from gradquiz.lab.cache import ResultCache
 from gradquiz.lab.protocol import Outcome, Row, VariantRequest, VariantResult, requests_for
 from gradquiz.quiz import Stage
+from gradquiz.tui import app as app_module
 from gradquiz.tui.app import GradquizApp
 from gradquiz.tui.labpool import SharedLab
+from gradquiz.tui.widgets.lab import LabPanel
 from tests.tui.conftest import MakeApp, settle
 from tests.tui.test_lab import shown
 from tests.tui.test_progress import SIZE, opened, saved_answers, toasts, until, until_saved
@@ -168,3 +171,36 @@ async def test_the_next_question_runs_ahead_and_is_kept_for_the_next_session(
         assert all(cache.get(request) is not None for request in requests_for(upcoming))
         await pilot.press("n")
         await until(pilot, lambda: "ready (3 variants)" in status(app))
+
+
+class Noting(GradquizApp):
+    """The app, noting when tables were first drawn."""
+
+    drawn_at: float | None = None
+
+    def on_lab_panel_tables_drawn(self, message: LabPanel.TablesDrawn) -> None:
+        self.drawn_at = self.drawn_at or time.monotonic()
+
+
+async def test_the_lab_starts_once_the_kept_results_are_drawn(
+    library: Library, gated: GatedLab, shared_lab: SharedLab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its workers' torch import would take the cores the drawing needs."""
+    kept(library, shared_lab)
+    # Only the drawing lets the runs go: a wait that ran out would fail the test.
+    monkeypatch.setattr(app_module, "KEPT_FIRST_SECONDS", 60.0)
+    asked: list[float] = []
+    held = gated.run_all
+
+    def run_all(requests: Sequence[VariantRequest]) -> list[VariantResult]:
+        asked.append(time.monotonic())
+        return held(requests)
+
+    monkeypatch.setattr(gated, "run_all", run_all)
+    app = Noting(library, lambda question: True, NUMERIC, workers=1, lab=gated)
+    app.owns_lab = True
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: bool(asked))
+        assert app.drawn_at is not None and asked[0] >= app.drawn_at
+        gated.gate.set()
+        await settle(pilot)
