@@ -106,9 +106,12 @@ class Terminal:
 
     def close(self) -> None:
         self.type("\x11")  # ctrl+q
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
+        # Read on while it quits: a program whose last frames fill an unread terminal blocks
+        # writing them and never exits.
+        deadline = time.perf_counter() + 10
+        while self.process.poll() is None and time.perf_counter() < deadline:
+            self.watch(0.05)
+        if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
         os.close(self.master)
