@@ -10,6 +10,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -22,7 +23,7 @@ from textual.widgets import DataTable, TabbedContent, TabPane, TextArea
 from textual_plotext import PlotextPlot
 
 from gradquiz import display, locations
-from gradquiz.format import load
+from gradquiz.format import load, load_first
 from gradquiz.lab.protocol import VariantResult
 from gradquiz.playground import Problem
 from gradquiz.tui.app import GradquizApp
@@ -50,10 +51,16 @@ GRADQUIZ = str(Path(sys.executable).with_name("gradquiz"))
 class Terminal:
     """A program in a pseudo-terminal of 120x40, read as a person's terminal would be."""
 
-    def __init__(self, command: list[str]) -> None:
+    def __init__(self, command: list[str], env: dict[str, str] | None = None) -> None:
         self.master, slave = pty.openpty()
         os.set_blocking(self.master, False)
-        env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40"}
+        env = {
+            **os.environ,
+            **(env or {}),
+            "TERM": "xterm-256color",
+            "COLUMNS": "120",
+            "LINES": "40",
+        }
         subprocess.run(["stty", "cols", "120", "rows", "40"], stdin=slave, check=True)
         self.started = time.perf_counter()
         self.process = subprocess.Popen(
@@ -78,6 +85,17 @@ class Terminal:
                     raise TimeoutError(f"the program ended before {text!r}") from None
         return time.perf_counter() - self.started
 
+    def watch(self, seconds: float) -> None:
+        """Read what the program draws for `seconds`, as a person looking at it."""
+        deadline = time.perf_counter() + seconds
+        while (left := deadline - time.perf_counter()) > 0:
+            ready, _, _ = select.select([self.master], [], [], left)
+            if ready:
+                try:
+                    self.seen += os.read(self.master, 1 << 16)
+                except OSError:
+                    return
+
     def type(self, keys: str) -> None:
         os.write(self.master, keys.encode())
 
@@ -88,9 +106,12 @@ class Terminal:
 
     def close(self) -> None:
         self.type("\x11")  # ctrl+q
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
+        # Read on while it quits: a program whose last frames fill an unread terminal blocks
+        # writing them and never exits.
+        deadline = time.perf_counter() + 10
+        while self.process.poll() is None and time.perf_counter() < deadline:
+            self.watch(0.05)
+        if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
         os.close(self.master)
@@ -124,6 +145,74 @@ def app_memory() -> float:
         return terminal.peak_memory_mib()
     finally:
         terminal.close()
+
+
+# gradquiz as a learner starts it, writing the time (time.time()) to the file named by its
+# argument whenever the tables of an answered question are drawn.
+TIMED_GRADQUIZ = """\
+import sys, time
+from gradquiz.cli import main
+from gradquiz.tui import app
+
+marks = sys.argv.pop(1)
+
+class Timed(app.GradquizApp):
+    def on_lab_panel_tables_drawn(self, message):
+        question = self.quiz.question
+        if question is not None and self.quiz.answered(question) is not None:
+            with open(marks, "a") as out:
+                out.write(f"{time.time()}\\n")
+
+app.GradquizApp = Timed
+sys.exit(main())
+"""
+
+
+def answer_at_once(home: Path, question: str, linger: float) -> tuple[float, bool]:
+    """Start gradquiz at `question` with `home` as its data directory, pick the first choice
+    and press Enter as soon as the question is drawn: seconds from Enter to the tables drawn,
+    and whether a kept result was shown. Then watch `linger` seconds as the learner reads
+    (the fresh run comes back), and quit."""
+    marks = home / "tables-drawn"
+    marks.unlink(missing_ok=True)
+    # At a named question: without one, a second launch moves to where the learner left off
+    # once progress is read, and keys pressed at that moment go to either question.
+    command = [sys.executable, "-c", TIMED_GRADQUIZ, str(marks), "--question", question]
+    terminal = Terminal(command, env={"GRADQUIZ_HOME": str(home)})
+    try:
+        for text in QUESTION_DRAWN:
+            terminal.wait_for(text)
+        pressed = time.time()
+        terminal.type("1")
+        terminal.type("\r")
+        deadline = time.perf_counter() + 120
+        while not (marks.exists() and marks.read_text().strip()):
+            if time.perf_counter() > deadline:
+                raise TimeoutError("the tables were never drawn")
+            terminal.watch(0.005)
+        drawn = float(marks.read_text().split()[0])
+        terminal.watch(linger)
+        return drawn - pressed, b"kept result" in terminal.seen
+    finally:
+        terminal.close()
+
+
+def first_answers(repeats: int) -> tuple[list[float], list[float], int]:
+    """Enter to tables, answering the bundled first question at once: on a first launch
+    (nothing kept) and on the launch after it (the same data directory, so the first launch's
+    fresh runs are kept). Returns both lists of seconds and how many second launches showed a
+    kept result."""
+    question = load_first([locations.bundled_questions()]).questions[0].id
+    firsts, seconds, labelled = [], [], 0
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory(prefix="gradquiz-bench-first-") as directory:
+            home = Path(directory)
+            first, _kept = answer_at_once(home, question, linger=0.5)
+            second, kept = answer_at_once(home, question, linger=0.5)
+        firsts.append(first)
+        seconds.append(second)
+        labelled += kept
+    return firsts, seconds, labelled
 
 
 class TimedApp(GradquizApp):

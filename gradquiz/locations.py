@@ -43,6 +43,11 @@ def cache_dir() -> Path:
     return user_cache_path("gradquiz", appauthor=False)
 
 
+def kept_results() -> Path:
+    """Kept experiment results (see `lab.cache`), under the cache directory."""
+    return cache_dir() / "results"
+
+
 def settings_file() -> Path:
     """Hand-written settings (TOML): extra packs, daily limits."""
     return home() / "settings.toml"

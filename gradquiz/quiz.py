@@ -3,7 +3,10 @@ or torch.
 
 An answer is submitted, waits for the runs it needs, is graded, then saved. Runs come back
 through `runs_arrived`, which grades every answer waiting on them, whatever is on the screen;
-`to_save` then hands out what is ready to be written. The app does the running and the writing
+`to_save` then hands out what is ready to be written. Kept results (`kept_arrived`: the same
+run, by the same versions, from an earlier session) grade and are saved like fresh ones: the
+cache's key holds everything that decides a run. The fresh run still goes on and replaces
+them on screen. The app does the running and the writing
 (threads, processes); this module only says what should happen next.
 """
 
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
     from gradquiz.browse import Facts
     from gradquiz.format.model import Question
     from gradquiz.grading import Response, Verdict
+    from gradquiz.lab.cache import Kept
     from gradquiz.lab.protocol import VariantResult
     from gradquiz.progress.drill import Review
 
@@ -74,11 +78,13 @@ class Answered:
 
 @dataclass
 class Runs:
-    """One question's runs: results by variant, the arrangement "yours" ran, batches still out."""
+    """One question's runs: results by variant, the arrangement "yours" ran, batches still out,
+    and which results are kept ones whose fresh run has not come back yet."""
 
     results: dict[str, VariantResult] = field(default_factory=dict)
     arrangement: tuple[str, ...] | None = None
     out: int = 0
+    kept: dict[str, Kept] = field(default_factory=dict)
 
 
 def needs_runs(question: Question) -> bool:
@@ -92,7 +98,9 @@ def runs_ready(answered: Answered, runs: Runs | None, can_run: bool) -> bool:
     asked for, so the saved answer names the torch that ran them)."""
     if not can_run:
         return not needs_runs(answered.question)
-    if runs is None or runs.out:
+    # A batch still out may replace results that are here, unless they are kept ones: the
+    # fresh run of the very same request.
+    if runs is None or (runs.out and not runs.kept):
         return False
     if answered.question.type == "numeric":
         return MAIN in runs.results
@@ -214,6 +222,14 @@ class Quiz:
         """The question on screen, as drawn for its open attempt."""
         walk = self.walk
         return self.attempt(walk[self.position]) if walk else None
+
+    def upcoming(self) -> Question | None:
+        """The question `next` would show, as drawn for its attempt (None past a drill's end)."""
+        walk = self.walk
+        target = self.position + 1
+        if not walk or (self.drill is not None and target >= len(walk)):
+            return None
+        return self.attempt(walk[target % len(walk)])
 
     def attempt(self, question: Question) -> Question:
         """`question` as its open attempt shows it, drawing one when none is open."""
@@ -481,6 +497,7 @@ class Quiz:
         if again:
             runs.results = {}
             runs.arrangement = None
+            runs.kept = {}
         runs.out += 1
 
     def running(self, question_id: str) -> bool:
@@ -490,6 +507,31 @@ class Quiz:
     def results(self, question_id: str) -> dict[str, VariantResult]:
         runs = self.runs.get(question_id)
         return runs.results if runs is not None else {}
+
+    def kept(self, question_id: str) -> Kept | None:
+        """The oldest of the kept results on show for the question, while their fresh runs are
+        out (None when every result shown is fresh)."""
+        runs = self.runs.get(question_id)
+        if runs is None or not runs.kept:
+            return None
+        return min(runs.kept.values(), key=lambda kept: kept.saved)
+
+    def kept_arrived(
+        self, question_id: str, kept: Sequence[Kept], arrangement: tuple[str, ...] | None
+    ) -> list[Answered]:
+        """Kept results of a batch whose fresh run is still out: shown and graded with at once.
+        Returns the answers now ready to save."""
+        runs = self.runs.setdefault(question_id, Runs())
+        for found in kept:
+            variant = found.result.variant
+            if variant in runs.results and variant not in runs.kept:
+                continue  # a fresh result is here already: it stands
+            runs.results[variant] = found.result
+            runs.kept[variant] = found
+        self.torch = self.torch or (kept[0].torch_release if kept else None)
+        if arrangement is not None:
+            runs.arrangement = arrangement
+        return self._grade_waiting(question_id)
 
     def runs_arrived(
         self,
@@ -505,8 +547,12 @@ class Quiz:
         self.torch = torch or self.torch
         for result in results:
             runs.results[result.variant] = result
+            runs.kept.pop(result.variant, None)
         if arrangement is not None:
             runs.arrangement = arrangement
+        return self._grade_waiting(question_id)
+
+    def _grade_waiting(self, question_id: str) -> list[Answered]:
         ready: list[Answered] = []
         for answered in self.unsaved:
             if answered.question.id == question_id and not answered.ran:

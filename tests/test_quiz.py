@@ -9,6 +9,7 @@ import pytest
 
 from gradquiz import i18n
 from gradquiz.format import Library, Question, load
+from gradquiz.lab.cache import Kept
 from gradquiz.lab.protocol import Outcome, Row, VariantResult
 from gradquiz.progress.drill import Review
 from gradquiz.progress.store import Answer
@@ -107,6 +108,53 @@ def test_a_numeric_answer_left_behind_is_graded_when_its_runs_arrive(library: Li
     assert answered.verdict is not None and answered.verdict.correct
     assert quiz.state("how-much") == "right"
     assert quiz.to_save(leaving=True) == [answered]
+
+
+def test_kept_results_grade_at_once_and_the_fresh_run_replaces_them(library: Library) -> None:
+    quiz = quiz_of(library)
+    how_much = by_id(library, "how-much")
+    quiz.runs_started("how-much")
+    answered = quiz.submit(how_much, 6.0, NOW, seconds=2.0, hints=0)
+    assert answered is not None and answered.stage is Stage.WAITING
+    old = Kept(run("how-much", "main", answer=6.0), "2.13.0+cpu", "2026-11-30T08:00:00+00:00")
+    new = Kept(old.result, "2.13.0+cpu", "2026-12-01T08:00:00+00:00")
+    assert quiz.kept_arrived("how-much", [new, old], None) == [answered]
+    # Graded and ready to save while the fresh run is still out, naming the kept run's torch.
+    assert quiz.running("how-much") and answered.torch == TORCH
+    assert answered.verdict is not None and answered.verdict.correct
+    assert quiz.to_save() == [answered]
+    assert quiz.kept("how-much") is old  # the label says the oldest
+    fresh = run("how-much", "main", answer=6.0)
+    assert quiz.runs_arrived("how-much", [fresh], None, TORCH) == []
+    assert quiz.kept("how-much") is None and quiz.results("how-much") == {"main": fresh}
+
+
+def test_kept_results_never_replace_fresh_ones_and_a_rerun_shows_none(library: Library) -> None:
+    quiz = quiz_of(library)
+    quiz.runs_started("how-much")
+    fresh = run("how-much", "main", answer=6.0)
+    quiz.runs_arrived("how-much", [fresh], None, TORCH)
+    late = Kept(run("how-much", "main", answer=7.0), TORCH, "2026-11-30T08:00:00+00:00")
+    quiz.kept_arrived("how-much", [late], None)
+    assert quiz.results("how-much")["main"] is fresh and quiz.kept("how-much") is None
+    quiz.runs_started("arrange")
+    quiz.kept_arrived("arrange", [Kept(run("arrange", "reference"), TORCH, "2026-11-30")], None)
+    assert quiz.kept("arrange") is not None
+    quiz.runs_started("arrange", again=True)
+    assert quiz.kept("arrange") is None and quiz.results("arrange") == {}
+
+
+def test_the_upcoming_question_is_the_next_one_and_none_past_a_drill(library: Library) -> None:
+    quiz = quiz_of(library)
+    ids = [q.id for q in library.questions]
+    upcoming = quiz.upcoming()
+    assert upcoming is not None and upcoming.id == ids[1]
+    assert quiz.upcoming() is upcoming  # the attempt it will show, drawn once
+    quiz.move(-1)
+    wrapped = quiz.upcoming()
+    assert wrapped is not None and wrapped.id == ids[0]
+    quiz.start_drill([by_id(library, "how-much")])
+    assert quiz.upcoming() is None
 
 
 def test_an_order_answer_waits_for_its_own_arrangement(library: Library) -> None:

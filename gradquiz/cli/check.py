@@ -429,7 +429,7 @@ def command(
     from gradquiz import locations
     from gradquiz.lab.cache import ResultCache
 
-    cache = ResultCache(locations.cache_dir() / "results") if cached else None
+    cache = ResultCache(locations.kept_results()) if cached else None
     if not watching:
         library, trusted = load()
         return run_check(library, trusted, workers, fmt, strict, draws=draws, cache=cache)

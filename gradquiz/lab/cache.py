@@ -14,8 +14,8 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -43,6 +43,11 @@ class Kept:
     result: VariantResult
     torch: str
     saved: str
+
+    @property
+    def torch_release(self) -> str:
+        """The torch version as answers record it: without its build tag (`+cpu`)."""
+        return self.torch.split("+")[0]
 
 
 def versions() -> dict[str, str]:
@@ -105,17 +110,25 @@ class ResultCache:
 
 def kept_then_fresh(
     cache: ResultCache,
-    request: VariantRequest,
-    run: Callable[[VariantRequest], VariantResult],
-    show: Callable[[VariantResult, Kept | None], None],
-) -> VariantResult:
-    """What the app answers with: the kept result at once, if there is one (`show(result,
-    kept)`, `kept` saying its torch version and date), then the fresh run's (`show(result,
-    None)`), which is kept for next time. Call it off the app's thread: `run` blocks."""
-    kept = cache.get(request)
-    if kept is not None:
-        show(kept.result, kept)
-    fresh = run(request)
-    cache.put(request, fresh)
-    show(fresh, None)
+    requests: Sequence[VariantRequest],
+    run_all: Callable[[Sequence[VariantRequest]], list[VariantResult]],
+    show_kept: Callable[[list[Kept]], None],
+) -> list[VariantResult]:
+    """What the app answers with: the kept results at once, when every request has one
+    (`show_kept`, each saying its torch version and date; a part of a question's runs is not
+    enough to draw or grade it), then the fresh runs' results, which are kept for next time.
+    Call it off the app's thread: `run_all` blocks."""
+    found = [cache.get(request) for request in requests]
+    kept = [k for k in found if k is not None]
+    if kept and len(kept) == len(found):
+        show_kept(kept)
+    fresh = run_all(requests)
+    for request, result in zip(requests, fresh, strict=True):
+        cache.put(request, result)
     return fresh
+
+
+def same_run(a: VariantResult, b: VariantResult) -> bool:
+    """Whether two runs show the same: everything but how long they took (compared encoded,
+    so a NaN in a row equals itself)."""
+    return encode(Result(replace(a, seconds=0.0))) == encode(Result(replace(b, seconds=0.0)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,8 +30,9 @@ from gradquiz.format import Library, Question
 from gradquiz.format.model import YOURS
 from gradquiz.i18n import N_, _
 from gradquiz.packs import TrustPolicy, as_policy
-from gradquiz.quiz import Answered, Quiz, State
+from gradquiz.quiz import Quiz, State
 from gradquiz.trust import TrustNotSaved
+from gradquiz.tui import saving
 from gradquiz.tui.commands import ActionsProvider, JumpProvider
 from gradquiz.tui.labpool import SharedLab
 from gradquiz.tui.messages import (
@@ -48,11 +49,14 @@ from gradquiz.tui.messages import (
     StreakToggled,
     TrustGiven,
 )
+from gradquiz.tui.saving import Saves, SavesDone
 from gradquiz.tui.screens.quiz import QuizScreen
 
 if TYPE_CHECKING:
-    from gradquiz.lab.protocol import VariantResult
-    from gradquiz.progress.drill import Progress, Review
+    from gradquiz.lab.cache import Kept, ResultCache
+    from gradquiz.lab.protocol import VariantRequest, VariantResult
+    from gradquiz.progress.drill import Progress
+    from gradquiz.tui.widgets.lab import LabPanel
 
 T = TypeVar("T")
 
@@ -67,8 +71,9 @@ TEXTUAL_WORDS = (
     N_("Maximize the focused widget"),
 )
 
-# A save that failed is tried again this often (and with every new answer, and at exit).
-RETRY_SECONDS = 20.0
+# Kept results are drawn before the lab's workers start (their torch import takes the cores
+# the drawing needs), but the fresh runs wait no longer than this for them.
+KEPT_FIRST_SECONDS = 1.5
 
 
 @dataclass
@@ -77,6 +82,17 @@ class ExperimentFinished(Message):
 
     question: str
     results: list[VariantResult]
+    arrangement: tuple[str, ...] | None = None
+    # Kept results were shown for these runs, and the fresh ones differ from them.
+    revised: bool = False
+
+
+@dataclass
+class KeptFound(Message):
+    """Kept results of a question's runs, while the fresh runs go on (from a worker thread)."""
+
+    question: str
+    kept: list[Kept]
     arrangement: tuple[str, ...] | None = None
 
 
@@ -96,24 +112,6 @@ class ProgressOpened(Message):
     states: dict[str, State]
     due: dict[str, datetime]
     leeches: set[str] = field(default_factory=set)
-
-
-@dataclass
-class Written:
-    """What came of writing a batch: each answer with None (saved) or why not, and every
-    question's next review as the store has it now."""
-
-    outcomes: list[tuple[Answered, str | None]]
-    due: dict[str, datetime]
-    # What undoing each saved answer takes.
-    reviews: dict[Answered, Review] = field(default_factory=dict)
-
-
-@dataclass
-class SavesDone(Message):
-    """The progress thread finished writing a batch of answers."""
-
-    future: Future[Written]
 
 
 class GradquizApp(App[None]):
@@ -152,14 +150,19 @@ class GradquizApp(App[None]):
         self.notices: list[str] = []
         # One thread for the progress store, in order: opened first, then each answer saved.
         self._progress_thread = ThreadPoolExecutor(1, thread_name_prefix="progress")
-        # Saves handed to that thread and not yet reported back: waited for before exiting.
-        self._saves: set[Future[Written]] = set()
+        self.saves = Saves(self._progress_thread, self.quiz, self.post_message)
         self._retry: Timer | None = None
         # Answers that could not be written even at exit: said on stderr once the screen is gone.
         self.lost: list[str] = []
         # A lab handed in belongs to the caller (tests share one); the app closes only its own.
         self.owns_lab = lab is None
         self.lab = lab or SharedLab(workers)
+        # Kept results, opened by the first run (it reads package metadata: not before the
+        # first paint); fresh runs write to it, so the next session's first answer is instant.
+        self._results_cache: ResultCache | None = None
+        self._cache_lock = threading.Lock()
+        # Set once a question's kept results are drawn, for the runs waiting to start the lab.
+        self._kept_drawn: dict[str, threading.Event] = {}
         self.painted = threading.Event()
         # The first screen needs only the files up to its question; the rest are read after it
         # is drawn, and whatever needs every question awaits `whole_library`.
@@ -187,7 +190,9 @@ class GradquizApp(App[None]):
         startup.resume()
         if not self.library.complete:
             self.load_rest()
-        self.start_lab()
+        # The first question's runs start the lab themselves, after drawing any kept results.
+        if question is None or not self.quiz.running(question.id):
+            self.start_lab()
         self._progress_thread.submit(self._open_progress)
 
     @work(thread=True, group="library")
@@ -274,22 +279,13 @@ class GradquizApp(App[None]):
         progress = self.progress
         if progress is None:
             return  # saved once progress is open
-        batch = self.quiz.to_save()
-        if not batch:
-            return
-        future = self._progress_thread.submit(write_answers, progress, batch)
-        self._saves.add(future)
-        future.add_done_callback(lambda done: self.post_message(SavesDone(done)))
+        self.saves.hand_out(progress)
 
     def on_saves_done(self, message: SavesDone) -> None:
-        if message.future not in self._saves:
+        told = self.saves.taken_in(message.future)
+        if told is None:
             return  # already taken in at exit
-        self._saves.discard(message.future)
-        written = message.future.result()
-        self.quiz.due.update(written.due)
-        for answered, problem in written.outcomes:
-            if not self.quiz.save_done(answered, problem, written.reviews.get(answered)):
-                continue
+        for answered, problem in told:
             title = one_line(answered.question.title.get(self.language))
             if problem is None:
                 self.notify(
@@ -307,7 +303,7 @@ class GradquizApp(App[None]):
                     markup=False,
                 )
         if self.quiz.failing() and self._retry is None:
-            self._retry = self.set_timer(RETRY_SECONDS, self.retry_saves)
+            self._retry = self.set_timer(saving.RETRY_SECONDS, self.retry_saves)
         screen = self.quiz_screen()
         if screen is not None:
             screen.update_where()
@@ -317,32 +313,7 @@ class GradquizApp(App[None]):
         self.save_ready()
 
     def save_before_exit(self) -> None:
-        """Written before the app goes: what the progress thread finished, then every graded
-        answer still unsaved (its runs may never have come back)."""
-        for future in self._saves:
-            for answered, problem in future.result().outcomes:
-                self.quiz.save_done(answered, problem)
-        self._saves.clear()
-        progress = self._opened
-        if progress is None:
-            return
-        for answered, problem in write_answers(progress, self.quiz.to_save(leaving=True)).outcomes:
-            self.quiz.save_done(answered, problem)
-            if problem is not None:
-                title = one_line(answered.question.title.get(self.language))
-                self.lost.append(
-                    _("not saved: your answer to “{title}” ({problem})").format(
-                        title=title, problem=problem
-                    )
-                )
-        for answered in self.quiz.waiting():
-            # Ungraded: a number or an arrangement is only right or wrong once it has run.
-            title = one_line(answered.question.title.get(self.language))
-            self.lost.append(
-                _("not saved: your answer to “{title}” (its experiment had not come back)").format(
-                    title=title
-                )
-            )
+        self.lost.extend(self.saves.at_exit(self._opened, self.language))
 
     # What the screens ask for.
 
@@ -646,14 +617,30 @@ class GradquizApp(App[None]):
             return
         have = frozenset(self.quiz.results(question.id))
         self.quiz.runs_started(question.id, again=again)
-        self.run_requests(question, arrangement, frozenset() if again else have)
+        # A re-run is asked for to see a fresh run: kept results are not shown for it.
+        self.run_requests(question, arrangement, frozenset() if again else have, kept=not again)
+
+    def results_cache(self) -> ResultCache:
+        """The kept results (opened on first use, off the UI thread)."""
+        with self._cache_lock:
+            if self._results_cache is None:
+                from gradquiz import locations
+                from gradquiz.lab.cache import ResultCache
+
+                self._results_cache = ResultCache(locations.kept_results())
+            return self._results_cache
 
     @work(thread=True, group="lab", exit_on_error=False)
     def run_requests(
-        self, question: Question, arrangement: tuple[str, ...] | None, have: frozenset[str]
+        self,
+        question: Question,
+        arrangement: tuple[str, ...] | None,
+        have: frozenset[str],
+        kept: bool = True,
     ) -> None:
         self.painted.wait()
         # Imported here, after the first paint, with the rest of what running needs.
+        from gradquiz.lab.cache import kept_then_fresh, same_run
         from gradquiz.lab.protocol import requests_for
 
         mine = None if arrangement is None else list(arrangement)
@@ -661,8 +648,48 @@ class GradquizApp(App[None]):
         if arrangement is not None:
             # Only the learner's arrangement is new; the key's variants already ran.
             requests = [r for r in requests if r.variant not in have or r.variant == YOURS]
-        results = self.lab.run_all(requests)
-        self.post_message(ExperimentFinished(question.id, results, arrangement))
+        shown: list[Kept] = []
+        drawn = threading.Event()
+
+        def show_kept(found: list[Kept]) -> None:
+            shown.extend(found)
+            self._kept_drawn[question.id] = drawn
+            self.post_message(KeptFound(question.id, found, arrangement))
+
+        def run_all(requests: Sequence[VariantRequest]) -> list[VariantResult]:
+            if shown and not self.lab.started:
+                drawn.wait(KEPT_FIRST_SECONDS)
+            return self.lab.run_all(requests)
+
+        cache = self.results_cache()
+        if kept:
+            results = kept_then_fresh(cache, requests, run_all, show_kept)
+        else:
+            results = self.lab.run_all(requests)
+            for request, result in zip(requests, results, strict=True):
+                cache.put(request, result)
+        # A fresh run that shows what the kept one showed leaves the kept result in place, so
+        # the lab is not drawn again (the learner may be reading another variant's table).
+        revised = False
+        for index, (before, fresh) in enumerate(zip(shown, results, strict=False)):
+            if same_run(before.result, fresh):
+                results[index] = before.result
+            else:
+                revised = True
+        self.post_message(ExperimentFinished(question.id, results, arrangement, revised))
+
+    def on_kept_found(self, message: KeptFound) -> None:
+        self.quiz.kept_arrived(message.question, message.kept, message.arrangement)
+        # Graded from kept results, which a fresh run of the same request repeats: saved now.
+        self.save_ready()
+        screen = self.quiz_screen()
+        if screen is not None:
+            screen.runs_changed(message.question)
+
+    def on_lab_panel_tables_drawn(self, message: LabPanel.TablesDrawn) -> None:
+        drawn = self._kept_drawn.pop(message.question, None)
+        if drawn is not None:
+            drawn.set()
 
     def on_experiment_finished(self, message: ExperimentFinished) -> None:
         self.quiz.runs_arrived(
@@ -671,57 +698,30 @@ class GradquizApp(App[None]):
         # Every answer waiting on these runs is graded now, on screen or not: save it.
         self.save_ready()
         screen = self.quiz_screen()
+        if message.revised:
+            question = self.question_by_id(message.question)
+            title = one_line(question.title.get(self.language)) if question else message.question
+            self.notify(
+                _(
+                    "The fresh run of “{title}” differs from its kept result: the lab shows the "
+                    "fresh one."
+                ).format(title=title),
+                markup=False,
+            )
         if screen is not None:
             screen.runs_changed(message.question)
+        self.run_ahead(message.question)
 
-
-def write_answers(progress: Progress, batch: list[Answered]) -> Written:
-    """Write each answer, retried while the disk or the database pushes back: each with None
-    when saved, or why it was not. Runs on the progress thread (or at exit)."""
-    import sqlite3
-
-    from gradquiz.progress.saving import retried, why_not_saved
-
-    outcomes: list[tuple[Answered, str | None]] = []
-    reviews: dict[Answered, Review] = {}
-    for answered in batch:
-        verdict = answered.verdict
-        assert verdict is not None
-        try:
-            reviews[answered] = retried(
-                partial(
-                    progress.review,
-                    answered.question,
-                    response=plain(answered.response),
-                    correct=verdict.correct,
-                    seconds=answered.seconds,
-                    torch=answered.torch,
-                    now=answered.at,
-                    hints=answered.hints,
-                )
-            )
-        except (OSError, sqlite3.Error) as exc:
-            outcomes.append((answered, why_not_saved(exc)))
-        else:
-            outcomes.append((answered, None))
-    try:
-        due = {question: card.due for question, card in progress.store.cards().items()}
-    except sqlite3.Error:
-        due = {}
-    return Written(outcomes, due, reviews)
-
-
-def plain(response: object) -> object:
-    """An answer as JSON can hold it: choice sets sorted, arrangements as lists."""
-    from gradquiz.blanks import Cells
-
-    if isinstance(response, Cells):
-        return response.to_json()
-    if isinstance(response, frozenset):
-        return sorted(response)
-    if isinstance(response, tuple):
-        return list(response)
-    return response
+    def run_ahead(self, question_id: str) -> None:
+        """Once the runs of the question on screen are back, start the next one's: `n` shows
+        its lab at once, and its results are kept for the next session, which usually opens on
+        it (the first question not answered yet)."""
+        current = self.quiz.question
+        if current is None or current.id != question_id or self.quiz.running(question_id):
+            return
+        upcoming = self.quiz.upcoming()
+        if upcoming is not None and upcoming.id != question_id:
+            self.run_experiment(upcoming)
 
 
 def run_app(

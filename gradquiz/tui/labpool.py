@@ -49,6 +49,11 @@ class SharedLab:
         return lab.run_all(requests, on_result)
 
     @property
+    def started(self) -> bool:
+        """Whether the lab's workers were started (or it was closed)."""
+        return self._lab is not None or self._closed
+
+    @property
     def torch_version(self) -> str | None:
         """The workers' torch version once one has started (None before: never waits)."""
         lab = self._lab

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from gradquiz.lab import cache as cache_module
-from gradquiz.lab.cache import Kept, ResultCache, kept_then_fresh
+from gradquiz.lab.cache import Kept, ResultCache, kept_then_fresh, same_run
 from gradquiz.lab.protocol import (
     Outcome,
     Row,
@@ -35,30 +36,45 @@ def test_a_kept_result_comes_back_with_its_torch_and_date(tmp_path: Path) -> Non
     assert kept.saved[:4].isdigit() and kept.saved.endswith("+00:00")
 
 
-def test_the_app_is_shown_the_kept_result_first_then_the_fresh_one(tmp_path: Path) -> None:
+def test_the_app_is_shown_the_kept_results_first_then_the_fresh_ones(tmp_path: Path) -> None:
     cache = ResultCache(tmp_path)
-    fresh = replace(RESULT, rows=[Row(1, {"x": 2})], seconds=0.02)
-    shown: list[tuple[VariantResult, Kept | None]] = []
+    other = replace(REQUEST, variant="A")
+    kept_a = replace(RESULT, variant="A", rows=[Row(1, {"x": 3})])
+    fresh = [replace(RESULT, rows=[Row(1, {"x": 2})], seconds=0.02), replace(kept_a, seconds=0.5)]
+    shown: list[list[Kept]] = []
 
-    def run(request: VariantRequest) -> VariantResult:
-        # The kept result is on screen before the fresh run even starts.
-        assert [kept is not None for _, kept in shown] == [True]
+    def run_all(requests: Sequence[VariantRequest]) -> list[VariantResult]:
+        # The kept results are on screen before the fresh runs even start.
+        assert [[k.result for k in found] for found in shown] == [[RESULT, kept_a]]
+        assert list(requests) == [REQUEST, other]
         return fresh
 
     cache.put(REQUEST, RESULT)
-    assert kept_then_fresh(cache, REQUEST, run, lambda r, k: shown.append((r, k))) == fresh
-    (first, kept), (second, none) = shown
-    assert first == RESULT and kept is not None and kept.torch == cache_module.versions()["torch"]
-    assert second == fresh and none is None
-    # The fresh run replaced the kept one for next time.
+    cache.put(other, kept_a)
+    assert kept_then_fresh(cache, [REQUEST, other], run_all, shown.append) == fresh
+    assert {k.torch for k in shown[0]} == {cache_module.versions()["torch"]}
+    # The fresh runs replaced the kept ones for next time.
     again = cache.get(REQUEST)
-    assert again is not None and again.result == fresh
+    assert again is not None and again.result == fresh[0]
 
 
-def test_with_nothing_kept_only_the_fresh_result_is_shown(tmp_path: Path) -> None:
-    shown: list[Kept | None] = []
-    kept_then_fresh(ResultCache(tmp_path), REQUEST, lambda r: RESULT, lambda r, k: shown.append(k))
-    assert shown == [None]
+def test_a_part_of_a_batch_kept_is_not_shown(tmp_path: Path) -> None:
+    """Half a question's runs can neither draw its lab nor grade it: only the fresh ones count."""
+    cache = ResultCache(tmp_path)
+    cache.put(REQUEST, RESULT)
+    other = replace(REQUEST, variant="A")
+    shown: list[list[Kept]] = []
+    fresh = [RESULT, replace(RESULT, variant="A")]
+    assert kept_then_fresh(cache, [REQUEST, other], lambda r: fresh, shown.append) == fresh
+    assert shown == []
+    assert cache.get(other) is not None
+
+
+def test_the_same_run_is_the_same_whatever_it_took_and_with_nan() -> None:
+    nan = replace(RESULT, rows=[Row(1, {"x": float("nan")})])
+    assert same_run(nan, replace(nan, rows=[Row(1, {"x": float("nan")})], seconds=9.0))
+    assert not same_run(RESULT, replace(RESULT, rows=[Row(1, {"x": 1})]))
+    assert not same_run(RESULT, replace(RESULT, output="printed"))
 
 
 @pytest.mark.parametrize(

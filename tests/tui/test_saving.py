@@ -16,7 +16,7 @@ from gradquiz.lab.protocol import VariantRequest, VariantResult
 from gradquiz.progress import saving
 from gradquiz.progress.drill import Progress
 from gradquiz.quiz import Stage
-from gradquiz.tui import app as app_module
+from gradquiz.tui import saving as saving_module
 from gradquiz.tui.app import GradquizApp, run_app
 from gradquiz.tui.labpool import SharedLab
 from gradquiz.tui.screens.quiz import QuizScreen
@@ -165,7 +165,7 @@ async def test_a_failing_save_is_retried_named_then_written(
     make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(saving, "PAUSES", (0.0, 0.0))
-    monkeypatch.setattr(app_module, "RETRY_SECONDS", 0.2)
+    monkeypatch.setattr(saving_module, "RETRY_SECONDS", 0.2)
     disk = {"full": True, "attempts": 0}
     review = Progress.review
 

@@ -174,10 +174,16 @@ class QuestionView(VerticalScroll):
         """Before answering: whether the experiment is ready, so the wait is never a mystery."""
         quiz, question = self.quiz, self.question
         results = quiz.results(question.id)
+        kept = quiz.kept(question.id)
         if question.experiment is None:
             text = _("No experiment for this question.")
         elif not self.trusted:
             text = _("Experiment: not trusted: code not run.")
+        elif kept is not None:
+            # The date as kept (UTC): the day of the run, not the time zone it was read in.
+            text = _(
+                "Experiment: kept result · torch {torch} · {date}; a fresh run is on its way…"
+            ).format(torch=kept.torch_release, date=kept.saved[:10])
         elif quiz.running(question.id):
             text = _("Experiment: running in the lab…")
         elif results:
@@ -414,7 +420,7 @@ class QuestionView(VerticalScroll):
                     "Not trusted: code not run. {why}; press T to trust it. The code it would run:"
                 ).format(why=one_line(self.why_untrusted))
             )
-        elif quiz.running(question.id) or not results:
+        elif not results or (quiz.running(question.id) and quiz.kept(question.id) is None):
             await panel.show_note(_("The experiment is running in the lab…"), loading=True)
         else:
             # The runs come back in the order the attempt showed its choices; the lab, drawn

@@ -1,0 +1,206 @@
+"""Kept results: the first answer is shown, graded and saved at once from a result kept by an
+earlier run, labelled as such, and the fresh run replaces it when it comes back."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Static
+
+from gradquiz import locations
+from gradquiz.format import Library, Question
+from gradquiz.lab import cache as cache_module
+from gradquiz.lab.cache import ResultCache
+from gradquiz.lab.protocol import Outcome, Row, VariantRequest, VariantResult, requests_for
+from gradquiz.quiz import Stage
+from gradquiz.tui import app as app_module
+from gradquiz.tui.app import GradquizApp
+from gradquiz.tui.labpool import SharedLab
+from gradquiz.tui.widgets.lab import LabPanel
+from tests.tui.conftest import MakeApp, settle
+from tests.tui.test_lab import shown
+from tests.tui.test_progress import SIZE, opened, saved_answers, toasts, until, until_saved
+from tests.tui.test_saving import GatedLab, gated, gated_app
+
+__all__ = ["gated"]  # the fixture, used by name
+
+NUMERIC = "how-much"
+
+
+def kept(library: Library, lab: SharedLab, x_grad: float = 6.0) -> VariantResult:
+    """Keep a run of the numeric question, as an earlier session would have (with `x_grad`
+    in place of what it ran, to tell the kept result from the fresh one); returns it."""
+    [request] = requests_for(numeric(library))
+    [result] = lab.run_all([request])
+    if x_grad != 6.0:
+        result = replace(result, rows=[Row(1, {"x.grad": x_grad})], answer=Outcome(x_grad))
+    ResultCache(locations.kept_results()).put(request, result)
+    return result
+
+
+def numeric(library: Library) -> Question:
+    question = library.get(NUMERIC)
+    assert question is not None
+    return question
+
+
+def status(app: GradquizApp) -> str:
+    """The line above the lab that says where the experiment stands."""
+    return str(app.screen.query_one("#lab-status", Static).render())
+
+
+def table(app: GradquizApp) -> str:
+    return shown(app.screen.query_one(DataTable))
+
+
+def kept_on(entry: Path) -> str:
+    """The day a kept result was saved, as its label should say it."""
+    return str(json.loads(entry.read_text())["saved"])[:10]
+
+
+async def test_a_kept_result_is_shown_labelled_then_replaced_by_the_fresh_run(
+    library: Library, gated: GatedLab, shared_lab: SharedLab
+) -> None:
+    kept(library, shared_lab, x_grad=7.0)
+    app = gated_app(library, gated, NUMERIC)
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await until(pilot, lambda: "kept result" in status(app))
+        release = cache_module.versions()["torch"].split("+")[0]
+        [entry] = locations.kept_results().glob("*.json")
+        assert status(app) == (
+            f"Experiment: kept result · torch {release} · {kept_on(entry)}; "
+            "a fresh run is on its way…"
+        )
+        await pilot.press("7", "enter")
+        await until(pilot, lambda: bool(app.screen.query(DataTable)))
+        # Graded by the kept run (which said 7), before the fresh one has come back.
+        assert "✓ Right." in str(app.screen.query_one("#verdict", Static).render())
+        assert "7" in table(app) and "6" not in table(app)
+        gated.gate.set()
+        await settle(pilot)
+        await until(pilot, lambda: "6" in table(app))
+        assert status(app) == "Experiment: ready (1 variant)."
+        assert "7" not in table(app)
+        assert "differs from its kept result: the lab shows the fresh one" in toasts(app)
+    # The fresh run is kept for next time in place of the old one.
+    again = ResultCache(locations.kept_results()).get(requests_for(numeric(library))[0])
+    assert again is not None and again.result.answer == Outcome(6.0)
+
+
+async def test_an_answer_graded_from_a_kept_result_is_saved_before_the_fresh_run(
+    library: Library, gated: GatedLab, shared_lab: SharedLab
+) -> None:
+    kept(library, shared_lab)
+    app = gated_app(library, gated, NUMERIC)
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await until(pilot, lambda: "kept result" in status(app))
+        await pilot.press("6", "enter")
+        # Saved while the fresh run is still held at the gate.
+        await until_saved(pilot, 1)
+        [answered] = app.quiz.given
+        assert answered.stage is Stage.SAVED and app.quiz.running(NUMERIC)
+        drawn = app.screen.query_one(DataTable)
+        gated.gate.set()
+        await settle(pilot)
+        await until(pilot, lambda: "kept result" not in status(app))
+        # The fresh run showed the same: nothing said, the table not drawn again.
+        assert "differs" not in toasts(app)
+        assert app.screen.query_one(DataTable) is drawn
+    release = cache_module.versions()["torch"].split("+")[0]
+    assert saved_answers() == [(NUMERIC, "6.0", 1, release)]
+
+
+async def test_a_result_kept_by_another_torch_is_not_used(
+    library: Library, gated: GatedLab, shared_lab: SharedLab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as patched:
+        patched.setattr(
+            cache_module,
+            "versions",
+            lambda: {"torch": "1.13.1", "torchvision": "0.14.1", "numpy": "1.26.4"},
+        )
+        kept(library, shared_lab, x_grad=7.0)
+    [stale] = locations.kept_results().glob("*.json")
+    asked = threading.Event()
+    held = gated.run_all
+
+    def run_all(requests: Sequence[VariantRequest]) -> list[VariantResult]:
+        asked.set()
+        return held(requests)
+
+    monkeypatch.setattr(gated, "run_all", run_all)
+    app = gated_app(library, gated, NUMERIC)
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        # The cache is read before the runs go to the lab, where the gate holds them.
+        await until(pilot, asked.is_set)
+        await pilot.press("6", "enter")
+        await pilot.pause(0.2)
+        [answered] = app.quiz.given
+        assert answered.stage is Stage.WAITING and app.quiz.kept(NUMERIC) is None
+        assert saved_answers() == []
+        gated.gate.set()
+        await settle(pilot)
+        await until_saved(pilot, 1)
+        assert "kept result" not in status(app) and "6" in table(app)
+    # The fresh run was kept beside the stale entry, under this torch's key.
+    fresh = ResultCache(locations.kept_results()).get(requests_for(numeric(library))[0])
+    assert fresh is not None and fresh.result.answer == Outcome(6.0) and stale.exists()
+
+
+async def test_the_next_question_runs_ahead_and_is_kept_for_the_next_session(
+    make_app: MakeApp,
+) -> None:
+    app = make_app("accumulate")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        # Nothing pressed: the question after the one on screen ran once its runs were back.
+        assert set(app.quiz.results("pick-many")) == {"A", "B", "C"}
+        assert app.quiz.results("true-or-false") == {}
+        upcoming = app.quiz.attempt_by_id("pick-many")
+        assert upcoming is not None
+        cache = ResultCache(locations.kept_results())
+        assert all(cache.get(request) is not None for request in requests_for(upcoming))
+        await pilot.press("n")
+        await until(pilot, lambda: "ready (3 variants)" in status(app))
+
+
+class Noting(GradquizApp):
+    """The app, noting when tables were first drawn."""
+
+    drawn_at: float | None = None
+
+    def on_lab_panel_tables_drawn(self, message: LabPanel.TablesDrawn) -> None:
+        self.drawn_at = self.drawn_at or time.monotonic()
+
+
+async def test_the_lab_starts_once_the_kept_results_are_drawn(
+    library: Library, gated: GatedLab, shared_lab: SharedLab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its workers' torch import would take the cores the drawing needs."""
+    kept(library, shared_lab)
+    # Only the drawing lets the runs go: a wait that ran out would fail the test.
+    monkeypatch.setattr(app_module, "KEPT_FIRST_SECONDS", 60.0)
+    asked: list[float] = []
+    held = gated.run_all
+
+    def run_all(requests: Sequence[VariantRequest]) -> list[VariantResult]:
+        asked.append(time.monotonic())
+        return held(requests)
+
+    monkeypatch.setattr(gated, "run_all", run_all)
+    app = Noting(library, lambda question: True, NUMERIC, workers=1, lab=gated)
+    app.owns_lab = True
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: bool(asked))
+        assert app.drawn_at is not None and asked[0] >= app.drawn_at
+        gated.gate.set()
+        await settle(pilot)
