@@ -313,6 +313,11 @@ class Quiz:
             return min(due, key=lambda q: self.due[q.id])
         return next((q for q in self.bank if q.id not in self.saved), None)
 
+    def stay(self) -> None:
+        """The learner is at work on the question shown: going where they left off would move
+        it from under their keys, so `reopen` leaves them here."""
+        self.moved = True
+
     def reopen(self, now: datetime) -> bool:
         """Move to where the learner left off, unless they already went somewhere themselves."""
         if self.moved or self.drill is not None or self.answers:

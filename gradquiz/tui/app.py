@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
@@ -245,6 +245,13 @@ class GradquizApp(App[None]):
         # Kept here too: quitting before the message is read must still save and close it.
         self._opened = progress
         self.post_message(ProgressOpened(progress, notices, states, due, leeches))
+
+    async def on_event(self, event: events.Event) -> None:
+        # A key pressed before progress is open (the first paint comes first) is meant for the
+        # question on screen, not for the one where the learner left off.
+        if isinstance(event, events.Key) and (self.progress is None or not self.library.complete):
+            self.quiz.stay()
+        await super().on_event(event)
 
     async def on_progress_opened(self, message: ProgressOpened) -> None:
         self.progress = message.progress

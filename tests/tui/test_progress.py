@@ -231,3 +231,40 @@ async def test_unsaveable_progress_says_so(
         assert "not being saved" in notices
         await pilot.press("escape")
         await settle(pilot)
+
+
+async def test_keys_pressed_before_progress_opens_keep_the_question_on_screen(
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first paint shows the first question before the store says where the learner left
+    off: a pick made in that moment stays on the question it was made on."""
+    import threading
+
+    import gradquiz.progress
+
+    first = make_app()
+    async with first.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await pilot.press("1", "enter")
+        await settle(pilot)
+        await until_saved(pilot, 1)
+    opening = threading.Event()
+    real_open = gradquiz.progress.open_progress
+
+    def slow_open() -> object:
+        opening.wait(10)
+        return real_open()
+
+    monkeypatch.setattr(gradquiz.progress, "open_progress", slow_open)
+    again = make_app()
+    async with again.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert again.progress is None and "· 1/7" in where(again)
+        await pilot.press("2")
+        opening.set()
+        await opened(pilot)
+        await pilot.pause()
+        # Without the pick, the app goes on to the first question never answered (2/7).
+        assert "· 1/7" in where(again), where(again)
+        assert again.screen.query_one(QuestionView).ready_to_submit()
+        await settle(pilot)
