@@ -7,14 +7,12 @@ import fcntl
 import json
 import os
 import pty
-import select
 import shutil
 import signal
 import struct
 import subprocess
 import sys
 import termios
-import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +23,7 @@ import yaml
 
 from gradquiz import locations
 from gradquiz.format.schema import json_schema
+from tests.terminal import read_until, rest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -200,33 +199,16 @@ def test_installed_app_draws_its_first_question(installed: Installed) -> None:
     )
     os.close(slave)
     try:
-        seen = _read_until(master, first.title.get().encode(), seconds=120)
+        seen = read_until(master, first.title.get().encode(), seconds=120)
         assert b"Traceback" not in seen
         os.write(master, b"\x11")  # ctrl+q
+        rest(master)
         assert process.wait(timeout=30) == 0
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         os.close(master)
-
-
-def _read_until(master: int, needle: bytes, seconds: float) -> bytes:
-    """What the terminal received, up to and including `needle`."""
-    deadline = time.monotonic() + seconds
-    seen = b""
-    while needle not in seen:
-        left = deadline - time.monotonic()
-        assert left > 0, f"{needle!r} was not drawn; the screen had {seen[-2000:]!r}"
-        ready, _, _ = select.select([master], [], [], left)
-        if ready:
-            try:
-                chunk = os.read(master, 1 << 16)
-            except OSError:  # the program ended and closed the terminal
-                chunk = b""
-            assert chunk, f"gradquiz ended before drawing {needle!r}: {seen[-2000:]!r}"
-            seen += chunk
-    return seen
 
 
 def test_bundled_packs_match_the_published_schema() -> None:

@@ -6,13 +6,11 @@ import fcntl
 import json
 import os
 import pty
-import select
 import signal
 import struct
 import subprocess
 import sys
 import termios
-import time
 from pathlib import Path
 
 import pytest
@@ -35,6 +33,7 @@ from gradquiz.playground import (
     save_question,
 )
 from tests.conftest import gradquiz
+from tests.terminal import read_until, rest
 
 PACKS = Path(__file__).parent / "tui" / "packs"
 
@@ -130,55 +129,24 @@ def _in_a_terminal(*args: str, home: Path) -> tuple[subprocess.Popen[bytes], int
     return process, master
 
 
-def _read_until(master: int, needle: bytes, seconds: float = 120) -> bytes:
-    deadline = time.monotonic() + seconds
-    seen = b""
-    while needle not in seen:
-        left = deadline - time.monotonic()
-        assert left > 0, f"{needle!r} was not drawn: {seen[-2000:]!r}"
-        ready, _, _ = select.select([master], [], [], left)
-        if ready:
-            try:
-                chunk = os.read(master, 1 << 16)
-            except OSError:  # the program ended and closed the terminal
-                chunk = b""
-            assert chunk, f"gradquiz ended before drawing {needle!r}: {seen[-2000:]!r}"
-            seen += chunk
-    return seen
-
-
-def _rest(master: int) -> bytes:
-    """What the terminal receives until the program ends (read, so it never blocks writing)."""
-    seen = b""
-    while select.select([master], [], [], 30)[0]:
-        try:
-            chunk = os.read(master, 1 << 16)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    return seen
-
-
 @pytest.mark.parametrize("answer", ["n", "y"])
 def test_gradquiz_lab_on_an_untrusted_pack_asks_first(answer: str, tmp_path: Path) -> None:
     process, master = _in_a_terminal("lab", "accumulate", home=tmp_path)
     try:
-        _read_until(master, b"Trust this pack and run its code?")
+        read_until(master, b"Trust this pack and run its code?")
         os.write(master, answer.encode())
         if answer == "n":
-            said = _rest(master)
+            said = rest(master)
             assert process.wait(timeout=30) == 2
             assert b"is not trusted, so its code does not run; nothing was shown or run" in said
             assert b"Playground" not in said
             assert not (tmp_path / "trust.json").exists()
             return
-        _read_until(master, b"Press ctrl+r to run.")
+        read_until(master, b"Press ctrl+r to run.")
         trusted = json.loads((tmp_path / "trust.json").read_text())["packs"]
         assert list(trusted) == [str((PACKS / "basics.yaml").resolve())]
         os.write(master, b"\x11")  # ctrl+q
-        _rest(master)
+        rest(master)
         assert process.wait(timeout=30) == 0
     finally:
         if process.poll() is None:
