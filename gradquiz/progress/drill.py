@@ -28,13 +28,14 @@ State = Literal["new", "right", "wrong"]
 
 # Where a question sits is not its content: moving it (within its file, to another file, or
 # from a checkout to an installed wheel) keeps its history intact; a code snippet's `origin`
-# is such a place too. Nor is one attempt's draw, nor whether its choices are shuffled.
+# is such a place too. Nor is one attempt's draw, nor whether its choices are shuffled, nor
+# which tensor's graph the lab draws: none changes what is asked or how it is graded.
 _NOT_CONTENT = frozenset(
-    {"location", "field_locations", "origin", "pack", "draw", "template", "shuffle"}
+    {"location", "field_locations", "origin", "pack", "draw", "template", "shuffle", "graph"}
 )
 # Fields added since format v1: left out at their defaults, so a v1 question keeps its digest
 # (and its learner's schedule) under a gradquiz that knows them.
-_SINCE_V1 = {"blanks": (), "params": (), "graph": None}
+_SINCE_V1 = {"blanks": (), "params": ()}
 
 
 # Each dataclass's content fields, looked up once: a drill hashes every question it serves.

@@ -237,3 +237,13 @@ def test_params_are_content_shuffle_and_the_draw_are_not(tmp_path: Path) -> None
     assert content_hash(unshuffled) == content_hash(plain)
     assert content_hash(drawing) != content_hash(plain)
     assert content_hash(drawn(drawing, Draw(1, 7))) == content_hash(drawing)
+
+
+def test_the_graph_the_lab_draws_is_not_content(tmp_path: Path) -> None:
+    """Naming the tensor whose graph is drawn changes neither what is asked nor how it is
+    graded: a learner's schedule survives an author adding `experiment.graph`."""
+    (plain,) = load([write(tmp_path, "v1.yaml", V1)]).questions
+    graphed = V1.replace("experiment:\n", "experiment:\n  graph: w\n", 1)
+    (drawn_graph,) = load([write(tmp_path, "graph.yaml", graphed)]).questions
+    assert drawn_graph.experiment is not None and drawn_graph.experiment.graph is not None
+    assert content_hash(drawn_graph) == content_hash(plain)
