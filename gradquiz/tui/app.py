@@ -624,6 +624,11 @@ class GradquizApp(App[None]):
             return
         have = frozenset(self.quiz.results(question.id))
         self.quiz.runs_started(question.id, again=again)
+        screen = self.quiz_screen()
+        view = screen.view() if screen is not None else None
+        shown = view is not None and view.question.id == question.id
+        if view is not None and shown and view.is_mounted and not view.retired:
+            view.update_status()  # "waiting for the lab" is over: it is running now
         # A re-run is asked for to see a fresh run: kept results are not shown for it.
         self.run_requests(question, arrangement, frozenset() if again else have, kept=not again)
 

@@ -204,3 +204,17 @@ async def test_the_lab_starts_once_the_kept_results_are_drawn(
         assert app.drawn_at is not None and asked[0] >= app.drawn_at
         gated.gate.set()
         await settle(pilot)
+
+
+async def test_the_status_line_says_running_while_the_runs_are_out(
+    library: Library, gated: GatedLab
+) -> None:
+    """No kept result: once the runs have started, the line says so (not "waiting")."""
+    app = gated_app(library, gated, NUMERIC)
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await until(pilot, lambda: app.quiz.running(NUMERIC))
+        assert status(app) == "Experiment: running in the lab…"
+        gated.gate.set()
+        await settle(pilot)
+        await until(pilot, lambda: status(app) == "Experiment: ready (1 variant).")
