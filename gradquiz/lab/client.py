@@ -20,6 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from itertools import groupby
 from pathlib import Path
 from typing import IO
 
@@ -34,6 +35,7 @@ from gradquiz.lab.protocol import (
     Result,
     Run,
     RunError,
+    RunQuestion,
     Stats,
     VariantRequest,
     VariantResult,
@@ -65,7 +67,7 @@ def closed_result(request: VariantRequest) -> VariantResult:
 
 Pipes = tuple[int, int]  # (to the worker, from the worker)
 # The frame a worker answers each request with.
-_ANSWERS = {Run.kind: Result.kind, GetStats.kind: Stats.kind}
+_ANSWERS = {Run.kind: Result.kind, RunQuestion.kind: Result.kind, GetStats.kind: Stats.kind}
 
 # The worker runs isolated (-I: no current directory, user site or PYTHON* variables on its
 # path) and is handed the path this process imports from, minus anything relative to where
@@ -218,6 +220,15 @@ class Worker:
 
     def request(self, frame: Run | GetStats, seconds: float) -> Frame:
         """Send `frame`, and the answer within `seconds`; a worker that fails is restarted."""
+        answers: list[Frame] = []
+        self.exchange(frame, [seconds], answers.append)
+        return answers[0]
+
+    def exchange(
+        self, frame: Run | RunQuestion | GetStats, waits: list[float], hear: Callable[[Frame], None]
+    ) -> None:
+        """Send `frame` and `hear` its answers, one within each of `waits` seconds; a worker
+        that fails is restarted (the answers heard until then stand)."""
         with self._busy:
             if self._stopped:
                 raise WorkerError("the lab is closed")
@@ -226,16 +237,19 @@ class Worker:
             try:
                 self.wait_ready()
                 write_frame(self._to_worker, frame)
-                answer = self._next(seconds, "the worker stopped answering")
-                if answer.kind != _ANSWERS[frame.kind]:
-                    raise WorkerError(f"the worker answered {frame.kind!r} with {answer.kind!r}")
+                for seconds in waits:
+                    answer = self._next(seconds, "the worker stopped answering")
+                    if answer.kind != _ANSWERS[frame.kind]:
+                        raise WorkerError(
+                            f"the worker answered {frame.kind!r} with {answer.kind!r}"
+                        )
+                    self.failures = 0
+                    hear(answer)
             except (OSError, FrameError, WorkerError) as exc:
                 if self._stopped:
                     self._close_pipes()
                     raise WorkerError("the lab is closed") from None
                 raise WorkerError(self._restart(str(exc))) from None
-            self.failures = 0
-            return answer
 
     def _restart(self, death: str) -> str:
         """End the dead worker and start another, up to the limit; what to tell the user."""
@@ -254,15 +268,36 @@ class Worker:
         return f"{death}; a new worker was started{said}"
 
     def run(self, request: VariantRequest) -> VariantResult:
+        (result,) = self.run_question([request])
+        return result
+
+    def run_question(
+        self,
+        requests: list[VariantRequest],
+        on_result: Callable[[VariantResult], None] | None = None,
+    ) -> list[VariantResult]:
+        """The results of runs of one question, which may share a child (see fingerprint);
+        `on_result` hears each as it comes."""
+        results: list[VariantResult] = []
+
+        def hear(answer: Frame) -> None:
+            assert isinstance(answer, Result)  # exchange() checked the kind
+            results.append(answer.result)
+            if on_result is not None:
+                on_result(answer.result)
+
+        frame = Run(requests[0]) if len(requests) == 1 else RunQuestion(requests)
+        waits = [request.limits.timeout + SLACK_SECONDS for request in requests]
         try:
-            answer = self.request(Run(request), request.limits.timeout + SLACK_SECONDS)
+            self.exchange(frame, waits, hear)
         except WorkerError as exc:
-            if self._stopped:
-                return closed_result(request)
-            error = RunError(WORKER_DIED, str(exc), None)
-            return VariantResult(request.question, request.variant, [], [], error)
-        assert isinstance(answer, Result)  # request() checked the kind
-        return answer.result
+            for request in requests[len(results) :]:
+                if self._stopped:
+                    hear(Result(closed_result(request)))
+                else:
+                    error = RunError(WORKER_DIED, str(exc), None)
+                    hear(Result(VariantResult(request.question, request.variant, [], [], error)))
+        return results
 
     def stats(self) -> dict[str, int]:
         """Peak resident memory (KiB) of the worker and of the largest variant it forked."""
@@ -371,11 +406,24 @@ class Lab:
         return self.workers[0].wait_ready()
 
     def run(self, request: VariantRequest) -> VariantResult:
+        (result,) = self.run_question([request])
+        return result
+
+    def run_question(
+        self,
+        requests: list[VariantRequest],
+        on_result: Callable[[VariantResult], None] | None = None,
+    ) -> list[VariantResult]:
+        """Runs of one question, on the next idle worker, one after another."""
         if self._closed.is_set():
-            return closed_result(request)
+            results = [closed_result(request) for request in requests]
+            for result in results:
+                if on_result is not None:
+                    on_result(result)
+            return results
         worker = self._idle.get()
         try:
-            return worker.run(request)
+            return worker.run_question(requests, on_result)
         finally:
             self._idle.put(worker)
 
@@ -384,17 +432,20 @@ class Lab:
         requests: Iterable[VariantRequest],
         on_result: Callable[[VariantResult], None] | None = None,
     ) -> list[VariantResult]:
-        """Every request's result, in request order; `on_result` hears each as it finishes."""
+        """Every request's result, in request order; `on_result` hears each as it finishes.
 
-        def one(request: VariantRequest) -> VariantResult:
-            result = self.run(request)
-            if on_result is not None:
-                on_result(result)
-            return result
+        Runs of one question that come together go to one worker together, so that they can
+        share a child (see fingerprint); unless that would leave a worker idle."""
+        batches = [list(runs) for _, runs in groupby(requests, key=lambda r: r.question)]
+        if len(batches) < self.size:
+            batches = [[request] for batch in batches for request in batch]
+
+        def one(batch: list[VariantRequest]) -> list[VariantResult]:
+            return self.run_question(batch, on_result)
 
         with ThreadPoolExecutor(self.size, thread_name_prefix="gradquiz-lab") as pool:
             try:
-                return list(pool.map(one, requests))
+                return [result for results in pool.map(one, batches) for result in results]
             except BaseException:
                 # Ctrl-C: without this the pool's shutdown would run every queued request
                 # first; closed, the lab answers them at once and ends the runs in flight.

@@ -166,14 +166,23 @@ def requests_for(
     return requests
 
 
-# The frames. gradquiz -> worker: Run, GetStats. Worker -> gradquiz: Ready, Result, Stats.
-# Worker -> a child: Run. A child -> the worker: Step, Columns, TraceRow, then Done.
+# The frames. gradquiz -> worker: Run or RunQuestion, GetStats. Worker -> gradquiz: Ready,
+# a Result per run, Stats. Worker -> a child: Run, again after each Done that says the child can
+# run another. A child -> the worker: Step, Columns, TraceRow, then Done.
 
 
 @dataclass(frozen=True)
 class Run:
     kind: ClassVar[str] = "run"
     request: VariantRequest
+
+
+@dataclass(frozen=True)
+class RunQuestion:
+    """Runs of one question, answered by a Result each, in order: they may share a child."""
+
+    kind: ClassVar[str] = "run-question"
+    requests: list[VariantRequest]
 
 
 @dataclass(frozen=True)
@@ -227,18 +236,20 @@ class TraceRow:
 
 @dataclass(frozen=True)
 class Done:
-    """The run finished: how, and what `verify` and `answer` gave."""
+    """The run finished: how, and what `verify` and `answer` gave; `reusable`: the run left
+    its process as it found it (see fingerprint), so it can run another of the question."""
 
     kind: ClassVar[str] = "done"
     error: RunError | None
     verify: Outcome | None
     answer: Outcome | None
+    reusable: bool = False
 
 
-Frame = Run | GetStats | Ready | Result | Stats | Step | Columns | TraceRow | Done
+Frame = Run | RunQuestion | GetStats | Ready | Result | Stats | Step | Columns | TraceRow | Done
 FRAMES: dict[str, type[Frame]] = {
     frame.kind: frame
-    for frame in (Run, GetStats, Ready, Result, Stats, Step, Columns, TraceRow, Done)
+    for frame in (Run, RunQuestion, GetStats, Ready, Result, Stats, Step, Columns, TraceRow, Done)
 }
 
 

@@ -1,11 +1,12 @@
 """A variant's own process: forked from the warm worker, confined, run, reported, ended.
 
 The child starts from the warm, untouched worker, so a variant costs a fork instead of an
-interpreter and a torch import, and nothing it changes (grad mode, dtype, RNG, monkeypatched
-modules, open files) can reach the next variant. Before the snippet runs, the child gives up
-everything of the worker's it must not hold, moves into its own directory and takes its caps
-(address space, file size, processes); `Spare` is the worker's handle on it until `discard`
-ends it and everything it started.
+interpreter and a torch import. Before the snippet runs, the child gives up everything of the
+worker's it must not hold, moves into its own directory and takes its caps (address space,
+file size, processes); `Spare` is the worker's handle on it until `discard` ends it and
+everything it started. A child may run the next variant of the same question, but only while
+its runs leave it as they found it (see fingerprint): nothing a variant changes (grad mode,
+dtype, monkeypatched modules, files) can reach another.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import shutil
 import signal
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gradquiz.lab import caps, enclosure, reaper
@@ -85,6 +86,13 @@ class Spare:
     # Readable once the child has exited (None where Linux has no pidfd_open).
     pidfd: int | None
     status: int | None = None
+    # The last request it ran, while it waits to run another of the same question.
+    ran: VariantRequest | None = None
+
+    def can_run(self, request: VariantRequest) -> bool:
+        """Fresh, or waiting after runs of the same question under the same limits."""
+        ran = self.ran
+        return ran is None or (ran.question, ran.limits) == (request.question, request.limits)
 
     def kill(self) -> None:
         """End the child and everything it started (its process group)."""
@@ -183,13 +191,21 @@ def _wait_for_request(
         os._exit(0)  # the worker went away before a request came
     match frame:
         case Run(request):
-            _child(request, result_fd, output_fd, workdir, tasks)
+            _child(request, request_fd, result_fd, output_fd, workdir=workdir, tasks=tasks)
 
 
 def _child(
-    request: VariantRequest, result_fd: int, output_fd: int, workdir: str, tasks: int
+    request: VariantRequest,
+    request_fd: int,
+    result_fd: int,
+    output_fd: int,
+    *,
+    workdir: str,
+    tasks: int,
 ) -> None:
-    """In the forked child: confine, run, report. Never returns."""
+    """In the forked child: confine, then run and report until a run leaves its mark on the
+    process or the worker sends no other. Never returns."""
+    from gradquiz.lab import fingerprint
     from gradquiz.lab.runner import run_variant
 
     os.chdir(workdir)
@@ -205,14 +221,33 @@ def _child(
     _lower(resource.RLIMIT_NPROC, tasks + request.limits.processes)
     status = 0
     try:
-        done = run_variant(request, lambda frame: write_frame(result_fd, frame))
-        stream.close_note()
-        write_frame(result_fd, done)
+        found = fingerprint.take(workdir)
+        while True:
+            done = run_variant(request, lambda frame: write_frame(result_fd, frame))
+            stream.close_note()
+            reusable = not fingerprint.changes(found, fingerprint.take(workdir))
+            write_frame(result_fd, replace(done, reusable=reusable))
+            following = _next_request(request_fd) if reusable else None
+            if following is None:
+                break
+            request = following
     except OSError:
         status = EXIT_PIPE_LOST
     except BaseException:
         status = EXIT_CRASHED
     os._exit(status)
+
+
+def _next_request(request_fd: int) -> VariantRequest | None:
+    """The worker's next request for this child, or None when it has none (it closed the pipe)."""
+    try:
+        frame = read_frame(request_fd)
+    except FrameError:
+        return None
+    match frame:
+        case Run(request):
+            return request
+    return None
 
 
 def _lower(limit: int, value: int) -> None:

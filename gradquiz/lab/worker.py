@@ -38,6 +38,7 @@ def prepare(torchvision: bool) -> None:
     """Import and warm up once, so that every server and every child forked later has it."""
     import torch  # noqa: F401
 
+    import gradquiz.lab.fingerprint
     import gradquiz.lab.runner  # noqa: F401
 
     _warm_up()
