@@ -31,6 +31,7 @@ from gradquiz.lab.protocol import (
     FrameError,
     FrameReader,
     GetStats,
+    Prepare,
     Ready,
     Result,
     Run,
@@ -108,11 +109,10 @@ def last_words(stderr: IO[bytes]) -> str:
     return "\n".join(lines[-LAST_WORDS_LINES:])
 
 
-def spawn(
-    servers: int, torchvision: bool = False
-) -> tuple[subprocess.Popen[bytes], list[Pipes], IO[bytes]]:
+def spawn(servers: int) -> tuple[subprocess.Popen[bytes], list[Pipes], IO[bytes]]:
     """Start one worker process that imports torch once and serves `servers` pipe pairs,
-    forking a server per extra pair (see worker.main); and the file its stderr goes to."""
+    forking a server per extra pair once told what to prepare (`prepare`); and the file its
+    stderr goes to."""
     ours: list[Pipes] = []
     theirs: list[int] = []
     for _ in range(servers):
@@ -124,7 +124,7 @@ def spawn(
     # Kept, not shown: the terminal is the app's, but a worker that fails says why here.
     stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed with the workers that share it)
     process = subprocess.Popen(
-        worker_command([*(["--torchvision"] if torchvision else []), *pairs]),
+        worker_command(pairs),
         cwd=_WORKER_CWD,
         pass_fds=theirs,
         stdin=subprocess.DEVNULL,
@@ -135,6 +135,12 @@ def spawn(
     for fd in theirs:
         os.close(fd)
     return process, ours, stderr
+
+
+def prepare(pipes: Pipes, torchvision: bool) -> None:
+    """Tell a spawned worker (on its first pair) what to import before its servers fork."""
+    with contextlib.suppress(OSError):  # a worker that died says so at its first request
+        write_frame(pipes[0], Prepare(torchvision))
 
 
 class Worker:
@@ -167,6 +173,8 @@ class Worker:
 
     def start(self) -> None:
         process, [pipes], stderr = spawn(1)
+        # torchvision, should a run need it, is imported then (see server).
+        prepare(pipes, torchvision=False)
         self._attach(process, pipes, stderr)
 
     def _attach(
@@ -390,19 +398,34 @@ def _gone(pid: int) -> bool:
 class Lab:
     """A pool of workers: `run` takes the next idle one, `run_all` keeps them all busy."""
 
-    def __init__(self, workers: int | None = None, torchvision: bool = False) -> None:
-        """`torchvision`: import it before the servers fork, for runs known to need it."""
+    def __init__(self, workers: int | None = None, torchvision: bool | None = False) -> None:
+        """`torchvision`: import it before the servers fork, for runs known to need it; None:
+        not known yet (the workers import torch meanwhile), said later with `prepare`."""
         self.size = max(1, workers or os.cpu_count() or 1)
         # One process imports torch once; the other servers are forked from it.
-        process, pipes, stderr = spawn(self.size, torchvision)
+        process, pipes, stderr = spawn(self.size)
+        self._first = pipes[0]
+        self._prepared = threading.Lock()
+        self._told = False
         self.workers = [Worker(process if i == 0 else None, p, stderr) for i, p in enumerate(pipes)]
+        if torchvision is not None:
+            self.prepare(torchvision)
         self._idle: queue.Queue[Worker] = queue.Queue()
         for worker in self.workers:
             self._idle.put(worker)
         self._closed = threading.Event()
 
+    def prepare(self, torchvision: bool) -> None:
+        """Say what the workers import before their servers fork; only the first word counts
+        (a run before any says nothing needs torchvision: the servers import it if a run does)."""
+        with self._prepared:
+            if not self._told:
+                self._told = True
+                prepare(self._first, torchvision)
+
     @property
     def torch_version(self) -> str:
+        self.prepare(torchvision=False)
         return self.workers[0].wait_ready()
 
     def run(self, request: VariantRequest) -> VariantResult:
@@ -415,6 +438,7 @@ class Lab:
         on_result: Callable[[VariantResult], None] | None = None,
     ) -> list[VariantResult]:
         """Runs of one question, on the next idle worker, one after another."""
+        self.prepare(torchvision=False)
         if self._closed.is_set():
             results = [closed_result(request) for request in requests]
             for result in results:
@@ -452,14 +476,17 @@ class Lab:
                 self.close()
                 raise
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
+        """End the workers; `wait`: until they have exited. Idle ones are told by their pipes
+        closing and clean up on their own, so a command about to exit need not wait."""
         if not self._closed.is_set():
             self._closed.set()
             # All told first, then all awaited: they clean up side by side.
             for worker in self.workers:
                 worker.let_go()
-            for worker in self.workers:
-                worker.wait_gone()
+            if wait:
+                for worker in self.workers:
+                    worker.wait_gone()
 
     def __enter__(self) -> Lab:
         return self

@@ -166,9 +166,18 @@ def requests_for(
     return requests
 
 
-# The frames. gradquiz -> worker: Run or RunQuestion, GetStats. Worker -> gradquiz: Ready,
-# a Result per run, Stats. Worker -> a child: Run, again after each Done that says the child can
-# run another. A child -> the worker: Step, Columns, TraceRow, then Done.
+# The frames. gradquiz -> worker: Prepare (first, once), then Run or RunQuestion, GetStats.
+# Worker -> gradquiz: Ready, a Result per run, Stats. Worker -> a child: Run, again after each
+# Done that says the child can run another. A child -> the worker: Step, Columns, TraceRow, Done.
+
+
+@dataclass(frozen=True)
+class Prepare:
+    """What the worker imports before its servers fork, once torch is imported: gradquiz
+    starts the worker first and says this once it has read the packs."""
+
+    kind: ClassVar[str] = "prepare"
+    torchvision: bool
 
 
 @dataclass(frozen=True)
@@ -246,10 +255,34 @@ class Done:
     reusable: bool = False
 
 
-Frame = Run | RunQuestion | GetStats | Ready | Result | Stats | Step | Columns | TraceRow | Done
+Frame = (
+    Prepare
+    | Run
+    | RunQuestion
+    | GetStats
+    | Ready
+    | Result
+    | Stats
+    | Step
+    | Columns
+    | TraceRow
+    | Done
+)
 FRAMES: dict[str, type[Frame]] = {
     frame.kind: frame
-    for frame in (Run, RunQuestion, GetStats, Ready, Result, Stats, Step, Columns, TraceRow, Done)
+    for frame in (
+        Prepare,
+        Run,
+        RunQuestion,
+        GetStats,
+        Ready,
+        Result,
+        Stats,
+        Step,
+        Columns,
+        TraceRow,
+        Done,
+    )
 }
 
 

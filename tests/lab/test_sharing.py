@@ -21,10 +21,8 @@ SERVER_FRAME = re.compile(r'  File "[^"]*gradquiz/lab/[^"]*", line \d+, in \w+\n
 def comparable(result: VariantResult) -> tuple[object, ...]:
     # repr: a NaN in a trace equals the NaN of the other run.
     output = SERVER_FRAME.sub("", result.output)
-    return (result.variant, repr(result.rows), result.columns, result.error, output) + (
-        repr(result.verify),
-        repr(result.answer),
-    )
+    verify, answer = repr(result.verify), repr(result.answer)
+    return (result.variant, repr(result.rows), result.columns, result.error, output, verify, answer)
 
 
 def test_shared_runs_match_isolated_runs_over_the_bundled_bank(lab: Lab) -> None:
