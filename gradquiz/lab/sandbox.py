@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import resource
+import select
 import shutil
 import signal
 import sys
@@ -30,6 +31,11 @@ MAX_FILE_BYTES = 256 * 1024 * 1024
 # snippet took away the pipe its results go through.
 EXIT_CRASHED = 70
 EXIT_PIPE_LOST = 71
+# How long a child whose run left it unchanged waits for another run of the question. The
+# worker sends it at once when it has one; a child it stopped understanding (a snippet wrote
+# half a frame into the pipe) must not look like a run still going until the timeout.
+ANOTHER_SECONDS = 2.0
+EXIT_NOT_ASKED = 72
 
 
 class CappedStream:
@@ -239,7 +245,10 @@ def _child(
 
 
 def _next_request(request_fd: int) -> VariantRequest | None:
-    """The worker's next request for this child, or None when it has none (it closed the pipe)."""
+    """The worker's next request for this child, or None when it has none (it closed the pipe);
+    exits with EXIT_NOT_ASKED when none came in time."""
+    if not select.select([request_fd], [], [], ANOTHER_SECONDS)[0]:
+        os._exit(EXIT_NOT_ASKED)
     try:
         frame = read_frame(request_fd)
     except FrameError:

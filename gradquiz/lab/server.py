@@ -49,7 +49,7 @@ from gradquiz.lab.protocol import (
     read_frame,
     write_frame,
 )
-from gradquiz.lab.sandbox import Spare, describe_death, fork_spare, read_output
+from gradquiz.lab.sandbox import EXIT_NOT_ASKED, Spare, describe_death, fork_spare, read_output
 
 # How often the parent looks whether a child has exited where Linux has no pidfd (< 5.3).
 POLL_SECONDS = 0.02
@@ -190,17 +190,28 @@ def _over_caps(spare: Spare, budget: caps.Budget) -> tuple[str, str] | None:
     return None
 
 
-def run_on(spare: Spare, request: VariantRequest, control_fd: int, inherited: int) -> VariantResult:
+def run_on(
+    spare: Spare, request: VariantRequest, control_fd: int, inherited: int
+) -> VariantResult | None:
     """Hand the request to a spare child and collect its frames until done or the timeout.
-    The child is then ended, or kept waiting (`spare.ran`) when it can run another.
+    The child is then ended, or kept waiting (`spare.ran`) when it can run another. None: a
+    child kept waiting had stopped waiting before the request came (see sandbox).
 
     `inherited`: bytes of memory the child shares with the worker from the start, which the
     run's cap on memory is on top of."""
     started = time.monotonic()
-    write_frame(spare.request_fd, Run(request))
+    waiting = spare.ran is not None
+    try:
+        write_frame(spare.request_fd, Run(request))
+    except BrokenPipeError:
+        if waiting:
+            return None
+        raise
     limits = request.limits
     budget = caps.Budget(limits.memory_mb * caps.MiB, inherited, limits.disk_mb * caps.MiB)
     collected = _collect(spare, control_fd, started + limits.timeout, budget)
+    if waiting and not collected.received and _not_asked(spare):
+        return None
     if _reusable(spare, collected):
         spare.ran = request
     else:
@@ -220,6 +231,14 @@ def run_on(spare: Spare, request: VariantRequest, control_fd: int, inherited: in
         answer=done.answer,
         seconds=time.monotonic() - started,
     )
+
+
+def _not_asked(spare: Spare) -> bool:
+    """The child exited for want of a request (it stopped waiting for one)."""
+    if not spare.exited():
+        return False
+    status = spare.wait()
+    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == EXIT_NOT_ASKED
 
 
 def _reusable(spare: Spare, collected: Collected) -> bool:
@@ -315,6 +334,10 @@ class Server:
         for request in requests:
             spare = self.spare_for(request)
             result = run_on(spare, request, self.in_fd, self.inherited)
+            if result is None:
+                spare = self.fresh_spare()
+                result = run_on(spare, request, self.in_fd, self.inherited)
+                assert result is not None  # a fresh child always waits for its request
             write_frame(self.out_fd, Result(result))
             if spare.ran is None:
                 self.fresh_spare()

@@ -337,3 +337,24 @@ def test_servers_share_one_torch_import_and_all_stop() -> None:
         assert [r.rows[0].values["n"] for r in results] == list(range(6))
         pids = [first.pid, second.pid]
     assert [pid for pid in pids if _alive(pid)] == []
+
+
+@pytest.mark.parametrize("torchvision", [True, False])
+def test_a_lab_started_before_it_knows_imports_torchvision_when_told(torchvision: bool) -> None:
+    """`check` starts its workers before it reads the packs; the Prepare frame it sends once
+    it knows decides what every child starts with."""
+    with Lab(1, torchvision=None) as lab:
+        lab.prepare(torchvision)
+        lab.prepare(not torchvision)  # only the first word counts
+        result = lab.run(
+            request("pass\n", setup="import sys\n", watch={"tv": "'torchvision' in sys.modules"})
+        )
+    assert result.rows[0].values == {"tv": torchvision}
+
+
+def test_a_worker_told_nothing_exits_on_its_own_when_gradquiz_goes() -> None:
+    lab = Lab(1, torchvision=None)
+    process = lab.workers[0].process
+    assert process is not None
+    lab.close(wait=False)
+    assert process.wait(timeout=120) == 0
