@@ -35,6 +35,12 @@ def _warm_up() -> None:
     loss.backward()  # type: ignore[no-untyped-call]
     optimizer.step()
     optimizer.zero_grad()
+    # An optimizer class wraps its own `step` the first time one is made: made here, no
+    # child changes torch (which would end its sharing, see fingerprint).
+    for kind in vars(torch.optim).values():
+        if isinstance(kind, type) and issubclass(kind, torch.optim.Optimizer):
+            with contextlib.suppress(Exception):
+                kind([torch.zeros(1, requires_grad=True)])
 
 
 def import_torch() -> None:
