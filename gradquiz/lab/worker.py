@@ -37,10 +37,11 @@ def _warm_up() -> None:
     optimizer.zero_grad()
     # An optimizer class wraps its own `step` the first time one is made: made here, no
     # child changes torch (which would end its sharing, see fingerprint).
-    for kind in vars(torch.optim).values():
-        if isinstance(kind, type) and issubclass(kind, torch.optim.Optimizer):
+    kinds = [k for k in vars(torch.optim).values() if isinstance(k, type)]
+    for kind in kinds:
+        if issubclass(kind, torch.optim.Optimizer) and kind is not torch.optim.Optimizer:
             with contextlib.suppress(Exception):
-                kind([torch.zeros(1, requires_grad=True)])
+                kind([torch.zeros(1, requires_grad=True)])  # type: ignore[call-arg]
 
 
 def import_torch() -> None:
