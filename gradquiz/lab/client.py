@@ -35,8 +35,8 @@ from gradquiz.lab.protocol import (
     Ready,
     Result,
     Run,
+    RunBatch,
     RunError,
-    RunQuestion,
     Stats,
     VariantRequest,
     VariantResult,
@@ -52,6 +52,9 @@ STOP_SECONDS = 3.0
 # Deaths in a row (no answer between them) after which a worker is not started again: one
 # that cannot import torch would otherwise be restarted on every request, for ever.
 RESTART_LIMIT = 3
+# Runs sent to a worker at once: enough to save most forks, few enough that the workers
+# finish together.
+BATCH_RUNS = 16
 # How much of a dead worker's stderr its message quotes.
 LAST_WORDS_LINES = 6
 LAST_WORDS_BYTES = 4096
@@ -68,7 +71,7 @@ def closed_result(request: VariantRequest) -> VariantResult:
 
 Pipes = tuple[int, int]  # (to the worker, from the worker)
 # The frame a worker answers each request with.
-_ANSWERS = {Run.kind: Result.kind, RunQuestion.kind: Result.kind, GetStats.kind: Stats.kind}
+_ANSWERS = {Run.kind: Result.kind, RunBatch.kind: Result.kind, GetStats.kind: Stats.kind}
 
 # The worker runs isolated (-I: no current directory, user site or PYTHON* variables on its
 # path) and is handed the path this process imports from, minus anything relative to where
@@ -233,7 +236,7 @@ class Worker:
         return answers[0]
 
     def exchange(
-        self, frame: Run | RunQuestion | GetStats, waits: list[float], hear: Callable[[Frame], None]
+        self, frame: Run | RunBatch | GetStats, waits: list[float], hear: Callable[[Frame], None]
     ) -> None:
         """Send `frame` and `hear` its answers, one within each of `waits` seconds; a worker
         that fails is restarted (the answers heard until then stand)."""
@@ -276,16 +279,16 @@ class Worker:
         return f"{death}; a new worker was started{said}"
 
     def run(self, request: VariantRequest) -> VariantResult:
-        (result,) = self.run_question([request])
+        (result,) = self.run_batch([request])
         return result
 
-    def run_question(
+    def run_batch(
         self,
         requests: list[VariantRequest],
         on_result: Callable[[VariantResult], None] | None = None,
     ) -> list[VariantResult]:
-        """The results of runs of one question, which may share a child (see fingerprint);
-        `on_result` hears each as it comes."""
+        """The results of runs from one question file, which may share a child (see
+        fingerprint); `on_result` hears each as it comes."""
         results: list[VariantResult] = []
 
         def hear(answer: Frame) -> None:
@@ -294,7 +297,7 @@ class Worker:
             if on_result is not None:
                 on_result(answer.result)
 
-        frame = Run(requests[0]) if len(requests) == 1 else RunQuestion(requests)
+        frame = Run(requests[0]) if len(requests) == 1 else RunBatch(requests)
         waits = [request.limits.timeout + SLACK_SECONDS for request in requests]
         try:
             self.exchange(frame, waits, hear)
@@ -395,6 +398,21 @@ def _gone(pid: int) -> bool:
         return False
 
 
+def in_batches(requests: list[VariantRequest], workers: int) -> list[list[VariantRequest]]:
+    """Runs from one question file that come together, BATCH_RUNS at most, go to a worker
+    together so that they can share a child (see fingerprint). Runs that use torchvision take
+    seconds each and gain nothing from it: they go alone, as does everything when there is
+    too little to keep every worker busy."""
+    batches: list[list[VariantRequest]] = []
+    for _, runs in groupby(requests, key=lambda r: (r.trust_unit, r.uses_torchvision)):
+        run_list = list(runs)
+        size = 1 if run_list[0].uses_torchvision else BATCH_RUNS
+        batches += [run_list[i : i + size] for i in range(0, len(run_list), size)]
+    if len(batches) < workers:
+        return [[request] for batch in batches for request in batch]
+    return batches
+
+
 class Lab:
     """A pool of workers: `run` takes the next idle one, `run_all` keeps them all busy."""
 
@@ -429,15 +447,15 @@ class Lab:
         return self.workers[0].wait_ready()
 
     def run(self, request: VariantRequest) -> VariantResult:
-        (result,) = self.run_question([request])
+        (result,) = self.run_batch([request])
         return result
 
-    def run_question(
+    def run_batch(
         self,
         requests: list[VariantRequest],
         on_result: Callable[[VariantResult], None] | None = None,
     ) -> list[VariantResult]:
-        """Runs of one question, on the next idle worker, one after another."""
+        """Runs from one question file, on the next idle worker, one after another."""
         self.prepare(torchvision=False)
         if self._closed.is_set():
             results = [closed_result(request) for request in requests]
@@ -447,7 +465,7 @@ class Lab:
             return results
         worker = self._idle.get()
         try:
-            return worker.run_question(requests, on_result)
+            return worker.run_batch(requests, on_result)
         finally:
             self._idle.put(worker)
 
@@ -456,16 +474,12 @@ class Lab:
         requests: Iterable[VariantRequest],
         on_result: Callable[[VariantResult], None] | None = None,
     ) -> list[VariantResult]:
-        """Every request's result, in request order; `on_result` hears each as it finishes.
-
-        Runs of one question that come together go to one worker together, so that they can
-        share a child (see fingerprint); unless that would leave a worker idle."""
-        batches = [list(runs) for _, runs in groupby(requests, key=lambda r: r.question)]
-        if len(batches) < self.size:
-            batches = [[request] for batch in batches for request in batch]
+        """Every request's result, in request order; `on_result` hears each as it finishes
+        (runs go to the workers in batches, see `batches`)."""
+        batches = in_batches(list(requests), self.size)
 
         def one(batch: list[VariantRequest]) -> list[VariantResult]:
-            return self.run_question(batch, on_result)
+            return self.run_batch(batch, on_result)
 
         with ThreadPoolExecutor(self.size, thread_name_prefix="gradquiz-lab") as pool:
             try:

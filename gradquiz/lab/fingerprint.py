@@ -1,7 +1,7 @@
 """What a run can change in its process that the next run there would see.
 
-The runs of one question share a forked child when they can (see sandbox): the fork and the
-page faults after it cost several times what a short run does. Sharing must not change any
+The runs from one question file share a forked child when they can (see sandbox): the fork
+and the page faults after it cost several times what a short run does. Sharing must not change any
 result, so the child takes a fingerprint of the state a run can change before its first run
 and after each, and a run that changed anything (or printed anything, or left a file, a
 thread or a process) ends the child: the next run gets a fresh one. Random state needs no
@@ -9,8 +9,9 @@ probe: every run seeds it again.
 
 The probes catch what a question's code does in plain Python, by accident or not
 (`torch.set_grad_enabled(False)` at module level, a monkeypatched `torch.Tensor.backward`, a
-file left behind). Code bent on hiding a change from them can only mislead the other variants
-of its own question, which the same author writes: the child is never shared across questions.
+file left behind). Code bent on hiding a change from them can only mislead the other runs of
+its own file, which the same author writes and which are trusted (or not) together: a child is
+never shared across files.
 """
 
 from __future__ import annotations

@@ -80,6 +80,12 @@ class VariantRequest:
     params: tuple[tuple[str, Any], ...] = ()
 
     @property
+    def trust_unit(self) -> tuple[str, Limits]:
+        """What runs that may share a child have in common: the question file (one author,
+        trusted or not as a whole) and the caps the child takes before its first run."""
+        return self.code.file, replace(self.limits, timeout=0.0)
+
+    @property
     def uses_torchvision(self) -> bool:
         return any("torchvision" in s.source for s in (self.code, *self.setup))
 
@@ -166,7 +172,7 @@ def requests_for(
     return requests
 
 
-# The frames. gradquiz -> worker: Prepare (first, once), then Run or RunQuestion, GetStats.
+# The frames. gradquiz -> worker: Prepare (first, once), then Run or RunBatch, GetStats.
 # Worker -> gradquiz: Ready, a Result per run, Stats. Worker -> a child: Run, again after each
 # Done that says the child can run another. A child -> the worker: Step, Columns, TraceRow, Done.
 
@@ -187,10 +193,11 @@ class Run:
 
 
 @dataclass(frozen=True)
-class RunQuestion:
-    """Runs of one question, answered by a Result each, in order: they may share a child."""
+class RunBatch:
+    """Runs from one question file, answered by a Result each, in order: they may share a
+    child (see fingerprint)."""
 
-    kind: ClassVar[str] = "run-question"
+    kind: ClassVar[str] = "run-batch"
     requests: list[VariantRequest]
 
 
@@ -246,7 +253,7 @@ class TraceRow:
 @dataclass(frozen=True)
 class Done:
     """The run finished: how, and what `verify` and `answer` gave; `reusable`: the run left
-    its process as it found it (see fingerprint), so it can run another of the question."""
+    its process as it found it (see fingerprint), so it can run another of the same file."""
 
     kind: ClassVar[str] = "done"
     error: RunError | None
@@ -256,24 +263,14 @@ class Done:
 
 
 Frame = (
-    Prepare
-    | Run
-    | RunQuestion
-    | GetStats
-    | Ready
-    | Result
-    | Stats
-    | Step
-    | Columns
-    | TraceRow
-    | Done
+    Prepare | Run | RunBatch | GetStats | Ready | Result | Stats | Step | Columns | TraceRow | Done
 )
 FRAMES: dict[str, type[Frame]] = {
     frame.kind: frame
     for frame in (
         Prepare,
         Run,
-        RunQuestion,
+        RunBatch,
         GetStats,
         Ready,
         Result,

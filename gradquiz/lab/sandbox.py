@@ -4,9 +4,9 @@ The child starts from the warm, untouched worker, so a variant costs a fork inst
 interpreter and a torch import. Before the snippet runs, the child gives up everything of the
 worker's it must not hold, moves into its own directory and takes its caps (address space,
 file size, processes); `Spare` is the worker's handle on it until `discard` ends it and
-everything it started. A child may run the next variant of the same question, but only while
-its runs leave it as they found it (see fingerprint): nothing a variant changes (grad mode,
-dtype, monkeypatched modules, files) can reach another.
+everything it started. A child may run the next request from the same question file, but only
+while its runs leave it as they found it (see fingerprint): nothing a variant changes (grad
+mode, dtype, monkeypatched modules, files) can reach another.
 """
 
 from __future__ import annotations
@@ -92,13 +92,12 @@ class Spare:
     # Readable once the child has exited (None where Linux has no pidfd_open).
     pidfd: int | None
     status: int | None = None
-    # The last request it ran, while it waits to run another of the same question.
+    # The last request it ran, while it waits to run another from the same file.
     ran: VariantRequest | None = None
 
     def can_run(self, request: VariantRequest) -> bool:
-        """Fresh, or waiting after runs of the same question under the same limits."""
-        ran = self.ran
-        return ran is None or (ran.question, ran.limits) == (request.question, request.limits)
+        """Fresh, or waiting after runs from the same question file under the same caps."""
+        return self.ran is None or self.ran.trust_unit == request.trust_unit
 
     def kill(self) -> None:
         """End the child and everything it started (its process group)."""

@@ -39,8 +39,8 @@ from gradquiz.lab.protocol import (
     Result,
     Row,
     Run,
+    RunBatch,
     RunError,
-    RunQuestion,
     Stats,
     Step,
     TraceRow,
@@ -320,17 +320,17 @@ class Server:
             except FrameError:
                 return
             match frame:
-                case Run() | RunQuestion():
-                    self.run_question([frame.request] if isinstance(frame, Run) else frame.requests)
+                case Run() | RunBatch():
+                    self.run_batch([frame.request] if isinstance(frame, Run) else frame.requests)
                 case GetStats():
                     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
                     write_frame(self.out_fd, Stats(peak_memory_kb(), children))
                 case _:
                     return
 
-    def run_question(self, requests: list[VariantRequest]) -> None:
+    def run_batch(self, requests: list[VariantRequest]) -> None:
         """Run each request and answer with its Result; one child runs as many of them as it
-        can (see fingerprint), which saves a fork and the child's page faults each."""
+        can (same file, see fingerprint), which saves a fork and the child's page faults each."""
         for request in requests:
             spare = self.spare_for(request)
             result = run_on(spare, request, self.in_fd, self.inherited)

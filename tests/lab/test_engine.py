@@ -43,14 +43,14 @@ def column(result: VariantResult, label: str) -> list[object]:
     return [row.values[label] for row in result.rows]
 
 
-def run_question(lab: Lab, question_id: str) -> dict[str, VariantResult]:
+def run_batch(lab: Lab, question_id: str) -> dict[str, VariantResult]:
     question = load([PACKS / "good.yaml"]).get(question_id)
     assert question is not None
     return {r.variant: r for r in lab.run_all(requests_for(question))}
 
 
 def test_bce_gradient_piles_up_without_zero_grad(lab: Lab) -> None:
-    results = run_question(lab, "accumulate")
+    results = run_batch(lab, "accumulate")
     cleared = [g[0][0] for g in column(results["A"], "w.grad")]  # type: ignore[index]
     piled = [g[0][0] for g in column(results["B"], "w.grad")]  # type: ignore[index]
     assert cleared[:3] == pytest.approx([-0.587940, -0.585088, -0.582244], abs=1e-6)
@@ -61,7 +61,7 @@ def test_bce_gradient_piles_up_without_zero_grad(lab: Lab) -> None:
 
 
 def test_sgd_step_is_x_minus_lr_grad(lab: Lab) -> None:
-    main = run_question(lab, "step-rule")["main"]
+    main = run_batch(lab, "step-rule")["main"]
     assert column(main, "x.grad") == [[100.0, 100.0], [200.0, 200.0]]
     first_x = column(main, "x")[0]
     assert first_x == pytest.approx([0.9, 1.9], abs=1e-6)

@@ -23,8 +23,8 @@ from gradquiz.lab.protocol import (
     Result,
     Row,
     Run,
+    RunBatch,
     RunError,
-    RunQuestion,
     Snippet,
     Stats,
     Step,
@@ -61,7 +61,7 @@ RESULT = VariantResult(
 EXAMPLES: list[Frame] = [
     Prepare(torchvision=True),
     Run(REQUEST),
-    RunQuestion([REQUEST, replace(REQUEST, variant="B")]),
+    RunBatch([REQUEST, replace(REQUEST, variant="B")]),
     GetStats(),
     Ready(pid=4242, torch="2.13.0+cpu"),
     Result(RESULT),

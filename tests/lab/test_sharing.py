@@ -1,4 +1,5 @@
-"""Runs of one question share a child only while that changes no result (see fingerprint)."""
+"""Runs from one question file share a child only while that changes no result (see
+fingerprint)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from gradquiz import locations
 from gradquiz.format import load
-from gradquiz.lab.client import Lab
+from gradquiz.lab.client import BATCH_RUNS, Lab, in_batches
 from gradquiz.lab.protocol import VariantRequest, VariantResult, requests_for
 from tests.lab.test_engine import request
 
@@ -26,16 +27,20 @@ def comparable(result: VariantResult) -> tuple[object, ...]:
 
 
 def test_shared_runs_match_isolated_runs_over_the_bundled_bank(lab: Lab) -> None:
-    """A sample of the bundled bank (every third question without torchvision), each
-    question's runs sent together against each run on its own."""
-    questions = load([locations.bundled_questions()]).questions[::3]
-    for question in questions:
-        requests = requests_for(question)
-        if not requests or any(r.uses_torchvision for r in requests):
-            continue
-        shared = lab.run_question(requests)
+    """A sample of the bundled bank (every third file, runs without torchvision), each file's
+    runs sent together against each run on its own."""
+    library = load([locations.bundled_questions()])
+    for file in library.files[::3]:
+        requests = [
+            r
+            for q in library.questions
+            if q.pack.file == file
+            for r in requests_for(q)
+            if not r.uses_torchvision
+        ]
+        shared = lab.run_batch(requests)
         alone = [lab.run(r) for r in requests]
-        assert [comparable(r) for r in shared] == [comparable(r) for r in alone], question.id
+        assert [comparable(r) for r in shared] == [comparable(r) for r in alone], file
 
 
 def pids(results: list[VariantResult]) -> list[object]:
@@ -49,16 +54,18 @@ def variant(code: str, name: str) -> VariantRequest:
 def test_runs_that_leave_nothing_share_one_child_and_one_that_prints_ends_it(lab: Lab) -> None:
     runs = [variant("x = 1\n", "A"), variant("y = 2\n", "B"), variant("print('hi')\n", "C")]
     runs.append(variant("z = 3\n", "D"))
-    first, second, printing, after = lab.run_question(runs)
+    first, second, printing, after = lab.run_batch(runs)
     assert pids([first, second, printing]) == [first.rows[0].values["pid"]] * 3
     assert printing.output == "hi\n"
     assert after.rows[0].values["pid"] != first.rows[0].values["pid"]
     assert after.output == ""
 
 
-def test_runs_of_different_questions_never_share_a_child(lab: Lab) -> None:
+def test_runs_of_another_question_of_the_file_share_and_of_another_file_never(lab: Lab) -> None:
     runs = [variant("x = 1\n", "A"), replace(variant("x = 1\n", "A"), question="other")]
-    assert len(set(pids(lab.run_question(runs)))) == 2
+    elsewhere = replace(runs[0], code=replace(runs[0].code, file="other.yaml"))
+    first, other, outside = pids(lab.run_batch([*runs, elsewhere]))
+    assert first == other != outside
 
 
 WATCH_STATE = {
@@ -95,7 +102,7 @@ def test_a_run_that_changes_global_state_leaks_nothing_into_the_next(lab: Lab, l
     sees the state a fresh child has."""
     leaky = replace(request("pass\n", setup=f"{leak}\n"), variant="leaky")
     probe = replace(request("pass\n", watch=WATCH_STATE), variant="probe")
-    after = lab.run_question([leaky, probe])[1]
+    after = lab.run_batch([leaky, probe])[1]
     fresh = lab.run(probe)
     assert after.error is None and after.rows[0].values == fresh.rows[0].values
     assert fresh.rows[0].values["grad"] is True
@@ -161,7 +168,7 @@ def test_a_shared_childs_runs_each_get_their_own_timeout(lab: Lab) -> None:
     slow = replace(
         variant("while True:\n    pass\n", "B"), limits=replace(quick.limits, timeout=1.0)
     )
-    first, stuck, last = lab.run_question([quick, slow, replace(quick, variant="C")])
+    first, stuck, last = lab.run_batch([quick, slow, replace(quick, variant="C")])
     assert stuck.error is not None and stuck.error.type == "Timeout"
     assert first.error is None and last.error is None
     assert last.rows[0].values["pid"] != first.rows[0].values["pid"]
@@ -173,11 +180,20 @@ def test_the_comparison_drops_only_gradquizs_own_frames() -> None:
     assert SERVER_FRAME.sub("", text) == '  File "q.yaml", line 4, in <module>\n    y = x\n'
 
 
-def test_run_all_sends_a_questions_runs_together_when_there_is_work_for_every_worker(
+def test_run_all_sends_a_files_runs_together_when_there_is_work_for_every_worker(
     lab: Lab,
 ) -> None:
     runs = [variant("x = 1\n", "A"), variant("x = 2\n", "B")]
-    others = [replace(r, question="other") for r in runs]
+    others = [replace(r, code=replace(r.code, file="other.yaml")) for r in runs]
     results = lab.run_all([*runs, *others])
     assert [r.variant for r in results] == ["A", "B", "A", "B"]
-    assert pids(results[:2])[0] == pids(results[:2])[1]
+    assert pids(results)[0] == pids(results)[1] and pids(results)[2] == pids(results)[3]
+
+
+def test_batches_keep_files_apart_cap_their_size_and_send_torchvision_runs_alone() -> None:
+    plain = [replace(variant("x = 1\n", str(n)), question=f"q{n}") for n in range(20)]
+    vision = replace(variant("import torchvision\n", "tv"), question="tv")
+    other = replace(plain[0], code=replace(plain[0].code, file="other.yaml"))
+    batches = in_batches([*plain, vision, vision, other], workers=2)
+    assert [len(b) for b in batches] == [BATCH_RUNS, 20 - BATCH_RUNS, 1, 1, 1]
+    assert in_batches(plain[:2], workers=2) == [[plain[0]], [plain[1]]]
