@@ -119,6 +119,7 @@ def collect(
         size = min(workers or os.cpu_count() or 1, len(fresh))
         owned = common.open_lab(size, torchvision) if lab is None else nullcontext(lab)
         with _progress(len(fresh)) as progress, owned as running:
+            running.prepare(torchvision)
             task = progress.add_task("check", total=len(fresh)) if progress else None
 
             def advance(_result: VariantResult) -> None:
@@ -350,21 +351,6 @@ def render(report: Report, fmt: str, strict: bool, out: TextIO, err: TextIO) -> 
         render_text(report, out, err)
 
 
-def run_check(
-    library: Library,
-    trusted: Callable[[Question], bool],
-    workers: int | None = None,
-    fmt: str = "text",
-    strict: bool = False,
-    *,
-    draws: int | None = None,
-    cache: ResultCache | None = None,
-) -> int:
-    report = collect(library, trusted, workers, draws=draws, cache=cache)
-    render(report, fmt, strict, sys.stdout, sys.stderr)
-    return report.exit_code(strict)
-
-
 def snapshot(paths: Iterable[str | Path]) -> dict[str, int]:
     """Modification times of the question files under `paths`; a new or deleted file counts."""
     files, _problems = find_files(paths)
@@ -431,8 +417,15 @@ def command(
 
     cache = ResultCache(locations.kept_results()) if cached else None
     if not watching:
-        library, trusted = load()
-        return run_check(library, trusted, workers, fmt, strict, draws=draws, cache=cache)
+        # Started before the packs are read, so the workers import torch meanwhile; not when
+        # kept results may make them needless.
+        size = workers or os.cpu_count() or 1
+        early = nullcontext(None) if cached else common.open_lab(size, torchvision=None)
+        with early as lab:
+            library, trusted = load()
+            report = collect(library, trusted, workers, lab, draws=draws, cache=cache)
+        render(report, fmt, strict, sys.stdout, sys.stderr)
+        return report.exit_code(strict)
     # One warm pool for the whole session: a re-check then costs the runs, not a torch import.
     with common.open_lab(workers or os.cpu_count() or 1) as lab:
 

@@ -231,8 +231,9 @@ def check_workers(workers: int | None) -> None:
 
 
 @contextmanager
-def open_lab(size: int, torchvision: bool = False) -> Iterator[Lab]:
-    """A lab of `size` workers for one command; tests replace this with their warm lab."""
+def open_lab(size: int, torchvision: bool | None = False) -> Iterator[Lab]:
+    """A lab of `size` workers for one command (`torchvision`: see Lab); tests replace this
+    with their warm lab."""
     from gradquiz.lab.client import Lab
 
     try:
@@ -241,8 +242,11 @@ def open_lab(size: int, torchvision: bool = False) -> Iterator[Lab]:
         workers = plural(size, "{n} worker", "{n} workers")
         message = _("cannot start {workers}: {reason}")
         raise UsageError(message.format(workers=workers, reason=exc.strerror or exc)) from None
-    with lab:
+    try:
         yield lab
+    finally:
+        # The command ends here: idle workers clean up and exit on their own.
+        lab.close(wait=False)
 
 
 def opened_progress() -> Progress:

@@ -20,6 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from itertools import groupby
 from pathlib import Path
 from typing import IO
 
@@ -30,9 +31,11 @@ from gradquiz.lab.protocol import (
     FrameError,
     FrameReader,
     GetStats,
+    Prepare,
     Ready,
     Result,
     Run,
+    RunBatch,
     RunError,
     Stats,
     VariantRequest,
@@ -49,6 +52,9 @@ STOP_SECONDS = 3.0
 # Deaths in a row (no answer between them) after which a worker is not started again: one
 # that cannot import torch would otherwise be restarted on every request, for ever.
 RESTART_LIMIT = 3
+# Runs sent to a worker at once: enough to save most forks, few enough that the workers
+# finish together.
+BATCH_RUNS = 16
 # How much of a dead worker's stderr its message quotes.
 LAST_WORDS_LINES = 6
 LAST_WORDS_BYTES = 4096
@@ -65,7 +71,7 @@ def closed_result(request: VariantRequest) -> VariantResult:
 
 Pipes = tuple[int, int]  # (to the worker, from the worker)
 # The frame a worker answers each request with.
-_ANSWERS = {Run.kind: Result.kind, GetStats.kind: Stats.kind}
+_ANSWERS = {Run.kind: Result.kind, RunBatch.kind: Result.kind, GetStats.kind: Stats.kind}
 
 # The worker runs isolated (-I: no current directory, user site or PYTHON* variables on its
 # path) and is handed the path this process imports from, minus anything relative to where
@@ -106,11 +112,10 @@ def last_words(stderr: IO[bytes]) -> str:
     return "\n".join(lines[-LAST_WORDS_LINES:])
 
 
-def spawn(
-    servers: int, torchvision: bool = False
-) -> tuple[subprocess.Popen[bytes], list[Pipes], IO[bytes]]:
+def spawn(servers: int) -> tuple[subprocess.Popen[bytes], list[Pipes], IO[bytes]]:
     """Start one worker process that imports torch once and serves `servers` pipe pairs,
-    forking a server per extra pair (see worker.main); and the file its stderr goes to."""
+    forking a server per extra pair once told what to prepare (`prepare`); and the file its
+    stderr goes to."""
     ours: list[Pipes] = []
     theirs: list[int] = []
     for _ in range(servers):
@@ -122,7 +127,7 @@ def spawn(
     # Kept, not shown: the terminal is the app's, but a worker that fails says why here.
     stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed with the workers that share it)
     process = subprocess.Popen(
-        worker_command([*(["--torchvision"] if torchvision else []), *pairs]),
+        worker_command(pairs),
         cwd=_WORKER_CWD,
         pass_fds=theirs,
         stdin=subprocess.DEVNULL,
@@ -133,6 +138,12 @@ def spawn(
     for fd in theirs:
         os.close(fd)
     return process, ours, stderr
+
+
+def prepare(pipes: Pipes, torchvision: bool) -> None:
+    """Tell a spawned worker (on its first pair) what to import before its servers fork."""
+    with contextlib.suppress(OSError):  # a worker that died says so at its first request
+        write_frame(pipes[0], Prepare(torchvision))
 
 
 class Worker:
@@ -165,6 +176,8 @@ class Worker:
 
     def start(self) -> None:
         process, [pipes], stderr = spawn(1)
+        # torchvision, should a run need it, is imported then (see server).
+        prepare(pipes, torchvision=False)
         self._attach(process, pipes, stderr)
 
     def _attach(
@@ -218,6 +231,15 @@ class Worker:
 
     def request(self, frame: Run | GetStats, seconds: float) -> Frame:
         """Send `frame`, and the answer within `seconds`; a worker that fails is restarted."""
+        answers: list[Frame] = []
+        self.exchange(frame, [seconds], answers.append)
+        return answers[0]
+
+    def exchange(
+        self, frame: Run | RunBatch | GetStats, waits: list[float], hear: Callable[[Frame], None]
+    ) -> None:
+        """Send `frame` and `hear` its answers, one within each of `waits` seconds; a worker
+        that fails is restarted (the answers heard until then stand)."""
         with self._busy:
             if self._stopped:
                 raise WorkerError("the lab is closed")
@@ -226,16 +248,19 @@ class Worker:
             try:
                 self.wait_ready()
                 write_frame(self._to_worker, frame)
-                answer = self._next(seconds, "the worker stopped answering")
-                if answer.kind != _ANSWERS[frame.kind]:
-                    raise WorkerError(f"the worker answered {frame.kind!r} with {answer.kind!r}")
+                for seconds in waits:
+                    answer = self._next(seconds, "the worker stopped answering")
+                    if answer.kind != _ANSWERS[frame.kind]:
+                        raise WorkerError(
+                            f"the worker answered {frame.kind!r} with {answer.kind!r}"
+                        )
+                    self.failures = 0
+                    hear(answer)
             except (OSError, FrameError, WorkerError) as exc:
                 if self._stopped:
                     self._close_pipes()
                     raise WorkerError("the lab is closed") from None
                 raise WorkerError(self._restart(str(exc))) from None
-            self.failures = 0
-            return answer
 
     def _restart(self, death: str) -> str:
         """End the dead worker and start another, up to the limit; what to tell the user."""
@@ -254,15 +279,36 @@ class Worker:
         return f"{death}; a new worker was started{said}"
 
     def run(self, request: VariantRequest) -> VariantResult:
+        (result,) = self.run_batch([request])
+        return result
+
+    def run_batch(
+        self,
+        requests: list[VariantRequest],
+        on_result: Callable[[VariantResult], None] | None = None,
+    ) -> list[VariantResult]:
+        """The results of runs from one question file, which may share a child (see
+        fingerprint); `on_result` hears each as it comes."""
+        results: list[VariantResult] = []
+
+        def hear(answer: Frame) -> None:
+            assert isinstance(answer, Result)  # exchange() checked the kind
+            results.append(answer.result)
+            if on_result is not None:
+                on_result(answer.result)
+
+        frame = Run(requests[0]) if len(requests) == 1 else RunBatch(requests)
+        waits = [request.limits.timeout + SLACK_SECONDS for request in requests]
         try:
-            answer = self.request(Run(request), request.limits.timeout + SLACK_SECONDS)
+            self.exchange(frame, waits, hear)
         except WorkerError as exc:
-            if self._stopped:
-                return closed_result(request)
-            error = RunError(WORKER_DIED, str(exc), None)
-            return VariantResult(request.question, request.variant, [], [], error)
-        assert isinstance(answer, Result)  # request() checked the kind
-        return answer.result
+            for request in requests[len(results) :]:
+                if self._stopped:
+                    hear(Result(closed_result(request)))
+                else:
+                    error = RunError(WORKER_DIED, str(exc), None)
+                    hear(Result(VariantResult(request.question, request.variant, [], [], error)))
+        return results
 
     def stats(self) -> dict[str, int]:
         """Peak resident memory (KiB) of the worker and of the largest variant it forked."""
@@ -352,30 +398,74 @@ def _gone(pid: int) -> bool:
         return False
 
 
+def in_batches(requests: list[VariantRequest], workers: int) -> list[list[VariantRequest]]:
+    """Runs from one question file that come together, BATCH_RUNS at most, go to a worker
+    together so that they can share a child (see fingerprint). Runs that use torchvision take
+    seconds each and gain nothing from it: they go alone, as does everything when there is
+    too little to keep every worker busy."""
+    batches: list[list[VariantRequest]] = []
+    for _, runs in groupby(requests, key=lambda r: (r.trust_unit, r.uses_torchvision)):
+        run_list = list(runs)
+        size = 1 if run_list[0].uses_torchvision else BATCH_RUNS
+        batches += [run_list[i : i + size] for i in range(0, len(run_list), size)]
+    if len(batches) < workers:
+        return [[request] for batch in batches for request in batch]
+    return batches
+
+
 class Lab:
     """A pool of workers: `run` takes the next idle one, `run_all` keeps them all busy."""
 
-    def __init__(self, workers: int | None = None, torchvision: bool = False) -> None:
-        """`torchvision`: import it before the servers fork, for runs known to need it."""
+    def __init__(self, workers: int | None = None, torchvision: bool | None = False) -> None:
+        """`torchvision`: import it before the servers fork, for runs known to need it; None:
+        not known yet (the workers import torch meanwhile), said later with `prepare`."""
         self.size = max(1, workers or os.cpu_count() or 1)
         # One process imports torch once; the other servers are forked from it.
-        process, pipes, stderr = spawn(self.size, torchvision)
+        process, pipes, stderr = spawn(self.size)
+        self._first = pipes[0]
+        self._prepared = threading.Lock()
+        self._told = False
         self.workers = [Worker(process if i == 0 else None, p, stderr) for i, p in enumerate(pipes)]
+        if torchvision is not None:
+            self.prepare(torchvision)
         self._idle: queue.Queue[Worker] = queue.Queue()
         for worker in self.workers:
             self._idle.put(worker)
         self._closed = threading.Event()
 
+    def prepare(self, torchvision: bool) -> None:
+        """Say what the workers import before their servers fork; only the first word counts
+        (a run before any says nothing needs torchvision: the servers import it if a run does)."""
+        with self._prepared:
+            if not self._told:
+                self._told = True
+                prepare(self._first, torchvision)
+
     @property
     def torch_version(self) -> str:
+        self.prepare(torchvision=False)
         return self.workers[0].wait_ready()
 
     def run(self, request: VariantRequest) -> VariantResult:
+        (result,) = self.run_batch([request])
+        return result
+
+    def run_batch(
+        self,
+        requests: list[VariantRequest],
+        on_result: Callable[[VariantResult], None] | None = None,
+    ) -> list[VariantResult]:
+        """Runs from one question file, on the next idle worker, one after another."""
+        self.prepare(torchvision=False)
         if self._closed.is_set():
-            return closed_result(request)
+            results = [closed_result(request) for request in requests]
+            for result in results:
+                if on_result is not None:
+                    on_result(result)
+            return results
         worker = self._idle.get()
         try:
-            return worker.run(request)
+            return worker.run_batch(requests, on_result)
         finally:
             self._idle.put(worker)
 
@@ -384,31 +474,33 @@ class Lab:
         requests: Iterable[VariantRequest],
         on_result: Callable[[VariantResult], None] | None = None,
     ) -> list[VariantResult]:
-        """Every request's result, in request order; `on_result` hears each as it finishes."""
+        """Every request's result, in request order; `on_result` hears each as it finishes
+        (runs go to the workers in batches, see `batches`)."""
+        batches = in_batches(list(requests), self.size)
 
-        def one(request: VariantRequest) -> VariantResult:
-            result = self.run(request)
-            if on_result is not None:
-                on_result(result)
-            return result
+        def one(batch: list[VariantRequest]) -> list[VariantResult]:
+            return self.run_batch(batch, on_result)
 
         with ThreadPoolExecutor(self.size, thread_name_prefix="gradquiz-lab") as pool:
             try:
-                return list(pool.map(one, requests))
+                return [result for results in pool.map(one, batches) for result in results]
             except BaseException:
                 # Ctrl-C: without this the pool's shutdown would run every queued request
                 # first; closed, the lab answers them at once and ends the runs in flight.
                 self.close()
                 raise
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
+        """End the workers; `wait`: until they have exited. Idle ones are told by their pipes
+        closing and clean up on their own, so a command about to exit need not wait."""
         if not self._closed.is_set():
             self._closed.set()
             # All told first, then all awaited: they clean up side by side.
             for worker in self.workers:
                 worker.let_go()
-            for worker in self.workers:
-                worker.wait_gone()
+            if wait:
+                for worker in self.workers:
+                    worker.wait_gone()
 
     def __enter__(self) -> Lab:
         return self

@@ -94,6 +94,7 @@ class GraphCapture:
         # What each node saved, read just before a backward freed it: id -> (node, saved).
         self._saved: dict[int, tuple[Any, list[SavedTensor]]] = {}
         self._read_this_step = False
+        self._engine: Any = None
 
     def begin_step(self) -> None:
         """Note every known leaf's .grad as the step starts: a row says whether it changed."""
@@ -124,6 +125,15 @@ class GraphCapture:
 
         run_backward.__wrapped__ = engine  # type: ignore[attr-defined]
         setattr(torch.autograd, "_engine_run_backward", run_backward)  # noqa: B010 - private
+        self._engine = engine
+
+    def unwatch_backward(self) -> None:
+        """Put the engine's entry point back: a child that runs the next variant must find
+        torch as it was (its fingerprint would end the sharing), and this run's wrapper holds
+        this run's capture."""
+        if self._engine is not None:
+            setattr(torch.autograd, "_engine_run_backward", self._engine)  # noqa: B010 - private
+            self._engine = None
 
     def _remember_saved(self, root: Any) -> None:
         seen = {id(root)}

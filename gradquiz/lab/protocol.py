@@ -84,6 +84,12 @@ class VariantRequest:
     capture_graph: bool = True
 
     @property
+    def trust_unit(self) -> tuple[str, Limits]:
+        """What runs that may share a child have in common: the question file (one author,
+        trusted or not as a whole) and the caps the child takes before its first run."""
+        return self.code.file, replace(self.limits, timeout=0.0)
+
+    @property
     def uses_torchvision(self) -> bool:
         return any("torchvision" in s.source for s in (self.code, *self.setup))
 
@@ -243,14 +249,33 @@ def requests_for(
     return requests
 
 
-# The frames. gradquiz -> worker: Run, GetStats. Worker -> gradquiz: Ready, Result, Stats.
-# Worker -> a child: Run. A child -> the worker: Step, Columns, TraceRow, then Done.
+# The frames. gradquiz -> worker: Prepare (first, once), then Run or RunBatch, GetStats.
+# Worker -> gradquiz: Ready, a Result per run, Stats. Worker -> a child: Run, again after each
+# Done that says the child can run another. A child -> the worker: Step, Columns, TraceRow, Done.
+
+
+@dataclass(frozen=True)
+class Prepare:
+    """What the worker imports before its servers fork, once torch is imported: gradquiz
+    starts the worker first and says this once it has read the packs."""
+
+    kind: ClassVar[str] = "prepare"
+    torchvision: bool
 
 
 @dataclass(frozen=True)
 class Run:
     kind: ClassVar[str] = "run"
     request: VariantRequest
+
+
+@dataclass(frozen=True)
+class RunBatch:
+    """Runs from one question file, answered by a Result each, in order: they may share a
+    child (see fingerprint)."""
+
+    kind: ClassVar[str] = "run-batch"
+    requests: list[VariantRequest]
 
 
 @dataclass(frozen=True)
@@ -304,19 +329,35 @@ class TraceRow:
 
 @dataclass(frozen=True)
 class Done:
-    """The run finished: how, and what `verify` and `answer` gave."""
+    """The run finished: how, and what `verify` and `answer` gave; `reusable`: the run left
+    its process as it found it (see fingerprint), so it can run another of the same file."""
 
     kind: ClassVar[str] = "done"
     error: RunError | None
     verify: Outcome | None
     answer: Outcome | None
     graph: Graph | None = None
+    reusable: bool = False
 
 
-Frame = Run | GetStats | Ready | Result | Stats | Step | Columns | TraceRow | Done
+Frame = (
+    Prepare | Run | RunBatch | GetStats | Ready | Result | Stats | Step | Columns | TraceRow | Done
+)
 FRAMES: dict[str, type[Frame]] = {
     frame.kind: frame
-    for frame in (Run, GetStats, Ready, Result, Stats, Step, Columns, TraceRow, Done)
+    for frame in (
+        Prepare,
+        Run,
+        RunBatch,
+        GetStats,
+        Ready,
+        Result,
+        Stats,
+        Step,
+        Columns,
+        TraceRow,
+        Done,
+    )
 }
 
 

@@ -264,7 +264,10 @@ def run_variant(request: VariantRequest, emit: Callable[[Frame], None]) -> Done:
     run = Run(request, emit)
     if request.capture_graph:
         run.graphs.watch_backward()
-    run.execute()
+    try:
+        run.execute()
+    finally:
+        run.graphs.unwatch_backward()
     if run.columns is None:
         run.choose_columns()
     verify = run.evaluate(request.verify)

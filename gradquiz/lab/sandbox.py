@@ -1,11 +1,12 @@
 """A variant's own process: forked from the warm worker, confined, run, reported, ended.
 
 The child starts from the warm, untouched worker, so a variant costs a fork instead of an
-interpreter and a torch import, and nothing it changes (grad mode, dtype, RNG, monkeypatched
-modules, open files) can reach the next variant. Before the snippet runs, the child gives up
-everything of the worker's it must not hold, moves into its own directory and takes its caps
-(address space, file size, processes); `Spare` is the worker's handle on it until `discard`
-ends it and everything it started.
+interpreter and a torch import. Before the snippet runs, the child gives up everything of the
+worker's it must not hold, moves into its own directory and takes its caps (address space,
+file size, processes); `Spare` is the worker's handle on it until `discard` ends it and
+everything it started. A child may run the next request from the same question file, but only
+while its runs leave it as they found it (see fingerprint): nothing a variant changes (grad
+mode, dtype, monkeypatched modules, files) can reach another.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from __future__ import annotations
 import contextlib
 import os
 import resource
+import select
 import shutil
 import signal
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gradquiz.lab import caps, enclosure, reaper
@@ -29,6 +31,11 @@ MAX_FILE_BYTES = 256 * 1024 * 1024
 # snippet took away the pipe its results go through.
 EXIT_CRASHED = 70
 EXIT_PIPE_LOST = 71
+# How long a child whose run left it unchanged waits for another run of the question. The
+# worker sends it at once when it has one; a child it stopped understanding (a snippet wrote
+# half a frame into the pipe) must not look like a run still going until the timeout.
+ANOTHER_SECONDS = 2.0
+EXIT_NOT_ASKED = 72
 
 
 class CappedStream:
@@ -85,6 +92,12 @@ class Spare:
     # Readable once the child has exited (None where Linux has no pidfd_open).
     pidfd: int | None
     status: int | None = None
+    # The last request it ran, while it waits to run another from the same file.
+    ran: VariantRequest | None = None
+
+    def can_run(self, request: VariantRequest) -> bool:
+        """Fresh, or waiting after runs from the same question file under the same caps."""
+        return self.ran is None or self.ran.trust_unit == request.trust_unit
 
     def kill(self) -> None:
         """End the child and everything it started (its process group)."""
@@ -183,13 +196,21 @@ def _wait_for_request(
         os._exit(0)  # the worker went away before a request came
     match frame:
         case Run(request):
-            _child(request, result_fd, output_fd, workdir, tasks)
+            _child(request, request_fd, result_fd, output_fd, workdir=workdir, tasks=tasks)
 
 
 def _child(
-    request: VariantRequest, result_fd: int, output_fd: int, workdir: str, tasks: int
+    request: VariantRequest,
+    request_fd: int,
+    result_fd: int,
+    output_fd: int,
+    *,
+    workdir: str,
+    tasks: int,
 ) -> None:
-    """In the forked child: confine, run, report. Never returns."""
+    """In the forked child: confine, then run and report until a run leaves its mark on the
+    process or the worker sends no other. Never returns."""
+    from gradquiz.lab import fingerprint
     from gradquiz.lab.runner import run_variant
 
     os.chdir(workdir)
@@ -205,14 +226,36 @@ def _child(
     _lower(resource.RLIMIT_NPROC, tasks + request.limits.processes)
     status = 0
     try:
-        done = run_variant(request, lambda frame: write_frame(result_fd, frame))
-        stream.close_note()
-        write_frame(result_fd, done)
+        found = fingerprint.take(workdir)
+        while True:
+            done = run_variant(request, lambda frame: write_frame(result_fd, frame))
+            stream.close_note()
+            reusable = not fingerprint.changes(found, fingerprint.take(workdir))
+            write_frame(result_fd, replace(done, reusable=reusable))
+            following = _next_request(request_fd) if reusable else None
+            if following is None:
+                break
+            request = following
     except OSError:
         status = EXIT_PIPE_LOST
     except BaseException:
         status = EXIT_CRASHED
     os._exit(status)
+
+
+def _next_request(request_fd: int) -> VariantRequest | None:
+    """The worker's next request for this child, or None when it has none (it closed the pipe);
+    exits with EXIT_NOT_ASKED when none came in time."""
+    if not select.select([request_fd], [], [], ANOTHER_SECONDS)[0]:
+        os._exit(EXIT_NOT_ASKED)
+    try:
+        frame = read_frame(request_fd)
+    except FrameError:
+        return None
+    match frame:
+        case Run(request):
+            return request
+    return None
 
 
 def _lower(limit: int, value: int) -> None:

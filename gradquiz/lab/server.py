@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gradquiz.lab import caps, enclosure, reaper
+from gradquiz.lab import caps, enclosure, hugepages, reaper
 from gradquiz.lab.protocol import (
     BROKEN_RESULT,
     DISK_LIMIT,
@@ -39,6 +39,7 @@ from gradquiz.lab.protocol import (
     Result,
     Row,
     Run,
+    RunBatch,
     RunError,
     Stats,
     Step,
@@ -48,7 +49,7 @@ from gradquiz.lab.protocol import (
     read_frame,
     write_frame,
 )
-from gradquiz.lab.sandbox import Spare, describe_death, fork_spare, read_output
+from gradquiz.lab.sandbox import EXIT_NOT_ASKED, Spare, describe_death, fork_spare, read_output
 
 # How often the parent looks whether a child has exited where Linux has no pidfd (< 5.3).
 POLL_SECONDS = 0.02
@@ -85,8 +86,13 @@ class Collected:
     over: tuple[str, str] | None = None
     received: int = 0
     reader: FrameReader = field(default_factory=FrameReader)
+    # Frames after the final one: something besides the run writes to the pipe.
+    late: int = 0
 
     def take(self, frame: Frame) -> None:
+        if self.done is not None:
+            self.late += 1
+            return
         match frame:
             case TraceRow(row):
                 self.rows.append(row)
@@ -184,17 +190,33 @@ def _over_caps(spare: Spare, budget: caps.Budget) -> tuple[str, str] | None:
     return None
 
 
-def run_on(spare: Spare, request: VariantRequest, control_fd: int, inherited: int) -> VariantResult:
+def run_on(
+    spare: Spare, request: VariantRequest, control_fd: int, inherited: int
+) -> VariantResult | None:
     """Hand the request to a spare child and collect its frames until done or the timeout.
+    The child is then ended, or kept waiting (`spare.ran`) when it can run another. None: a
+    child kept waiting had stopped waiting before the request came (see sandbox).
 
     `inherited`: bytes of memory the child shares with the worker from the start, which the
     run's cap on memory is on top of."""
     started = time.monotonic()
-    write_frame(spare.request_fd, Run(request))
+    waiting = spare.ran is not None
+    try:
+        write_frame(spare.request_fd, Run(request))
+    except BrokenPipeError:
+        if waiting:
+            return None
+        raise
     limits = request.limits
     budget = caps.Budget(limits.memory_mb * caps.MiB, inherited, limits.disk_mb * caps.MiB)
     collected = _collect(spare, control_fd, started + limits.timeout, budget)
-    spare.kill()
+    if waiting and not collected.received and _not_asked(spare):
+        return None
+    if _reusable(spare, collected):
+        spare.ran = request
+    else:
+        spare.ran = None
+        spare.kill()
     if collected.orphaned:
         raise SystemExit(0)  # the server's cleanup discards this child
     done = collected.done or Done(_unfinished(spare, request, collected), None, None)
@@ -210,6 +232,34 @@ def run_on(spare: Spare, request: VariantRequest, control_fd: int, inherited: in
         seconds=time.monotonic() - started,
         error_graph=done.graph,
     )
+
+
+def _not_asked(spare: Spare) -> bool:
+    """The child exited for want of a request (it stopped waiting for one)."""
+    if not spare.exited():
+        return False
+    status = spare.wait()
+    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == EXIT_NOT_ASKED
+
+
+def _reusable(spare: Spare, collected: Collected) -> bool:
+    """The child says its run left it as it was, and nothing else of the run is about: no
+    stray bytes in the pipe and no process but the child (anything a run starts is the
+    child's, or ours once orphaned)."""
+    done = collected.done
+    if done is None or not done.reusable or collected.late or collected.reader.pending:
+        return False
+    return _children() == [spare.pid]
+
+
+def _children() -> list[int] | None:
+    """This process's children, from /proc (None where Linux does not list them)."""
+    pid = os.getpid()
+    try:
+        listed = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return None
+    return [int(child) for child in listed.split()]
 
 
 def _unfinished(spare: Spare, request: VariantRequest, collected: Collected) -> RunError:
@@ -271,19 +321,36 @@ class Server:
             except FrameError:
                 return
             match frame:
-                case Run(request):
-                    write_frame(self.out_fd, Result(self.run(request)))
-                    # Reaping, cleaning up and forking the next child overlap gradquiz's work.
-                    self.fresh_spare()
+                case Run() | RunBatch():
+                    self.run_batch([frame.request] if isinstance(frame, Run) else frame.requests)
                 case GetStats():
                     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
                     write_frame(self.out_fd, Stats(peak_memory_kb(), children))
                 case _:
                     return
 
-    def run(self, request: VariantRequest) -> VariantResult:
+    def run_batch(self, requests: list[VariantRequest]) -> None:
+        """Run each request and answer with its Result; one child runs as many of them as it
+        can (same file, see fingerprint), which saves a fork and the child's page faults each."""
+        for request in requests:
+            spare = self.spare_for(request)
+            result = run_on(spare, request, self.in_fd, self.inherited)
+            if result is None:
+                spare = self.fresh_spare()
+                result = run_on(spare, request, self.in_fd, self.inherited)
+                assert result is not None  # a fresh child always waits for its request
+            write_frame(self.out_fd, Result(result))
+            if spare.ran is None:
+                self.fresh_spare()
+        if self.spare is not None and self.spare.ran is not None:
+            # Reaping, cleaning up and forking the next child overlap gradquiz's work.
+            self.fresh_spare()
+
+    def spare_for(self, request: VariantRequest) -> Spare:
         spare = self.spare
         assert spare is not None
+        if not spare.can_run(request):
+            spare = self.fresh_spare()
         if request.uses_torchvision and not spare.torchvision:
             # Imported once in the worker, so no child pays for it again.
             from gradquiz.lab.tvcompat import import_torchvision
@@ -291,7 +358,7 @@ class Server:
             import_torchvision()
             settle()
             spare = self.fresh_spare()
-        return run_on(spare, request, self.in_fd, self.inherited)
+        return spare
 
 
 @contextlib.contextmanager
@@ -308,9 +375,11 @@ def settle() -> None:
     """Make the worker cheap to fork: every page it maps is a page each fork copies.
 
     A frozen heap keeps the collector in a child from touching (so copying) every page of
-    it; trimming hands the allocator's free pages back before they are mapped twice.
+    it; trimming hands the allocator's free pages back before they are mapped twice; what
+    is left goes into huge pages (see hugepages).
     """
     gc.freeze()
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL("libc.so.6").malloc_trim(0)
+    hugepages.collapse()

@@ -1,8 +1,10 @@
 """The worker process: imports torch once, then serves runs as a fork server (see server).
 
-Run by gradquiz (see client.worker_command) as `python -I -c BOOTSTRAP PATH [--torchvision]
-IN:OUT [IN:OUT ...]`; it serves frames (see protocol) on each pipe pair, one server per pair,
-the extra ones forked from the first so they share its torch import.
+Run by gradquiz (see client.worker_command) as `python -I -c BOOTSTRAP PATH IN:OUT [IN:OUT ...]`;
+it serves frames (see protocol) on each pipe pair, one server per pair, the extra ones forked
+from the first so they share its torch import. gradquiz starts it before it reads the packs:
+the worker imports torch meanwhile, then waits for their Prepare frame on the first pair,
+which says whether torchvision must be imported before the servers fork.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import sys
 import traceback
 
 from gradquiz.lab import caps, enclosure
+from gradquiz.lab.protocol import FrameError, Prepare, read_frame
 from gradquiz.lab.server import Server, settle
 
 
@@ -32,20 +35,41 @@ def _warm_up() -> None:
     loss.backward()  # type: ignore[no-untyped-call]
     optimizer.step()
     optimizer.zero_grad()
+    # An optimizer class wraps its own `step` the first time one is made: made here, no
+    # child changes torch (which would end its sharing, see fingerprint).
+    kinds = [k for k in vars(torch.optim).values() if isinstance(k, type)]
+    for kind in kinds:
+        if issubclass(kind, torch.optim.Optimizer) and kind is not torch.optim.Optimizer:
+            with contextlib.suppress(Exception):
+                kind([torch.zeros(1, requires_grad=True)])  # type: ignore[call-arg]
 
 
-def prepare(torchvision: bool) -> None:
+def import_torch() -> None:
     """Import and warm up once, so that every server and every child forked later has it."""
     import torch  # noqa: F401
 
+    import gradquiz.lab.fingerprint
     import gradquiz.lab.runner  # noqa: F401
 
     _warm_up()
+
+
+def prepare(torchvision: bool) -> None:
+    """What every server shares besides torch, and the worker made cheap to fork."""
     if torchvision:
         from gradquiz.lab.tvcompat import import_torchvision
 
         import_torchvision()
     settle()
+
+
+def wait_for_plan(fd: int) -> Prepare | None:
+    """gradquiz's Prepare frame, or None when it went away before it sent one."""
+    try:
+        frame = read_frame(fd)
+    except FrameError:
+        return None
+    return frame if isinstance(frame, Prepare) else None
 
 
 def clone(pair: tuple[int, int], others: list[tuple[int, int]], lab: caps.LabDirectory) -> None:
@@ -69,13 +93,8 @@ def clone(pair: tuple[int, int], others: list[tuple[int, int]], lab: caps.LabDir
 
 
 def main() -> None:
-    """`python -m gradquiz.lab.worker [--torchvision] IN:OUT [IN:OUT ...]`: one server per pair."""
-    arguments = sys.argv[1:]
-    torchvision = "--torchvision" in arguments
-    pairs = [
-        (int(a), int(b))
-        for a, b in (argument.split(":") for argument in arguments if ":" in argument)
-    ]
+    """`python -m gradquiz.lab.worker IN:OUT [IN:OUT ...]`: one server per pair."""
+    pairs = [(int(a), int(b)) for a, b in (argument.split(":") for argument in sys.argv[1:])]
     # Keep anything torch prints away from the terminal gradquiz draws on; stderr goes to a
     # file gradquiz reads should the worker die.
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -86,7 +105,12 @@ def main() -> None:
     # Before anything else, so that the outside stays a small process.
     enclosure.enter()
     lab = caps.LabDirectory()
-    prepare(torchvision)
+    import_torch()
+    plan = wait_for_plan(pairs[0][0])
+    if plan is None:
+        lab.leave()
+        os._exit(0)
+    prepare(plan.torchvision)
     for index, pair in enumerate(pairs[1:], start=1):
         clone(pair, [p for i, p in enumerate(pairs) if i != index], lab)
     code = 0

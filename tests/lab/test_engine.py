@@ -43,14 +43,14 @@ def column(result: VariantResult, label: str) -> list[object]:
     return [row.values[label] for row in result.rows]
 
 
-def run_question(lab: Lab, question_id: str) -> dict[str, VariantResult]:
+def run_batch(lab: Lab, question_id: str) -> dict[str, VariantResult]:
     question = load([PACKS / "good.yaml"]).get(question_id)
     assert question is not None
     return {r.variant: r for r in lab.run_all(requests_for(question))}
 
 
 def test_bce_gradient_piles_up_without_zero_grad(lab: Lab) -> None:
-    results = run_question(lab, "accumulate")
+    results = run_batch(lab, "accumulate")
     cleared = [g[0][0] for g in column(results["A"], "w.grad")]  # type: ignore[index]
     piled = [g[0][0] for g in column(results["B"], "w.grad")]  # type: ignore[index]
     assert cleared[:3] == pytest.approx([-0.587940, -0.585088, -0.582244], abs=1e-6)
@@ -61,7 +61,7 @@ def test_bce_gradient_piles_up_without_zero_grad(lab: Lab) -> None:
 
 
 def test_sgd_step_is_x_minus_lr_grad(lab: Lab) -> None:
-    main = run_question(lab, "step-rule")["main"]
+    main = run_batch(lab, "step-rule")["main"]
     assert column(main, "x.grad") == [[100.0, 100.0], [200.0, 200.0]]
     first_x = column(main, "x")[0]
     assert first_x == pytest.approx([0.9, 1.9], abs=1e-6)
@@ -337,3 +337,24 @@ def test_servers_share_one_torch_import_and_all_stop() -> None:
         assert [r.rows[0].values["n"] for r in results] == list(range(6))
         pids = [first.pid, second.pid]
     assert [pid for pid in pids if _alive(pid)] == []
+
+
+@pytest.mark.parametrize("torchvision", [True, False])
+def test_a_lab_started_before_it_knows_imports_torchvision_when_told(torchvision: bool) -> None:
+    """`check` starts its workers before it reads the packs; the Prepare frame it sends once
+    it knows decides what every child starts with."""
+    with Lab(1, torchvision=None) as lab:
+        lab.prepare(torchvision)
+        lab.prepare(not torchvision)  # only the first word counts
+        result = lab.run(
+            request("pass\n", setup="import sys\n", watch={"tv": "'torchvision' in sys.modules"})
+        )
+    assert result.rows[0].values == {"tv": torchvision}
+
+
+def test_a_worker_told_nothing_exits_on_its_own_when_gradquiz_goes() -> None:
+    lab = Lab(1, torchvision=None)
+    process = lab.workers[0].process
+    assert process is not None
+    lab.close(wait=False)
+    assert process.wait(timeout=120) == 0

@@ -4,6 +4,7 @@ a frame written by anything else goes wrong."""
 from __future__ import annotations
 
 import typing
+from dataclasses import replace
 
 import pytest
 
@@ -17,10 +18,12 @@ from gradquiz.lab.protocol import (
     GetStats,
     Limits,
     Outcome,
+    Prepare,
     Ready,
     Result,
     Row,
     Run,
+    RunBatch,
     RunError,
     Snippet,
     Stats,
@@ -56,7 +59,9 @@ RESULT = VariantResult(
     seconds=0.25,
 )
 EXAMPLES: list[Frame] = [
+    Prepare(torchvision=True),
     Run(REQUEST),
+    RunBatch([REQUEST, replace(REQUEST, variant="B")]),
     GetStats(),
     Ready(pid=4242, torch="2.13.0+cpu"),
     Result(RESULT),
@@ -65,6 +70,7 @@ EXAMPLES: list[Frame] = [
     Columns(["w.grad", "loss"]),
     TraceRow(Row(3, {"loss": 0.125, "w.grad": [[0.5]]})),
     Done(None, Outcome(value=[1, 2]), None),
+    Done(None, None, None, reusable=True),
 ]
 
 

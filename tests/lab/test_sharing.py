@@ -1,0 +1,210 @@
+"""Runs from one question file share a child only while that changes no result (see
+fingerprint)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import pytest
+
+from gradquiz import locations
+from gradquiz.format import load
+from gradquiz.lab.client import BATCH_RUNS, Lab, in_batches
+from gradquiz.lab.protocol import VariantRequest, VariantResult, requests_for
+from tests.lab.test_engine import request
+
+# Frames of gradquiz's own server in a traceback a run prints (anomaly mode prints the stack
+# it was called from): they differ with where the child was forked, not with the run.
+SERVER_FRAME = re.compile(r'  File "[^"]*gradquiz/lab/[^"]*", line \d+, in \w+\n    .*\n')
+
+
+def comparable(result: VariantResult) -> tuple[object, ...]:
+    # repr: a NaN in a trace equals the NaN of the other run.
+    output = SERVER_FRAME.sub("", result.output)
+    verify, answer = repr(result.verify), repr(result.answer)
+    return (result.variant, repr(result.rows), result.columns, result.error, output, verify, answer)
+
+
+def test_shared_runs_match_isolated_runs_over_the_bundled_bank(lab: Lab) -> None:
+    """A sample of the bundled bank (every third file, runs without torchvision), each file's
+    runs sent together against each run on its own."""
+    library = load([locations.bundled_questions()])
+    for file in library.files[::3]:
+        requests = [
+            r
+            for q in library.questions
+            if q.pack.file == file
+            for r in requests_for(q)
+            if not r.uses_torchvision
+        ]
+        shared = lab.run_batch(requests)
+        alone = [lab.run(r) for r in requests]
+        assert [comparable(r) for r in shared] == [comparable(r) for r in alone], file
+
+
+def pids(results: list[VariantResult]) -> list[object]:
+    return [r.rows[0].values["pid"] for r in results]
+
+
+def variant(code: str, name: str) -> VariantRequest:
+    return replace(request(code, watch={"pid": "__import__('os').getpid()"}), variant=name)
+
+
+def test_runs_that_leave_nothing_share_one_child_and_one_that_prints_ends_it(lab: Lab) -> None:
+    runs = [variant("x = 1\n", "A"), variant("y = 2\n", "B"), variant("print('hi')\n", "C")]
+    runs.append(variant("z = 3\n", "D"))
+    first, second, printing, after = lab.run_batch(runs)
+    assert pids([first, second, printing]) == [first.rows[0].values["pid"]] * 3
+    assert printing.output == "hi\n"
+    assert after.rows[0].values["pid"] != first.rows[0].values["pid"]
+    assert after.output == ""
+
+
+def test_runs_whose_graph_is_taken_still_share_one_child(lab: Lab) -> None:
+    """Taking the graph wraps autograd's engine for the run: put back after it, the next run
+    finds torch as it was (and its own graph, not the previous run's)."""
+    code = "w = torch.tensor(2.0, requires_grad=True)\nloss = {op}\nloss.backward()\n"
+    runs = [variant(code.format(op="w * 3"), "A"), variant(code.format(op="w.sin()"), "B")]
+    first, second = lab.run_batch(runs)
+    assert pids([first, second]) == [first.rows[0].values["pid"]] * 2
+    kinds = [[n.kind for n in r.rows[0].graph.nodes] for r in (first, second) if r.rows[0].graph]
+    assert kinds == [["MulBackward0", "AccumulateGrad"], ["SinBackward0", "AccumulateGrad"]]
+
+
+def test_runs_of_another_question_of_the_file_share_and_of_another_file_never(lab: Lab) -> None:
+    runs = [variant("x = 1\n", "A"), replace(variant("x = 1\n", "A"), question="other")]
+    elsewhere = replace(runs[0], code=replace(runs[0].code, file="other.yaml"))
+    first, other, outside = pids(lab.run_batch([*runs, elsewhere]))
+    assert first == other != outside
+
+
+WATCH_STATE = {
+    "grad": "torch.is_grad_enabled()",
+    "dtype": "str(torch.get_default_dtype())",
+    "threads": "torch.get_num_threads()",
+    "backward": "callable(torch.Tensor.backward)",
+    "linear": "nn.Linear.forward.__name__",
+    "hooks": "len(torch.nn.modules.module._global_forward_hooks)",
+    "files": "sorted(__import__('os').listdir('.'))",
+    "module": "'json.tool' in __import__('sys').modules",
+    "anomaly": "torch.is_anomaly_enabled()",
+    "denormal": "torch.tensor([1e-40]).item() == 0",
+}
+
+
+@pytest.mark.parametrize(
+    "leak",
+    [
+        "torch.set_grad_enabled(False)",
+        "torch.set_default_dtype(torch.float64)",
+        "torch.set_num_threads(2)",
+        "torch.Tensor.backward = None",
+        "nn.Linear.forward = lambda self, x: x",
+        "nn.modules.module.register_module_forward_hook(lambda m, i, o: o)",
+        "open('left-behind.txt', 'w').close()",
+        "import json.tool",
+        "torch.autograd.set_detect_anomaly(True)",
+        "torch.set_flush_denormal(True)",
+    ],
+)
+def test_a_run_that_changes_global_state_leaks_nothing_into_the_next(lab: Lab, leak: str) -> None:
+    """The leak at module level (setup) of one variant; the next variant of the same question
+    sees the state a fresh child has."""
+    leaky = replace(request("pass\n", setup=f"{leak}\n"), variant="leaky")
+    probe = replace(request("pass\n", watch=WATCH_STATE), variant="probe")
+    after = lab.run_batch([leaky, probe])[1]
+    fresh = lab.run(probe)
+    assert after.error is None and after.rows[0].values == fresh.rows[0].values
+    assert fresh.rows[0].values["grad"] is True
+    assert fresh.rows[0].values["files"] == "['.gradquiz-output']"
+
+
+CHANGES = {
+    "torch.set_grad_enabled(False)": "grad mode",
+    "torch.set_default_dtype(torch.float64)": "default dtype",
+    "torch.set_num_threads(2)": "threads",
+    "torch.autograd.set_detect_anomaly(True)": "anomaly mode",
+    "torch.use_deterministic_algorithms(True)": "deterministic algorithms",
+    "torch.set_float32_matmul_precision('medium')": "matmul precision",
+    "torch.set_flush_denormal(True)": "denormals",
+    "torch.set_printoptions(precision=2)": "print options",
+    "torch.Tensor.backward = None": "torch attributes",
+    "F.relu = abs": "torch attributes",
+    "optim.SGD.step = None": "torch attributes",
+    "nn.modules.module.register_module_forward_hook(lambda m, i, o: o)": "global hooks",
+    "import json.tool": "imported modules",
+    "import warnings; warnings.simplefilter('error')": "python settings",
+    "import sys; sys.setrecursionlimit(500)": "python settings",
+    "import os; os.environ['LEAK'] = '1'": "environment",
+    "import signal; signal.signal(signal.SIGUSR1, lambda *a: None)": "signals",
+    "import resource; resource.setrlimit(resource.RLIMIT_CORE, (0, 0))": "resource limits",
+    "import threading; threading.Thread(target=__import__('time').sleep, args=(9,)).start()": (
+        "threads and processes"
+    ),
+    "import subprocess; subprocess.Popen(['sleep', '9'])": "threads and processes",
+    "kept = open('/dev/null')": "open files",
+    "open('left-behind.txt', 'w').close()": "files and output",
+    "print('hello')": "files and output",
+}
+
+
+@pytest.mark.parametrize(("change", "probe"), CHANGES.items())
+def test_the_fingerprint_names_each_kind_of_change(lab: Lab, change: str, probe: str) -> None:
+    code = (
+        "from gradquiz.lab import fingerprint\n"
+        "before = fingerprint.take('.')\n"
+        f"{change}\n"
+        "changed = fingerprint.changes(before, fingerprint.take('.'))\n"
+    )
+    result = lab.run(request(code, watch={"changed": "', '.join(changed)"}))
+    assert result.error is None, result.error
+    changed = result.rows[0].values["changed"]
+    assert isinstance(changed, str) and probe in changed.split(", ")
+
+
+def test_a_run_that_changes_nothing_has_an_unchanged_fingerprint(lab: Lab) -> None:
+    code = (
+        "from gradquiz.lab import fingerprint\n"
+        "before = fingerprint.take('.')\n"
+        "model = nn.Linear(2, 1); model(torch.ones(2)).sum().backward()\n"
+        "changed = fingerprint.changes(before, fingerprint.take('.'))\n"
+    )
+    result = lab.run(request(code, watch={"changed": "', '.join(changed)"}))
+    assert result.rows[0].values["changed"] == ""
+
+
+def test_a_shared_childs_runs_each_get_their_own_timeout(lab: Lab) -> None:
+    quick = variant("pass\n", "A")
+    slow = replace(
+        variant("while True:\n    pass\n", "B"), limits=replace(quick.limits, timeout=1.0)
+    )
+    first, stuck, last = lab.run_batch([quick, slow, replace(quick, variant="C")])
+    assert stuck.error is not None and stuck.error.type == "Timeout"
+    assert first.error is None and last.error is None
+    assert last.rows[0].values["pid"] != first.rows[0].values["pid"]
+
+
+def test_the_comparison_drops_only_gradquizs_own_frames() -> None:
+    text = '  File "/x/gradquiz/lab/server.py", line 3, in loop\n    self.run()\n'
+    text += '  File "q.yaml", line 4, in <module>\n    y = x\n'
+    assert SERVER_FRAME.sub("", text) == '  File "q.yaml", line 4, in <module>\n    y = x\n'
+
+
+def test_run_all_sends_a_files_runs_together_when_there_is_work_for_every_worker(
+    lab: Lab,
+) -> None:
+    runs = [variant("x = 1\n", "A"), variant("x = 2\n", "B")]
+    others = [replace(r, code=replace(r.code, file="other.yaml")) for r in runs]
+    results = lab.run_all([*runs, *others])
+    assert [r.variant for r in results] == ["A", "B", "A", "B"]
+    assert pids(results)[0] == pids(results)[1] and pids(results)[2] == pids(results)[3]
+
+
+def test_batches_keep_files_apart_cap_their_size_and_send_torchvision_runs_alone() -> None:
+    plain = [replace(variant("x = 1\n", str(n)), question=f"q{n}") for n in range(20)]
+    vision = replace(variant("import torchvision\n", "tv"), question="tv")
+    other = replace(plain[0], code=replace(plain[0].code, file="other.yaml"))
+    batches = in_batches([*plain, vision, vision, other], workers=2)
+    assert [len(b) for b in batches] == [BATCH_RUNS, 20 - BATCH_RUNS, 1, 1, 1]
+    assert in_batches(plain[:2], workers=2) == [[plain[0]], [plain[1]]]
