@@ -47,11 +47,22 @@ def _saved_attributes(node: Any, known: dict[type, tuple[str, ...]]) -> tuple[st
     return known[kind]
 
 
+def _hooked(raw: Any) -> bool:
+    """Whether reading a saved tensor would run a saved-tensor hook: checkpointing's recomputes
+    the segment, a user's may count or move data. Taking the graph must change nothing the
+    experiment computes, so such a tensor is not read (its shape is left out)."""
+    if isinstance(raw, list | tuple):
+        return any(_hooked(item) for item in raw)
+    return getattr(raw, "unpack_hook", None) is not None
+
+
 def saved_tensors(node: Any, attributes: tuple[str, ...]) -> tuple[list[SavedTensor], bool]:
     """The shapes of the tensors `node` saved, and whether they were freed."""
     saved: list[SavedTensor] = []
     for attribute in attributes:
         try:
+            if _hooked(getattr(node, "_raw" + attribute, None)):
+                continue
             value = getattr(node, attribute)
         except RuntimeError:  # freed by a backward without retain_graph
             return saved, True

@@ -339,3 +339,52 @@ def test_a_named_graph_is_taken_at_an_error_before_any_row() -> None:
     assert done.graph is not None and done.graph.expr == "hidden"
     assert [n.kind for n in done.graph.nodes] == ["MulBackward0", "AccumulateGrad"]
     assert done.graph.unreached == ["b"]
+
+
+def watched(code: str, setup: str, capture: bool, steps: int = 1) -> list[dict[str, object]]:
+    """The rows' values of a run, with or without its graph taken."""
+    request = VariantRequest(
+        question="q",
+        variant="v",
+        code=Snippet(code, "q.yaml", 20),
+        setup=(Snippet(setup, "q.yaml", 10),),
+        steps=steps,
+        watch=(("count", Snippet("count", "q.yaml", 30)),),
+        capture_graph=capture,
+    )
+    frames: list[Frame] = []
+    done = run_variant(request, frames.append)
+    assert done.error is None, done.error
+    return [frame.row.values for frame in frames if isinstance(frame, TraceRow)]
+
+
+@pytest.mark.parametrize(
+    ("setup", "code", "before_backward"),
+    [
+        # Checkpointing recomputes a segment when its saved tensors are read.
+        (
+            "from torch.utils.checkpoint import checkpoint\n"
+            "w = torch.tensor([1.0, 2.0], requires_grad=True)\ncount = 0\n"
+            "def segment(h):\n    global count\n    count += 1\n    return (h * w).tanh()\n",
+            "loss = checkpoint(segment, w, use_reentrant=False).sum()\nrecord()\nloss.backward()\n",
+            1,
+        ),
+        # A learner's own saved-tensor hooks count what is packed and unpacked.
+        (
+            "w = torch.tensor([1.0, 2.0], requires_grad=True)\ncount = 0\n"
+            "def unpack(t):\n    global count\n    count += 1\n    return t\n",
+            "with torch.autograd.graph.saved_tensors_hooks(lambda t: t, unpack):\n"
+            "    loss = (w * w).sin().sum()\nrecord()\nloss.backward()\n",
+            0,
+        ),
+    ],
+    ids=["checkpoint", "saved-tensor hooks"],
+)
+def test_taking_the_graph_runs_no_saved_tensor_hook(
+    setup: str, code: str, before_backward: int
+) -> None:
+    """The graph is a picture of the run: taking it must not change what the run computes."""
+    plain = watched(code, setup, capture=False, steps=2)
+    assert watched(code, setup, capture=True, steps=2) == plain
+    # The forward ran the segment once (checkpoint) / unpacked nothing yet (hooks).
+    assert plain[0]["count"] == before_backward
