@@ -388,3 +388,32 @@ def test_taking_the_graph_runs_no_saved_tensor_hook(
     assert watched(code, setup, capture=True, steps=2) == plain
     # The forward ran the segment once (checkpoint) / unpacked nothing yet (hooks).
     assert plain[0]["count"] == before_backward
+
+
+def test_the_bundled_bank_computes_the_same_with_and_without_its_graphs(lab: Lab) -> None:
+    """Every bundled run's numbers, output and answers are those of the run without a graph."""
+    from dataclasses import replace
+
+    from gradquiz import locations
+    from gradquiz.lab.protocol import requests_for
+
+    library = load([locations.bundled_questions()])
+    requests = [r for q in library.questions for r in requests_for(q)]
+
+    def numbers(results: list[VariantResult]) -> list[tuple[object, ...]]:
+        # repr: a NaN equals the other run's NaN.
+        return [
+            (
+                r.question,
+                r.variant,
+                repr([row.values for row in r.rows]),
+                repr(r.answer),
+                repr(r.verify),
+            )
+            + ((r.error.type, r.error.step) if r.error else (None,))
+            for r in results
+        ]
+
+    taken = lab.run_all(requests)
+    plain = lab.run_all([replace(r, capture_graph=False) for r in requests])
+    assert numbers(taken) == numbers(plain)
