@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from gradquiz import display
-from gradquiz.format.model import REFERENCE, YOURS, Question
+from gradquiz.format.model import MAIN, REFERENCE, YOURS, Question
 from gradquiz.grading import errors_equal, tolerance_of, values_equal, variant_correct
 from gradquiz.i18n import N_, _
 from gradquiz.lab.protocol import RunError, VariantResult
@@ -228,12 +228,19 @@ class _Series:
         return self.said or self.name
 
 
-# The variants an order question adds, as a learner reads them (their ids stay as they are).
-VARIANT_NAMES = {REFERENCE: N_("reference"), YOURS: N_("yours")}
+# The variants that are no choice (a single run; an order question's two), as a learner reads
+# them; their ids stay as they are in the data.
+VARIANT_NAMES = {
+    # TRANSLATORS: the heading of a question's one run (numeric, true/false, trace).
+    MAIN: N_("main"),
+    REFERENCE: N_("reference"),
+    YOURS: N_("yours"),
+}
 
 
 def variant_name(variant: str) -> str:
-    """A variant as sentences and headings call it: its id, or the words for an order's own."""
+    """A variant as sentences and headings call it: its id, or the words for one that is no
+    choice."""
     name = VARIANT_NAMES.get(variant)
     return _(name) if name is not None else variant
 

@@ -13,6 +13,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from gradquiz.difference import variant_name
 from gradquiz.display import one_line
 from gradquiz.i18n import N_, _
 from gradquiz.lab.protocol import (
@@ -219,7 +220,7 @@ def tree(graph: Graph, difference: GraphDifference | None = None, against: str =
         ]
         for slot, missing in difference.only_there.get(position, ()):
             text = _("input {slot}: {node}, only in {other}").format(
-                slot=slot, node=node_text(missing), other=one_line(against)
+                slot=slot, node=node_text(missing), other=one_line(variant_name(against))
             )
             children.insert(min(slot, len(children)), Line(text, Mark.ONLY_THERE))
         grad = node.grad if node.kind == ACCUMULATE else None
@@ -238,7 +239,7 @@ def tree(graph: Graph, difference: GraphDifference | None = None, against: str =
         lines = [line(0, False)]
     if difference.root_there is not None and against:
         text = _("grad_fn {node}, only in {other}").format(
-            node=node_text(difference.root_there), other=one_line(against)
+            node=node_text(difference.root_there), other=one_line(variant_name(against))
         )
         lines.append(Line(text, Mark.ONLY_THERE))
     if graph.summarised:
@@ -256,7 +257,7 @@ def tree(graph: Graph, difference: GraphDifference | None = None, against: str =
         if difference.unreached_here and against:
             reached = ", ".join(one_line(n) for n in difference.unreached_here)
             text += " · " + _("{other} reaches {names}").format(
-                other=one_line(against), names=reached
+                other=one_line(variant_name(against)), names=reached
             )
         lines.append(Line(text, mark))
     return Line(f"{expr} · {why}", Mark.SAME, tuple(lines))
@@ -337,7 +338,9 @@ def graph_view(
     counterpart's graph at the same row (or its last, when it has fewer rows)."""
     result = results.get(shown)
     if result is None:
-        return GraphView(_("{variant} did not run: no graph").format(variant=one_line(shown)), None)
+        return GraphView(
+            _("{variant} did not run: no graph").format(variant=one_line(variant_name(shown))), None
+        )
     # No row given: the error's line when it has a graph, else the last row.
     index = len(result.rows) - (result.error_graph is None) if row is None else row
     graph = graph_at(result, row)
@@ -350,10 +353,12 @@ def graph_view(
         where = _("no row")
     if graph is None:
         title = _("{variant} at {where}: no graph (no loss, and no experiment.graph)")
-        return GraphView(title.format(variant=one_line(shown), where=where), None)
+        return GraphView(title.format(variant=one_line(variant_name(shown)), where=where), None)
     other = counterpart(list(results), shown, reference)
     if other is None:
-        title = _("the graph of {variant} at {where}").format(variant=one_line(shown), where=where)
+        title = _("the graph of {variant} at {where}").format(
+            variant=one_line(variant_name(shown)), where=where
+        )
         return GraphView(title, tree(graph))
     against = results[other]
     # The same row of the other run; past its rows, what it had last (at its error, say).
@@ -361,12 +366,19 @@ def graph_view(
     if their is None:
         title = _("the graph of {variant} at {where} ({other} has none to compare)")
         return GraphView(
-            title.format(variant=one_line(shown), where=where, other=one_line(other)), tree(graph)
+            title.format(
+                variant=one_line(variant_name(shown)),
+                where=where,
+                other=one_line(variant_name(other)),
+            ),
+            tree(graph),
         )
     difference = compare(graph, their)
     if difference.none:
         title = _("the graph of {variant} at {where}: the same nodes and edges as {other}'s")
     else:
         title = _("the graph of {variant} at {where}; + only in {variant}, − only in {other}")
-    found = title.format(variant=one_line(shown), where=where, other=one_line(other))
+    found = title.format(
+        variant=one_line(variant_name(shown)), where=where, other=one_line(variant_name(other))
+    )
     return GraphView(found, tree(graph, difference, other))

@@ -408,6 +408,8 @@ def test_difference_sentences_in_chinese() -> None:
     assert difference.compare(mine, theirs, 1e-6).sentence == (
         "你的 与 B 一致：1 个单元格中最大 |Δ| = 0；只有 你的 观察 extra。"
     )
+    # A single run's heading names it in the learner's words; its id stays `main` in the data.
+    assert difference.variant_name("main") == "本次运行"
     assert difference.gloss(error) == (
         "第一次 backward() 已释放计算图保存的值；要对同一个图再做一次 backward，"
         "第一次需要 retain_graph=True，或者重新做一次前向计算。"
