@@ -240,13 +240,18 @@ async def enter_to_tables(lab: SharedLab, question_id: str) -> float:
         return app.drawn_at - started
 
 
-def enter_to_tables_median(count: int = 10) -> tuple[float, int]:
+def choice_questions(count: int) -> list[str]:
+    """The first `count` bundled questions whose choices each run their own variant."""
     library = load([locations.bundled_questions()])
-    chosen = [
+    return [
         q.id
         for q in library.questions
         if q.type in ("single", "multiple") and q.has_choice_variants and len(q.choices) >= 2
     ][:count]
+
+
+def enter_to_tables_median(count: int = 10) -> tuple[float, int]:
+    chosen = choice_questions(count)
     lab = SharedLab()
     try:
         times = [asyncio.run(enter_to_tables(lab, question_id)) for question_id in chosen]
@@ -302,12 +307,7 @@ async def edits_to_table(
 
 def edit_to_table_median(count: int = 4, repeats: int = 5) -> tuple[float, float, int]:
     """Medians of ctrl+r to the edited run's table, and of the plain run, worker warm."""
-    library = load([locations.bundled_questions()])
-    chosen = [
-        q.id
-        for q in library.questions
-        if q.type in ("single", "multiple") and q.has_choice_variants and len(q.choices) >= 2
-    ][:count]
+    chosen = choice_questions(count)
     lab = SharedLab()
     try:
         lab.start()
