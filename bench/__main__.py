@@ -21,6 +21,7 @@ from pathlib import Path
 
 from bench import graph, history, tui
 from gradquiz import locations
+from gradquiz.cli.check import every_draw
 from gradquiz.format import load
 from gradquiz.lab.client import Lab
 from gradquiz.lab.protocol import Limits, Snippet, VariantRequest, requests_for
@@ -46,17 +47,18 @@ for step in range(10):
 {textwrap.indent(STEP, "    ")}    row = [model[0].weight.grad.tolist(), model[0].weight.tolist(),
            loss.item()]
 """
+# The runs check makes (every question's sampled draws too), one after another.
 FLOOR = """\
-import sys, time
-from bench import tui
+import sys
 from gradquiz import locations
+from gradquiz.cli.check import every_draw
 from gradquiz.format import load
 from gradquiz.lab.protocol import requests_for
 from gradquiz.lab.runner import run_variant
 from gradquiz.lab.tvcompat import import_torchvision
 import_torchvision()
 library = load([sys.argv[1] if len(sys.argv) > 1 else locations.bundled_questions()])
-for question in library.questions:
+for _, question in every_draw([q for q in library.questions if q.experiment is not None]):
     for request in requests_for(question):
         run_variant(request, lambda message: None)
 """
@@ -137,7 +139,7 @@ def warm_versus_cold(lab: Lab) -> None:
 def check_versus_floor(bank: Path | None = None, repeats: int = 5) -> None:
     """`gradquiz check` on `bank` (the bundled packs if None) against the bare floor."""
     library = load([bank or locations.bundled_questions()])
-    runs = sum(len(requests_for(q)) for q in library.questions)
+    runs = sum(len(requests_for(q)) for _, q in every_draw(library.questions))
     where = () if bank is None else (str(bank),)
     # Interleaved, so a noisy spell on the machine hits both sides alike.
     checks, floors = [], []

@@ -88,18 +88,13 @@ def collect(
     by default every draw when there are at most eight).
     """
     # Here, not at the top: every command's module is imported before the app's first paint.
-    from gradquiz.format.params import for_run, sampled
     from gradquiz.lab.protocol import requests_for
 
     started = time.perf_counter()
     report = Report(library, problems=list(library.problems))
     runnable = [q for q in library.questions if q.experiment is not None and trusted(q)]
     report.untrusted = sum(q.experiment is not None and not trusted(q) for q in library.questions)
-    cases = [
-        (question, for_run(question, number) if question.params else question)
-        for question in runnable
-        for number in sampled(question, draws)
-    ]
+    cases = every_draw(runnable, draws)
     # The slow runs (torchvision models and datasets) first, so no worker is left with one
     # of them at the end while the other waits.
     requests: list[tuple[int, VariantRequest]] = sorted(
@@ -156,6 +151,20 @@ def collect(
     report.runs = len(requests)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def every_draw(
+    questions: list[Question], draws: int | None = None
+) -> list[tuple[Question, Question]]:
+    """Each question with each of its draws that check runs (see collect): the question
+    itself when it has no params."""
+    from gradquiz.format.params import for_run, sampled
+
+    return [
+        (question, for_run(question, number) if question.params else question)
+        for question in questions
+        for number in sampled(question, draws)
+    ]
 
 
 def _judge(question: Question, results: dict[str, VariantResult]) -> list[Problem]:

@@ -16,10 +16,12 @@ never shared across files.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import os
 import resource
 import signal
+import struct
 import sys
 import warnings
 from collections.abc import Callable, Mapping
@@ -36,6 +38,78 @@ Fingerprint = dict[str, object]
 # A denormal float32: torch.set_flush_denormal(True), which has no getter, turns it into 0.
 _DENORMAL = 1e-40
 _LIMITS = [getattr(resource, name) for name in dir(resource) if name.startswith("RLIMIT_")]
+# Where CPython 3.11-3.13 keep a dict's version tag (PEP 509), which every change to the dict
+# renews: after the object header and the item count.
+_TAG_OFFSET = 3 * struct.calcsize("P")
+
+
+def _tag(mapping: Mapping[str, Any]) -> ctypes.c_uint64:
+    """A view of the dict's version tag, read without touching the dict or its values."""
+    return ctypes.c_uint64.from_address(id(mapping) + _TAG_OFFSET)
+
+
+def _tags_work() -> bool:
+    """Whether this interpreter renews a dict's version tag where `_tag` reads it, and only
+    when the dict changes. Replacing a value changes neither the dict's size nor its keys:
+    only a version tag moves then. Anywhere else (PyPy, a later CPython), namespaces are
+    compared value by value."""
+    if sys.implementation.name != "cpython" or sys.version_info >= (3, 14):
+        return False
+    probe = {"value": 1}
+    tag = _tag(probe)
+    before = tag.value
+    probe["value"] = 2
+    after = tag.value
+    other = {"value": 1}
+    other["value"] = 2
+    return before != after and tag.value == after
+
+
+class Namespaces:
+    """Dicts whose entries a run may add, remove or replace, each compared with what it held
+    when the worker last settled before forking (`remember`).
+
+    Comparing every entry means touching every value, and in a forked child that copies each
+    page they sit on: thousands of pages, more than a short run costs. So where the
+    interpreter keeps version tags (`_tags_work`) only a dict whose tag moved is compared
+    entry by entry.
+    """
+
+    def __init__(self, mappings: list[Mapping[str, Any]]) -> None:
+        self.mappings = mappings
+        self.tags = [_tag(m) for m in mappings] if _tags_work() else None
+        self.remembered: list[tuple[tuple[str, ...], tuple[int, ...]]] | None = None
+        # The tag each dict had when it was last found to hold what was remembered.
+        self.checked: list[int] = []
+
+    @staticmethod
+    def entries(mapping: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        # Identities, not values: cheap, and a replaced function is a new object.
+        return tuple(mapping), tuple(map(id, mapping.values()))
+
+    def remember(self) -> None:
+        """Take the dicts' entries as they are now as those a fresh child starts from."""
+        self.remembered = [self.entries(m) for m in self.mappings]
+        self.checked = [tag.value for tag in self.tags] if self.tags is not None else []
+
+    def changed(self) -> object:
+        """What differs from the remembered entries (the entries themselves if none were)."""
+        if self.remembered is None:
+            return tuple(self.entries(m) for m in self.mappings)
+        if self.tags is None:
+            return tuple(
+                i for i, m in enumerate(self.mappings) if self.entries(m) != self.remembered[i]
+            )
+        differ = []
+        for i, tag in enumerate(self.tags):
+            now = tag.value
+            if now == self.checked[i]:
+                continue
+            if self.entries(self.mappings[i]) == self.remembered[i]:
+                self.checked[i] = now  # written, but holding what it held
+            else:
+                differ.append(i)
+        return tuple(differ)
 
 
 def _namespaces() -> list[Mapping[str, Any]]:
@@ -49,16 +123,20 @@ def _namespaces() -> list[Mapping[str, Any]]:
     for cls in classes:
         for base in cls.__mro__:
             if base is not object:
-                found.setdefault(id(base), base.__dict__)
+                # The dict itself: `__dict__` of a class is a read-only proxy of it.
+                (mapping,) = gc.get_referents(base.__dict__)
+                found.setdefault(id(base), mapping)
     return list(found.values())
 
 
-_NAMESPACES = _namespaces()
+_ATTRIBUTES = Namespaces(_namespaces())
+_MODULES = Namespaces([sys.modules])
 
 
-def _attributes() -> tuple[tuple[int, ...], ...]:
-    # Identities, not values: cheap, and a replaced function is a new object.
-    return tuple(tuple(map(id, namespace.values())) for namespace in _NAMESPACES)
+def remember() -> None:
+    """The worker's state as every child it forks from now on starts with it (see Namespaces)."""
+    _ATTRIBUTES.remember()
+    _MODULES.remember()
 
 
 def _global_hooks() -> tuple[tuple[int, ...], ...]:
@@ -111,8 +189,8 @@ PROBES: dict[str, Callable[[str], object]] = {
         torch._C._get_mkldnn_enabled(),
     ),
     "global hooks": lambda _: _global_hooks(),
-    "torch attributes": lambda _: _attributes(),
-    "imported modules": lambda _: tuple(sys.modules),
+    "torch attributes": lambda _: _ATTRIBUTES.changed(),
+    "imported modules": lambda _: _MODULES.changed(),
     "python settings": lambda _: (
         sys.gettrace(),
         sys.getprofile(),

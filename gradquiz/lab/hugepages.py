@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import sys
+import threading
 from pathlib import Path
 
 MADV_COLLAPSE = 25
@@ -52,3 +53,12 @@ def collapse() -> int:
         if last > first and madvise(first, last - first, MADV_COLLAPSE) == 0:
             collapsed += last - first
     return collapsed
+
+
+def collapse_meanwhile() -> threading.Thread:
+    """`collapse` on another thread, while this one goes on: the call into the kernel lets go
+    of the interpreter, so a start-up that keeps one core busy importing keeps the other busy
+    collapsing what the imports so far have mapped."""
+    thread = threading.Thread(target=collapse, name="gradquiz-collapse", daemon=True)
+    thread.start()
+    return thread

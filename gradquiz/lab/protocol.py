@@ -15,6 +15,7 @@ import os
 import struct
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
 from typing import Any, ClassVar, Union
 
@@ -370,12 +371,19 @@ def encode(frame: Frame) -> bytes:
     return _HEADER.pack(len(payload)) + payload
 
 
+_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _fields(value: Any) -> dict[str, Any]:
     """A dataclass as the JSON object of its fields (json calls this for each one it meets:
     cheaper than `asdict`, which copies every list of numbers in a trace)."""
-    if not is_dataclass(value) or isinstance(value, type):
-        raise TypeError(f"{type(value).__name__} cannot be sent in a frame")
-    return {f.name: getattr(value, f.name) for f in fields(value)}
+    kind = type(value)
+    names = _NAMES.get(kind)
+    if names is None:
+        if not is_dataclass(value) or isinstance(value, type):
+            raise TypeError(f"{kind.__name__} cannot be sent in a frame")
+        names = _NAMES[kind] = tuple(f.name for f in fields(value))
+    return {name: getattr(value, name) for name in names}
 
 
 def decode(payload: bytes) -> Frame:
@@ -390,77 +398,177 @@ def decode(payload: bytes) -> Frame:
     frame = FRAMES.get(kind) if isinstance(kind, str) else None
     if frame is None:
         raise FrameError(f"a frame of no known kind ({kind!r})")
-    built: Frame = _build(frame, data, kind)
+    try:
+        built: Frame = _builder(frame)(data)
+    except _Wrong as wrong:
+        raise FrameError(f"{kind}{wrong.where} {wrong.problem}") from None
     return built
 
 
-def _build(kind: Any, value: Any, where: str) -> Any:
-    """`value` (JSON) as the declared type `kind`, or FrameError saying where it is not."""
+class _Wrong(Exception):
+    """A value that is not of its declared type; `where` grows as the error leaves each level."""
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+        self.where = ""
+
+    def inside(self, step: str) -> _Wrong:
+        self.where = step + self.where
+        return self
+
+
+Builder = Callable[[Any], Any]
+_BUILDERS: dict[Any, Builder] = {}
+
+
+def _builder(kind: Any) -> Builder:
+    """What turns JSON into the declared type `kind`, or raises _Wrong; made once a type:
+    frames come by the thousand, and reading a type's declaration each time cost more than
+    the run that sent them."""
+    found = _BUILDERS.get(kind)
+    if found is None:
+        found = _BUILDERS[kind] = _make_builder(kind)
+    return found
+
+
+def _make_builder(kind: Any) -> Builder:
     origin = typing.get_origin(kind)
     if kind is Any or kind is object:
-        return value
+        return lambda value: value
     if isinstance(kind, type) and is_dataclass(kind):
-        if not isinstance(value, dict):
-            raise FrameError(f"{where} is not an object")
-        hints = _hints(kind)
-        names = [f.name for f in fields(kind)]  # in order, so errors name the first
-        if set(value) - set(names):
-            raise FrameError(f"{where} has unknown fields {sorted(set(value) - set(names))}")
-        built = {}
-        for name in names:
-            if name not in value:
-                if _has_default(kind, name):
-                    continue
-                raise FrameError(f"{where} has no {name!r}")
-            built[name] = _build(hints[name], value[name], f"{where}.{name}")
-        return kind(**built)
+        return _dataclass_builder(kind)
     if origin in (Union, types.UnionType):
-        for option in typing.get_args(kind):
-            try:
-                return _build(option, value, where)
-            except FrameError:
-                continue
-        raise FrameError(f"{where} is {type(value).__name__}, not {_name(kind)}")
+        return _union_builder(kind)
     if kind is type(None):
-        if value is not None:
-            raise FrameError(f"{where} is not null")
-        return None
+
+        def null(value: Any) -> None:
+            if value is not None:
+                raise _Wrong("is not null")
+
+        return null
     if origin in (list, tuple):
-        if not isinstance(value, list):
-            raise FrameError(f"{where} is {type(value).__name__}, not a list")
-        args = typing.get_args(kind)
-        if origin is tuple and (len(args) != 2 or args[1] is not Ellipsis):
-            if len(value) != len(args):
-                raise FrameError(f"{where} has {len(value)} items, not {len(args)}")
-            return tuple(
-                _build(a, v, f"{where}[{i}]")
-                for i, (a, v) in enumerate(zip(args, value, strict=True))
-            )
-        items = [_build(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)]
-        return tuple(items) if origin is tuple else items
+        return _sequence_builder(kind, origin)
     if origin is dict:
-        key, item = typing.get_args(kind)
+        return _dict_builder(kind)
+    return _plain_builder(kind)
+
+
+def _dataclass_builder(kind: type) -> Builder:
+    # In order, so errors name the first; the fields' builders are made at the first frame,
+    # as a dataclass may hold itself.
+    names = [f.name for f in fields(kind)]
+    known = set(names)
+    optional = {name for name in names if _has_default(kind, name)}
+    builders: list[tuple[str, Builder]] = []
+
+    def build(value: Any) -> Any:
         if not isinstance(value, dict):
-            raise FrameError(f"{where} is {type(value).__name__}, not an object")
-        return {_build(key, k, where): _build(item, v, f"{where}[{k!r}]") for k, v in value.items()}
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if (
-        isinstance(kind, type)
-        and isinstance(value, kind)
-        and not (isinstance(value, bool) and kind is not bool)
-    ):
-        return value
-    raise FrameError(f"{where} is {type(value).__name__}, not {_name(kind)}")
+            raise _Wrong("is not an object")
+        if not builders:
+            hints = typing.get_type_hints(kind)
+            builders.extend((name, _builder(hints[name])) for name in names)
+        if len(value) > len(names) or not known.issuperset(value):
+            raise _Wrong(f"has unknown fields {sorted(set(value) - known)}")
+        built = {}
+        for name, field_builder in builders:
+            if name not in value:
+                if name in optional:
+                    continue
+                raise _Wrong(f"has no {name!r}")
+            try:
+                built[name] = field_builder(value[name])
+            except _Wrong as wrong:
+                raise wrong.inside(f".{name}") from None
+        return kind(**built)
+
+    return build
 
 
-_HINTS: dict[type, dict[str, Any]] = {}
+def _union_builder(kind: Any) -> Builder:
+    options = [_builder(option) for option in typing.get_args(kind)]
+    nullable = type(None) in typing.get_args(kind)
+
+    def build(value: Any) -> Any:
+        if value is None and nullable:
+            return None
+        for option in options:
+            try:
+                return option(value)
+            except _Wrong:
+                continue
+        raise _Wrong(f"is {type(value).__name__}, not {_name(kind)}")
+
+    return build
 
 
-def _hints(kind: type) -> dict[str, Any]:
-    if kind not in _HINTS:
-        _HINTS[kind] = typing.get_type_hints(kind)
-    return _HINTS[kind]
+def _sequence_builder(kind: Any, origin: Any) -> Builder:
+    args = typing.get_args(kind)
+    if origin is tuple and (len(args) != 2 or args[1] is not Ellipsis):
+        items = [_builder(a) for a in args]
+
+        def fixed(value: Any) -> tuple[Any, ...]:
+            if not isinstance(value, list):
+                raise _Wrong(f"is {type(value).__name__}, not a list")
+            if len(value) != len(items):
+                raise _Wrong(f"has {len(value)} items, not {len(items)}")
+            built = []
+            for i, (item, v) in enumerate(zip(items, value, strict=True)):
+                try:
+                    built.append(item(v))
+                except _Wrong as wrong:
+                    raise wrong.inside(f"[{i}]") from None
+            return tuple(built)
+
+        return fixed
+    item = _builder(args[0])
+    as_tuple = origin is tuple
+
+    def many(value: Any) -> Any:
+        if not isinstance(value, list):
+            raise _Wrong(f"is {type(value).__name__}, not a list")
+        built = []
+        for i, v in enumerate(value):
+            try:
+                built.append(item(v))
+            except _Wrong as wrong:
+                raise wrong.inside(f"[{i}]") from None
+        return tuple(built) if as_tuple else built
+
+    return many
+
+
+def _dict_builder(kind: Any) -> Builder:
+    key_kind, item_kind = typing.get_args(kind)
+    key, item = _builder(key_kind), _builder(item_kind)
+
+    def build(value: Any) -> dict[Any, Any]:
+        if not isinstance(value, dict):
+            raise _Wrong(f"is {type(value).__name__}, not an object")
+        built = {}
+        for k, v in value.items():
+            name = key(k)
+            try:
+                built[name] = item(v)
+            except _Wrong as wrong:
+                raise wrong.inside(f"[{k!r}]") from None
+        return built
+
+    return build
+
+
+def _plain_builder(kind: Any) -> Builder:
+    def build(value: Any) -> Any:
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if (
+            isinstance(kind, type)
+            and isinstance(value, kind)
+            and not (isinstance(value, bool) and kind is not bool)
+        ):
+            return value
+        raise _Wrong(f"is {type(value).__name__}, not {_name(kind)}")
+
+    return build
 
 
 def _has_default(kind: Any, name: str) -> bool:

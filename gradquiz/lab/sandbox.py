@@ -12,6 +12,7 @@ mode, dtype, monkeypatched modules, files) can reach another.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import resource
 import select
@@ -230,6 +231,10 @@ def _child(
         while True:
             done = run_variant(request, lambda frame: write_frame(result_fd, frame))
             stream.close_note()
+            # The run's cycles (a function it defined and the namespace that holds it) go now,
+            # their finalizers before the fingerprint looks, and the next run reuses their
+            # memory instead of faulting in new pages.
+            gc.collect()
             reusable = not fingerprint.changes(found, fingerprint.take(workdir))
             write_frame(result_fd, replace(done, reusable=reusable))
             following = _next_request(request_fd) if reusable else None

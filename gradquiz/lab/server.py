@@ -353,12 +353,19 @@ class Server:
             spare = self.fresh_spare()
         if request.uses_torchvision and not spare.torchvision:
             # Imported once in the worker, so no child pays for it again.
-            from gradquiz.lab.tvcompat import import_torchvision
-
             import_torchvision()
             settle()
             spare = self.fresh_spare()
         return spare
+
+
+def import_torchvision() -> None:
+    """torchvision, and what its datasets import on first use: imported by a run, that would
+    end the run's child (see fingerprint), and its file's next runs would need another."""
+    from gradquiz.lab.tvcompat import import_torchvision as import_it
+
+    import_it()
+    import PIL.ImageFile  # noqa: F401
 
 
 @contextlib.contextmanager
@@ -376,8 +383,12 @@ def settle() -> None:
 
     A frozen heap keeps the collector in a child from touching (so copying) every page of
     it; trimming hands the allocator's free pages back before they are mapped twice; what
-    is left goes into huge pages (see hugepages).
+    is left goes into huge pages (see hugepages). What the children start from is what their
+    runs are compared with (see fingerprint).
     """
+    from gradquiz.lab import fingerprint
+
+    fingerprint.remember()
     gc.freeze()
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):

@@ -13,11 +13,12 @@ import contextlib
 import os
 import signal
 import sys
+import threading
 import traceback
 
-from gradquiz.lab import caps, enclosure
+from gradquiz.lab import caps, enclosure, hugepages
 from gradquiz.lab.protocol import FrameError, Prepare, read_frame
-from gradquiz.lab.server import Server, settle
+from gradquiz.lab.server import Server, import_torchvision, settle
 
 
 def _warm_up() -> None:
@@ -44,21 +45,26 @@ def _warm_up() -> None:
                 kind([torch.zeros(1, requires_grad=True)])  # type: ignore[call-arg]
 
 
-def import_torch() -> None:
-    """Import and warm up once, so that every server and every child forked later has it."""
-    import torch  # noqa: F401
+def import_torch() -> threading.Thread:
+    """Import and warm up once, so that every server and every child forked later has it;
+    the thread that collapses torch's memory meanwhile (see settle), to be joined."""
+    import torch
+
+    collapsing = hugepages.collapse_meanwhile()
+    # gradcheck imports this on first use: imported by a run, it would end the run's child
+    # (see fingerprint).
+    import torch._subclasses.schema_check_mode  # noqa: F401
 
     import gradquiz.lab.fingerprint
     import gradquiz.lab.runner  # noqa: F401
 
     _warm_up()
+    return collapsing
 
 
 def prepare(torchvision: bool) -> None:
     """What every server shares besides torch, and the worker made cheap to fork."""
     if torchvision:
-        from gradquiz.lab.tvcompat import import_torchvision
-
         import_torchvision()
     settle()
 
@@ -105,11 +111,12 @@ def main() -> None:
     # Before anything else, so that the outside stays a small process.
     enclosure.enter()
     lab = caps.LabDirectory()
-    import_torch()
+    collapsing = import_torch()
     plan = wait_for_plan(pairs[0][0])
     if plan is None:
         lab.leave()
         os._exit(0)
+    collapsing.join()
     prepare(plan.torchvision)
     for index, pair in enumerate(pairs[1:], start=1):
         clone(pair, [p for i, p in enumerate(pairs) if i != index], lab)

@@ -10,7 +10,7 @@ import pytest
 
 from gradquiz import locations
 from gradquiz.format import load
-from gradquiz.lab.client import BATCH_RUNS, Lab, in_batches
+from gradquiz.lab.client import BATCH_RUNS, MALLOC_TUNABLES, Lab, in_batches, worker_environment
 from gradquiz.lab.protocol import VariantRequest, VariantResult, requests_for
 from tests.lab.test_engine import request
 
@@ -120,6 +120,38 @@ def test_a_run_that_changes_global_state_leaks_nothing_into_the_next(lab: Lab, l
     assert fresh.rows[0].values["files"] == "['.gradquiz-output']"
 
 
+def test_a_finalizer_left_in_a_runs_garbage_runs_before_the_fingerprint(lab: Lab) -> None:
+    """A run's cycles are collected as it ends: a finalizer that changes state then ends the
+    child, rather than running in the middle of the next run."""
+    setup = (
+        "class Leak:\n"
+        "    def __del__(self):\n"
+        "        torch.set_grad_enabled(False)\n"
+        "leak = Leak()\n"
+        "leak.me = leak\n"
+    )
+    leaky = replace(request("pass\n", setup=setup), variant="leaky")
+    probe = replace(
+        request("import gc\ngc.collect()\n", watch={"grad": "torch.is_grad_enabled()"}),
+        variant="probe",
+    )
+    after = lab.run_batch([leaky, probe])[1]
+    assert after.error is None and after.rows[0].values["grad"] is True
+
+
+def test_the_workers_allocator_keeps_what_runs_free(lab: Lab) -> None:
+    result = lab.run(
+        request("pass\n", watch={"tunables": "__import__('os').environ['GLIBC_TUNABLES']"})
+    )
+    assert result.rows[0].values["tunables"] == MALLOC_TUNABLES
+
+
+def test_the_users_own_malloc_tunables_come_last(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.arena_max=1")
+    tunables = worker_environment()["GLIBC_TUNABLES"]
+    assert tunables == f"{MALLOC_TUNABLES}:glibc.malloc.arena_max=1"
+
+
 CHANGES = {
     "torch.set_grad_enabled(False)": "grad mode",
     "torch.set_default_dtype(torch.float64)": "default dtype",
@@ -134,6 +166,7 @@ CHANGES = {
     "optim.SGD.step = None": "torch attributes",
     "nn.modules.module.register_module_forward_hook(lambda m, i, o: o)": "global hooks",
     "import json.tool": "imported modules",
+    "import sys; sys.modules['json'] = type(sys)('json')": "imported modules",
     "import warnings; warnings.simplefilter('error')": "python settings",
     "import sys; sys.setrecursionlimit(500)": "python settings",
     "import os; os.environ['LEAK'] = '1'": "environment",
@@ -149,10 +182,18 @@ CHANGES = {
 }
 
 
+# Without version tags (another interpreter), namespaces are compared entry by entry.
+UNTAGGED = "fingerprint._ATTRIBUTES.tags = fingerprint._MODULES.tags = None\n"
+
+
+@pytest.mark.parametrize("tags", ["", UNTAGGED], ids=["tagged", "untagged"])
 @pytest.mark.parametrize(("change", "probe"), CHANGES.items())
-def test_the_fingerprint_names_each_kind_of_change(lab: Lab, change: str, probe: str) -> None:
+def test_the_fingerprint_names_each_kind_of_change(
+    lab: Lab, change: str, probe: str, tags: str
+) -> None:
     code = (
         "from gradquiz.lab import fingerprint\n"
+        f"{tags}"
         "before = fingerprint.take('.')\n"
         f"{change}\n"
         "changed = fingerprint.changes(before, fingerprint.take('.'))\n"
@@ -172,6 +213,29 @@ def test_a_run_that_changes_nothing_has_an_unchanged_fingerprint(lab: Lab) -> No
     )
     result = lab.run(request(code, watch={"changed": "', '.join(changed)"}))
     assert result.rows[0].values["changed"] == ""
+
+
+@pytest.mark.parametrize("tags", ["", UNTAGGED], ids=["tagged", "untagged"])
+def test_a_namespace_written_back_with_what_it_held_is_unchanged(lab: Lab, tags: str) -> None:
+    code = (
+        "from gradquiz.lab import fingerprint\n"
+        "import sys\n"
+        f"{tags}"
+        "before = fingerprint.take('.')\n"
+        "F.relu = F.relu; nn.Linear.forward = nn.Linear.forward\n"
+        "sys.modules['json'] = sys.modules['json']\n"
+        "changed = fingerprint.changes(before, fingerprint.take('.'))\n"
+    )
+    result = lab.run(request(code, watch={"changed": "', '.join(changed)"}))
+    assert result.rows[0].values["changed"] == ""
+
+
+def test_the_worker_reads_namespaces_by_their_version_tags(lab: Lab) -> None:
+    """The cheap comparison is the one the worker uses here (CPython 3.11 to 3.13)."""
+    code = "from gradquiz.lab import fingerprint\n"
+    watch = {"tagged": "fingerprint._ATTRIBUTES.tags is not None and fingerprint._tags_work()"}
+    result = lab.run(request(code, watch=watch))
+    assert result.rows[0].values["tagged"] is True
 
 
 def test_a_shared_childs_runs_each_get_their_own_timeout(lab: Lab) -> None:
@@ -201,10 +265,10 @@ def test_run_all_sends_a_files_runs_together_when_there_is_work_for_every_worker
     assert pids(results)[0] == pids(results)[1] and pids(results)[2] == pids(results)[3]
 
 
-def test_batches_keep_files_apart_cap_their_size_and_send_torchvision_runs_alone() -> None:
-    plain = [replace(variant("x = 1\n", str(n)), question=f"q{n}") for n in range(20)]
+def test_batches_keep_files_apart_and_cap_their_size_torchvision_runs_too() -> None:
+    plain = [replace(variant("x = 1\n", str(n)), question=f"q{n}") for n in range(BATCH_RUNS + 4)]
     vision = replace(variant("import torchvision\n", "tv"), question="tv")
     other = replace(plain[0], code=replace(plain[0].code, file="other.yaml"))
-    batches = in_batches([*plain, vision, vision, other], workers=2)
-    assert [len(b) for b in batches] == [BATCH_RUNS, 20 - BATCH_RUNS, 1, 1, 1]
+    batches = in_batches([*plain, other, vision, vision], workers=2)
+    assert [len(b) for b in batches] == [BATCH_RUNS, 4, 1, 2]
     assert in_batches(plain[:2], workers=2) == [[plain[0]], [plain[1]]]
