@@ -38,6 +38,8 @@ Fingerprint = dict[str, object]
 # A denormal float32: torch.set_flush_denormal(True), which has no getter, turns it into 0.
 _DENORMAL = 1e-40
 _LIMITS = [getattr(resource, name) for name in dir(resource) if name.startswith("RLIMIT_")]
+# Listed once: asking for the set each time cost more than reading every handler.
+_SIGNALS = sorted(signal.valid_signals())
 # Where CPython 3.11-3.13 keep a dict's version tag (PEP 509), which every change to the dict
 # renews: after the object header and the item count.
 _TAG_OFFSET = 3 * struct.calcsize("P")
@@ -204,7 +206,7 @@ PROBES: dict[str, Callable[[str], object]] = {
     ),
     "environment": lambda _: (str(Path.cwd()), tuple(sorted(os.environ.items())), _umask()),
     "signals": lambda _: (
-        tuple(signal.getsignal(s) for s in signal.valid_signals()),
+        tuple(map(signal.getsignal, _SIGNALS)),
         signal.getitimer(signal.ITIMER_REAL),
     ),
     "resource limits": lambda _: tuple(resource.getrlimit(limit) for limit in _LIMITS),
