@@ -23,6 +23,7 @@ import resource
 import signal
 import struct
 import sys
+import tempfile
 import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -95,23 +96,24 @@ class Namespaces:
         self.checked = [tag.value for tag in self.tags] if self.tags is not None else []
 
     def changed(self) -> object:
-        """What differs from the remembered entries (the entries themselves if none were)."""
+        """The entries of the dicts that differ from what was remembered (of all of them if
+        nothing was): a dict that differs already is compared entry by entry, so a change
+        made after that still shows."""
         if self.remembered is None:
             return tuple(self.entries(m) for m in self.mappings)
+        differ: list[int]
         if self.tags is None:
-            return tuple(
-                i for i, m in enumerate(self.mappings) if self.entries(m) != self.remembered[i]
-            )
-        differ = []
-        for i, tag in enumerate(self.tags):
-            now = tag.value
-            if now == self.checked[i]:
-                continue
-            if self.entries(self.mappings[i]) == self.remembered[i]:
-                self.checked[i] = now  # written, but holding what it held
-            else:
-                differ.append(i)
-        return tuple(differ)
+            differ = list(range(len(self.mappings)))
+        else:
+            differ = [i for i, tag in enumerate(self.tags) if tag.value != self.checked[i]]
+        found = []
+        for i in differ:
+            entries = self.entries(self.mappings[i])
+            if entries != self.remembered[i]:
+                found.append((i, entries))
+            elif self.tags is not None:
+                self.checked[i] = self.tags[i].value  # written, but holding what it held
+        return tuple(found)
 
 
 def _namespaces() -> list[Mapping[str, Any]]:
@@ -136,7 +138,9 @@ _MODULES = Namespaces([sys.modules])
 
 
 def remember() -> None:
-    """The worker's state as every child it forks from now on starts with it (see Namespaces)."""
+    """The worker's state as every child it forks from now on starts with it (see Namespaces).
+    The probes run once first: what they import on first use is then the worker's."""
+    take(tempfile.gettempdir())
     _ATTRIBUTES.remember()
     _MODULES.remember()
 
@@ -192,7 +196,7 @@ PROBES: dict[str, Callable[[str], object]] = {
     ),
     "global hooks": lambda _: _global_hooks(),
     "torch attributes": lambda _: _ATTRIBUTES.changed(),
-    "imported modules": lambda _: _MODULES.changed(),
+    "imported modules": lambda _: (id(sys.modules), _MODULES.changed()),
     "python settings": lambda _: (
         sys.gettrace(),
         sys.getprofile(),

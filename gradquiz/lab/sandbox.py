@@ -225,16 +225,23 @@ def _child(
     resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
     _lower(resource.RLIMIT_AS, _virtual_memory() + request.limits.memory_mb * 1024 * 1024)
     _lower(resource.RLIMIT_NPROC, tasks + request.limits.processes)
+    # What the worker made since it last froze its heap is the worker's, not the run's: frozen
+    # too, a collection after each run looks at the run's own objects alone, and does not
+    # copy the pages of the worker's.
+    gc.freeze()
     status = 0
     try:
         found = fingerprint.take(workdir)
         while True:
+            promoted = gc.get_stats()[1]["collections"]
             done = run_variant(request, lambda frame: write_frame(result_fd, frame))
-            stream.close_note()
             # The run's cycles (a function it defined and the namespace that holds it) go now,
-            # their finalizers before the fingerprint looks, and the next run reuses their
-            # memory instead of faulting in new pages.
-            gc.collect()
+            # their finalizers before the fingerprint looks and the output is closed, and the
+            # next run reuses their memory instead of faulting in new pages. Only a run long
+            # enough to have moved objects into the oldest generation needs a full
+            # collection, which also empties the free lists: pages copied from the worker.
+            gc.collect(2 if gc.get_stats()[1]["collections"] != promoted else 1)
+            stream.close_note()
             reusable = not fingerprint.changes(found, fingerprint.take(workdir))
             write_frame(result_fd, replace(done, reusable=reusable))
             following = _next_request(request_fd) if reusable else None

@@ -386,6 +386,8 @@ def settle() -> None:
     is left goes into huge pages (see hugepages). What the children start from is what their
     runs are compared with (see fingerprint).
     """
+    # Here, not at the top: the worker imports this module before torch, which fingerprint
+    # imports, and starts its enclosure first.
     from gradquiz.lab import fingerprint
 
     fingerprint.remember()

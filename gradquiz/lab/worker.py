@@ -109,11 +109,11 @@ def main() -> None:
     # Ctrl-C in gradquiz's terminal is gradquiz's to handle; SIGTERM is how it stops us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _terminate)
+    # Before anything else, so that the outside stays a small process.
+    enclosure.enter()
     # Importing torch makes objects that live as long as the worker: looking through them
     # for garbage, again and again as they come, took a quarter of the start.
     gc.disable()
-    # Before anything else, so that the outside stays a small process.
-    enclosure.enter()
     lab = caps.LabDirectory()
     collapsing = import_torch()
     plan = wait_for_plan(pairs[0][0])

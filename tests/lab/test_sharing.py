@@ -10,7 +10,14 @@ import pytest
 
 from gradquiz import locations
 from gradquiz.format import load
-from gradquiz.lab.client import BATCH_RUNS, MALLOC_TUNABLES, Lab, in_batches, worker_environment
+from gradquiz.lab.client import (
+    BATCH_RUNS,
+    MALLOC_TUNABLES,
+    TORCHVISION_BATCH_RUNS,
+    Lab,
+    in_batches,
+    worker_environment,
+)
 from gradquiz.lab.protocol import VariantRequest, VariantResult, requests_for
 from tests.lab.test_engine import request
 
@@ -167,6 +174,7 @@ CHANGES = {
     "nn.modules.module.register_module_forward_hook(lambda m, i, o: o)": "global hooks",
     "import json.tool": "imported modules",
     "import sys; sys.modules['json'] = type(sys)('json')": "imported modules",
+    "import sys; sys.modules = dict(sys.modules)": "imported modules",
     "import warnings; warnings.simplefilter('error')": "python settings",
     "import sys; sys.setrecursionlimit(500)": "python settings",
     "import os; os.environ['LEAK'] = '1'": "environment",
@@ -230,6 +238,22 @@ def test_a_namespace_written_back_with_what_it_held_is_unchanged(lab: Lab, tags:
     assert result.rows[0].values["changed"] == ""
 
 
+@pytest.mark.parametrize("tags", ["", UNTAGGED], ids=["tagged", "untagged"])
+def test_a_namespace_that_differs_already_still_shows_the_next_change(lab: Lab, tags: str) -> None:
+    code = (
+        "from gradquiz.lab import fingerprint\n"
+        f"{tags}"
+        "F.relu = abs\n"
+        "import json.tool\n"
+        "before = fingerprint.take('.')\n"
+        "F.gelu = abs\n"
+        "import xml.dom.minidom\n"
+        "changed = fingerprint.changes(before, fingerprint.take('.'))\n"
+    )
+    result = lab.run(request(code, watch={"changed": "', '.join(changed)"}))
+    assert result.rows[0].values["changed"] == "torch attributes, imported modules"
+
+
 def test_the_worker_reads_namespaces_by_their_version_tags(lab: Lab) -> None:
     """The cheap comparison is the one the worker uses here (CPython 3.11 to 3.13)."""
     code = "from gradquiz.lab import fingerprint\n"
@@ -269,6 +293,7 @@ def test_batches_keep_files_apart_and_cap_their_size_torchvision_runs_too() -> N
     plain = [replace(variant("x = 1\n", str(n)), question=f"q{n}") for n in range(BATCH_RUNS + 4)]
     vision = replace(variant("import torchvision\n", "tv"), question="tv")
     other = replace(plain[0], code=replace(plain[0].code, file="other.yaml"))
-    batches = in_batches([*plain, other, vision, vision], workers=2)
-    assert [len(b) for b in batches] == [BATCH_RUNS, 4, 1, 2]
+    visions = [vision] * (TORCHVISION_BATCH_RUNS + 1)
+    batches = in_batches([*plain, other, *visions], workers=2)
+    assert [len(b) for b in batches] == [BATCH_RUNS, 4, 1, TORCHVISION_BATCH_RUNS, 1]
     assert in_batches(plain[:2], workers=2) == [[plain[0]], [plain[1]]]
