@@ -28,6 +28,7 @@ from gradquiz.lab.protocol import FrameError, Run, VariantRequest, read_frame, w
 
 OUTPUT_FILE = ".gradquiz-output"
 MAX_FILE_BYTES = 256 * 1024 * 1024
+THREADS = "threads and processes"
 # How a child says why it ended without a result: gradquiz's own code failed in it, or the
 # snippet took away the pipe its results go through.
 EXIT_CRASHED = 70
@@ -239,8 +240,11 @@ def _child(
             # their finalizers before the fingerprint looks and the output is closed, and the
             # next run reuses their memory instead of faulting in new pages. Only a run long
             # enough to have moved objects into the oldest generation needs a full
-            # collection, which also empties the free lists: pages copied from the worker.
-            gc.collect(2 if gc.get_stats()[1]["collections"] != promoted else 1)
+            # collection, which also empties the free lists: pages copied from the worker. A
+            # run that left threads or processes ends its child anyway, and collecting what
+            # owns them (a process group) can wait on them past the run's timeout.
+            if fingerprint.PROBES[THREADS](workdir) == found[THREADS]:
+                gc.collect(2 if gc.get_stats()[1]["collections"] != promoted else 1)
             stream.close_note()
             reusable = not fingerprint.changes(found, fingerprint.take(workdir))
             write_frame(result_fd, replace(done, reusable=reusable))

@@ -146,6 +146,24 @@ def test_a_finalizer_left_in_a_runs_garbage_runs_before_the_fingerprint(lab: Lab
     assert after.error is None and after.rows[0].values["grad"] is True
 
 
+def test_what_owns_a_runs_threads_is_not_collected_in_the_run(lab: Lab) -> None:
+    """A process group's finalizer waits for its threads: collected as the run ends, it kept
+    DDP runs waiting past their timeout now and then. A run that leaves threads ends its
+    child anyway, uncollected."""
+    setup = (
+        "import threading\n"
+        "worker = threading.Thread(target=threading.Event().wait, args=(60,), daemon=True)\n"
+        "worker.start()\n"
+        "class Owner:\n"
+        "    def __del__(self):\n"
+        "        worker.join()\n"
+        "owner = Owner()\n"
+        "owner.me = owner\n"
+    )
+    result = lab.run(request("pass\n", setup=setup, timeout=5))
+    assert result.error is None, result.error
+
+
 def test_the_workers_allocator_keeps_what_runs_free(lab: Lab) -> None:
     result = lab.run(
         request("pass\n", watch={"tunables": "__import__('os').environ['GLIBC_TUNABLES']"})
