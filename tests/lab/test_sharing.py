@@ -212,64 +212,50 @@ CHANGES = {
 UNTAGGED = "fingerprint._ATTRIBUTES.tags = fingerprint._MODULES.tags = None\n"
 
 
+def fingerprint_changes(lab: Lab, change: str, tags: str = "", before: str = "") -> object:
+    """The probes that see `change`, made in a run after `before` (which they do not see)."""
+    code = (
+        "from gradquiz.lab import fingerprint\n"
+        "import sys\n"
+        f"{tags}{before}"
+        "taken = fingerprint.take('.')\n"
+        f"{change}\n"
+        "changed = fingerprint.changes(taken, fingerprint.take('.'))\n"
+    )
+    result = lab.run(request(code, watch={"changed": "', '.join(changed)"}))
+    assert result.error is None, result.error
+    return result.rows[0].values["changed"]
+
+
 @pytest.mark.parametrize("tags", ["", UNTAGGED], ids=["tagged", "untagged"])
 @pytest.mark.parametrize(("change", "probe"), CHANGES.items())
 def test_the_fingerprint_names_each_kind_of_change(
     lab: Lab, change: str, probe: str, tags: str
 ) -> None:
-    code = (
-        "from gradquiz.lab import fingerprint\n"
-        f"{tags}"
-        "before = fingerprint.take('.')\n"
-        f"{change}\n"
-        "changed = fingerprint.changes(before, fingerprint.take('.'))\n"
-    )
-    result = lab.run(request(code, watch={"changed": "', '.join(changed)"}))
-    assert result.error is None, result.error
-    changed = result.rows[0].values["changed"]
+    changed = fingerprint_changes(lab, change, tags)
     assert isinstance(changed, str) and probe in changed.split(", ")
 
 
 def test_a_run_that_changes_nothing_has_an_unchanged_fingerprint(lab: Lab) -> None:
-    code = (
-        "from gradquiz.lab import fingerprint\n"
-        "before = fingerprint.take('.')\n"
-        "model = nn.Linear(2, 1); model(torch.ones(2)).sum().backward()\n"
-        "changed = fingerprint.changes(before, fingerprint.take('.'))\n"
-    )
-    result = lab.run(request(code, watch={"changed": "', '.join(changed)"}))
-    assert result.rows[0].values["changed"] == ""
+    change = "model = nn.Linear(2, 1); model(torch.ones(2)).sum().backward()"
+    assert fingerprint_changes(lab, change) == ""
 
 
 @pytest.mark.parametrize("tags", ["", UNTAGGED], ids=["tagged", "untagged"])
 def test_a_namespace_written_back_with_what_it_held_is_unchanged(lab: Lab, tags: str) -> None:
-    code = (
-        "from gradquiz.lab import fingerprint\n"
-        "import sys\n"
-        f"{tags}"
-        "before = fingerprint.take('.')\n"
+    change = (
         "F.relu = F.relu; nn.Linear.forward = nn.Linear.forward\n"
-        "sys.modules['json'] = sys.modules['json']\n"
-        "changed = fingerprint.changes(before, fingerprint.take('.'))\n"
+        "sys.modules['json'] = sys.modules['json']"
     )
-    result = lab.run(request(code, watch={"changed": "', '.join(changed)"}))
-    assert result.rows[0].values["changed"] == ""
+    assert fingerprint_changes(lab, change, tags) == ""
 
 
 @pytest.mark.parametrize("tags", ["", UNTAGGED], ids=["tagged", "untagged"])
 def test_a_namespace_that_differs_already_still_shows_the_next_change(lab: Lab, tags: str) -> None:
-    code = (
-        "from gradquiz.lab import fingerprint\n"
-        f"{tags}"
-        "F.relu = abs\n"
-        "import json.tool\n"
-        "before = fingerprint.take('.')\n"
-        "F.gelu = abs\n"
-        "import xml.dom.minidom\n"
-        "changed = fingerprint.changes(before, fingerprint.take('.'))\n"
+    changed = fingerprint_changes(
+        lab, "F.gelu = abs\nimport xml.dom.minidom", tags, before="F.relu = abs\nimport json.tool\n"
     )
-    result = lab.run(request(code, watch={"changed": "', '.join(changed)"}))
-    assert result.rows[0].values["changed"] == "torch attributes, imported modules"
+    assert changed == "torch attributes, imported modules"
 
 
 def test_the_worker_reads_namespaces_by_their_version_tags(lab: Lab) -> None:
