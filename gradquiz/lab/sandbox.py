@@ -13,18 +13,28 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import mmap
 import os
 import resource
 import select
 import shutil
 import signal
+import struct
 import sys
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gradquiz.lab import caps, enclosure, reaper
-from gradquiz.lab.protocol import FrameError, Run, VariantRequest, read_frame, write_frame
+from gradquiz.lab.protocol import (
+    Frame,
+    FrameError,
+    Run,
+    Step,
+    VariantRequest,
+    read_frame,
+    write_frame,
+)
 
 OUTPUT_FILE = ".gradquiz-output"
 MAX_FILE_BYTES = 256 * 1024 * 1024
@@ -79,6 +89,25 @@ def _virtual_memory() -> int:
     return 0
 
 
+class StepCell:
+    """The step a run is in, in memory the child shares with the server: a frame a step
+    through the pipe would cost a write and a wake-up, and the server needs the step only
+    when a run does not finish (to say where it stopped). The child can write anything
+    there, so the server keeps only a step the run has."""
+
+    _FORMAT = struct.Struct("<q")
+
+    def __init__(self) -> None:
+        self.memory = mmap.mmap(-1, mmap.PAGESIZE)
+
+    def set(self, step: int) -> None:
+        self._FORMAT.pack_into(self.memory, 0, step)
+
+    def get(self, steps: int) -> int | None:
+        (step,) = self._FORMAT.unpack_from(self.memory, 0)
+        return step if 1 <= step <= steps else None
+
+
 @dataclass
 class Spare:
     """A child forked ahead of its request, so the fork is paid while the worker is idle."""
@@ -93,6 +122,8 @@ class Spare:
     torchvision: bool
     # Readable once the child has exited (None where Linux has no pidfd_open).
     pidfd: int | None
+    # The step the child's run is in (see StepCell).
+    steps: StepCell
     status: int | None = None
     # The last request it ran, while it waits to run another from the same file.
     ran: VariantRequest | None = None
@@ -133,6 +164,7 @@ class Spare:
             if fd is not None:
                 with contextlib.suppress(OSError):
                     os.close(fd)
+        self.steps.memory.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
@@ -151,6 +183,7 @@ def fork_spare(client_fds: tuple[int, ...], lab: caps.LabDirectory, tasks: int) 
     result_read, result_write = os.pipe()
     flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC
     output_fd = os.open(Path(workdir, OUTPUT_FILE), flags, 0o600)
+    steps = StepCell()
     parent = os.getpid()
     pid = os.fork()
     if pid == 0:
@@ -168,7 +201,7 @@ def fork_spare(client_fds: tuple[int, ...], lab: caps.LabDirectory, tasks: int) 
             if outer_proc is not None:
                 os.close(outer_proc)
             _wait_for_request(
-                parent, request_read, result_write, output_fd, workdir=workdir, tasks=tasks
+                parent, request_read, result_write, output_fd, steps, workdir=workdir, tasks=tasks
             )
         finally:
             os._exit(EXIT_CRASHED)
@@ -179,11 +212,20 @@ def fork_spare(client_fds: tuple[int, ...], lab: caps.LabDirectory, tasks: int) 
     os.close(request_read)
     os.close(result_write)
     torchvision = "torchvision" in sys.modules
-    return Spare(pid, request_write, result_read, workdir, output_fd, torchvision, _pidfd(pid))
+    return Spare(
+        pid, request_write, result_read, workdir, output_fd, torchvision, _pidfd(pid), steps
+    )
 
 
 def _wait_for_request(
-    parent: int, request_fd: int, result_fd: int, output_fd: int, *, workdir: str, tasks: int
+    parent: int,
+    request_fd: int,
+    result_fd: int,
+    output_fd: int,
+    steps: StepCell,
+    *,
+    workdir: str,
+    tasks: int,
 ) -> None:
     os.setpgid(0, 0)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -198,7 +240,7 @@ def _wait_for_request(
         os._exit(0)  # the worker went away before a request came
     match frame:
         case Run(request):
-            _child(request, request_fd, result_fd, output_fd, workdir=workdir, tasks=tasks)
+            _child(request, request_fd, result_fd, output_fd, steps, workdir=workdir, tasks=tasks)
 
 
 def _child(
@@ -206,6 +248,7 @@ def _child(
     request_fd: int,
     result_fd: int,
     output_fd: int,
+    steps: StepCell,
     *,
     workdir: str,
     tasks: int,
@@ -235,7 +278,15 @@ def _child(
         found = fingerprint.take(workdir)
         while True:
             promoted = gc.get_stats()[1]["collections"]
-            done = run_variant(request, lambda frame: write_frame(result_fd, frame))
+            steps.set(0)
+
+            def emit(frame: Frame) -> None:
+                if isinstance(frame, Step):
+                    steps.set(frame.step)
+                else:
+                    write_frame(result_fd, frame)
+
+            done = run_variant(request, emit)
             # The run's cycles (a function it defined and the namespace that holds it) go now,
             # their finalizers before the fingerprint looks and the output is closed, and the
             # next run reuses their memory instead of faulting in new pages. Only a run long

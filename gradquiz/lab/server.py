@@ -263,15 +263,16 @@ def _children() -> list[int] | None:
 
 
 def _unfinished(spare: Spare, request: VariantRequest, collected: Collected) -> RunError:
-    """Why a run sent no final frame."""
+    """Why a run sent no final frame, and at which step it stopped."""
     status = spare.wait()
+    step = spare.steps.get(request.steps) or collected.step
     if collected.timed_out:
-        return RunError(TIMEOUT, f"timed out after {request.limits.timeout:g} s", collected.step)
+        return RunError(TIMEOUT, f"timed out after {request.limits.timeout:g} s", step)
     if collected.over is not None:
-        return RunError(*collected.over, collected.step)
+        return RunError(*collected.over, step)
     if collected.broken is not None:
-        return RunError(BROKEN_RESULT, collected.broken, collected.step)
-    return RunError(WORKER_DIED, describe_death(status), collected.step)
+        return RunError(BROKEN_RESULT, collected.broken, step)
+    return RunError(WORKER_DIED, describe_death(status), step)
 
 
 class Server:

@@ -25,6 +25,7 @@ import pytest
 from gradquiz.lab import client, enclosure
 from gradquiz.lab.client import Lab
 from gradquiz.lab.protocol import Limits, Snippet, VariantRequest
+from gradquiz.lab.sandbox import StepCell
 from tests.conftest import write
 
 GRADQUIZ = Path(sys.executable).parent / "gradquiz"
@@ -600,3 +601,15 @@ def test_a_killed_workers_directory_is_removed_at_the_next_start() -> None:
     with Lab(1) as second:
         second.torch_version  # noqa: B018 (started)
         assert not directory.exists()
+
+
+def test_the_step_a_run_is_in_is_kept_only_when_the_run_has_it() -> None:
+    """The child writes its step into memory the server reads; a snippet can write there."""
+    cell = StepCell()
+    assert cell.get(steps=3) is None
+    cell.set(2)
+    assert cell.get(steps=3) == 2
+    cell.set(4)
+    assert cell.get(steps=3) is None
+    cell.set(-1)
+    assert cell.get(steps=3) is None
