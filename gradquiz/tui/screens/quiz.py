@@ -375,7 +375,9 @@ class QuizScreen(Screen[None]):
             self.in_turn(partial(self.app.post_message, CloserLookAsked(question.id)))
 
     def action_move(self, delta: int) -> None:
-        self.in_turn(partial(self.app.post_message, MoveAsked(delta)))
+        move = partial(self.app.post_message, MoveAsked(delta))
+        # Before the other files are read, the question before the first is in them.
+        self.in_turn(move if self.app_.library.complete else partial(self.with_library, move))
 
     def with_library(self, then: Callable[[], object]) -> None:
         """`then` once every question file is read (at once, after the first moments).
