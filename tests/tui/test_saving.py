@@ -226,10 +226,7 @@ async def test_reopens_past_the_files_read_before_the_first_paint(
     app = GradquizApp(first, lambda question: True, workers=1, lab=shared_lab)
     async with app.run_test(size=SIZE) as pilot:
         await opened(pilot)
-        for _ in range(100):
-            if "6/7" in where(app):
-                break
-            await pilot.pause(0.02)
+        await until(pilot, lambda: "6/7" in where(app))
         assert "TUI test trouble · errors · 6/7 · new" in where(app)
         assert view(app).question.id == "fails"
         await settle(pilot)
