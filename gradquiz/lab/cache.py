@@ -1,10 +1,11 @@
 """Kept results: a run's result stored under everything that decides it, to show at once.
 
 The key is the request itself (the question's code, setup, watch, verify and answer, the
-variant, seed, steps and limits), the versions of torch, torchvision and numpy, and the
-source of the code that runs it (runner, sandbox, protocol). Only runs that finished are
-kept. No torch here: versions come from the installed packages' metadata, which is what the
-worker imports (it runs this interpreter with this process's path).
+variant, seed, steps and limits), the versions of torch, torchvision and numpy, the threads a
+run computes on, and the source of the code that runs it (runner, sandbox, protocol). Only
+runs that finished are kept. No torch here: versions come from the installed packages'
+metadata, which is what the worker imports (it runs this interpreter with this process's
+path).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from importlib import metadata
 from pathlib import Path
 
 from gradquiz.lab.protocol import (
+    RUN_THREADS,
     UNFINISHED,
     FrameError,
     Result,
@@ -74,7 +76,9 @@ class ResultCache:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.versions = versions()
-        self._salt = json.dumps([self.versions, _code_digest()], sort_keys=True).encode()
+        self._salt = json.dumps(
+            [self.versions, RUN_THREADS, _code_digest()], sort_keys=True
+        ).encode()
 
     def key(self, request: VariantRequest) -> str:
         return hashlib.sha256(self._salt + encode(Run(request))).hexdigest()

@@ -18,7 +18,7 @@ import threading
 import traceback
 
 from gradquiz.lab import caps, enclosure, hugepages
-from gradquiz.lab.protocol import FrameError, Prepare, read_frame
+from gradquiz.lab.protocol import RUN_THREADS, FrameError, Prepare, read_frame
 from gradquiz.lab.server import Server, import_torchvision, settle
 
 
@@ -30,7 +30,7 @@ def _warm_up() -> None:
     """
     import torch
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(RUN_THREADS)
     model = torch.nn.Linear(1, 1)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     loss = torch.nn.functional.mse_loss(model(torch.ones(1, 1)), torch.zeros(1, 1))

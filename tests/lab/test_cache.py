@@ -100,6 +100,12 @@ def test_another_torch_is_another_key(tmp_path: Path, monkeypatch: pytest.Monkey
     assert ResultCache(tmp_path).get(REQUEST) is None
 
 
+def test_other_threads_are_another_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ResultCache(tmp_path).put(REQUEST, RESULT)
+    monkeypatch.setattr(cache_module, "RUN_THREADS", 4)
+    assert ResultCache(tmp_path).get(REQUEST) is None
+
+
 def test_unfinished_runs_are_not_kept_and_broken_entries_are_misses(tmp_path: Path) -> None:
     cache = ResultCache(tmp_path)
     cache.put(REQUEST, replace(RESULT, error=RunError("Timeout", "timed out after 1 s", 1)))

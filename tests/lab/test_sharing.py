@@ -18,7 +18,7 @@ from gradquiz.lab.client import (
     in_batches,
     worker_environment,
 )
-from gradquiz.lab.protocol import VariantRequest, VariantResult, requests_for
+from gradquiz.lab.protocol import RUN_THREADS, VariantRequest, VariantResult, requests_for
 from tests.lab.test_engine import request
 
 # Frames of gradquiz's own server in a traceback a run prints (anomaly mode prints the stack
@@ -124,6 +124,7 @@ def test_a_run_that_changes_global_state_leaks_nothing_into_the_next(lab: Lab, l
     fresh = lab.run(probe)
     assert after.error is None and after.rows[0].values == fresh.rows[0].values
     assert fresh.rows[0].values["grad"] is True
+    assert fresh.rows[0].values["threads"] == RUN_THREADS  # as the kept results' key says
     assert fresh.rows[0].values["files"] == "['.gradquiz-output']"
 
 
