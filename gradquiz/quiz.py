@@ -515,7 +515,7 @@ class Quiz:
 
     def kept(self, question_id: str) -> Kept | None:
         """The oldest of the kept results on show for the question, while their fresh runs are
-        out (None when every result shown is fresh)."""
+        out or after those did not finish (None when every result shown is fresh)."""
         runs = self.runs.get(question_id)
         if runs is None or not runs.kept:
             return None
@@ -544,15 +544,20 @@ class Quiz:
         results: Sequence[VariantResult],
         arrangement: tuple[str, ...] | None,
         torch: str | None,
+        *,
+        stood: Sequence[Kept] = (),
     ) -> list[Answered]:
         """Merge a batch of runs; grade every answer that waited for them. Returns those now
-        ready to save (graded, runs back)."""
+        ready to save (graded, runs back). `stood`: kept results among `results`, on show still
+        because their fresh runs did not finish."""
         runs = self.runs.setdefault(question_id, Runs())
         runs.out = max(0, runs.out - 1)
         self.torch = torch or self.torch
         for result in results:
             runs.results[result.variant] = result
             runs.kept.pop(result.variant, None)
+        for found in stood:
+            runs.kept[found.result.variant] = found
         if arrangement is not None:
             runs.arrangement = arrangement
         return self._grade_waiting(question_id)

@@ -85,6 +85,9 @@ class ExperimentFinished(Message):
     arrangement: tuple[str, ...] | None = None
     # Kept results were shown for these runs, and the fresh ones differ from them.
     revised: bool = False
+    # Kept results that stay on show: their fresh runs did not finish (`unfinished` says why).
+    stood: list[Kept] = field(default_factory=list)
+    unfinished: str | None = None
 
 
 @dataclass
@@ -653,7 +656,7 @@ class GradquizApp(App[None]):
         self.painted.wait()
         # Imported here, after the first paint, with the rest of what running needs.
         from gradquiz.lab.cache import kept_then_fresh, same_run
-        from gradquiz.lab.protocol import requests_for
+        from gradquiz.lab.protocol import UNFINISHED, requests_for
 
         mine = None if arrangement is None else list(arrangement)
         requests = requests_for(question, arrangement=mine)
@@ -681,14 +684,23 @@ class GradquizApp(App[None]):
             for request, result in zip(requests, results, strict=True):
                 cache.put(request, result)
         # A fresh run that shows what the kept one showed leaves the kept result in place, so
-        # the lab is not drawn again (the learner may be reading another variant's table).
+        # the lab is not drawn again (the learner may be reading another variant's table). So
+        # does one that did not finish (a machine too busy for the timeout, the lab gone),
+        # which says nothing about the question.
         revised = False
+        stood: list[Kept] = []
+        unfinished = None
         for index, (before, fresh) in enumerate(zip(shown, results, strict=False)):
-            if same_run(before.result, fresh):
-                results[index] = before.result
-            else:
+            if fresh.error is not None and fresh.error.type in UNFINISHED:
+                stood.append(before)
+                unfinished = unfinished or fresh.error.message
+            elif not same_run(before.result, fresh):
                 revised = True
-        self.post_message(ExperimentFinished(question.id, results, arrangement, revised))
+                continue
+            results[index] = before.result
+        self.post_message(
+            ExperimentFinished(question.id, results, arrangement, revised, stood, unfinished)
+        )
 
     def on_kept_found(self, message: KeptFound) -> None:
         self.quiz.kept_arrived(message.question, message.kept, message.arrangement)
@@ -705,19 +717,32 @@ class GradquizApp(App[None]):
 
     def on_experiment_finished(self, message: ExperimentFinished) -> None:
         self.quiz.runs_arrived(
-            message.question, message.results, message.arrangement, self.lab.torch_version
+            message.question,
+            message.results,
+            message.arrangement,
+            self.lab.torch_version,
+            stood=message.stood,
         )
         # Every answer waiting on these runs is graded now, on screen or not: save it.
         self.save_ready()
         screen = self.quiz_screen()
+        question = self.question_by_id(message.question)
+        title = one_line(question.title.get(self.language)) if question else message.question
         if message.revised:
-            question = self.question_by_id(message.question)
-            title = one_line(question.title.get(self.language)) if question else message.question
             self.notify(
                 _(
                     "The fresh run of “{title}” differs from its kept result: the lab shows the "
                     "fresh one."
                 ).format(title=title),
+                markup=False,
+            )
+        if message.unfinished is not None:
+            self.notify(
+                _(
+                    "The fresh run of “{title}” did not finish ({reason}): the lab goes on "
+                    "showing its kept result."
+                ).format(title=title, reason=printable(message.unfinished)),
+                severity="warning",
                 markup=False,
             )
         if screen is not None:

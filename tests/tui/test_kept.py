@@ -17,7 +17,15 @@ from gradquiz import locations
 from gradquiz.format import Library, Question
 from gradquiz.lab import cache as cache_module
 from gradquiz.lab.cache import ResultCache
-from gradquiz.lab.protocol import Outcome, Row, VariantRequest, VariantResult, requests_for
+from gradquiz.lab.protocol import (
+    TIMEOUT,
+    Outcome,
+    Row,
+    RunError,
+    VariantRequest,
+    VariantResult,
+    requests_for,
+)
 from gradquiz.quiz import Stage
 from gradquiz.tui import app as app_module
 from gradquiz.tui.app import GradquizApp
@@ -92,6 +100,44 @@ async def test_a_kept_result_is_shown_labelled_then_replaced_by_the_fresh_run(
     # The fresh run is kept for next time in place of the old one.
     again = ResultCache(locations.kept_results()).get(requests_for(numeric(library))[0])
     assert again is not None and again.result.answer == Outcome(6.0)
+
+
+def timed_out(requests: Sequence[VariantRequest], *_: object) -> list[VariantResult]:
+    """Every run timing out, as on a machine too busy for their timeout."""
+    error = RunError(TIMEOUT, "timed out after 10 s", 1)
+    return [VariantResult(r.question, r.variant, [], [], error) for r in requests]
+
+
+async def test_a_fresh_run_that_does_not_finish_leaves_the_kept_result_on_show(
+    library: Library, gated: GatedLab, shared_lab: SharedLab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept(library, shared_lab, x_grad=7.0)
+    [entry] = locations.kept_results().glob("*.json")
+    monkeypatch.setattr(shared_lab, "run_all", timed_out)
+    app = gated_app(library, gated, NUMERIC)
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await until(pilot, lambda: "kept result" in status(app))
+        await pilot.press("7", "enter")
+        await until(pilot, lambda: bool(app.screen.query(DataTable)))
+        gated.gate.set()
+        await until(pilot, lambda: "did not finish" in toasts(app))
+        await settle(pilot)
+        release = cache_module.versions()["torch"].split("+")[0]
+        assert status(app) == (
+            f"Experiment: kept result · torch {release} · {kept_on(entry)}; "
+            "the fresh run did not finish."
+        )
+        assert "7" in table(app) and "timed out" not in table(app)
+        assert (
+            "The fresh run of “The gradient of x squared” did not finish (timed out after 10 s): "
+            "the lab goes on showing its kept result."
+        ) in toasts(app)
+        assert "differs" not in toasts(app)
+        assert "✓ Right." in str(app.screen.query_one("#verdict", Static).render())
+    # Nothing was kept from the run that did not finish: the old result stays for next time.
+    again = ResultCache(locations.kept_results()).get(requests_for(numeric(library))[0])
+    assert again is not None and again.result.answer == Outcome(7.0)
 
 
 async def test_an_answer_graded_from_a_kept_result_is_saved_before_the_fresh_run(

@@ -181,9 +181,16 @@ class QuestionView(VerticalScroll):
             text = _("Experiment: not trusted: code not run.")
         elif kept is not None:
             # The date as kept (UTC): the day of the run, not the time zone it was read in.
-            text = _(
-                "Experiment: kept result · torch {torch} · {date}; a fresh run is on its way…"
-            ).format(torch=kept.torch_release, date=kept.saved[:10])
+            if quiz.running(question.id):
+                label = _(
+                    "Experiment: kept result · torch {torch} · {date}; a fresh run is on its way…"
+                )
+            else:
+                label = _(
+                    "Experiment: kept result · torch {torch} · {date}; the fresh run did not "
+                    "finish."
+                )
+            text = label.format(torch=kept.torch_release, date=kept.saved[:10])
         elif quiz.running(question.id):
             text = _("Experiment: running in the lab…")
         elif results:
