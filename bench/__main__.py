@@ -147,8 +147,8 @@ def check_versus_floor(bank: Path | None = None, repeats: int = 5) -> None:
     library = load([bank or locations.bundled_questions()])
     runs = sum(len(requests_for(q)) for _, q in every_draw(library.questions))
     where = () if bank is None else (str(bank),)
-    # Interleaved, so a noisy spell on the machine hits both sides alike, and each side goes
-    # first half the time: the command that runs second finds caches the first warmed.
+    # Interleaved, so a noisy spell on the machine hits both sides alike, and the sides take
+    # turns going first: the command that runs second finds caches the first warmed.
     checks: list[float] = []
     floors: list[float] = []
     for round_ in range(repeats):

@@ -79,12 +79,14 @@ class Answered:
 @dataclass
 class Runs:
     """One question's runs: results by variant, the arrangement "yours" ran, batches still out,
-    and which results are kept ones whose fresh run has not come back yet."""
+    and which results are kept ones: shown while their fresh run has not come back, or after it
+    did not finish (`stood`)."""
 
     results: dict[str, VariantResult] = field(default_factory=dict)
     arrangement: tuple[str, ...] | None = None
     out: int = 0
     kept: dict[str, Kept] = field(default_factory=dict)
+    stood: set[str] = field(default_factory=set)
 
 
 def needs_runs(question: Question) -> bool:
@@ -99,7 +101,8 @@ def runs_ready(answered: Answered, runs: Runs | None, can_run: bool) -> bool:
     if not can_run:
         return not needs_runs(answered.question)
     # A batch still out may replace results that are here, unless they are kept ones: the
-    # fresh run of the very same request.
+    # fresh run of the very same request, or none at all (one whose fresh run did not finish).
+    # Runs of an arrangement are told apart by the arrangement below.
     if runs is None or (runs.out and not runs.kept):
         return False
     if answered.question.type == "numeric":
@@ -503,6 +506,7 @@ class Quiz:
             runs.results = {}
             runs.arrangement = None
             runs.kept = {}
+            runs.stood = set()
         runs.out += 1
 
     def running(self, question_id: str) -> bool:
@@ -521,6 +525,11 @@ class Quiz:
             return None
         return min(runs.kept.values(), key=lambda kept: kept.saved)
 
+    def kept_stood(self, question_id: str) -> bool:
+        """Whether every kept result on show stays because its fresh run did not finish."""
+        runs = self.runs.get(question_id)
+        return runs is not None and bool(runs.kept) and set(runs.kept) <= runs.stood
+
     def kept_arrived(
         self, question_id: str, kept: Sequence[Kept], arrangement: tuple[str, ...] | None
     ) -> list[Answered]:
@@ -533,6 +542,7 @@ class Quiz:
                 continue  # a fresh result is here already: it stands
             runs.results[variant] = found.result
             runs.kept[variant] = found
+            runs.stood.discard(variant)
         self.torch = self.torch or (kept[0].torch_release if kept else None)
         if arrangement is not None:
             runs.arrangement = arrangement
@@ -553,11 +563,16 @@ class Quiz:
         runs = self.runs.setdefault(question_id, Runs())
         runs.out = max(0, runs.out - 1)
         self.torch = torch or self.torch
+        # Only those still on show stay kept: a re-run asked for since (`r`) wants no kept result.
+        on_show = set(runs.kept)
         for result in results:
             runs.results[result.variant] = result
             runs.kept.pop(result.variant, None)
+            runs.stood.discard(result.variant)
         for found in stood:
-            runs.kept[found.result.variant] = found
+            if found.result.variant in on_show:
+                runs.kept[found.result.variant] = found
+                runs.stood.add(found.result.variant)
         if arrangement is not None:
             runs.arrangement = arrangement
         return self._grade_waiting(question_id)

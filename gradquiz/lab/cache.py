@@ -2,8 +2,9 @@
 
 The key is the request itself (the question's code, setup, watch, verify and answer, the
 variant, seed, steps and limits), the versions of torch, torchvision and numpy, the threads a
-run computes on, and the source of the code that runs it (runner, sandbox, protocol). Only
-runs that finished are kept. No torch here: versions come from the installed packages'
+run computes on, the interpreter and the machine's vector instructions (`platform_facts`), and
+the source of the code that runs it (runner, sandbox, protocol). Only runs that finished are
+kept. No torch here: versions come from the installed packages'
 metadata, which is what the worker imports (it runs this interpreter with this process's
 path).
 """
@@ -14,6 +15,8 @@ import contextlib
 import hashlib
 import json
 import os
+import platform
+import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -34,6 +37,12 @@ from gradquiz.lab.protocol import (
 )
 
 PACKAGES = ("torch", "torchvision", "numpy")
+# What else decides a run's last digits: torch picks its kernels by the vector instructions the
+# processor has (and these variables override the choice), and the kernels add in other orders.
+_CPU_FLAGS = frozenset(
+    {"avx2", "avx512f", "avx512bw", "avx512vl", "avx512dq", "amx_tile", "asimd", "sve"}
+)
+_OVERRIDES = ("ATEN_CPU_CAPABILITY", "MKL_CBWR", "DNNL_MAX_CPU_ISA", "ONEDNN_MAX_CPU_ISA")
 # The code whose change can change a result.
 _SOURCES = ("runner.py", "graph.py", "sandbox.py", "protocol.py", "tvcompat.py")
 
@@ -62,6 +71,28 @@ def versions() -> dict[str, str]:
     return found
 
 
+def _cpu_flags() -> list[str]:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:  # noqa: PTH123
+            for line in info:
+                if line.startswith(("flags", "Features")):
+                    return sorted(_CPU_FLAGS.intersection(line.partition(":")[2].split()))
+    except OSError:
+        pass
+    return []
+
+
+def platform_facts() -> dict[str, object]:
+    """The interpreter (3.12 adds floats up another way in `sum`), the processor and its
+    vector instructions, and any variable that overrides torch's choice of kernels."""
+    return {
+        "python": [sys.implementation.name, *sys.version_info[:2]],
+        "machine": platform.machine(),
+        "cpu": _cpu_flags(),
+        "overrides": {name: os.environ[name] for name in _OVERRIDES if name in os.environ},
+    }
+
+
 def _code_digest() -> str:
     digest = hashlib.sha256()
     here = Path(__file__).parent
@@ -77,7 +108,7 @@ class ResultCache:
         self.directory = directory
         self.versions = versions()
         self._salt = json.dumps(
-            [self.versions, RUN_THREADS, _code_digest()], sort_keys=True
+            [self.versions, RUN_THREADS, platform_facts(), _code_digest()], sort_keys=True
         ).encode()
 
     def key(self, request: VariantRequest) -> str:

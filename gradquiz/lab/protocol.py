@@ -37,8 +37,8 @@ CLOSED = "Closed"
 UNFINISHED = frozenset(
     {TIMEOUT, WORKER_DIED, BROKEN_RESULT, TRACE_TOO_LARGE, MEMORY_LIMIT, DISK_LIMIT, CLOSED}
 )
-# The intra-op threads every run starts with: one order of adding, so the same last digits
-# on every machine (and the same kept result, see cache).
+# The intra-op threads every run starts with: one order of adding whatever the number of
+# cores, so a run's last digits do not depend on it (nor does its kept result, see cache).
 RUN_THREADS = 1
 
 

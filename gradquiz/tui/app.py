@@ -693,7 +693,7 @@ class GradquizApp(App[None]):
         for index, (before, fresh) in enumerate(zip(shown, results, strict=False)):
             if fresh.error is not None and fresh.error.type in UNFINISHED:
                 stood.append(before)
-                unfinished = unfinished or fresh.error.message
+                unfinished = unfinished or fresh.error.message or fresh.error.type
             elif not same_run(before.result, fresh):
                 revised = True
                 continue
@@ -736,11 +736,12 @@ class GradquizApp(App[None]):
                 ).format(title=title),
                 markup=False,
             )
-        if message.unfinished is not None:
+        # Unless a re-run asked for since (`r`) took the kept results off show.
+        if message.unfinished is not None and self.quiz.kept_stood(message.question):
             self.notify(
                 _(
                     "The fresh run of “{title}” did not finish ({reason}): the lab goes on "
-                    "showing its kept result."
+                    "showing its kept result; r runs it again."
                 ).format(title=title, reason=printable(message.unfinished)),
                 severity="warning",
                 markup=False,

@@ -19,7 +19,7 @@ from gradquiz.display import cell
 from gradquiz.format import load
 from gradquiz.lab import notebook_kernel as kernel
 from gradquiz.lab.client import Lab
-from gradquiz.lab.protocol import requests_for
+from gradquiz.lab.protocol import RUN_THREADS, requests_for
 from tests.conftest import PACKS, write
 
 pytestmark = pytest.mark.usefixtures("warm_cli")
@@ -190,6 +190,11 @@ questions:
         assert run.error == (None if result.error is None else str(result.error))
     assert len(results["A"].rows) == 6
     assert results["B"].error is not None and results["B"].error.message == "step 2 of 3"
+
+
+def test_the_kernel_computes_on_the_threads_the_lab_does() -> None:
+    """The helper is exported as text, so it names the number itself: kept in step here."""
+    assert f"\ntorch.set_num_threads({RUN_THREADS})\n" in helper_source(torchvision=False)
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -104,6 +105,27 @@ def test_other_threads_are_another_key(tmp_path: Path, monkeypatch: pytest.Monke
     ResultCache(tmp_path).put(REQUEST, RESULT)
     monkeypatch.setattr(cache_module, "RUN_THREADS", 4)
     assert ResultCache(tmp_path).get(REQUEST) is None
+
+
+def test_another_interpreter_or_processor_is_another_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ResultCache(tmp_path).put(REQUEST, RESULT)
+    facts = cache_module.platform_facts()
+    assert facts["python"] == [sys.implementation.name, *sys.version_info[:2]]
+    for changed in ({"python": ["cpython", 3, 12]}, {"cpu": ["avx2"]}, {"overrides": {"x": "1"}}):
+        other = {**facts, **changed}
+        monkeypatch.setattr(cache_module, "platform_facts", lambda other=other: other)
+        assert ResultCache(tmp_path).get(REQUEST) is None
+    monkeypatch.setattr(cache_module, "platform_facts", lambda: facts)
+    assert ResultCache(tmp_path).get(REQUEST) is not None
+
+
+def test_a_variable_that_picks_torchs_kernels_is_in_the_facts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "default")
+    assert cache_module.platform_facts()["overrides"] == {"ATEN_CPU_CAPABILITY": "default"}
 
 
 def test_unfinished_runs_are_not_kept_and_broken_entries_are_misses(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
 from gradquiz import locations
@@ -108,18 +109,34 @@ def timed_out(requests: Sequence[VariantRequest], *_: object) -> list[VariantRes
     return [VariantResult(r.question, r.variant, [], [], error) for r in requests]
 
 
-async def test_a_fresh_run_that_does_not_finish_leaves_the_kept_result_on_show(
+async def answer_seven_once(pilot: Pilot[None], showing: str) -> None:
+    """Once the status line says `showing`, answer 7 and wait for the lab's table."""
+    app = pilot.app
+    assert isinstance(app, GradquizApp)
+    await opened(pilot)
+    await until(pilot, lambda: showing in status(app))
+    await pilot.press("7", "enter")
+    await until(pilot, lambda: bool(app.screen.query(DataTable)))
+
+
+@pytest.fixture
+def timing_out(
     library: Library, gated: GatedLab, shared_lab: SharedLab, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> GradquizApp:
+    """The app on the numeric question, whose kept result says 7 and whose fresh runs, held at
+    the gate, time out."""
     kept(library, shared_lab, x_grad=7.0)
-    [entry] = locations.kept_results().glob("*.json")
     monkeypatch.setattr(shared_lab, "run_all", timed_out)
-    app = gated_app(library, gated, NUMERIC)
+    return gated_app(library, gated, NUMERIC)
+
+
+async def test_a_fresh_run_that_does_not_finish_leaves_the_kept_result_on_show(
+    library: Library, timing_out: GradquizApp, gated: GatedLab
+) -> None:
+    [entry] = locations.kept_results().glob("*.json")
+    app = timing_out
     async with app.run_test(size=SIZE) as pilot:
-        await opened(pilot)
-        await until(pilot, lambda: "kept result" in status(app))
-        await pilot.press("7", "enter")
-        await until(pilot, lambda: bool(app.screen.query(DataTable)))
+        await answer_seven_once(pilot, "kept result")
         gated.gate.set()
         await until(pilot, lambda: "did not finish" in toasts(app))
         await settle(pilot)
@@ -131,13 +148,52 @@ async def test_a_fresh_run_that_does_not_finish_leaves_the_kept_result_on_show(
         assert "7" in table(app) and "timed out" not in table(app)
         assert (
             "The fresh run of “The gradient of x squared” did not finish (timed out after 10 s): "
-            "the lab goes on showing its kept result."
+            "the lab goes on showing its kept result; r runs it again."
         ) in toasts(app)
         assert "differs" not in toasts(app)
         assert "✓ Right." in str(app.screen.query_one("#verdict", Static).render())
     # Nothing was kept from the run that did not finish: the old result stays for next time.
     again = ResultCache(locations.kept_results()).get(requests_for(numeric(library))[0])
     assert again is not None and again.result.answer == Outcome(7.0)
+
+
+async def test_after_a_fresh_run_that_did_not_finish_the_kept_result_grades_and_r_runs_again(
+    timing_out: GradquizApp, gated: GatedLab
+) -> None:
+    gated.gate.set()  # the fresh run times out before the learner answers
+    app = timing_out
+    async with app.run_test(size=SIZE) as pilot:
+        await answer_seven_once(pilot, "the fresh run did not finish")
+        assert "✓ Right." in str(app.screen.query_one("#verdict", Static).render())
+        await until_saved(pilot, 1)
+        # A re-run asked for shows what it gives, even a run that does not finish.
+        await pilot.press("r")
+        await until(pilot, lambda: "kept result" not in status(app))
+        await settle(pilot)
+        assert app.quiz.results(NUMERIC)["main"].error == RunError(
+            TIMEOUT, "timed out after 10 s", 1
+        )
+        assert toasts(app).count("did not finish") == 1
+
+
+async def test_a_run_out_when_r_is_pressed_does_not_bring_the_kept_result_back(
+    timing_out: GradquizApp, gated: GatedLab
+) -> None:
+    app = timing_out
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await until(pilot, lambda: "kept result" in status(app))
+        await pilot.press("r")
+        await until(pilot, lambda: "kept result" not in status(app))
+        gated.gate.set()  # the first fresh run, then the re-run, both time out
+        await settle(pilot)
+        assert not app.quiz.running(NUMERIC) and app.quiz.kept(NUMERIC) is None
+        assert app.quiz.results(NUMERIC)["main"].error is not None
+        assert "kept result" not in status(app) and "did not finish" not in toasts(app)
+        # An answer now waits for nothing kept: it is graded by the run that did not finish.
+        await pilot.press("7", "enter")
+        await until(pilot, lambda: bool(app.screen.query("#verdict")))
+        assert "✓ Right." not in str(app.screen.query_one("#verdict", Static).render())
 
 
 async def test_an_answer_graded_from_a_kept_result_is_saved_before_the_fresh_run(

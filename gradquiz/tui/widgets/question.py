@@ -181,7 +181,7 @@ class QuestionView(VerticalScroll):
             text = _("Experiment: not trusted: code not run.")
         elif kept is not None:
             # The date as kept (UTC): the day of the run, not the time zone it was read in.
-            if quiz.running(question.id):
+            if not quiz.kept_stood(question.id):
                 label = _(
                     "Experiment: kept result · torch {torch} · {date}; a fresh run is on its way…"
                 )
