@@ -139,8 +139,10 @@ _MODULES = Namespaces([sys.modules])
 
 def remember() -> None:
     """The worker's state as every child it forks from now on starts with it (see Namespaces).
-    The probes run once first: what they import on first use is then the worker's."""
-    take(tempfile.gettempdir())
+    The probes run once first: what they import on first use is then the worker's (in a
+    directory of their own: the system's temporary one changes under other programs)."""
+    with tempfile.TemporaryDirectory(prefix="gradquiz-probe-") as empty:
+        take(empty)
     _ATTRIBUTES.remember()
     _MODULES.remember()
 
@@ -171,7 +173,14 @@ def _count(directory: str) -> int:
 
 
 def _files(directory: str) -> tuple[tuple[str, int], ...]:
-    return tuple(sorted((e.name, e.stat().st_size) for e in os.scandir(directory)))
+    return tuple(sorted((e.name, _size(e)) for e in os.scandir(directory)))
+
+
+def _size(entry: os.DirEntry[str]) -> int:
+    try:
+        return entry.stat().st_size
+    except OSError:  # a dangling link, or a file deleted while the directory was read
+        return -1
 
 
 PROBES: dict[str, Callable[[str], object]] = {

@@ -110,6 +110,7 @@ WATCH_STATE = {
         "nn.Linear.forward = lambda self, x: x",
         "nn.modules.module.register_module_forward_hook(lambda m, i, o: o)",
         "open('left-behind.txt', 'w').close()",
+        "import os; os.symlink('nowhere', 'dangling')",
         "import json.tool",
         "torch.autograd.set_detect_anomaly(True)",
         "torch.set_flush_denormal(True)",
@@ -120,8 +121,9 @@ def test_a_run_that_changes_global_state_leaks_nothing_into_the_next(lab: Lab, l
     sees the state a fresh child has."""
     leaky = replace(request("pass\n", setup=f"{leak}\n"), variant="leaky")
     probe = replace(request("pass\n", watch=WATCH_STATE), variant="probe")
-    after = lab.run_batch([leaky, probe])[1]
+    first, after = lab.run_batch([leaky, probe])
     fresh = lab.run(probe)
+    assert first.error is None, first.error
     assert after.error is None and after.rows[0].values == fresh.rows[0].values
     assert fresh.rows[0].values["grad"] is True
     assert fresh.rows[0].values["threads"] == RUN_THREADS  # as the kept results' key says
@@ -205,6 +207,7 @@ CHANGES = {
     "import subprocess; subprocess.Popen(['sleep', '9'])": "threads and processes",
     "kept = open('/dev/null')": "open files",
     "open('left-behind.txt', 'w').close()": "files and output",
+    "import os; os.symlink('nowhere', 'dangling')": "files and output",
     "print('hello')": "files and output",
 }
 
