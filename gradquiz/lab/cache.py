@@ -4,9 +4,8 @@ The key is the request itself (the question's code, setup, watch, verify and ans
 variant, seed, steps and limits), the versions of torch, torchvision and numpy, the threads a
 run computes on, the interpreter and the machine's vector instructions (`platform_facts`), and
 the source of the code that runs it (runner, sandbox, protocol). Only runs that finished are
-kept. No torch here: versions come from the installed packages'
-metadata, which is what the worker imports (it runs this interpreter with this process's
-path).
+kept. No torch here: versions come from the installed packages' metadata, which is what the
+worker imports (it runs this interpreter with this process's path).
 """
 
 from __future__ import annotations
