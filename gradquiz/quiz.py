@@ -87,6 +87,8 @@ class Runs:
     out: int = 0
     kept: dict[str, Kept] = field(default_factory=dict)
     stood: set[str] = field(default_factory=set)
+    # Counts the re-runs asked for: a batch started before the last one comes back stale.
+    asked: int = 0
 
 
 def needs_runs(question: Question) -> bool:
@@ -500,14 +502,23 @@ class Quiz:
             return True
         return not runs.results and not runs.out
 
-    def runs_started(self, question_id: str, *, again: bool = False) -> None:
+    def runs_started(self, question_id: str, *, again: bool = False) -> int:
+        """A batch is out; `again`: a re-run, whose results alone count from now on. Returns
+        the batch's round, to hand back with what it brings (`kept_arrived`, `runs_arrived`)."""
         runs = self.runs.setdefault(question_id, Runs())
         if again:
             runs.results = {}
             runs.arrangement = None
             runs.kept = {}
             runs.stood = set()
+            runs.asked += 1
         runs.out += 1
+        return runs.asked
+
+    def round(self, question_id: str) -> int:
+        """How many re-runs of the question were asked for (see `runs_started`)."""
+        runs = self.runs.get(question_id)
+        return runs.asked if runs is not None else 0
 
     def running(self, question_id: str) -> bool:
         runs = self.runs.get(question_id)
@@ -531,11 +542,18 @@ class Quiz:
         return runs is not None and bool(runs.kept) and set(runs.kept) <= runs.stood
 
     def kept_arrived(
-        self, question_id: str, kept: Sequence[Kept], arrangement: tuple[str, ...] | None
+        self,
+        question_id: str,
+        kept: Sequence[Kept],
+        arrangement: tuple[str, ...] | None,
+        *,
+        round_: int | None = None,
     ) -> list[Answered]:
         """Kept results of a batch whose fresh run is still out: shown and graded with at once.
-        Returns the answers now ready to save."""
+        Returns the answers now ready to save. `round_`: the batch's (see `runs_started`)."""
         runs = self.runs.setdefault(question_id, Runs())
+        if round_ is not None and round_ != runs.asked:
+            return []  # a re-run asked for since wants no kept result
         for found in kept:
             variant = found.result.variant
             if variant in runs.results and variant not in runs.kept:
@@ -556,23 +574,23 @@ class Quiz:
         torch: str | None,
         *,
         stood: Sequence[Kept] = (),
+        round_: int | None = None,
     ) -> list[Answered]:
         """Merge a batch of runs; grade every answer that waited for them. Returns those now
         ready to save (graded, runs back). `stood`: kept results among `results`, on show still
-        because their fresh runs did not finish."""
+        because their fresh runs did not finish. `round_`: the batch's (see `runs_started`)."""
         runs = self.runs.setdefault(question_id, Runs())
         runs.out = max(0, runs.out - 1)
+        if round_ is not None and round_ != runs.asked:
+            return []  # started before a re-run asked for since: only the re-run counts
         self.torch = torch or self.torch
-        # Only those still on show stay kept: a re-run asked for since (`r`) wants no kept result.
-        on_show = set(runs.kept)
         for result in results:
             runs.results[result.variant] = result
             runs.kept.pop(result.variant, None)
             runs.stood.discard(result.variant)
         for found in stood:
-            if found.result.variant in on_show:
-                runs.kept[found.result.variant] = found
-                runs.stood.add(found.result.variant)
+            runs.kept[found.result.variant] = found
+            runs.stood.add(found.result.variant)
         if arrangement is not None:
             runs.arrangement = arrangement
         return self._grade_waiting(question_id)

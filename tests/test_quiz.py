@@ -144,6 +144,28 @@ def test_kept_results_never_replace_fresh_ones_and_a_rerun_shows_none(library: L
     assert quiz.kept("arrange") is None and quiz.results("arrange") == {}
 
 
+def test_a_kept_result_stands_when_its_fresh_run_does_not_finish_unless_a_rerun_came_since(
+    library: Library,
+) -> None:
+    quiz = quiz_of(library)
+    first = quiz.runs_started("how-much")
+    kept = Kept(run("how-much", "main", answer=7.0), TORCH, "2026-11-30T08:00:00+00:00")
+    quiz.kept_arrived("how-much", [kept], None, round_=first)
+    quiz.runs_arrived("how-much", [kept.result], None, TORCH, stood=[kept], round_=first)
+    assert quiz.kept("how-much") is kept and quiz.kept_stood("how-much")
+    assert not quiz.running("how-much")
+    # A re-run asked for while an older batch is out: the older one, back last, is stale.
+    older = quiz.runs_started("how-much")
+    rerun = quiz.runs_started("how-much", again=True)
+    assert rerun != older and quiz.kept("how-much") is None
+    fresh = run("how-much", "main", answer=6.0)
+    quiz.runs_arrived("how-much", [fresh], None, TORCH, round_=rerun)
+    quiz.kept_arrived("how-much", [kept], None, round_=older)
+    quiz.runs_arrived("how-much", [kept.result], None, TORCH, stood=[kept], round_=older)
+    assert quiz.results("how-much") == {"main": fresh} and quiz.kept("how-much") is None
+    assert not quiz.running("how-much") and not quiz.kept_stood("how-much")
+
+
 def test_the_upcoming_question_is_the_next_one_and_none_past_a_drill(library: Library) -> None:
     quiz = quiz_of(library)
     ids = [q.id for q in library.questions]

@@ -88,6 +88,8 @@ class ExperimentFinished(Message):
     # Kept results that stay on show: their fresh runs did not finish (`unfinished` says why).
     stood: list[Kept] = field(default_factory=list)
     unfinished: str | None = None
+    # The batch's round (Quiz.runs_started): one started before a re-run comes back stale.
+    round_: int | None = None
 
 
 @dataclass
@@ -97,6 +99,7 @@ class KeptFound(Message):
     question: str
     kept: list[Kept]
     arrangement: tuple[str, ...] | None = None
+    round_: int | None = None
 
 
 @dataclass
@@ -626,14 +629,16 @@ class GradquizApp(App[None]):
         if not self.can_run(question):
             return
         have = frozenset(self.quiz.results(question.id))
-        self.quiz.runs_started(question.id, again=again)
+        round_ = self.quiz.runs_started(question.id, again=again)
         screen = self.quiz_screen()
         view = screen.view() if screen is not None else None
         shown = view is not None and view.question.id == question.id
         if view is not None and shown and view.is_mounted and not view.retired:
             view.update_status()  # "waiting for the lab" is over: it is running now
         # A re-run is asked for to see a fresh run: kept results are not shown for it.
-        self.run_requests(question, arrangement, frozenset() if again else have, kept=not again)
+        self.run_requests(
+            question, arrangement, frozenset() if again else have, round_, kept=not again
+        )
 
     def results_cache(self) -> ResultCache:
         """The kept results (opened on first use, off the UI thread)."""
@@ -651,6 +656,7 @@ class GradquizApp(App[None]):
         question: Question,
         arrangement: tuple[str, ...] | None,
         have: frozenset[str],
+        round_: int,
         kept: bool = True,
     ) -> None:
         self.painted.wait()
@@ -669,7 +675,7 @@ class GradquizApp(App[None]):
         def show_kept(found: list[Kept]) -> None:
             shown.extend(found)
             self._kept_drawn[question.id] = drawn
-            self.post_message(KeptFound(question.id, found, arrangement))
+            self.post_message(KeptFound(question.id, found, arrangement, round_))
 
         def run_all(requests: Sequence[VariantRequest]) -> list[VariantResult]:
             if shown and not self.lab.started:
@@ -699,11 +705,15 @@ class GradquizApp(App[None]):
                 continue
             results[index] = before.result
         self.post_message(
-            ExperimentFinished(question.id, results, arrangement, revised, stood, unfinished)
+            ExperimentFinished(
+                question.id, results, arrangement, revised, stood, unfinished, round_
+            )
         )
 
     def on_kept_found(self, message: KeptFound) -> None:
-        self.quiz.kept_arrived(message.question, message.kept, message.arrangement)
+        self.quiz.kept_arrived(
+            message.question, message.kept, message.arrangement, round_=message.round_
+        )
         # Graded from kept results, which a fresh run of the same request repeats: saved now.
         self.save_ready()
         screen = self.quiz_screen()
@@ -716,19 +726,22 @@ class GradquizApp(App[None]):
             drawn.set()
 
     def on_experiment_finished(self, message: ExperimentFinished) -> None:
+        # Started before a re-run asked for since: nothing it says is on show.
+        stale = message.round_ is not None and message.round_ != self.quiz.round(message.question)
         self.quiz.runs_arrived(
             message.question,
             message.results,
             message.arrangement,
             self.lab.torch_version,
             stood=message.stood,
+            round_=message.round_,
         )
         # Every answer waiting on these runs is graded now, on screen or not: save it.
         self.save_ready()
         screen = self.quiz_screen()
         question = self.question_by_id(message.question)
         title = one_line(question.title.get(self.language)) if question else message.question
-        if message.revised:
+        if message.revised and not stale:
             self.notify(
                 _(
                     "The fresh run of “{title}” differs from its kept result: the lab shows the "
@@ -736,8 +749,7 @@ class GradquizApp(App[None]):
                 ).format(title=title),
                 markup=False,
             )
-        # Unless a re-run asked for since (`r`) took the kept results off show.
-        if message.unfinished is not None and self.quiz.kept_stood(message.question):
+        if message.unfinished is not None and not stale:
             self.notify(
                 _(
                     "The fresh run of “{title}” did not finish ({reason}): the lab goes on "
