@@ -175,6 +175,20 @@ def _pidfd(pid: int) -> int | None:
         return None
 
 
+@dataclass(frozen=True)
+class ChildSide:
+    """What a forked child works with: its ends of the request and result pipes, its output
+    file, its step cell, its working directory, and the tasks its user ran when it was forked
+    (which its cap on processes comes on top of)."""
+
+    request_fd: int
+    result_fd: int
+    output_fd: int
+    steps: StepCell
+    workdir: str
+    tasks: int
+
+
 def fork_spare(client_fds: tuple[int, ...], lab: caps.LabDirectory, tasks: int) -> Spare:
     """A child waiting for its request; `tasks`: the processes and threads its user runs,
     which its request's cap on processes comes on top of (RLIMIT_NPROC)."""
@@ -201,7 +215,7 @@ def fork_spare(client_fds: tuple[int, ...], lab: caps.LabDirectory, tasks: int) 
             if outer_proc is not None:
                 os.close(outer_proc)
             _wait_for_request(
-                parent, request_read, result_write, output_fd, steps, workdir=workdir, tasks=tasks
+                parent, ChildSide(request_read, result_write, output_fd, steps, workdir, tasks)
             )
         finally:
             os._exit(EXIT_CRASHED)
@@ -217,16 +231,7 @@ def fork_spare(client_fds: tuple[int, ...], lab: caps.LabDirectory, tasks: int) 
     )
 
 
-def _wait_for_request(
-    parent: int,
-    request_fd: int,
-    result_fd: int,
-    output_fd: int,
-    steps: StepCell,
-    *,
-    workdir: str,
-    tasks: int,
-) -> None:
+def _wait_for_request(parent: int, side: ChildSide) -> None:
     os.setpgid(0, 0)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     reaper.die_with_parent()
@@ -235,40 +240,32 @@ def _wait_for_request(
     if os.getppid() != parent:
         os._exit(0)  # the worker died before we asked
     try:
-        frame = read_frame(request_fd)
+        frame = read_frame(side.request_fd)
     except FrameError:
         os._exit(0)  # the worker went away before a request came
     match frame:
         case Run(request):
-            _child(request, request_fd, result_fd, output_fd, steps, workdir=workdir, tasks=tasks)
+            _child(request, side)
 
 
-def _child(
-    request: VariantRequest,
-    request_fd: int,
-    result_fd: int,
-    output_fd: int,
-    steps: StepCell,
-    *,
-    workdir: str,
-    tasks: int,
-) -> None:
+def _child(request: VariantRequest, side: ChildSide) -> None:
     """In the forked child: confine, then run and report until a run leaves its mark on the
     process or the worker sends no other. Never returns."""
     from gradquiz.lab import fingerprint
     from gradquiz.lab.runner import run_variant
 
+    workdir, result_fd, steps = side.workdir, side.result_fd, side.steps
     os.chdir(workdir)
     os.environ["TMPDIR"] = workdir
     tempfile.tempdir = None
-    os.dup2(output_fd, 1)
-    os.dup2(output_fd, 2)
-    stream = CappedStream(output_fd, request.limits.output_chars)
+    os.dup2(side.output_fd, 1)
+    os.dup2(side.output_fd, 2)
+    stream = CappedStream(side.output_fd, request.limits.output_chars)
     sys.stdout = sys.stderr = stream
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
     _lower(resource.RLIMIT_AS, _virtual_memory() + request.limits.memory_mb * 1024 * 1024)
-    _lower(resource.RLIMIT_NPROC, tasks + request.limits.processes)
+    _lower(resource.RLIMIT_NPROC, side.tasks + request.limits.processes)
     # What the worker made since it last froze its heap is the worker's, not the run's: frozen
     # too, a collection after each run looks at the run's own objects alone, and does not
     # copy the pages of the worker's.
@@ -299,7 +296,7 @@ def _child(
             stream.close_note()
             reusable = not fingerprint.changes(found, fingerprint.take(workdir))
             write_frame(result_fd, replace(done, reusable=reusable))
-            following = _next_request(request_fd) if reusable else None
+            following = _next_request(side.request_fd) if reusable else None
             if following is None:
                 break
             request = following
