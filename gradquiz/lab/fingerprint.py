@@ -38,6 +38,10 @@ from torch.nn import functional, init
 Fingerprint = dict[str, object]
 # A denormal float32: torch.set_flush_denormal(True), which has no getter, turns it into 0.
 _DENORMAL = 1e-40
+# A denormal double and a one, in names the compiler cannot fold into their product: the
+# processor's flags torch sets flush plain float arithmetic too (see _denormals).
+_TINY = 1e-310
+_ONE = 1.0
 _LIMITS = [getattr(resource, name) for name in dir(resource) if name.startswith("RLIMIT_")]
 # Listed once: asking for the set each time cost more than reading every handler.
 _SIGNALS = sorted(signal.valid_signals())
@@ -118,8 +122,9 @@ class Namespaces:
 
 def _namespaces() -> list[Mapping[str, Any]]:
     """The modules and classes a question's code reaches, whose attributes it may replace:
-    the names it is given (torch, nn, F, optim) and every class those two modules hold."""
-    modules: list[ModuleType] = [torch, nn, functional, optim, autograd, init]
+    the names it is given (torch, nn, F, optim) and every class those two modules hold; and
+    the module holding the hooks for all modules (see _global_hooks)."""
+    modules: list[ModuleType] = [torch, nn, functional, optim, autograd, init, _HOOKS]
     modules += [sys.modules["builtins"], sys.modules["math"], sys.modules["random"]]
     classes = [torch.Tensor, autograd.Function]
     classes += [v for m in (nn, optim) for v in vars(m).values() if isinstance(v, type)]
@@ -133,6 +138,12 @@ def _namespaces() -> list[Mapping[str, Any]]:
     return list(found.values())
 
 
+_HOOKS = torch.nn.modules.module
+# The dicts holding every hook registered for all modules (`register_module_*_hook`): one
+# that a run binds anew is a change to the module's namespace.
+_HOOK_DICTS = [
+    v for k, v in vars(_HOOKS).items() if k.startswith("_global_") and isinstance(v, dict)
+]
 _ATTRIBUTES = Namespaces(_namespaces())
 _MODULES = Namespaces([sys.modules])
 
@@ -149,9 +160,34 @@ def remember() -> None:
 
 def _global_hooks() -> tuple[tuple[int, ...], ...]:
     """Every hook registered for all modules (`nn.modules.module.register_module_*_hook`)."""
-    module = torch.nn.modules.module
-    hooks = [v for k, v in vars(module).items() if k.startswith("_global_")]
-    return tuple(tuple(map(id, h.values())) for h in hooks if isinstance(h, dict))
+    return tuple(tuple(map(id, hooks.values())) for hooks in _HOOK_DICTS)
+
+
+def _environment() -> dict[Any, Any]:
+    """The environment's variables: as os.environ keeps them where it can (CPython's bytes),
+    which copies at C speed; decoding each one cost more than all the other probes."""
+    return dict(getattr(os.environ, "_data", os.environ))
+
+
+def _tensor_flushes(_: str) -> bool:
+    return (torch.tensor([_DENORMAL], dtype=torch.float32) * 1).item() == 0
+
+
+def _float_flushes(_: str) -> bool:
+    # A bool, not the product: compared while flushing, a denormal equals 0.
+    return _TINY * _ONE == 0
+
+
+def _denormals() -> Callable[[str], bool]:
+    """Whether denormals are flushed: told by plain float arithmetic where that sees torch's
+    setting (the processor's flags apply to both), at a tenth of a tensor's cost in a child."""
+    flushing = _tensor_flushes("")
+    if torch.set_flush_denormal(not flushing):
+        sees = _float_flushes("") != flushing
+        torch.set_flush_denormal(flushing)
+        if sees and _float_flushes("") == flushing:
+            return _float_flushes
+    return _tensor_flushes
 
 
 def _umask() -> int:
@@ -195,7 +231,7 @@ PROBES: dict[str, Callable[[str], object]] = {
     ),
     "matmul precision": lambda _: torch.get_float32_matmul_precision(),
     "autocast": lambda _: (torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu")),
-    "denormals": lambda _: (torch.tensor([_DENORMAL], dtype=torch.float32) * 1).item(),
+    "denormals": _denormals(),
     "print options": lambda _: tuple(torch._tensor_str.get_printoptions().items()),
     "modes": lambda _: (
         torch._C._len_torch_function_stack(),
@@ -217,7 +253,7 @@ PROBES: dict[str, Callable[[str], object]] = {
         gc.get_threshold(),
         (id(sys.stdout), id(sys.stderr), id(sys.stdin), id(sys.displayhook), id(sys.excepthook)),
     ),
-    "environment": lambda _: (str(Path.cwd()), tuple(sorted(os.environ.items())), _umask()),
+    "environment": lambda _: (str(Path.cwd()), _environment(), _umask()),
     "signals": lambda _: (
         tuple(map(signal.getsignal, _SIGNALS)),
         signal.getitimer(signal.ITIMER_REAL),

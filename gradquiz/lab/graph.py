@@ -33,6 +33,8 @@ WALK_LIMIT = 10_000
 OUTSIDE = "(outside modules)"
 SAVED_PREFIX = "_saved_"
 ACCUMULATE = "AccumulateGrad"
+# Marks torch's backward entry point as wrapped already (see wrap_backward).
+WRAPPED = "_gradquiz_wrapped"
 
 # What a leaf's .grad was, compared by object and in-place version: a backward that
 # accumulates bumps the version, one after zero_grad(set_to_none=True) makes a new tensor.
@@ -94,6 +96,39 @@ def shortest_names(tensors: list[tuple[str, torch.Tensor]]) -> dict[int, str]:
     return found
 
 
+class _Watching:
+    """The capture of the run going on in this process, if it watches backward."""
+
+    capture: GraphCapture | None = None
+
+
+def wrap_backward() -> bool:
+    """Wrap torch's backward entry point, once for good, so that the watching capture reads
+    what each node saved before a backward frees it (see GraphCapture.watch_backward).
+
+    Once, not each run: rebinding it moves the version tag of torch.autograd's namespace,
+    which a shared child's fingerprint then compares entry by entry, touching (so copying)
+    every value's page (see fingerprint). The worker wraps it before it forks. False where
+    this torch has no such entry point (it is private API): freed nodes then show no shapes.
+    """
+    engine = getattr(torch.autograd, "_engine_run_backward", None)
+    if engine is None:
+        return False
+    if getattr(engine, WRAPPED, False):
+        return True
+
+    def run_backward(outputs: Any, *args: Any, **kwargs: Any) -> Any:
+        capture = _Watching.capture
+        if capture is not None:
+            capture.before_backward(outputs)
+        return engine(outputs, *args, **kwargs)
+
+    setattr(run_backward, WRAPPED, True)
+    run_backward.__wrapped__ = engine  # type: ignore[attr-defined]
+    setattr(torch.autograd, "_engine_run_backward", run_backward)  # noqa: B010 - private
+    return True
+
+
 class GraphCapture:
     """Takes a run's graphs, row by row, and remembers each leaf's .grad between steps."""
 
@@ -105,7 +140,6 @@ class GraphCapture:
         # What each node saved, read just before a backward freed it: id -> (node, saved).
         self._saved: dict[int, tuple[Any, list[SavedTensor]]] = {}
         self._read_this_step = False
-        self._engine: Any = None
 
     def begin_step(self) -> None:
         """Note every known leaf's .grad as the step starts: a row says whether it changed."""
@@ -117,34 +151,22 @@ class GraphCapture:
         """Read what each node saved before a backward frees it, so that a row taken after
         `loss.backward()` still shows it. Only before a step's first backward: reading every
         saved tensor costs, and a step that loops over backward would pay it each time (its
-        later graphs show as freed, without shapes). The engine's entry point is private API:
-        a torch without it only costs the shapes of freed nodes."""
-        engine = getattr(torch.autograd, "_engine_run_backward", None)
-        # Runs in one process (the bench's floor, tests) must not wrap a wrapper.
-        engine = getattr(engine, "__wrapped__", engine)
-        if engine is None:
-            return
-
-        def run_backward(outputs: Any, *args: Any, **kwargs: Any) -> Any:
-            if not self._read_this_step:
-                self._read_this_step = True
-                for output in outputs:
-                    root = getattr(output, "grad_fn", None)
-                    if root is not None:
-                        self._remember_saved(root)
-            return engine(outputs, *args, **kwargs)
-
-        run_backward.__wrapped__ = engine  # type: ignore[attr-defined]
-        setattr(torch.autograd, "_engine_run_backward", run_backward)  # noqa: B010 - private
-        self._engine = engine
+        later graphs show as freed, without shapes)."""
+        if wrap_backward():
+            _Watching.capture = self
 
     def unwatch_backward(self) -> None:
-        """Put the engine's entry point back: a child that runs the next variant must find
-        torch as it was (its fingerprint would end the sharing), and this run's wrapper holds
-        this run's capture."""
-        if self._engine is not None:
-            setattr(torch.autograd, "_engine_run_backward", self._engine)  # noqa: B010 - private
-            self._engine = None
+        """Stop reading: this run's capture must not hear the next run's backward."""
+        if _Watching.capture is self:
+            _Watching.capture = None
+
+    def before_backward(self, outputs: Any) -> None:
+        if not self._read_this_step:
+            self._read_this_step = True
+            for output in outputs:
+                root = getattr(output, "grad_fn", None)
+                if root is not None:
+                    self._remember_saved(root)
 
     def _remember_saved(self, root: Any) -> None:
         seen = {id(root)}

@@ -58,7 +58,11 @@ def import_torch() -> threading.Thread:
 
     import gradquiz.lab.fingerprint
     import gradquiz.lab.runner  # noqa: F401
+    from gradquiz.lab.graph import wrap_backward
 
+    # Wrapped by a child's first run instead, torch would change there, which ends the child's
+    # sharing (see fingerprint).
+    wrap_backward()
     _warm_up()
     return collapsing
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from gradquiz.format import load
-from gradquiz.lab import graph
+from gradquiz.lab import fingerprint, graph
 from gradquiz.lab.client import Lab
 from gradquiz.lab.protocol import (
     GRAD_CHANGED,
@@ -179,6 +179,24 @@ def test_a_graph_freed_by_the_first_backward_is_marked_freed() -> None:
     kept = only(graphs("loss = (w * w).sum()\nloss.backward(retain_graph=True)\n"))
     assert not kept.nodes[1].freed
     assert [s.name for s in kept.nodes[1].saved] == ["other", "self"]
+
+
+def test_runs_leave_torch_autograd_as_they_found_it() -> None:
+    """The entry point is wrapped once: a run that rebound it would move the version tag of
+    torch.autograd's namespace, and every shared child would compare it entry by entry."""
+    graph.wrap_backward()
+    wrapped = getattr(torch.autograd, "_engine_run_backward")  # noqa: B009 - private
+    tag = fingerprint._tag(vars(torch.autograd)).value
+    code = "loss = (w * w).sum()\nloss.backward()\n"
+    freed = only(graphs(code))
+    assert freed.nodes[1].freed and [s.name for s in freed.nodes[1].saved] == ["other", "self"]
+    assert getattr(torch.autograd, "_engine_run_backward") is wrapped  # noqa: B009
+    assert fingerprint._tag(vars(torch.autograd)).value == tag
+    # The run's capture heard its own backward only: one after the run goes straight through.
+    assert graph._Watching.capture is None
+    w = torch.tensor(3.0, requires_grad=True)
+    (w * w).backward()  # type: ignore[no-untyped-call]
+    assert w.grad is not None and w.grad.item() == 6.0
 
 
 def test_no_loss_no_graph_and_a_broken_expression_says_why() -> None:

@@ -193,6 +193,8 @@ CHANGES = {
     "F.relu = abs": "torch attributes",
     "optim.SGD.step = None": "torch attributes",
     "nn.modules.module.register_module_forward_hook(lambda m, i, o: o)": "global hooks",
+    "nn.modules.module._global_forward_hooks = {0: print}": "torch attributes",
+    "import os; os.environ['HOME'] = '/elsewhere'": "environment",
     "import json.tool": "imported modules",
     "import sys; sys.modules['json'] = type(sys)('json')": "imported modules",
     "import sys; sys.modules = dict(sys.modules)": "imported modules",
