@@ -127,6 +127,8 @@ class Spare:
     status: int | None = None
     # The last request it ran, while it waits to run another from the same file.
     ran: VariantRequest | None = None
+    # The bytes its last run sent back.
+    received: int = 0
 
     def can_run(self, request: VariantRequest) -> bool:
         """Fresh, or waiting after runs from the same question file under the same caps."""

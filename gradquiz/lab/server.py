@@ -55,6 +55,8 @@ from gradquiz.lab.sandbox import EXIT_NOT_ASKED, Spare, describe_death, fork_spa
 POLL_SECONDS = 0.02
 # How often a server counts its user's processes again, for the cap on a run's processes.
 TASKS_RECOUNT_SECONDS = 10.0
+# A trace this large leaves the server's heap grown by several times as much once decoded.
+TRIM_AFTER_BYTES = 4 * caps.MiB
 
 
 def _resident_memory() -> int:
@@ -212,6 +214,7 @@ def run_on(
     collected = _collect(spare, control_fd, started + limits.timeout, budget)
     if waiting and not collected.received and _not_asked(spare):
         return None
+    spare.received = collected.received
     if _reusable(spare, collected):
         spare.ran = request
     else:
@@ -341,6 +344,10 @@ class Server:
                 result = run_on(spare, request, self.in_fd, self.inherited)
                 assert result is not None  # a fresh child always waits for its request
             write_frame(self.out_fd, Result(result))
+            if spare.received > TRIM_AFTER_BYTES:
+                # The trace just read grew this process: its children must not map it.
+                del result
+                trim_heap()
             if spare.ran is None:
                 self.fresh_spare()
         if self.spare is not None and self.spare.ran is not None:
@@ -393,7 +400,13 @@ def settle() -> None:
 
     fingerprint.remember()
     gc.freeze()
+    trim_heap()
+    hugepages.collapse()
+
+
+def trim_heap() -> None:
+    """Hand the allocator's free pages back to the kernel: the worker's malloc keeps what is
+    freed (see client.MALLOC_TUNABLES), and each fork would copy it."""
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL("libc.so.6").malloc_trim(0)
-    hugepages.collapse()
