@@ -113,9 +113,15 @@ def side_by_side(code: str, bank: str, halves: tuple[tuple[str, ...], ...]) -> N
         )
         for half in halves
     ]
-    for process in started:
-        if process.wait(timeout=FLOOR_SECONDS) != 0:
-            raise subprocess.CalledProcessError(process.returncode, process.args)
+    try:
+        for process in started:
+            if process.wait(timeout=FLOOR_SECONDS) != 0:
+                raise subprocess.CalledProcessError(process.returncode, process.args)
+    finally:
+        # A half stuck past its bound must not outlive the bench.
+        for process in started:
+            process.kill()
+            process.wait()
 
 
 def gradquiz_check(bank: Path | None = None) -> None:
