@@ -186,7 +186,7 @@ def _over_caps(spare: Spare, budget: caps.Budget) -> tuple[str, str] | None:
     if caps.directory_bytes(spare.workdir, budget.disk) > budget.disk:
         limit = budget.disk // caps.MiB
         return DISK_LIMIT, f"the experiment wrote more than {limit} MiB of files"
-    if caps.tree_memory(reaper.descendants(os.getpid())) > budget.memory + budget.inherited:
+    if caps.over_memory(reaper.descendants(os.getpid()), budget.memory + budget.inherited):
         limit = budget.memory // caps.MiB
         return MEMORY_LIMIT, f"the experiment's processes used more than {limit} MiB together"
     return None
