@@ -219,7 +219,7 @@ def check_versus_floor(bank: Path | None = None, repeats: int = 5) -> None:
     )
     line("halves / floor: this machine's limit, with no isolation", f"{halves / floor:8.2f}x")
     line(
-        f"the floor without its runs: start, imports, packs (median of {repeats})",
+        f"the floor with no runs: start, imports, packs (median of {repeats})",
         f"{fixed:8.2f} s",
     )
     # Check's own start overlaps reading the packs with torch's import, so it may come in a
