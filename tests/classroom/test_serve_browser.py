@@ -125,14 +125,45 @@ def answers(store: Path) -> list[tuple[str, str, int]]:
         db.close()
 
 
+# Keeps what the session sends the terminal in `window.__screen`: xterm.js draws on a canvas,
+# so the page holds no text a test could wait for.
+RECORD_SCREEN = """
+window.__screen = "";
+const Native = window.WebSocket;
+window.WebSocket = class extends Native {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener("message", (event) => {
+      const data = event.data;
+      if (typeof data === "string") {
+        window.__screen += data;
+      } else if (data instanceof ArrayBuffer) {
+        window.__screen += new TextDecoder().decode(data);
+      } else if (data instanceof Blob) {
+        data.text().then((text) => { window.__screen += text; });
+      }
+    });
+  }
+};
+"""
+
+
 def sign_in(browser: Browser, url: str, name: str) -> Page:
     page = browser.new_page(viewport={"width": 1200, "height": 800})
+    page.add_init_script(RECORD_SCREEN)
     page.goto(url)
     page.fill("#name", name)
     page.click("button")
     # textual.js marks the page once the session's first bytes are drawn.
     page.wait_for_selector("body.-first-byte", state="attached", timeout=SESSION_SECONDS * 1000)
     return page
+
+
+def wait_for_screen(page: Page, text: str) -> None:
+    """Until the session has drawn `text` since the page was (re)loaded."""
+    page.wait_for_function(
+        "text => window.__screen.includes(text)", arg=text, timeout=SESSION_SECONDS * 1000
+    )
 
 
 def answer_until_saved(page: Page, keys: list[str], store: Path, question: str) -> None:
@@ -166,7 +197,9 @@ def test_a_learner_named_in_the_page_answers_and_a_reload_continues(
     # A reload opens Ada's app again at the first question she has not answered: the
     # numeric one, which only "0.7" answers right.
     page.reload()
-    page.wait_for_selector("body.-first-byte", state="attached", timeout=SESSION_SECONDS * 1000)
+    # A key pressed before the app has read her progress is meant for the question it drew
+    # first, and keeps it there: she answers once the numeric one is on the screen.
+    wait_for_screen(page, "What is x[0] after one SGD step?")
     answer_until_saved(page, ["0", ".", "7", "Enter"], store, "step-rule")
     assert ("step-rule", "0.7", 1) in answers(store)
     assert sorted(p.name for p in (tmp_path / "class").iterdir()) == ["ada"]
