@@ -74,12 +74,17 @@ def nproc_enforced() -> bool:
     return True
 
 
+# How far Linux's resident sizes may be behind: it keeps them in per-CPU counters and reads
+# them without adding up every CPU's share.
+RESIDENT_SLACK = 64 * MiB
+
+
 def over_memory(pids: list[int], limit: int) -> bool:
     """Whether the processes use more than `limit` bytes together, each shared page counted
     once (PSS). Their resident sizes are added first: never less than that, and read at once
     where PSS walks every page table (5 ms for a child that built a ResNet, four times a
     second, while it waits for its memory map)."""
-    return resident_memory(pids) > limit and tree_memory(pids) > limit
+    return resident_memory(pids) > limit - RESIDENT_SLACK and tree_memory(pids) > limit
 
 
 def resident_memory(pids: list[int]) -> int:

@@ -129,22 +129,24 @@ def answers(store: Path) -> list[tuple[str, str, int]]:
 # so the page holds no text a test could wait for.
 RECORD_SCREEN = """
 window.__screen = "";
-const Native = window.WebSocket;
-window.WebSocket = class extends Native {
-  constructor(...args) {
-    super(...args);
-    this.addEventListener("message", (event) => {
-      const data = event.data;
-      if (typeof data === "string") {
-        window.__screen += data;
-      } else if (data instanceof ArrayBuffer) {
-        window.__screen += new TextDecoder().decode(data);
-      } else if (data instanceof Blob) {
-        data.text().then((text) => { window.__screen += text; });
-      }
-    });
-  }
-};
+(() => {
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("message", (event) => {
+        const data = event.data;
+        if (typeof data === "string") {
+          window.__screen += data;
+        } else if (data instanceof ArrayBuffer) {
+          window.__screen += new TextDecoder().decode(data);
+        } else if (data instanceof Blob) {
+          data.text().then((text) => { window.__screen += text; });
+        }
+      });
+    }
+  };
+})();
 """
 
 

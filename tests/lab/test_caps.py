@@ -53,9 +53,9 @@ def test_memory_under_a_limit_by_resident_sizes_walks_no_page_table(
         raise AssertionError("PSS was read")
 
     monkeypatch.setattr(caps, "tree_memory", walked)
-    assert not caps.over_memory([sharing_child], resident + caps.MiB)
+    assert not caps.over_memory([sharing_child], resident + caps.RESIDENT_SLACK + caps.MiB)
     with pytest.raises(AssertionError, match="PSS was read"):
-        caps.over_memory([sharing_child], resident - caps.MiB)
+        caps.over_memory([sharing_child], resident + caps.RESIDENT_SLACK - caps.MiB)
 
 
 def test_a_gone_process_uses_no_memory() -> None:
